@@ -1,0 +1,239 @@
+//! Backends: where parameter values live. The [`Handler`] trait is the one interface every
+//! backend implements, built-in or vendor; a [`Registry`] maps the names used in board files
+//! (`handler = "file"`) to handler instances.
+//!
+//! Handlers see only substituted arguments ([`Args`]) and string values in TR-106 lexical form;
+//! they know nothing of SOAP, paths or the schema. Type checking happens in `model` before a
+//! handler's `set` is called.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Errors a backend reports. `model` turns them into CWMP faults (see `fault.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendError {
+    /// The binding's arguments are wrong (caught at board load where possible).
+    BadArgs(String),
+    /// This handler cannot do that operation (e.g. `set` on a constant).
+    Unsupported(&'static str),
+    /// The value exists nowhere right now (file missing, interface gone).
+    NotFound(String),
+    /// The backend refused the value (e.g. a sysfs write returned EINVAL).
+    InvalidValue(String),
+    /// An operating-system call failed.
+    Io(String),
+    /// A command failed, timed out or printed too much.
+    Command(String),
+    /// A limit was exceeded (instances, output size).
+    Limit(String),
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendError::BadArgs(m) => write!(f, "backend: bad arguments: {m}"),
+            BackendError::Unsupported(op) => write!(f, "backend: {op} not supported"),
+            BackendError::NotFound(m) => write!(f, "backend: not found: {m}"),
+            BackendError::InvalidValue(m) => write!(f, "backend: invalid value: {m}"),
+            BackendError::Io(m) => write!(f, "backend: i/o: {m}"),
+            BackendError::Command(m) => write!(f, "backend: command: {m}"),
+            BackendError::Limit(m) => write!(f, "backend: limit: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// The arguments of one binding, as written in the board file, after `{var}` substitution
+/// from the enclosing instances' variables. `path` is the full instance path of the
+/// parameter or object the call is about (the `stored` handler keys on it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Args {
+    /// The binding's table minus `handler` (strings substituted).
+    pub table: toml::Table,
+    /// Full instance path (`Device.IP.Interface.2.Enable` or `Device.IP.Interface.2.`).
+    pub path: String,
+}
+
+impl Args {
+    /// A string argument.
+    pub fn str(&self, key: &str) -> Result<&str, BackendError> {
+        match self.table.get(key) {
+            Some(toml::Value::String(s)) => Ok(s),
+            Some(_) => Err(BackendError::BadArgs(format!("{key} must be a string"))),
+            None => Err(BackendError::BadArgs(format!("{key} is missing"))),
+        }
+    }
+
+    /// An optional string argument.
+    pub fn opt_str(&self, key: &str) -> Result<Option<&str>, BackendError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(BackendError::BadArgs(format!("{key} must be a string"))),
+        }
+    }
+
+    /// An optional integer argument.
+    pub fn opt_int(&self, key: &str) -> Result<Option<i64>, BackendError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Integer(i)) => Ok(Some(*i)),
+            Some(_) => Err(BackendError::BadArgs(format!("{key} must be an integer"))),
+        }
+    }
+
+    /// An optional boolean argument.
+    pub fn opt_bool(&self, key: &str) -> Result<Option<bool>, BackendError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
+            Some(_) => Err(BackendError::BadArgs(format!(
+                "{key} must be true or false"
+            ))),
+        }
+    }
+
+    /// A list-of-strings argument (e.g. an argv).
+    pub fn str_list(&self, key: &str) -> Result<Vec<&str>, BackendError> {
+        match self.table.get(key) {
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .ok_or_else(|| BackendError::BadArgs(format!("{key} must list strings")))
+                })
+                .collect(),
+            Some(_) => Err(BackendError::BadArgs(format!(
+                "{key} must be a list of strings"
+            ))),
+            None => Err(BackendError::BadArgs(format!("{key} is missing"))),
+        }
+    }
+}
+
+/// One instance of a table, as a backend sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Instance {
+    /// Stable identity within the table (an interface name, a UCI section name, an address).
+    /// The model maps it to an instance number that survives restarts.
+    pub key: String,
+    /// Variables nested bindings may use as `{name}` (e.g. `ifname`, `section`, `index`).
+    pub vars: BTreeMap<String, String>,
+}
+
+impl Instance {
+    /// An instance with a key and no variables.
+    pub fn new(key: impl Into<String>) -> Instance {
+        Instance {
+            key: key.into(),
+            vars: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a variable.
+    pub fn var(mut self, name: &str, value: impl Into<String>) -> Instance {
+        self.vars.insert(name.to_string(), value.into());
+        self
+    }
+}
+
+/// What a binding is for, given to [`Handler::check`] at board load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingKind {
+    /// A parameter that is only read.
+    Read,
+    /// A parameter that is read and written.
+    ReadWrite,
+    /// The instance source of a table.
+    Table,
+}
+
+/// A backend. Implement the operations your backend supports; the defaults refuse.
+///
+/// Call order within one operation (one RPC, one CLI `get`): `begin`, then any number of
+/// `get`/`instances`/`set`/`add`/`delete`, then `commit` (or `abort` after a failure). `apply`
+/// runs once after the CWMP session for handlers whose `commit` reported pending work.
+pub trait Handler {
+    /// Validates a binding's (unsubstituted) arguments when the board loads. Return a message
+    /// naming the problem; the board loader adds file and line.
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String>;
+
+    /// Starts an operation: drop any cached reads.
+    fn begin(&mut self) {}
+
+    /// Reads a value in TR-106 lexical form (`true`, `42`, `2024-01-01T00:00:00Z`).
+    fn get(&mut self, args: &Args) -> Result<String, BackendError>;
+
+    /// Writes a value (already type-checked). May stage it until `commit`.
+    fn set(&mut self, _args: &Args, _value: &str) -> Result<(), BackendError> {
+        Err(BackendError::Unsupported("set"))
+    }
+
+    /// Lists the instances of a table.
+    fn instances(&mut self, _args: &Args) -> Result<Vec<Instance>, BackendError> {
+        Err(BackendError::Unsupported("instances"))
+    }
+
+    /// Creates an instance (AddObject); returns it so the model can number it.
+    fn add(&mut self, _args: &Args) -> Result<Instance, BackendError> {
+        Err(BackendError::Unsupported("add"))
+    }
+
+    /// Deletes an instance (DeleteObject); `args` are substituted with that instance's vars.
+    fn delete(&mut self, _args: &Args, _instance: &Instance) -> Result<(), BackendError> {
+        Err(BackendError::Unsupported("delete"))
+    }
+
+    /// Makes staged changes durable. Returns true when an apply step is now pending
+    /// (the RPC then answers Status 1, TR-069 A.3.2.1).
+    fn commit(&mut self) -> Result<bool, BackendError> {
+        Ok(false)
+    }
+
+    /// Discards staged changes after a failed operation.
+    fn abort(&mut self) {}
+
+    /// Runs pending apply actions (e.g. reload services); called after the session.
+    fn apply(&mut self) -> Result<(), BackendError> {
+        Ok(())
+    }
+}
+
+/// Handlers by the name board files use.
+#[derive(Default)]
+pub struct Registry {
+    handlers: BTreeMap<String, Box<dyn Handler>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// Registers a handler under a name, replacing any previous one.
+    pub fn register(&mut self, name: &str, handler: Box<dyn Handler>) {
+        self.handlers.insert(name.to_string(), handler);
+    }
+
+    /// The handler with this name.
+    pub fn get(&self, name: &str) -> Option<&dyn Handler> {
+        self.handlers.get(name).map(|h| h.as_ref())
+    }
+
+    /// The handler with this name, mutably.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut (dyn Handler + 'static)> {
+        self.handlers.get_mut(name).map(|h| h.as_mut())
+    }
+
+    /// Names of all registered handlers.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.handlers.keys().map(|s| s.as_str())
+    }
+
+    /// Iterates mutably over all handlers.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Box<dyn Handler>)> {
+        self.handlers.iter_mut().map(|(k, v)| (k.as_str(), v))
+    }
+}
