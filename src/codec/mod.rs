@@ -1,0 +1,5 @@
+//! Small text codecs shared by several layers: base64 (RFC 4648) and hex. Decoders never
+//! panic and reject anything malformed.
+
+pub mod base64;
+pub mod hex;
