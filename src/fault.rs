@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+use crate::backend::BackendError;
+use crate::model::error::ModelError;
+
 /// A CWMP fault code with its spec name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FaultCode {
@@ -198,9 +201,118 @@ impl fmt::Display for Fault {
 
 impl std::error::Error for Fault {}
 
+/// The fault code for a backend error met while serving a request.
+fn backend_code(e: &BackendError) -> FaultCode {
+    match e {
+        BackendError::InvalidValue(_) => FaultCode::InvalidParameterValue,
+        BackendError::Limit(_) => FaultCode::ResourcesExceeded,
+        BackendError::Unsupported(_) => FaultCode::RequestDenied,
+        BackendError::BadArgs(_)
+        | BackendError::NotFound(_)
+        | BackendError::Io(_)
+        | BackendError::Command(_) => FaultCode::InternalError,
+    }
+}
+
+/// The fault code for one model error (TR-069 A.5.1).
+pub fn model_code(e: &ModelError) -> FaultCode {
+    match e {
+        ModelError::InvalidName(_) => FaultCode::InvalidParameterName,
+        ModelError::InvalidArguments(_) => FaultCode::InvalidArguments,
+        ModelError::InvalidType { .. } => FaultCode::InvalidParameterType,
+        ModelError::InvalidValue { .. } => FaultCode::InvalidParameterValue,
+        ModelError::NotWritable(_) => FaultCode::NonWritableParameter,
+        ModelError::NotificationRejected(_) => FaultCode::NotificationRequestRejected,
+        ModelError::ResourcesExceeded(_) => FaultCode::ResourcesExceeded,
+        ModelError::RequestDenied(_) => FaultCode::RequestDenied,
+        ModelError::Backend { error, .. } => backend_code(error),
+        // A.3.2.1: per-parameter SetParameterValues faults travel inside 9003.
+        ModelError::Parameters(_) => FaultCode::InvalidArguments,
+    }
+}
+
+impl From<&ModelError> for Fault {
+    fn from(e: &ModelError) -> Fault {
+        let parameters = match e {
+            ModelError::Parameters(list) => list
+                .iter()
+                .map(|(name, pe)| ParameterFault {
+                    name: name.clone(),
+                    code: model_code(pe),
+                    message: pe.to_string(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let message = match e {
+            ModelError::Parameters(_) => String::new(),
+            other => other.to_string(),
+        };
+        Fault {
+            code: model_code(e),
+            message,
+            parameters,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_faults_carry_per_parameter_codes_inside_9003() {
+        let e = ModelError::Parameters(vec![
+            (
+                "Device.A".into(),
+                ModelError::NotWritable("Device.A".into()),
+            ),
+            (
+                "Device.B".into(),
+                ModelError::InvalidValue {
+                    path: "Device.B".into(),
+                    reason: "x".into(),
+                },
+            ),
+            (
+                "Device.C".into(),
+                ModelError::InvalidType {
+                    path: "Device.C".into(),
+                    reason: "x".into(),
+                },
+            ),
+            (
+                "Device.D".into(),
+                ModelError::InvalidName("Device.D".into()),
+            ),
+        ]);
+        let f = Fault::from(&e);
+        assert_eq!(f.code.code(), 9003);
+        let codes: Vec<u32> = f.parameters.iter().map(|p| p.code.code()).collect();
+        assert_eq!(codes, vec![9008, 9007, 9006, 9005]);
+    }
+
+    #[test]
+    fn model_errors_map_to_their_codes() {
+        let be = |error| ModelError::Backend {
+            path: "p".into(),
+            error,
+        };
+        let cases = [
+            (ModelError::InvalidName("x".into()), 9005),
+            (ModelError::InvalidArguments("x".into()), 9003),
+            (ModelError::NotificationRejected("x".into()), 9009),
+            (ModelError::ResourcesExceeded("x".into()), 9004),
+            (ModelError::RequestDenied("x".into()), 9001),
+            (be(BackendError::Io("x".into())), 9002),
+            (be(BackendError::InvalidValue("x".into())), 9007),
+            (be(BackendError::Limit("x".into())), 9004),
+            (be(BackendError::Unsupported("set")), 9001),
+        ];
+        for (e, code) in cases {
+            assert_eq!(Fault::from(&e).code.code(), code, "{e}");
+        }
+    }
 
     #[test]
     fn codes_cover_9000_to_9019_in_order() {

@@ -9,8 +9,24 @@
 //! | [`model`] | TR-181 schema, paths, typed values, instances, attributes, all-or-nothing Set |
 //! | [`backend`] | the `Handler` trait and the constant, stored, file, command, UCI, netlink handlers |
 //! | [`codec`] | base64 and hex |
+//! | [`board`] | board TOML → bindings, checked against the schema and handlers at load |
+//! | [`config`] | the agent's configuration file and its embedded default |
+//! | [`device`] | config → board → schema → handlers → state → a live model |
+//! | [`cli`] | the `cwmpd` command line |
+//! | [`logger`] | the stderr logger |
+//! | [`event`] | the Inform event queue and its retention rules |
+//! | [`session`] | one CWMP session as a state machine; retry back-off |
+//! | [`store`] | the only writer of persistent state: atomic, versioned |
 
 pub mod backend;
+pub mod board;
+pub mod cli;
 pub mod codec;
+pub mod config;
+pub mod device;
+pub mod event;
 pub mod fault;
+pub mod logger;
 pub mod model;
+pub mod session;
+pub mod store;

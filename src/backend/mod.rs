@@ -6,6 +6,8 @@
 //! they know nothing of SOAP, paths or the schema. Type checking happens in `model` before a
 //! handler's `set` is called.
 
+pub mod builtin;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -1,0 +1,463 @@
+//! Board files: which backend serves each parameter and table of the schema.
+//!
+//! A board (`board/*.toml`, format in `board/README.md`) is parsed into plain [`Binding`]s and
+//! checked against the schema and the handler registry when it loads: unknown objects or
+//! parameters, bindings whose handler is unknown or rejects its arguments, constants of the
+//! wrong type, and `write = true` on a read-only parameter are errors that name the file and
+//! line. This module reads files; it does not evaluate bindings (that is `model`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path as FsPath, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::backend::{BindingKind, Registry};
+use crate::model::schema::{Access, Schema};
+
+/// Largest board file accepted.
+pub const MAX_BOARD_BYTES: u64 = 1 << 20;
+/// Deepest chain of `include`s.
+pub const MAX_INCLUDE_DEPTH: usize = 4;
+
+/// Where a binding was written.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// The board file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// A board error, always with the place it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardError {
+    /// Where.
+    pub at: Location,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for BoardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "board: {}: {}", self.at, self.message)
+    }
+}
+
+impl std::error::Error for BoardError {}
+
+/// One binding: a handler name, its arguments, and what the board allows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    /// Registered handler name, or one of the model's own: `var`, `ref`.
+    pub handler: String,
+    /// Arguments minus `handler`, `write` and `add`.
+    pub args: toml::Table,
+    /// The ACS may write this parameter.
+    pub write: bool,
+    /// The ACS may add and delete instances of this table.
+    pub add: bool,
+    /// Where it was written.
+    pub at: Location,
+}
+
+/// The bindings of one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectBinding {
+    /// Schema path (`Device.IP.Interface.{i}.`).
+    pub path: String,
+    /// The instance source of a table.
+    pub instances: Option<Binding>,
+    /// Parameter name → binding.
+    pub params: BTreeMap<String, Binding>,
+    /// Where the object was declared.
+    pub at: Location,
+}
+
+/// A parsed board (with its includes merged).
+#[derive(Debug, Clone, Default)]
+pub struct Board {
+    /// Board name.
+    pub name: String,
+    /// Objects by schema path.
+    pub objects: BTreeMap<String, ObjectBinding>,
+    /// `[handlers.<name>]` settings for handler constructors.
+    pub handlers: toml::Table,
+    /// argv run to reboot the device.
+    pub reboot: Option<Vec<String>>,
+    /// argv run to reset the device to factory defaults.
+    pub factory_reset: Option<Vec<String>>,
+    /// Every file read, main file last.
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMeta {
+    name: Option<String>,
+    #[serde(default)]
+    include: Vec<String>,
+    reboot: Option<Vec<String>>,
+    factory_reset: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileObject {
+    path: Spanned<String>,
+    instances: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoardFile {
+    board: FileMeta,
+    #[serde(default)]
+    handlers: toml::Table,
+    #[serde(default)]
+    object: Vec<Spanned<FileObject>>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset)
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Reads a board file and its includes (paths relative to the including file).
+pub fn parse(path: &FsPath) -> Result<Board, BoardError> {
+    let mut board = Board::default();
+    parse_into(path, &mut board, 0)?;
+    Ok(board)
+}
+
+fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), BoardError> {
+    let at0 = Location {
+        file: path.to_path_buf(),
+        line: 0,
+    };
+    let err = |line: usize, message: String| BoardError {
+        at: Location {
+            file: path.to_path_buf(),
+            line,
+        },
+        message,
+    };
+    if depth > MAX_INCLUDE_DEPTH {
+        return Err(BoardError {
+            at: at0,
+            message: format!("includes nested deeper than {MAX_INCLUDE_DEPTH}"),
+        });
+    }
+    let meta = std::fs::metadata(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
+    if meta.len() > MAX_BOARD_BYTES {
+        return Err(err(
+            0,
+            format!("{} bytes, at most {MAX_BOARD_BYTES}", meta.len()),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
+    let file: BoardFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
+        err(line, e.message().to_string())
+    })?;
+    let dir = path.parent().unwrap_or(FsPath::new("."));
+    for inc in &file.board.include {
+        parse_into(&dir.join(inc), board, depth + 1)?;
+    }
+    if let Some(name) = file.board.name {
+        board.name = name;
+    }
+    if file.board.reboot.is_some() {
+        board.reboot = file.board.reboot;
+    }
+    if file.board.factory_reset.is_some() {
+        board.factory_reset = file.board.factory_reset;
+    }
+    for (k, v) in file.handlers {
+        // Later files override per key within a handler's settings.
+        match (board.handlers.get_mut(&k), v) {
+            (Some(toml::Value::Table(old)), toml::Value::Table(new)) => old.extend(new),
+            (_, v) => {
+                board.handlers.insert(k, v);
+            }
+        }
+    }
+    for obj in file.object {
+        let obj_line = line_of(&text, obj.span().start);
+        let obj = obj.into_inner();
+        let obj_path = obj.path.into_inner();
+        let entry = board
+            .objects
+            .entry(obj_path.clone())
+            .or_insert_with(|| ObjectBinding {
+                path: obj_path.clone(),
+                instances: None,
+                params: BTreeMap::new(),
+                at: Location {
+                    file: path.to_path_buf(),
+                    line: obj_line,
+                },
+            });
+        if let Some(inst) = obj.instances {
+            let line = line_of(&text, inst.span().start);
+            entry.instances = Some(binding(
+                inst.into_inner(),
+                Location {
+                    file: path.to_path_buf(),
+                    line,
+                },
+            )?);
+        }
+        for (name, value) in obj.params {
+            let line = line_of(&text, name.span().start);
+            let b = binding(
+                value.into_inner(),
+                Location {
+                    file: path.to_path_buf(),
+                    line,
+                },
+            )?;
+            entry.params.insert(name.into_inner(), b);
+        }
+    }
+    board.files.push(path.to_path_buf());
+    Ok(())
+}
+
+fn binding(value: toml::Value, at: Location) -> Result<Binding, BoardError> {
+    let mut table = match value {
+        toml::Value::String(s) => {
+            let mut t = toml::Table::new();
+            t.insert("value".into(), toml::Value::String(s));
+            return Ok(Binding {
+                handler: "constant".into(),
+                args: t,
+                write: false,
+                add: false,
+                at,
+            });
+        }
+        toml::Value::Table(t) => t,
+        other => {
+            return Err(BoardError {
+                at,
+                message: format!("a binding is a string or a table, not {}", other.type_str()),
+            })
+        }
+    };
+    let handler = match table.remove("handler") {
+        Some(toml::Value::String(h)) => h,
+        Some(_) => {
+            return Err(BoardError {
+                at,
+                message: "`handler` must be a string".into(),
+            })
+        }
+        None => {
+            return Err(BoardError {
+                at,
+                message: "binding has no `handler`".into(),
+            })
+        }
+    };
+    let flag = |t: &mut toml::Table, key: &str| -> Result<bool, String> {
+        match t.remove(key) {
+            None => Ok(false),
+            Some(toml::Value::Boolean(b)) => Ok(b),
+            Some(_) => Err(format!("`{key}` must be true or false")),
+        }
+    };
+    let write = flag(&mut table, "write").map_err(|m| BoardError {
+        at: at.clone(),
+        message: m,
+    })?;
+    let add = flag(&mut table, "add").map_err(|m| BoardError {
+        at: at.clone(),
+        message: m,
+    })?;
+    Ok(Binding {
+        handler,
+        args: table,
+        write,
+        add,
+        at,
+    })
+}
+
+/// The top-level data-model files (`DeviceInfo`, `IP` …) a board needs loaded.
+pub fn roots(board: &Board) -> Vec<String> {
+    let mut set = BTreeSet::new();
+    for path in board.objects.keys() {
+        if let Some(rest) = path.strip_prefix("Device.") {
+            if let Some(first) = rest.split('.').next().filter(|s| !s.is_empty()) {
+                set.insert(first.to_string());
+            }
+        }
+    }
+    set.into_iter().collect()
+}
+
+/// Handlers the model implements itself (not in the registry).
+pub const MODEL_HANDLERS: [&str; 3] = ["var", "ref", "stack"];
+
+/// Checks every binding against the schema and the registry; returns all problems found.
+pub fn validate(board: &Board, schema: &Schema, registry: &Registry) -> Vec<BoardError> {
+    let mut errors = Vec::new();
+    let mut fail = |at: &Location, message: String| {
+        errors.push(BoardError {
+            at: at.clone(),
+            message,
+        })
+    };
+    for obj in board.objects.values() {
+        let Some(sobj) = schema.object(&obj.path) else {
+            fail(&obj.at, format!("unknown object {}", obj.path));
+            continue;
+        };
+        match (&obj.instances, sobj.is_table()) {
+            (None, true) => fail(
+                &obj.at,
+                format!("{} is a table: it needs `instances`", obj.path),
+            ),
+            (Some(b), false) => fail(
+                &b.at,
+                format!("{} is not a table: `instances` not allowed", obj.path),
+            ),
+            (Some(b), true) => {
+                if b.add && sobj.access != Access::ReadWrite {
+                    fail(
+                        &b.at,
+                        format!(
+                            "`add = true` on {}, which the data model makes read-only",
+                            obj.path
+                        ),
+                    );
+                }
+                if b.handler != crate::model::tree::STACK_HANDLER {
+                    check_handler(b, BindingKind::Table, registry, &mut fail);
+                } else if b.add {
+                    fail(
+                        &b.at,
+                        "a `stack` table is derived from LowerLayers: `add` not allowed".into(),
+                    );
+                }
+            }
+            (None, false) => {}
+        }
+        // Every enclosing table must be bound too, or its instances cannot be found.
+        let mut prefix = String::new();
+        for seg in obj.path.trim_end_matches('.').split('.') {
+            prefix.push_str(seg);
+            prefix.push('.');
+            if seg == "{i}" && prefix != obj.path && !board.objects.contains_key(&prefix) {
+                fail(
+                    &obj.at,
+                    format!(
+                        "{} lies in table {prefix}, which the board does not bind",
+                        obj.path
+                    ),
+                );
+                break;
+            }
+        }
+        for (name, b) in &obj.params {
+            let Some(p) = sobj.param(name) else {
+                fail(&b.at, format!("unknown parameter {}{name}", obj.path));
+                continue;
+            };
+            if b.write && p.access == Access::ReadOnly {
+                fail(
+                    &b.at,
+                    format!(
+                        "`write = true` on {}{name}, which the data model makes read-only",
+                        obj.path
+                    ),
+                );
+            }
+            if b.add {
+                fail(&b.at, "`add` belongs on a table's `instances`".into());
+            }
+            if b.handler == "constant" {
+                if b.write {
+                    fail(&b.at, "a constant cannot be written".into());
+                }
+                if let Some(toml::Value::String(v)) = b.args.get("value") {
+                    if !v.contains('{') {
+                        if let Err(e) = crate::model::value::check(&p.syntax, None, v) {
+                            fail(
+                                &b.at,
+                                format!("constant {v:?} does not fit {}{name}: {e}", obj.path),
+                            );
+                        }
+                    }
+                }
+            }
+            match b.handler.as_str() {
+                "var" => {
+                    if !matches!(b.args.get("name"), Some(toml::Value::String(_))) {
+                        fail(&b.at, "`var` needs `name`, a string".into());
+                    }
+                    if b.write {
+                        fail(&b.at, "a `var` binding cannot be written".into());
+                    }
+                }
+                "ref" => match (b.args.get("table"), b.args.get("key")) {
+                    (Some(toml::Value::String(t)), Some(toml::Value::String(_))) => {
+                        if !schema.object(t).is_some_and(|o| o.is_table()) {
+                            fail(
+                                &b.at,
+                                format!("`ref` table {t} is not a table of the data model"),
+                            );
+                        } else if t.trim_end_matches("{i}.").contains("{i}") {
+                            fail(&b.at, format!("`ref` table {t} is nested in another table"));
+                        } else if !board.objects.contains_key(t.as_str()) {
+                            fail(&b.at, format!("`ref` table {t} is not bound by the board"));
+                        }
+                        if b.write {
+                            fail(&b.at, "a `ref` binding cannot be written".into());
+                        }
+                    }
+                    _ => fail(&b.at, "`ref` needs `table` and `key`, strings".into()),
+                },
+                _ => {
+                    let kind = if b.write {
+                        BindingKind::ReadWrite
+                    } else {
+                        BindingKind::Read
+                    };
+                    check_handler(b, kind, registry, &mut fail);
+                }
+            }
+        }
+    }
+    errors
+}
+
+fn check_handler(
+    b: &Binding,
+    kind: BindingKind,
+    registry: &Registry,
+    fail: &mut impl FnMut(&Location, String),
+) {
+    match registry.get(&b.handler) {
+        None => fail(&b.at, format!("unknown handler {:?}", b.handler)),
+        Some(h) => {
+            if let Err(m) = h.check(kind, &b.args) {
+                fail(&b.at, format!("{}: {m}", b.handler));
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Command-line front end: `cwmpd check`, `cwmpd get`, `cwmpd run`. Parses arguments,
+//! sets up logging, and prints results; all real work is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::Config;
+use crate::device::Device;
+
+const USAGE: &str = "usage:
+  cwmpd check [--config FILE]          validate config, data model and board; print counts
+  cwmpd get [--config FILE] PATH...    print live values (`Path = value`), no ACS needed
+  cwmpd --version | --help
+
+Without --config the embedded default is used (a demo on loopback, paths relative to the
+current directory).";
+
+/// Parsed command line.
+#[derive(Debug, PartialEq, Eq)]
+enum Command {
+    Check {
+        config: Option<PathBuf>,
+    },
+    Get {
+        config: Option<PathBuf>,
+        paths: Vec<String>,
+    },
+    Help,
+    Version,
+}
+
+fn parse(args: &[String]) -> Result<Command, String> {
+    let mut it = args.iter();
+    let verb = match it.next() {
+        None => return Err("no command given".into()),
+        Some(v) => v.as_str(),
+    };
+    let mut config = None;
+    let mut rest = Vec::new();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--config" | "-c" => {
+                config = Some(PathBuf::from(it.next().ok_or("--config needs a file")?))
+            }
+            s if s.starts_with("--config=") => {
+                config = Some(PathBuf::from(&s["--config=".len()..]))
+            }
+            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
+            s => rest.push(s.to_string()),
+        }
+    }
+    match verb {
+        "check" if rest.is_empty() => Ok(Command::Check { config }),
+        "check" => Err("check takes no paths".into()),
+        "get" if !rest.is_empty() => Ok(Command::Get {
+            config,
+            paths: rest,
+        }),
+        "get" => Err("get needs at least one path, e.g. Device.".into()),
+        "-h" | "--help" | "help" => Ok(Command::Help),
+        "-V" | "--version" | "version" => Ok(Command::Version),
+        other => Err(format!("unknown command {other:?}")),
+    }
+}
+
+fn load(config: &Option<PathBuf>) -> Result<(Config, Device), String> {
+    let cfg = Config::load(config.as_deref()).map_err(|e| e.to_string())?;
+    crate::logger::init(&cfg.log.level);
+    let dev = Device::open(&cfg).map_err(|e| e.to_string())?;
+    Ok((cfg, dev))
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main(args: &[String]) -> ExitCode {
+    let cmd = match parse(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cwmpd: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match cmd {
+        Command::Help => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Command::Version => {
+            println!("cwmpd {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Check { config } => match load(&config) {
+            Err(e) => {
+                eprintln!("cwmpd: {e}");
+                ExitCode::FAILURE
+            }
+            Ok((cfg, mut dev)) => {
+                let (objects, params) = dev.model.supported_counts();
+                let live = match dev.model.get_values(&["Device."]) {
+                    Ok(v) => v.len(),
+                    Err(e) => {
+                        eprintln!("cwmpd: reading the live tree: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                let failed = dev.model.read_errors.len();
+                println!(
+                    "config: {}",
+                    config
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or("<embedded>".into())
+                );
+                println!(
+                    "data model: {} objects, {} parameters loaded ({})",
+                    dev.schema_objects,
+                    dev.schema_params,
+                    cfg.paths.datamodel.display()
+                );
+                println!(
+                    "board: {} ({} objects, {} parameters supported)",
+                    dev.board.name, objects, params
+                );
+                println!("live: {live} parameters mapped, {failed} unreadable now");
+                dev.persist();
+                ExitCode::SUCCESS
+            }
+        },
+        Command::Get { config, paths } => match load(&config) {
+            Err(e) => {
+                eprintln!("cwmpd: {e}");
+                ExitCode::FAILURE
+            }
+            Ok((_, mut dev)) => {
+                let refs: Vec<&str> = paths.iter().map(|s| s.as_str()).collect();
+                let code = match dev.model.get_values(&refs) {
+                    Ok(values) => {
+                        let mut out = String::new();
+                        for v in values {
+                            out.push_str(&v.name);
+                            out.push_str(" = ");
+                            out.push_str(&v.value);
+                            out.push('\n');
+                        }
+                        print!("{out}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("cwmpd: {} ({e})", crate::fault::Fault::from(&e).code);
+                        ExitCode::FAILURE
+                    }
+                };
+                dev.persist();
+                code
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_commands_and_options() {
+        assert_eq!(parse(&s(&["check"])), Ok(Command::Check { config: None }));
+        assert_eq!(
+            parse(&s(&["check", "--config", "a.toml"])),
+            Ok(Command::Check {
+                config: Some("a.toml".into())
+            })
+        );
+        assert_eq!(
+            parse(&s(&["get", "--config=a.toml", "Device.", "Device.IP."])),
+            Ok(Command::Get {
+                config: Some("a.toml".into()),
+                paths: s(&["Device.", "Device.IP."])
+            })
+        );
+        assert!(parse(&s(&["get"])).is_err());
+        assert!(parse(&s(&["check", "--nope"])).is_err());
+        assert!(parse(&s(&["check", "--config"])).is_err());
+        assert!(parse(&s(&["frobnicate"])).is_err());
+        assert!(parse(&[]).is_err());
+    }
+}

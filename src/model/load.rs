@@ -1,0 +1,251 @@
+//! Loading the generated schema files (`datamodel/*.toml`). The agent loads `Device.toml`
+//! plus only the top-level files its board uses, so unused parts of TR-181 cost nothing.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::schema::{Object, Schema};
+
+/// Largest data-model file accepted.
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
+
+/// Why the schema could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// A file is missing or unreadable.
+    Io(PathBuf, String),
+    /// A file is not valid (with the line, 0 when unknown).
+    Parse(PathBuf, usize, String),
+    /// The same object appears twice.
+    Duplicate(PathBuf, String),
+    /// An object is in the wrong file (`Device.IP.` in `DeviceInfo.toml`).
+    Misplaced(PathBuf, String),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Io(p, e) => write!(f, "datamodel: {}: {e}", p.display()),
+            LoadError::Parse(p, line, e) => write!(f, "datamodel: {}:{line}: {e}", p.display()),
+            LoadError::Duplicate(p, o) => {
+                write!(f, "datamodel: {}: object {o} defined twice", p.display())
+            }
+            LoadError::Misplaced(p, o) => write!(
+                f,
+                "datamodel: {}: object {o} does not belong in this file",
+                p.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    object: Vec<Object>,
+}
+
+/// The top-level names present in a data-model directory (`DeviceInfo`, `IP` …), sorted,
+/// without `Device` itself.
+pub fn available(dir: &Path) -> Result<Vec<String>, LoadError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| LoadError::Io(dir.to_path_buf(), e.to_string()))?;
+    let mut out: Vec<String> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|s| s != "Device")
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn load_file(path: &Path, top: &str, schema: &mut Schema) -> Result<(), LoadError> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| LoadError::Io(path.to_path_buf(), e.to_string()))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(LoadError::Io(
+            path.to_path_buf(),
+            format!("{} bytes, at most {MAX_FILE_BYTES}", meta.len()),
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::Io(path.to_path_buf(), e.to_string()))?;
+    let file: File = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| {
+                text.as_bytes()
+                    .iter()
+                    .take(s.start)
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1
+            })
+            .unwrap_or(0);
+        LoadError::Parse(path.to_path_buf(), line, e.message().to_string())
+    })?;
+    drop(text);
+    let prefix = format!("Device.{top}.");
+    for obj in file.object {
+        let belongs = if top == "Device" {
+            obj.path == "Device."
+        } else {
+            obj.path.starts_with(&prefix)
+        };
+        if !belongs {
+            return Err(LoadError::Misplaced(path.to_path_buf(), obj.path));
+        }
+        if schema.objects.contains_key(&obj.path) {
+            return Err(LoadError::Duplicate(path.to_path_buf(), obj.path));
+        }
+        schema.objects.insert(obj.path.clone(), obj);
+    }
+    Ok(())
+}
+
+/// Loads `Device.toml` and either every file (`roots = None`) or the named top-level ones.
+pub fn load(dir: &Path, roots: Option<&[&str]>) -> Result<Schema, LoadError> {
+    let mut schema = Schema::default();
+    load_file(&dir.join("Device.toml"), "Device", &mut schema)?;
+    let names: Vec<String> = match roots {
+        None => available(dir)?,
+        Some(r) => r.iter().map(|s| s.to_string()).collect(),
+    };
+    for name in names {
+        if name.is_empty() || name.contains(['/', '.', '\\']) {
+            return Err(LoadError::Io(
+                dir.join(&name),
+                "not a data-model name".into(),
+            ));
+        }
+        load_file(&dir.join(format!("{name}.toml")), &name, &mut schema)?;
+    }
+    Ok(schema)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::schema::{Access, BaseType, NotifyPolicy};
+
+    fn dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datamodel")
+    }
+
+    #[test]
+    fn the_whole_model_has_790_objects_and_6483_parameters() {
+        let s = load(&dir(), None).unwrap();
+        assert_eq!(s.counts(), (790, 6483));
+    }
+
+    #[test]
+    fn facts_survive_generation() {
+        let s = load(&dir(), None).unwrap();
+        let (_, oui) = s.parameter("Device.DeviceInfo.ManufacturerOUI").unwrap();
+        assert_eq!(
+            (oui.syntax.min_length, oui.syntax.max_length),
+            (Some(6), Some(6))
+        );
+        assert_eq!(oui.syntax.patterns, vec!["[0-9A-F]{6}".to_string()]);
+        assert!(
+            s.parameter("Device.DeviceInfo.HardwareVersion")
+                .unwrap()
+                .1
+                .forced_inform
+        );
+        let ip = s.object("Device.IP.Interface.{i}.").unwrap();
+        assert!(ip.is_table());
+        assert_eq!(ip.num_entries.as_deref(), Some("InterfaceNumberOfEntries"));
+        assert!(ip.unique_keys.iter().any(|k| k == &["Alias".to_string()]));
+        assert!(ip.unique_keys.iter().any(|k| k == &["Name".to_string()]));
+        assert_eq!(ip.access, Access::ReadWrite);
+        let status = &ip.param("Status").unwrap().syntax;
+        assert!(status.enumeration.contains(&"LowerLayerDown".to_string()));
+        let mtu = &ip.param("MaxMTUSize").unwrap().syntax;
+        assert_eq!(mtu.base, BaseType::UnsignedInt);
+        assert_eq!(
+            (mtu.ranges[0].min, mtu.ranges[0].max),
+            (Some(64), Some(65535))
+        );
+        let pw = s.parameter("Device.ManagementServer.Password").unwrap().1;
+        assert!(pw.syntax.hidden);
+        let mac = &s
+            .parameter("Device.Ethernet.Interface.{i}.MACAddress")
+            .unwrap()
+            .1
+            .syntax;
+        assert_eq!(mac.data_type.as_deref(), Some("MACAddress"));
+        assert_eq!(mac.max_length, Some(17));
+        let bytes = &s
+            .parameter("Device.IP.Interface.{i}.Stats.BytesSent")
+            .unwrap()
+            .1;
+        assert_eq!(bytes.syntax.base, BaseType::UnsignedLong);
+        assert_eq!(bytes.notify, NotifyPolicy::CanDeny);
+        let v4 = &s
+            .parameter("Device.IP.Interface.{i}.IPv4Address.{i}.IPAddress")
+            .unwrap()
+            .1
+            .syntax;
+        assert_eq!(
+            (v4.data_type.as_deref(), v4.max_length),
+            (Some("IPv4Address"), Some(15))
+        );
+        assert!(s
+            .parameter("Device.IP.Interface.{i}.LowerLayers")
+            .unwrap()
+            .1
+            .syntax
+            .list
+            .is_some());
+    }
+
+    #[test]
+    fn a_subset_loads_only_what_is_named() {
+        let s = load(&dir(), Some(&["DeviceInfo"])).unwrap();
+        assert!(s.object("Device.DeviceInfo.").is_some());
+        assert!(s.object("Device.").is_some());
+        assert!(s.object("Device.IP.").is_none());
+        assert!(available(&dir()).unwrap().contains(&"IP".to_string()));
+    }
+
+    #[test]
+    fn bad_files_are_reported_with_file_and_line() {
+        let d = std::env::temp_dir().join(format!("cwmpd-load-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(dir().join("Device.toml"), d.join("Device.toml")).unwrap();
+        std::fs::write(
+            d.join("Bad.toml"),
+            "[[object]]\npath = \"Device.Bad.\"\naccess = \"sideways\"\nmin_entries = 1\n",
+        )
+        .unwrap();
+        match load(&d, Some(&["Bad"])).unwrap_err() {
+            LoadError::Parse(p, line, _) => assert!(p.ends_with("Bad.toml") && line > 0, "{line}"),
+            e => panic!("{e}"),
+        }
+        std::fs::write(
+            d.join("Bad.toml"),
+            "[[object]]\npath = \"Device.IP.\"\naccess = \"readOnly\"\nmin_entries = 1\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            load(&d, Some(&["Bad"])).unwrap_err(),
+            LoadError::Misplaced(..)
+        ));
+        assert!(matches!(
+            load(&d, Some(&["Missing"])).unwrap_err(),
+            LoadError::Io(..)
+        ));
+        assert!(matches!(
+            load(&d, Some(&["../etc"])).unwrap_err(),
+            LoadError::Io(..)
+        ));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

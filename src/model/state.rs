@@ -1,0 +1,154 @@
+//! What the model must remember across restarts: instance numbers, parameter attributes and
+//! the ParameterKey. Plain serde data; the agent persists it through `store`.
+//!
+//! TR-069 A.3.2.6: instance numbers are assigned by the CPE, never reused while the object
+//! exists, and stay the same across reboots. Each table keeps a counter that only grows and a
+//! map from the backend's stable key to the number it was given.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Most instances remembered per table; beyond it new instances are refused (9004).
+pub const MAX_INSTANCES_PER_TABLE: usize = 4096;
+
+/// Numbering of one table instance (`Device.IP.Interface.3.IPv4Address.`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableNumbers {
+    /// The next number to hand out (numbers are never reused).
+    pub next: u32,
+    /// Backend key → instance number.
+    pub keys: BTreeMap<String, u32>,
+}
+
+/// The attributes of one parameter (TR-069 A.3.2.4), stored only when not the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attributes {
+    /// 0 off, 1 passive, 2 active.
+    pub notification: u8,
+    /// Entities besides the ACS that may write (only "Subscriber" is defined).
+    #[serde(default)]
+    pub access_list: Vec<String>,
+}
+
+/// The model's durable state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelState {
+    /// Table instance path → numbering.
+    #[serde(default)]
+    pub instances: BTreeMap<String, TableNumbers>,
+    /// Parameter instance path → attributes set by the ACS.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Attributes>,
+    /// ParameterKey of the last successful Set/Add/Delete (TR-069 A.3.2.1).
+    #[serde(default)]
+    pub parameter_key: String,
+}
+
+impl ModelState {
+    /// Numbers a table's current keys: known keys keep their numbers, new keys get fresh
+    /// ones, vanished keys are forgotten (their numbers stay used). Returns (number, index
+    /// into `keys`) sorted by number, and whether the state changed.
+    pub fn number(&mut self, table: &str, keys: &[&str]) -> (Vec<(u32, usize)>, bool) {
+        let t = self
+            .instances
+            .entry(table.to_string())
+            .or_insert_with(|| TableNumbers {
+                next: 1,
+                keys: BTreeMap::new(),
+            });
+        let mut changed = false;
+        if t.next == 0 {
+            t.next = 1;
+        }
+        let before = t.keys.len();
+        t.keys.retain(|k, _| keys.contains(&k.as_str()));
+        if t.keys.len() != before {
+            changed = true;
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for (idx, key) in keys.iter().enumerate() {
+            let n = match t.keys.get(*key) {
+                Some(n) => *n,
+                None => {
+                    if t.keys.len() >= MAX_INSTANCES_PER_TABLE || t.next == u32::MAX {
+                        continue;
+                    }
+                    let n = t.next;
+                    t.next += 1;
+                    t.keys.insert((*key).to_string(), n);
+                    changed = true;
+                    n
+                }
+            };
+            out.push((n, idx));
+        }
+        out.sort_unstable();
+        out.dedup_by_key(|e| e.0);
+        (out, changed)
+    }
+
+    /// Forgets one key (after DeleteObject); its number is not reused.
+    pub fn forget(&mut self, table: &str, key: &str) -> bool {
+        self.instances
+            .get_mut(table)
+            .is_some_and(|t| t.keys.remove(key).is_some())
+    }
+
+    /// Drops numbering and attributes under a path (a deleted instance and its sub-tables).
+    pub fn forget_below(&mut self, prefix: &str) {
+        self.instances.retain(|k, _| !k.starts_with(prefix));
+        self.attributes.retain(|k, _| !k.starts_with(prefix));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_stable_and_never_reused() {
+        let mut s = ModelState::default();
+        let (n, changed) = s.number("Device.IP.Interface.", &["eth0", "lo"]);
+        assert!(changed);
+        assert_eq!(n, vec![(1, 0), (2, 1)]);
+        // Same keys in another order keep their numbers.
+        let (n, changed) = s.number("Device.IP.Interface.", &["lo", "eth0"]);
+        assert!(!changed);
+        assert_eq!(n, vec![(1, 1), (2, 0)]);
+        // eth0 vanishes, wlan0 appears: wlan0 gets 3, not 1.
+        let (n, _) = s.number("Device.IP.Interface.", &["lo", "wlan0"]);
+        assert_eq!(n, vec![(2, 0), (3, 1)]);
+        // eth0 comes back: a fresh number.
+        let (n, _) = s.number("Device.IP.Interface.", &["eth0"]);
+        assert_eq!(n, vec![(4, 0)]);
+    }
+
+    #[test]
+    fn survives_a_serde_round_trip() {
+        let mut s = ModelState::default();
+        s.number("Device.Hosts.Host.", &["br-lan/192.168.1.2"]);
+        s.attributes.insert(
+            "Device.DeviceInfo.UpTime".into(),
+            Attributes {
+                notification: 1,
+                access_list: vec![],
+            },
+        );
+        s.parameter_key = "k1".into();
+        let text = toml::to_string(&s).unwrap();
+        let back: ModelState = toml::from_str(&text).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn refuses_more_than_the_table_limit() {
+        let mut s = ModelState::default();
+        let keys: Vec<String> = (0..MAX_INSTANCES_PER_TABLE + 10)
+            .map(|i| format!("k{i}"))
+            .collect();
+        let refs: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+        let (n, _) = s.number("Device.X.", &refs);
+        assert_eq!(n.len(), MAX_INSTANCES_PER_TABLE);
+    }
+}

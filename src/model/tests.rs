@@ -1,0 +1,737 @@
+//! Tests of the model's RPC semantics against a small schema, a board written as text and an
+//! in-memory handler that can be told to fail.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::backend::{Args, BackendError, BindingKind, Handler, Instance, Registry};
+use crate::board;
+use crate::fault::Fault;
+use crate::model::error::ModelError;
+use crate::model::ops::{AttributeChange, Model, SetItem};
+use crate::model::schema::{
+    Access, BaseType, NotifyPolicy, Object, Parameter, Schema, Status, Syntax,
+};
+use crate::model::state::ModelState;
+
+/// Shared view of what the memory handler did.
+#[derive(Default)]
+struct Log {
+    values: BTreeMap<String, String>,
+    rows: Vec<String>,
+    sets: usize,
+    fail_on_set: Option<usize>,
+    commits: usize,
+    aborts: usize,
+    pending: bool,
+}
+
+struct Mem(Rc<RefCell<Log>>);
+
+impl Handler for Mem {
+    fn check(&self, _kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+        if args.contains_key("bogus") {
+            return Err("unknown argument bogus".into());
+        }
+        Ok(())
+    }
+    fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        let key = args.str("key")?;
+        self.0
+            .borrow()
+            .values
+            .get(key)
+            .cloned()
+            .ok_or_else(|| BackendError::NotFound(key.into()))
+    }
+    fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        let mut l = self.0.borrow_mut();
+        l.sets += 1;
+        if l.fail_on_set == Some(l.sets) {
+            return Err(BackendError::Io("disk on fire".into()));
+        }
+        let key = args.str("key")?.to_string();
+        l.values.insert(key, value.to_string());
+        Ok(())
+    }
+    fn instances(&mut self, _args: &Args) -> Result<Vec<Instance>, BackendError> {
+        Ok(self
+            .0
+            .borrow()
+            .rows
+            .iter()
+            .map(|r| Instance::new(r.clone()).var("row", r.clone()))
+            .collect())
+    }
+    fn add(&mut self, _args: &Args) -> Result<Instance, BackendError> {
+        let mut l = self.0.borrow_mut();
+        let name = format!("row{}", l.rows.len() + 10);
+        l.rows.push(name.clone());
+        Ok(Instance::new(name))
+    }
+    fn delete(&mut self, _args: &Args, inst: &Instance) -> Result<(), BackendError> {
+        self.0.borrow_mut().rows.retain(|r| r != &inst.key);
+        Ok(())
+    }
+    fn commit(&mut self) -> Result<bool, BackendError> {
+        let mut l = self.0.borrow_mut();
+        l.commits += 1;
+        Ok(l.pending)
+    }
+    fn abort(&mut self) {
+        self.0.borrow_mut().aborts += 1;
+    }
+}
+
+struct Constant;
+impl Handler for Constant {
+    fn check(&self, _kind: BindingKind, _args: &toml::Table) -> Result<(), String> {
+        Ok(())
+    }
+    fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        Ok(args.str("value")?.to_string())
+    }
+}
+
+fn syntax(base: BaseType) -> Syntax {
+    Syntax {
+        base,
+        data_type: None,
+        list: None,
+        min_length: None,
+        max_length: None,
+        ranges: vec![],
+        enumeration: vec![],
+        patterns: vec![],
+        reference: false,
+        hidden: false,
+        units: None,
+    }
+}
+
+fn param(name: &str, base: BaseType, access: Access) -> Parameter {
+    Parameter {
+        name: name.into(),
+        syntax: syntax(base),
+        access,
+        default: None,
+        forced_inform: false,
+        notify: NotifyPolicy::Normal,
+        status: Status::Current,
+    }
+}
+
+fn object(path: &str, access: Access, params: Vec<Parameter>) -> Object {
+    Object {
+        path: path.into(),
+        access,
+        min_entries: if path.ends_with("{i}.") { 0 } else { 1 },
+        max_entries: if path.ends_with("{i}.") {
+            Some(3)
+        } else {
+            Some(1)
+        },
+        num_entries: path
+            .ends_with("{i}.")
+            .then(|| "RowNumberOfEntries".to_string()),
+        unique_keys: vec![],
+        enable_parameter: None,
+        status: Status::Current,
+        params,
+    }
+}
+
+fn schema() -> Schema {
+    let mut s = Schema::default();
+    let mut secret = param("Secret", BaseType::String, Access::ReadWrite);
+    secret.syntax.hidden = true;
+    let mut name = param("Name", BaseType::String, Access::ReadWrite);
+    name.syntax.max_length = Some(8);
+    let mut forced = param("Forced", BaseType::UnsignedInt, Access::ReadOnly);
+    forced.notify = NotifyPolicy::ForceEnabled;
+    let mut counter = param("Counter", BaseType::UnsignedInt, Access::ReadOnly);
+    counter.notify = NotifyPolicy::CanDeny;
+    for o in [
+        object("Device.", Access::ReadOnly, vec![]),
+        object(
+            "Device.Box.",
+            Access::ReadOnly,
+            vec![
+                name,
+                param("Enable", BaseType::Boolean, Access::ReadWrite),
+                param("Port", BaseType::UnsignedInt, Access::ReadWrite),
+                param("Model", BaseType::String, Access::ReadOnly),
+                param("Fixed", BaseType::String, Access::ReadWrite),
+                secret,
+                forced,
+                counter,
+                param(
+                    "RowNumberOfEntries",
+                    BaseType::UnsignedInt,
+                    Access::ReadOnly,
+                ),
+                param("Link", BaseType::String, Access::ReadOnly),
+            ],
+        ),
+        object(
+            "Device.Box.Row.{i}.",
+            Access::ReadWrite,
+            vec![
+                param("Key", BaseType::String, Access::ReadOnly),
+                param("Value", BaseType::String, Access::ReadWrite),
+            ],
+        ),
+    ] {
+        s.objects.insert(o.path.clone(), o);
+    }
+    s
+}
+
+const BOARD: &str = r#"
+[board]
+name = "test"
+
+[[object]]
+path = "Device.Box."
+[object.params]
+Name = { handler = "mem", key = "name", write = true }
+Enable = { handler = "mem", key = "enable", write = true }
+Port = { handler = "mem", key = "port", write = true }
+Model = "X1"
+Fixed = { handler = "mem", key = "fixed" }
+Secret = { handler = "mem", key = "secret", write = true }
+Forced = { handler = "mem", key = "port" }
+Counter = { handler = "mem", key = "port" }
+Link = { handler = "ref", table = "Device.Box.Row.{i}.", key = "b" }
+
+[[object]]
+path = "Device.Box.Row.{i}."
+instances = { handler = "mem", add = true }
+[object.params]
+Key = { handler = "var", name = "row" }
+Value = { handler = "mem", key = "v-{row}", write = true }
+"#;
+
+struct Fixture {
+    model: Model,
+    log: Rc<RefCell<Log>>,
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_board(text: &str) -> (TempDir, std::path::PathBuf) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "cwmpd-model-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("board.toml");
+    std::fs::write(&path, text).unwrap();
+    (TempDir(dir), path)
+}
+
+fn registry(log: &Rc<RefCell<Log>>) -> Registry {
+    let mut reg = Registry::new();
+    reg.register("mem", Box::new(Mem(log.clone())));
+    reg.register("constant", Box::new(Constant));
+    reg
+}
+
+fn fixture() -> Fixture {
+    let log = Rc::new(RefCell::new(Log::default()));
+    {
+        let mut l = log.borrow_mut();
+        for (k, v) in [
+            ("name", "box"),
+            ("enable", "1"),
+            ("port", "80"),
+            ("fixed", "f"),
+            ("secret", "hunter2"),
+            ("v-a", "va"),
+            ("v-b", "vb"),
+        ] {
+            l.values.insert(k.into(), v.into());
+        }
+        l.rows = vec!["a".into(), "b".into()];
+    }
+    let (dir, path) = temp_board(BOARD);
+    let b = board::parse(&path).unwrap();
+    let reg = registry(&log);
+    let errors = board::validate(&b, &schema(), &reg);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut model = Model::new(&schema(), &b, reg, ModelState::default()).unwrap();
+    model.begin();
+    Fixture {
+        model,
+        log,
+        _dir: dir,
+    }
+}
+
+fn set(name: &str, value: &str) -> SetItem {
+    SetItem {
+        name: name.into(),
+        value: value.into(),
+        xsd_type: None,
+    }
+}
+
+fn code(e: &ModelError) -> u32 {
+    Fault::from(e).code.code()
+}
+
+#[test]
+fn empty_path_with_next_level_lists_only_the_root() {
+    let mut f = fixture();
+    let names = f.model.get_names("", true).unwrap();
+    assert_eq!(names.len(), 1);
+    assert_eq!(names[0].name, "Device.");
+}
+
+#[test]
+fn names_next_level_lists_immediate_children_with_writability() {
+    let mut f = fixture();
+    let names = f.model.get_names("Device.Box.", true).unwrap();
+    let got: Vec<(String, bool)> = names.iter().map(|n| (n.name.clone(), n.writable)).collect();
+    assert!(got.contains(&("Device.Box.Name".into(), true)));
+    assert!(got.contains(&("Device.Box.Model".into(), false)));
+    assert!(
+        got.contains(&("Device.Box.Fixed".into(), false)),
+        "readWrite in schema but not bound writable"
+    );
+    assert!(got.contains(&("Device.Box.Row.".into(), true)));
+    assert!(
+        !got.iter().any(|(n, _)| n.starts_with("Device.Box.Row.1")),
+        "next level only"
+    );
+    let rows = f.model.get_names("Device.Box.Row.", true).unwrap();
+    assert_eq!(
+        rows.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+        ["Device.Box.Row.1.", "Device.Box.Row.2."]
+    );
+}
+
+#[test]
+fn names_whole_tree_includes_objects_and_parameters() {
+    let mut f = fixture();
+    let names = f.model.get_names("", false).unwrap();
+    assert_eq!(names[0].name, "Device.");
+    assert!(names.iter().any(|n| n.name == "Device.Box.Row.2.Value"));
+    assert!(names
+        .iter()
+        .any(|n| n.name == "Device.Box.RowNumberOfEntries"));
+}
+
+#[test]
+fn names_of_a_parameter_with_next_level_is_invalid_arguments() {
+    let mut f = fixture();
+    assert_eq!(
+        code(&f.model.get_names("Device.Box.Name", true).unwrap_err()),
+        9003
+    );
+    assert_eq!(
+        f.model.get_names("Device.Box.Name", false).unwrap().len(),
+        1
+    );
+    assert_eq!(
+        code(&f.model.get_names("Device.Nope.", false).unwrap_err()),
+        9005
+    );
+}
+
+#[test]
+fn values_of_partial_and_full_paths() {
+    let mut f = fixture();
+    let v = f
+        .model
+        .get_values(&["Device.Box.Enable", "Device.Box.Row."])
+        .unwrap();
+    assert_eq!(v[0].value, "true", "1 normalised to true");
+    assert_eq!(v[0].xsd_type, "xsd:boolean");
+    let rows: Vec<(&str, &str)> = v[1..]
+        .iter()
+        .map(|p| (p.name.as_str(), p.value.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("Device.Box.Row.1.Key", "a"),
+            ("Device.Box.Row.1.Value", "va"),
+            ("Device.Box.Row.2.Key", "b"),
+            ("Device.Box.Row.2.Value", "vb")
+        ]
+    );
+}
+
+#[test]
+fn hidden_parameters_read_back_empty() {
+    let mut f = fixture();
+    assert_eq!(
+        f.model.get_values(&["Device.Box.Secret"]).unwrap()[0].value,
+        ""
+    );
+}
+
+#[test]
+fn counts_and_references_come_from_the_live_tree() {
+    let mut f = fixture();
+    let v = f
+        .model
+        .get_values(&["Device.Box.RowNumberOfEntries", "Device.Box.Link"])
+        .unwrap();
+    assert_eq!(v[0].value, "2");
+    assert_eq!(v[1].value, "Device.Box.Row.2");
+}
+
+#[test]
+fn unknown_paths_are_invalid_names() {
+    let mut f = fixture();
+    for p in [
+        "Device.Box.Nope",
+        "Device.Box.Row.9.",
+        "Device.Box.Row.1",
+        "Device.Box.Name.",
+        "Bad..Path",
+        "Device.Box.Row.0.",
+    ] {
+        assert_eq!(code(&f.model.get_values(&[p]).unwrap_err()), 9005, "{p}");
+    }
+}
+
+#[test]
+fn set_writes_all_and_records_the_parameter_key() {
+    let mut f = fixture();
+    let status = f
+        .model
+        .set_values(
+            &[
+                set("Device.Box.Name", "new"),
+                set("Device.Box.Port", "8080"),
+            ],
+            "key1",
+        )
+        .unwrap();
+    assert_eq!(status, 0);
+    assert_eq!(f.log.borrow().values["name"], "new");
+    assert_eq!(f.log.borrow().values["port"], "8080");
+    assert_eq!(f.model.state().parameter_key, "key1");
+    assert!(f.model.take_dirty());
+}
+
+#[test]
+fn set_reports_status_1_when_an_apply_is_pending() {
+    let mut f = fixture();
+    f.log.borrow_mut().pending = true;
+    assert_eq!(
+        f.model
+            .set_values(&[set("Device.Box.Name", "x")], "k")
+            .unwrap(),
+        1
+    );
+    assert!(f.model.apply_pending());
+}
+
+#[test]
+fn set_that_fails_half_way_rolls_back_and_keeps_the_old_key() {
+    let mut f = fixture();
+    f.model
+        .set_values(&[set("Device.Box.Name", "before")], "k0")
+        .unwrap();
+    let sets_before = f.log.borrow().sets;
+    // The third write (Row.1.Value) fails after two succeeded.
+    f.log.borrow_mut().fail_on_set = Some(sets_before + 3);
+    let err = f
+        .model
+        .set_values(
+            &[
+                set("Device.Box.Name", "after"),
+                set("Device.Box.Port", "1"),
+                set("Device.Box.Row.1.Value", "z"),
+            ],
+            "k1",
+        )
+        .unwrap_err();
+    assert_eq!(code(&err), 9002);
+    let l = f.log.borrow();
+    assert_eq!(l.values["name"], "before", "first write undone");
+    assert_eq!(l.values["port"], "80", "second write undone");
+    assert_eq!(l.values["v-a"], "va");
+    assert!(l.aborts >= 1);
+    assert_eq!(f.model.state().parameter_key, "k0");
+}
+
+#[test]
+fn set_validates_everything_before_writing_anything() {
+    let mut f = fixture();
+    let err = f
+        .model
+        .set_values(
+            &[
+                set("Device.Box.Name", "ok"),
+                set("Device.Box.Model", "x"),
+                set("Device.Box.Port", "-1"),
+                set("Device.Box.Nope", "1"),
+                SetItem {
+                    name: "Device.Box.Enable".into(),
+                    value: "true".into(),
+                    xsd_type: Some("unsignedInt".into()),
+                },
+                set("Device.Box.Fixed", "x"),
+            ],
+            "k",
+        )
+        .unwrap_err();
+    let fault = Fault::from(&err);
+    assert_eq!(fault.code.code(), 9003);
+    let got: Vec<(&str, u32)> = fault
+        .parameters
+        .iter()
+        .map(|p| (p.name.as_str(), p.code.code()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Device.Box.Model", 9008),
+            ("Device.Box.Port", 9007),
+            ("Device.Box.Nope", 9005),
+            ("Device.Box.Enable", 9006),
+            ("Device.Box.Fixed", 9008)
+        ]
+    );
+    assert_eq!(f.log.borrow().sets, 0, "nothing written");
+    assert_eq!(f.model.state().parameter_key, "");
+}
+
+#[test]
+fn set_of_the_same_parameter_twice_is_invalid_arguments() {
+    let mut f = fixture();
+    let err = f
+        .model
+        .set_values(
+            &[set("Device.Box.Name", "a"), set("Device.Box.Name", "b")],
+            "k",
+        )
+        .unwrap_err();
+    assert_eq!(code(&err), 9003);
+    assert!(Fault::from(&err).parameters.is_empty());
+}
+
+#[test]
+fn attributes_default_persist_and_honour_policy() {
+    let mut f = fixture();
+    let a = f
+        .model
+        .get_attributes(&["Device.Box.Forced", "Device.Box.Name"])
+        .unwrap();
+    assert_eq!((a[0].notification, a[1].notification), (2, 0));
+    f.model
+        .set_attributes(&[AttributeChange {
+            name: "Device.Box.Name".into(),
+            notification: Some(2),
+            access_list: Some(vec!["Subscriber".into()]),
+        }])
+        .unwrap();
+    let a = f.model.get_attributes(&["Device.Box.Name"]).unwrap();
+    assert_eq!(
+        (a[0].notification, a[0].access_list.clone()),
+        (2, vec!["Subscriber".to_string()])
+    );
+    assert_eq!(
+        f.model.state().attributes["Device.Box.Name"].notification,
+        2
+    );
+    // forceEnabled cannot be turned off; canDeny refuses active.
+    for (name, n) in [("Device.Box.Forced", 0), ("Device.Box.Counter", 2)] {
+        let e = f
+            .model
+            .set_attributes(&[AttributeChange {
+                name: name.into(),
+                notification: Some(n),
+                access_list: None,
+            }])
+            .unwrap_err();
+        assert_eq!(code(&e), 9009, "{name}");
+    }
+    // A rejected change in a batch changes nothing.
+    let e = f
+        .model
+        .set_attributes(&[
+            AttributeChange {
+                name: "Device.Box.Port".into(),
+                notification: Some(1),
+                access_list: None,
+            },
+            AttributeChange {
+                name: "Device.Box.Counter".into(),
+                notification: Some(2),
+                access_list: None,
+            },
+        ])
+        .unwrap_err();
+    assert_eq!(code(&e), 9009);
+    assert!(!f.model.state().attributes.contains_key("Device.Box.Port"));
+    let e = f
+        .model
+        .set_attributes(&[AttributeChange {
+            name: "Device.Box.Port".into(),
+            notification: Some(3),
+            access_list: None,
+        }])
+        .unwrap_err();
+    assert_eq!(code(&e), 9003);
+    let e = f
+        .model
+        .set_attributes(&[AttributeChange {
+            name: "Device.Box.Port".into(),
+            notification: None,
+            access_list: Some(vec!["Guest".into()]),
+        }])
+        .unwrap_err();
+    assert_eq!(code(&e), 9003);
+}
+
+#[test]
+fn attributes_on_a_partial_path_apply_below_it() {
+    let mut f = fixture();
+    f.model
+        .set_attributes(&[AttributeChange {
+            name: "Device.Box.Row.".into(),
+            notification: Some(1),
+            access_list: None,
+        }])
+        .unwrap();
+    let a = f.model.get_attributes(&["Device.Box.Row."]).unwrap();
+    assert_eq!(a.len(), 4);
+    assert!(a.iter().all(|x| x.notification == 1));
+}
+
+#[test]
+fn add_and_delete_objects_never_reuse_numbers() {
+    let mut f = fixture();
+    let (n, status) = f.model.add_object("Device.Box.Row.", "add1").unwrap();
+    assert_eq!((n, status), (3, 0));
+    assert_eq!(f.model.state().parameter_key, "add1");
+    f.model.begin();
+    assert_eq!(
+        f.model
+            .get_values(&["Device.Box.RowNumberOfEntries"])
+            .unwrap()[0]
+            .value,
+        "3"
+    );
+    // max_entries is 3.
+    assert_eq!(
+        code(&f.model.add_object("Device.Box.Row.", "k").unwrap_err()),
+        9004
+    );
+    assert_eq!(
+        f.model.delete_object("Device.Box.Row.3.", "del1").unwrap(),
+        0
+    );
+    f.model.begin();
+    let (n, _) = f.model.add_object("Device.Box.Row.", "add2").unwrap();
+    assert_eq!(n, 4, "3 is not reused");
+    assert_eq!(
+        code(&f.model.delete_object("Device.Box.Row.3.", "k").unwrap_err()),
+        9005
+    );
+    assert_eq!(
+        code(&f.model.delete_object("Device.Box.", "k").unwrap_err()),
+        9005
+    );
+    assert_eq!(
+        code(&f.model.add_object("Device.Box.Row.1.", "k").unwrap_err()),
+        9005
+    );
+    assert_eq!(
+        code(&f.model.add_object("Device.Box.", "k").unwrap_err()),
+        9005
+    );
+}
+
+#[test]
+fn instance_numbers_survive_a_restart_through_the_state() {
+    let mut f = fixture();
+    f.model.get_values(&["Device.Box.Row."]).unwrap();
+    let saved = f.model.state().clone();
+    let text = toml::to_string(&saved).unwrap();
+    // Row "a" disappears and "c" appears before the restart.
+    f.log.borrow_mut().rows = vec!["b".into(), "c".into()];
+    let (_dir, path) = temp_board(BOARD);
+    let b = board::parse(&path).unwrap();
+    let mut m = Model::new(
+        &schema(),
+        &b,
+        registry(&f.log),
+        toml::from_str(&text).unwrap(),
+    )
+    .unwrap();
+    m.begin();
+    let names: Vec<String> = m
+        .get_names("Device.Box.Row.", true)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(names, ["Device.Box.Row.2.", "Device.Box.Row.3."]);
+    assert_eq!(
+        m.get_values(&["Device.Box.Row.2.Key"]).unwrap()[0].value,
+        "b"
+    );
+}
+
+#[test]
+fn board_errors_name_file_and_line() {
+    let bad = r#"[board]
+name = "bad"
+
+[[object]]
+path = "Device.Box."
+[object.params]
+Nope = "x"
+Model = { handler = "mem", key = "m", write = true }
+Name = { handler = "nosuch" }
+Port = "eighty"
+Enable = { handler = "mem", bogus = 1 }
+
+[[object]]
+path = "Device.Box.Row.{i}."
+
+[[object]]
+path = "Device.Missing."
+"#;
+    let (_dir, path) = temp_board(bad);
+    let b = board::parse(&path).unwrap();
+    let log = Rc::new(RefCell::new(Log::default()));
+    let errors = board::validate(&b, &schema(), &registry(&log));
+    let lines: Vec<(usize, String)> = errors
+        .iter()
+        .map(|e| (e.at.line, e.message.clone()))
+        .collect();
+    let has = |line: usize, text: &str| lines.iter().any(|(l, m)| *l == line && m.contains(text));
+    assert!(has(7, "unknown parameter Device.Box.Nope"), "{lines:?}");
+    assert!(has(8, "read-only"), "{lines:?}");
+    assert!(has(9, "unknown handler"), "{lines:?}");
+    assert!(has(10, "does not fit"), "{lines:?}");
+    assert!(has(11, "bogus"), "{lines:?}");
+    assert!(has(13, "needs `instances`"), "{lines:?}");
+    assert!(has(16, "unknown object Device.Missing."), "{lines:?}");
+    assert!(errors[0].to_string().contains("board.toml:"));
+}
+
+#[test]
+fn board_syntax_errors_have_a_line() {
+    let (_dir, path) = temp_board("[board]\nname = \"x\"\n[[object]]\npath = \n");
+    let e = board::parse(&path).unwrap_err();
+    assert_eq!(e.at.line, 4, "{e}");
+}

@@ -1,0 +1,4 @@
+//! One CWMP session as a state machine fed with HTTP responses (no sockets), Inform
+//! building, and the retry back-off.
+
+pub mod backoff;

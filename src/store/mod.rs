@@ -1,0 +1,220 @@
+//! The only writer of persistent state. Every file is written atomically — a temp file in the
+//! same directory, fsync, rename over the old file, fsync of the directory — so a power cut
+//! leaves either the old or the new content, never a mix. Documents are TOML with a
+//! `version` key; a missing, corrupt, truncated or wrong-version file is reported to the
+//! caller (which logs it and starts fresh), never a panic.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Largest state file read back.
+pub const MAX_STATE_BYTES: u64 = 4 << 20;
+
+/// Why a stored document could not be used.
+#[derive(Debug)]
+pub enum StoreError {
+    /// Reading or writing failed.
+    Io(PathBuf, io::Error),
+    /// The file is not valid TOML of the expected shape (corrupt or truncated).
+    Corrupt(PathBuf, String),
+    /// The file was written by an incompatible version.
+    Version(PathBuf, i64, u32),
+    /// The file is larger than [`MAX_STATE_BYTES`].
+    TooLarge(PathBuf, u64),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Io(p, e) => write!(f, "store: {}: {e}", p.display()),
+            StoreError::Corrupt(p, m) => write!(f, "store: {}: corrupt: {m}", p.display()),
+            StoreError::Version(p, got, want) => {
+                write!(f, "store: {}: version {got}, expected {want}", p.display())
+            }
+            StoreError::TooLarge(p, n) => write!(
+                f,
+                "store: {}: {n} bytes, at most {MAX_STATE_BYTES}",
+                p.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Writes `bytes` to `path` atomically, creating the directory if needed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        // The rename is durable only once the directory entry is.
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Reads a versioned document; `Ok(None)` when the file does not exist.
+pub fn read_versioned<T: DeserializeOwned>(
+    path: &Path,
+    version: u32,
+) -> Result<Option<T>, StoreError> {
+    let p = || path.to_path_buf();
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::Io(p(), e)),
+    };
+    if meta.len() > MAX_STATE_BYTES {
+        return Err(StoreError::TooLarge(p(), meta.len()));
+    }
+    let bytes = fs::read(path).map_err(|e| StoreError::Io(p(), e))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| StoreError::Corrupt(p(), "not UTF-8".into()))?;
+    let mut table: toml::Table =
+        toml::from_str(&text).map_err(|e| StoreError::Corrupt(p(), e.message().to_string()))?;
+    match table.remove("version") {
+        Some(toml::Value::Integer(v)) if v == i64::from(version) => {}
+        Some(toml::Value::Integer(v)) => return Err(StoreError::Version(p(), v, version)),
+        _ => return Err(StoreError::Corrupt(p(), "no version".into())),
+    }
+    T::deserialize(toml::Value::Table(table))
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(p(), e.to_string()))
+}
+
+/// Writes a versioned document atomically.
+pub fn write_versioned<T: Serialize>(
+    path: &Path,
+    version: u32,
+    value: &T,
+) -> Result<(), StoreError> {
+    let p = || path.to_path_buf();
+    let mut table = match toml::Value::try_from(value) {
+        Ok(toml::Value::Table(t)) => t,
+        Ok(_) => return Err(StoreError::Corrupt(p(), "state is not a table".into())),
+        Err(e) => return Err(StoreError::Corrupt(p(), e.to_string())),
+    };
+    table.insert("version".into(), toml::Value::Integer(i64::from(version)));
+    let text = toml::to_string(&table).map_err(|e| StoreError::Corrupt(p(), e.to_string()))?;
+    write_atomic(path, text.as_bytes()).map_err(|e| StoreError::Io(p(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+    struct Doc {
+        name: String,
+        #[serde(default)]
+        map: BTreeMap<String, u32>,
+    }
+
+    fn dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("cwmpd-store-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn round_trip_and_missing_file() {
+        let d = dir("rt");
+        let f = d.join("sub/state.toml");
+        assert!(read_versioned::<Doc>(&f, 1).unwrap().is_none());
+        let doc = Doc {
+            name: "x".into(),
+            map: [("Device.IP.Interface.".to_string(), 3)]
+                .into_iter()
+                .collect(),
+        };
+        write_versioned(&f, 1, &doc).unwrap();
+        assert_eq!(read_versioned::<Doc>(&f, 1).unwrap(), Some(doc));
+        assert!(
+            !d.join("sub/.state.toml.tmp").exists(),
+            "temp file removed by rename"
+        );
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn truncated_corrupt_and_wrong_version_files_are_reported() {
+        let d = dir("bad");
+        let f = d.join("state.toml");
+        write_versioned(
+            &f,
+            1,
+            &Doc {
+                name: "a".repeat(100),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let full = fs::read(&f).unwrap();
+        fs::write(&f, &full[..full.len() / 2]).unwrap();
+        assert!(matches!(
+            read_versioned::<Doc>(&f, 1),
+            Err(StoreError::Corrupt(..))
+        ));
+        fs::write(&f, [0xff, 0xfe, 0x00]).unwrap();
+        assert!(matches!(
+            read_versioned::<Doc>(&f, 1),
+            Err(StoreError::Corrupt(..))
+        ));
+        fs::write(&f, "name = \"x\"\n").unwrap();
+        assert!(matches!(
+            read_versioned::<Doc>(&f, 1),
+            Err(StoreError::Corrupt(..))
+        ));
+        write_versioned(&f, 2, &Doc::default()).unwrap();
+        assert!(matches!(
+            read_versioned::<Doc>(&f, 1),
+            Err(StoreError::Version(_, 2, 1))
+        ));
+        fs::write(&f, vec![b'#'; MAX_STATE_BYTES as usize + 1]).unwrap();
+        assert!(matches!(
+            read_versioned::<Doc>(&f, 1),
+            Err(StoreError::TooLarge(..))
+        ));
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_stale_temp_file_does_not_disturb_reads_or_writes() {
+        let d = dir("stale");
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join(".state.toml.tmp"), "garbage from a power cut").unwrap();
+        let f = d.join("state.toml");
+        write_versioned(
+            &f,
+            1,
+            &Doc {
+                name: "ok".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(read_versioned::<Doc>(&f, 1).unwrap().unwrap().name, "ok");
+        fs::remove_dir_all(&d).unwrap();
+    }
+}
