@@ -7,6 +7,12 @@
 //! handler's `set` is called.
 
 pub mod builtin;
+pub mod command;
+pub mod constant;
+pub mod file;
+pub mod stored;
+pub mod system;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::fmt;

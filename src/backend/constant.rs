@@ -1,0 +1,87 @@
+//! `constant`: fixed values, and fixed instance lists for tables (`instances = ["main"]`).
+
+use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+
+/// The constant handler.
+pub struct Constant;
+
+impl Handler for Constant {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+        let allowed: &[&str] = if kind == BindingKind::Table {
+            &["instances"]
+        } else {
+            &["value"]
+        };
+        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(format!("unknown argument `{k}`"));
+        }
+        match kind {
+            BindingKind::ReadWrite => Err("a constant cannot be written".into()),
+            BindingKind::Read if !args.get("value").is_some_and(|v| v.is_str()) => {
+                Err("`value` (a string) is required".into())
+            }
+            BindingKind::Table
+                if !args
+                    .get("instances")
+                    .and_then(|v| v.as_array())
+                    .is_some_and(|a| a.iter().all(|x| x.is_str())) =>
+            {
+                Err("`instances` (a list of strings) is required".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        Ok(args.str("value")?.to_string())
+    }
+
+    fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
+        Ok(args
+            .str_list("instances")?
+            .into_iter()
+            .map(|k| Instance::new(k).var("name", k))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_and_instance_lists() {
+        let mut c = Constant;
+        let a = Args {
+            table: toml::from_str("value = \"x\"").unwrap(),
+            path: String::new(),
+        };
+        assert_eq!(c.get(&a).unwrap(), "x");
+        let t = Args {
+            table: toml::from_str("instances = [\"a\", \"b\"]").unwrap(),
+            path: String::new(),
+        };
+        let keys: Vec<String> = c
+            .instances(&t)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert!(c
+            .check(
+                BindingKind::ReadWrite,
+                &toml::from_str("value = \"x\"").unwrap()
+            )
+            .is_err());
+        assert!(c
+            .check(BindingKind::Read, &toml::from_str("valu = \"x\"").unwrap())
+            .is_err());
+        assert!(c
+            .check(
+                BindingKind::Table,
+                &toml::from_str("instances = [1]").unwrap()
+            )
+            .is_err());
+    }
+}

@@ -1,0 +1,221 @@
+//! `file`: values read from (and, with `write = true`, written to) files — sysfs, procfs or
+//! any text file — with the parse rules of `backend::text`; and tables whose instances are
+//! the entries of a directory (`/sys/class/net`, `/proc` with `digits = true`).
+//!
+//! A write goes to the file at once (sysfs has no staging); the old content is kept so that
+//! `abort` can put it back when another part of the same SetParameterValues fails.
+
+use std::io::Read;
+
+use crate::backend::text;
+use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+
+/// Most bytes read from one file.
+pub const MAX_READ: u64 = 64 * 1024;
+/// Most directory entries listed as instances.
+pub const MAX_ENTRIES: usize = 4096;
+
+/// The file handler.
+#[derive(Default)]
+pub struct File {
+    undo: Vec<(String, Vec<u8>)>,
+}
+
+fn read_capped(path: &str) -> Result<String, BackendError> {
+    let f =
+        std::fs::File::open(path).map_err(|e| BackendError::NotFound(format!("{path}: {e}")))?;
+    let mut buf = Vec::new();
+    f.take(MAX_READ + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| BackendError::Io(format!("{path}: {e}")))?;
+    if buf.len() as u64 > MAX_READ {
+        return Err(BackendError::Limit(format!(
+            "{path}: larger than {MAX_READ} bytes"
+        )));
+    }
+    String::from_utf8(buf).map_err(|_| BackendError::InvalidValue(format!("{path}: not UTF-8")))
+}
+
+impl Handler for File {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+        if kind == BindingKind::Table {
+            for k in args.keys() {
+                if !["dir", "prefix", "digits"].contains(&k.as_str()) {
+                    return Err(format!("unknown argument `{k}`"));
+                }
+            }
+            if !args.get("dir").is_some_and(|v| v.is_str()) {
+                return Err("`dir` (a string) is required".into());
+            }
+            return Ok(());
+        }
+        for k in args.keys() {
+            if k != "file" && k != "default" && !text::RULE_KEYS.contains(&k.as_str()) {
+                return Err(format!("unknown argument `{k}`"));
+            }
+        }
+        if !args.get("file").is_some_and(|v| v.is_str()) {
+            return Err("`file` (a string) is required".into());
+        }
+        text::check_rules(args)
+    }
+
+    fn begin(&mut self) {
+        self.undo.clear();
+    }
+
+    fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        let path = args.str("file")?;
+        match read_capped(path) {
+            Ok(raw) => text::extract(&raw, args),
+            Err(e) => match args.opt_str("default")? {
+                Some(d) => Ok(d.to_string()),
+                None => Err(e),
+            },
+        }
+    }
+
+    fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        let path = args.str("file")?.to_string();
+        let old =
+            std::fs::read(&path).map_err(|e| BackendError::NotFound(format!("{path}: {e}")))?;
+        let raw = text::reverse_map(value, args);
+        std::fs::write(&path, raw.as_bytes()).map_err(|e| match e.raw_os_error() {
+            Some(22) => BackendError::InvalidValue(format!("{path}: {e}")),
+            _ => BackendError::Io(format!("{path}: {e}")),
+        })?;
+        self.undo.push((path, old));
+        Ok(())
+    }
+
+    fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
+        let dir = args.str("dir")?;
+        let prefix = args.opt_str("prefix")?.unwrap_or("");
+        let digits = args.opt_bool("digits")?.unwrap_or(false);
+        let rd =
+            std::fs::read_dir(dir).map_err(|e| BackendError::NotFound(format!("{dir}: {e}")))?;
+        let mut out: Vec<Instance> = Vec::new();
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(prefix) || (digits && !name.bytes().all(|b| b.is_ascii_digit())) {
+                continue;
+            }
+            if out.len() >= MAX_ENTRIES {
+                return Err(BackendError::Limit(format!(
+                    "{dir}: more than {MAX_ENTRIES} entries"
+                )));
+            }
+            out.push(Instance::new(name.clone()).var("name", name));
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    fn commit(&mut self) -> Result<bool, BackendError> {
+        self.undo.clear();
+        Ok(false)
+    }
+
+    fn abort(&mut self) {
+        for (path, old) in self.undo.drain(..).rev() {
+            if let Err(e) = std::fs::write(&path, old) {
+                log::error!("file: cannot restore {path}: {e}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(t: &str) -> Args {
+        Args {
+            table: toml::from_str(t).unwrap(),
+            path: String::new(),
+        }
+    }
+
+    #[test]
+    fn reads_writes_and_restores_on_abort() {
+        let d = std::env::temp_dir().join(format!("cwmpd-file-{}", std::process::id()));
+        std::fs::create_dir_all(d.join("net/eth0")).unwrap();
+        std::fs::create_dir_all(d.join("net/lo")).unwrap();
+        let f = d.join("net/eth0/mtu");
+        std::fs::write(&f, "1500\n").unwrap();
+        let fs = f.display().to_string();
+        let mut h = File::default();
+        assert_eq!(h.get(&a(&format!("file = \"{fs}\""))).unwrap(), "1500");
+        h.set(&a(&format!("file = \"{fs}\"")), "9000").unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "9000");
+        h.abort();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "1500\n");
+        h.set(&a(&format!("file = \"{fs}\"")), "1400").unwrap();
+        h.commit().unwrap();
+        h.abort();
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "1400",
+            "committed writes stay"
+        );
+        let dir = d.join("net").display().to_string();
+        let names: Vec<String> = h
+            .instances(&a(&format!("dir = \"{dir}\"")))
+            .unwrap()
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        assert_eq!(names, ["eth0", "lo"]);
+        let e = h
+            .instances(&a(&format!("dir = \"{dir}\"\nprefix = \"e\"")))
+            .unwrap();
+        assert_eq!(e.len(), 1);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn missing_files_big_files_and_defaults() {
+        let mut h = File::default();
+        assert!(matches!(
+            h.get(&a("file = \"/nonexistent/x\"")),
+            Err(BackendError::NotFound(_))
+        ));
+        assert_eq!(
+            h.get(&a("file = \"/nonexistent/x\"\ndefault = \"none\""))
+                .unwrap(),
+            "none"
+        );
+        let big = std::env::temp_dir().join(format!("cwmpd-file-big-{}", std::process::id()));
+        std::fs::write(&big, vec![b'x'; MAX_READ as usize + 1]).unwrap();
+        assert!(matches!(
+            h.get(&a(&format!("file = \"{}\"", big.display()))),
+            Err(BackendError::Limit(_))
+        ));
+        std::fs::remove_file(&big).unwrap();
+        assert!(h
+            .check(BindingKind::Read, &toml::from_str("fil = \"x\"").unwrap())
+            .is_err());
+        assert!(h
+            .check(
+                BindingKind::Read,
+                &toml::from_str("file = \"x\"\nfield = \"a\"").unwrap()
+            )
+            .is_err());
+        assert!(h
+            .check(BindingKind::Table, &toml::from_str("file = \"x\"").unwrap())
+            .is_err());
+    }
+
+    #[test]
+    fn reads_real_procfs() {
+        let mut h = File::default();
+        let up = h
+            .get(&a("file = \"/proc/uptime\"\nfield = 0\ndivide = 1"))
+            .unwrap();
+        assert!(up.parse::<u64>().is_ok(), "{up}");
+        let procs = h.instances(&a("dir = \"/proc\"\ndigits = true")).unwrap();
+        assert!(procs
+            .iter()
+            .any(|i| i.key == std::process::id().to_string()));
+    }
+}
