@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::backend::{command, constant, file, stored, system, Registry};
+use crate::backend::{command, constant, file, netlink, stored, system, Registry};
 
 fn setting(
     settings: &toml::Table,
@@ -38,5 +38,6 @@ pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, St
             &setting(settings, "system", "etc", "/etc")?,
         )),
     );
+    reg.register("netlink", Box::new(netlink::Netlink::default()));
     Ok(reg)
 }

@@ -10,6 +10,7 @@ pub mod builtin;
 pub mod command;
 pub mod constant;
 pub mod file;
+pub mod netlink;
 pub mod stored;
 pub mod system;
 pub mod text;

@@ -1,0 +1,554 @@
+//! `netlink`: links, addresses, routes and neighbours from rtnetlink, read with one dump per
+//! kind per operation (so a full-tree get of many interfaces costs four syscalls), and link
+//! changes (up/down, MTU) and address changes written back.
+//!
+//! TR-181 values are derived here: Status from operstate, address origins from flags and
+//! scope, route origins from the routing protocol.
+
+pub mod msg;
+pub mod socket;
+
+use std::net::IpAddr;
+
+use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use msg::{Addr, Link, Neigh, Route};
+use socket::Socket;
+
+/// Fields a `kind = "link"` binding may read.
+pub const LINK_FIELDS: [&str; 20] = [
+    "up",
+    "running",
+    "status",
+    "mtu",
+    "mac",
+    "type",
+    "kind",
+    "ifindex",
+    "loopback",
+    "tr181_type",
+    "bytes_sent",
+    "bytes_received",
+    "packets_sent",
+    "packets_received",
+    "errors_sent",
+    "errors_received",
+    "discard_packets_sent",
+    "discard_packets_received",
+    "multicast_packets_received",
+    "master",
+];
+
+/// The netlink handler with its per-operation caches.
+#[derive(Default)]
+pub struct Netlink {
+    sock: Option<Socket>,
+    links: Option<Vec<Link>>,
+    addrs: Option<Vec<Addr>>,
+    routes: Option<Vec<Route>>,
+    neighs: Option<Vec<Neigh>>,
+}
+
+fn family_arg(args: &Args) -> Result<u8, BackendError> {
+    match args.opt_str("family")? {
+        None => Ok(msg::AF_UNSPEC),
+        Some("inet") => Ok(msg::AF_INET),
+        Some("inet6") => Ok(msg::AF_INET6),
+        Some(o) => Err(BackendError::BadArgs(format!("family {o:?}"))),
+    }
+}
+
+/// TR-181 Interface Status from operstate (RFC 2863) and flags.
+pub fn status(l: &Link) -> &'static str {
+    match l.operstate {
+        6 => "Up",
+        2 => "Down",
+        3 => "LowerLayerDown",
+        5 => "Dormant",
+        1 => "NotPresent",
+        4 => "Down",
+        // IF_OPER_UNKNOWN: virtual devices (loopback, tun) that do not report carrier.
+        _ if l.flags & msg::IFF_UP != 0 && l.flags & msg::IFF_RUNNING != 0 => "Up",
+        _ if l.flags & msg::IFF_UP == 0 => "Down",
+        _ => "Unknown",
+    }
+}
+
+fn netmask_v4(len: u8) -> String {
+    let m: u32 = if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(len.min(32)))
+    };
+    std::net::Ipv4Addr::from(m).to_string()
+}
+
+fn v4_origin(a: &Addr) -> &'static str {
+    match a.address {
+        IpAddr::V4(v) if v.is_link_local() => "AutoIP",
+        _ if a.flags & msg::IFA_F_PERMANENT == 0 => "DHCP",
+        _ => "Static",
+    }
+}
+
+fn v6_origin(a: &Addr) -> &'static str {
+    if a.scope >= 253 {
+        "WellKnown"
+    } else if a.flags & msg::IFA_F_PERMANENT == 0 {
+        "AutoConfigured"
+    } else {
+        "Static"
+    }
+}
+
+fn v6_address_status(a: &Addr) -> &'static str {
+    if a.flags & msg::IFA_F_DADFAILED != 0 {
+        "Duplicate"
+    } else if a.flags & msg::IFA_F_TENTATIVE != 0 {
+        "Tentative"
+    } else if a.flags & msg::IFA_F_DEPRECATED != 0 {
+        "Deprecated"
+    } else {
+        "Preferred"
+    }
+}
+
+/// NUD states in which a neighbour is considered present.
+fn neigh_active(state: u16) -> bool {
+    state & (0x02 | 0x04 | 0x08 | 0x10 | 0x80) != 0
+}
+
+impl Netlink {
+    fn sock(&mut self) -> Result<&mut Socket, BackendError> {
+        if self.sock.is_none() {
+            self.sock = Some(Socket::open()?);
+        }
+        self.sock
+            .as_mut()
+            .ok_or_else(|| BackendError::Io("netlink: no socket".into()))
+    }
+
+    /// All links (cached for the operation).
+    pub fn links(&mut self) -> Result<&[Link], BackendError> {
+        if self.links.is_none() {
+            let raw = self
+                .sock()?
+                .dump(msg::RTM_GETLINK, msg::RTM_NEWLINK, &[0u8; 16])?;
+            self.links = Some(raw.iter().filter_map(|p| msg::link(p)).collect());
+        }
+        Ok(self.links.as_deref().unwrap_or(&[]))
+    }
+
+    /// All addresses.
+    pub fn addresses(&mut self) -> Result<&[Addr], BackendError> {
+        if self.addrs.is_none() {
+            let raw = self
+                .sock()?
+                .dump(msg::RTM_GETADDR, msg::RTM_NEWADDR, &[0u8; 8])?;
+            self.addrs = Some(raw.iter().filter_map(|p| msg::addr(p)).collect());
+        }
+        Ok(self.addrs.as_deref().unwrap_or(&[]))
+    }
+
+    /// All routes of every table.
+    pub fn routes(&mut self) -> Result<&[Route], BackendError> {
+        if self.routes.is_none() {
+            let raw = self
+                .sock()?
+                .dump(msg::RTM_GETROUTE, msg::RTM_NEWROUTE, &[0u8; 12])?;
+            self.routes = Some(raw.iter().filter_map(|p| msg::route(p)).collect());
+        }
+        Ok(self.routes.as_deref().unwrap_or(&[]))
+    }
+
+    /// All neighbours.
+    pub fn neighbours(&mut self) -> Result<&[Neigh], BackendError> {
+        if self.neighs.is_none() {
+            let raw = self
+                .sock()?
+                .dump(msg::RTM_GETNEIGH, msg::RTM_NEWNEIGH, &[0u8; 12])?;
+            self.neighs = Some(raw.iter().filter_map(|p| msg::neigh(p)).collect());
+        }
+        Ok(self.neighs.as_deref().unwrap_or(&[]))
+    }
+
+    fn name_of(&mut self, index: i64) -> Result<String, BackendError> {
+        Ok(self
+            .links()?
+            .iter()
+            .find(|l| i64::from(l.index) == index)
+            .map(|l| l.name.clone())
+            .unwrap_or_default())
+    }
+
+    fn link(&mut self, ifname: &str) -> Result<Link, BackendError> {
+        self.links()?
+            .iter()
+            .find(|l| l.name == ifname)
+            .cloned()
+            .ok_or_else(|| BackendError::NotFound(format!("link {ifname}")))
+    }
+
+    /// Sets a link up or down.
+    pub fn set_up(&mut self, ifname: &str, up: bool) -> Result<(), BackendError> {
+        let l = self.link(ifname)?;
+        let mut body = vec![msg::AF_UNSPEC, 0, 0, 0];
+        body.extend_from_slice(&l.index.to_ne_bytes());
+        body.extend_from_slice(&(if up { msg::IFF_UP } else { 0 }).to_ne_bytes());
+        body.extend_from_slice(&msg::IFF_UP.to_ne_bytes());
+        self.sock()?.change(msg::RTM_NEWLINK, 0, &body)?;
+        self.links = None;
+        Ok(())
+    }
+
+    /// Sets a link's MTU.
+    pub fn set_mtu(&mut self, ifname: &str, mtu: u32) -> Result<(), BackendError> {
+        let l = self.link(ifname)?;
+        let mut body = vec![msg::AF_UNSPEC, 0, 0, 0];
+        body.extend_from_slice(&l.index.to_ne_bytes());
+        body.extend_from_slice(&0u32.to_ne_bytes());
+        body.extend_from_slice(&0u32.to_ne_bytes());
+        msg::push_attr(&mut body, 4, &mtu.to_ne_bytes());
+        self.sock()?
+            .change(msg::RTM_NEWLINK, 0, &body)
+            .map_err(|e| match e {
+                BackendError::Io(m) if m.contains("EINVAL") => {
+                    BackendError::InvalidValue(format!("mtu {mtu}: {m}"))
+                }
+                other => other,
+            })?;
+        self.links = None;
+        Ok(())
+    }
+
+    /// Adds (`add = true`) or deletes an address on a link.
+    pub fn change_address(
+        &mut self,
+        ifname: &str,
+        address: IpAddr,
+        prefixlen: u8,
+        add: bool,
+    ) -> Result<(), BackendError> {
+        let l = self.link(ifname)?;
+        let (family, bytes) = match address {
+            IpAddr::V4(a) => (msg::AF_INET, a.octets().to_vec()),
+            IpAddr::V6(a) => (msg::AF_INET6, a.octets().to_vec()),
+        };
+        let mut body = vec![family, prefixlen, 0, 0];
+        body.extend_from_slice(&(l.index as u32).to_ne_bytes());
+        msg::push_attr(&mut body, 2, &bytes);
+        msg::push_attr(&mut body, 1, &bytes);
+        let (kind, flags) = if add {
+            (msg::RTM_NEWADDR, socket::NLM_F_CREATE | socket::NLM_F_EXCL)
+        } else {
+            (msg::RTM_DELADDR, 0)
+        };
+        self.sock()?.change(kind, flags, &body)?;
+        self.addrs = None;
+        Ok(())
+    }
+
+    fn link_field(&mut self, ifname: &str, field: &str) -> Result<String, BackendError> {
+        let l = self.link(ifname)?;
+        let s = &l.stats;
+        Ok(match field {
+            "up" => (l.flags & msg::IFF_UP != 0).to_string(),
+            "running" => (l.flags & msg::IFF_RUNNING != 0).to_string(),
+            "status" => status(&l).to_string(),
+            "mtu" => l.mtu.to_string(),
+            "mac" => msg::mac_string(&l.mac),
+            "type" => match l.hw_type {
+                1 => "ether".into(),
+                772 => "loopback".into(),
+                other => format!("arphrd{other}"),
+            },
+            "kind" => l.kind.clone(),
+            "ifindex" => l.index.to_string(),
+            "loopback" => (l.flags & msg::IFF_LOOPBACK != 0).to_string(),
+            "tr181_type" => if l.flags & msg::IFF_LOOPBACK != 0 {
+                "Loopback"
+            } else {
+                "Normal"
+            }
+            .to_string(),
+            "bytes_sent" => s.tx_bytes.to_string(),
+            "bytes_received" => s.rx_bytes.to_string(),
+            "packets_sent" => s.tx_packets.to_string(),
+            "packets_received" => s.rx_packets.to_string(),
+            "errors_sent" => s.tx_errors.min(u64::from(u32::MAX)).to_string(),
+            "errors_received" => s.rx_errors.min(u64::from(u32::MAX)).to_string(),
+            "discard_packets_sent" => s.tx_dropped.min(u64::from(u32::MAX)).to_string(),
+            "discard_packets_received" => s.rx_dropped.min(u64::from(u32::MAX)).to_string(),
+            "multicast_packets_received" => s.multicast.to_string(),
+            "master" => self.name_of(i64::from(l.master))?,
+            other => {
+                return Err(BackendError::BadArgs(format!(
+                    "unknown link field {other:?}"
+                )))
+            }
+        })
+    }
+
+    fn link_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
+        let ty = args.opt_str("type")?.map(str::to_string);
+        let exclude: Vec<String> = if args.table.contains_key("exclude") {
+            args.str_list("exclude")?
+                .into_iter()
+                .map(String::from)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let kinds: Option<Vec<String>> = if args.table.contains_key("kinds") {
+            Some(
+                args.str_list("kinds")?
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let mut out = Vec::new();
+        for l in self.links()? {
+            let is_ether = l.hw_type == 1 && l.flags & msg::IFF_LOOPBACK == 0;
+            if ty.as_deref() == Some("ether") && !is_ether {
+                continue;
+            }
+            if ty.as_deref() == Some("loopback") && l.flags & msg::IFF_LOOPBACK == 0 {
+                continue;
+            }
+            if exclude.contains(&l.name) || kinds.as_ref().is_some_and(|k| !k.contains(&l.kind)) {
+                continue;
+            }
+            out.push(
+                Instance::new(l.name.clone())
+                    .var("ifname", l.name.clone())
+                    .var("ifindex", l.index.to_string()),
+            );
+        }
+        Ok(out)
+    }
+
+    fn address_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
+        let family = family_arg(args)?;
+        let ifname = args.opt_str("ifname")?.map(str::to_string);
+        let links: Vec<(i32, String)> = self
+            .links()?
+            .iter()
+            .map(|l| (l.index, l.name.clone()))
+            .collect();
+        let mut out = Vec::new();
+        for a in self.addresses()? {
+            let is_v4 = a.address.is_ipv4();
+            if (family == msg::AF_INET && !is_v4) || (family == msg::AF_INET6 && is_v4) {
+                continue;
+            }
+            let name = links
+                .iter()
+                .find(|(i, _)| *i as u32 == a.index)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default();
+            if ifname.as_deref().is_some_and(|f| f != name) {
+                continue;
+            }
+            let key = format!("{}/{}", a.address, a.prefixlen);
+            let mut inst = Instance::new(key)
+                .var("address", a.address.to_string())
+                .var("prefixlen", a.prefixlen.to_string())
+                .var("ifname", name)
+                .var("scope", a.scope.to_string())
+                .var("status", "Enabled");
+            inst = if is_v4 {
+                inst.var("netmask", netmask_v4(a.prefixlen))
+                    .var("origin", v4_origin(a))
+            } else {
+                inst.var("origin", v6_origin(a))
+                    .var("address_status", v6_address_status(a))
+            };
+            out.push(inst);
+        }
+        Ok(out)
+    }
+
+    fn route_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
+        let family = family_arg(args)?;
+        let links: Vec<(i32, String)> = self
+            .links()?
+            .iter()
+            .map(|l| (l.index, l.name.clone()))
+            .collect();
+        let mut out: Vec<Instance> = Vec::new();
+        for r in self.routes()? {
+            // The main table's unicast routes are the forwarding table TR-181 describes.
+            if r.table != 254 || r.kind != 1 || (family != msg::AF_UNSPEC && r.family != family) {
+                continue;
+            }
+            let ifname = links
+                .iter()
+                .find(|(i, _)| *i as u32 == r.oif)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default();
+            let gw = r.gateway.map(|g| g.to_string()).unwrap_or_default();
+            let key = format!(
+                "{}/{} via {} dev {} metric {}",
+                r.dst,
+                r.dst_len,
+                if gw.is_empty() { "-" } else { &gw },
+                ifname,
+                r.priority
+            );
+            if out.iter().any(|i| i.key == key) {
+                continue;
+            }
+            let static_route = matches!(r.protocol, 3 | 4);
+            let origin = match (r.family, r.protocol) {
+                (msg::AF_INET, 16) => "DHCPv4",
+                (msg::AF_INET6, 9) => "RA",
+                (msg::AF_INET6, 16) => "DHCPv6",
+                _ => "Static",
+            };
+            let mut inst = Instance::new(key)
+                .var("dest", r.dst.to_string())
+                .var("prefixlen", r.dst_len.to_string())
+                .var("prefix", format!("{}/{}", r.dst, r.dst_len))
+                .var("gateway", gw)
+                .var("ifname", ifname)
+                .var("metric", r.priority.min(i32::MAX as u32).to_string())
+                .var("origin", origin)
+                .var("static", static_route.to_string());
+            if r.family == msg::AF_INET {
+                inst = inst.var("netmask", netmask_v4(r.dst_len));
+            }
+            out.push(inst);
+        }
+        Ok(out)
+    }
+
+    fn neighbour_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
+        let family = family_arg(args)?;
+        let links: Vec<(i32, String)> = self
+            .links()?
+            .iter()
+            .map(|l| (l.index, l.name.clone()))
+            .collect();
+        let mut out: Vec<Instance> = Vec::new();
+        for n in self.neighbours()? {
+            if n.lladdr.is_empty() || n.state & (0x01 | 0x20 | 0x40) != 0 {
+                continue; // incomplete, failed or no-ARP entries are not hosts
+            }
+            if (family == msg::AF_INET && !n.address.is_ipv4())
+                || (family == msg::AF_INET6 && n.address.is_ipv4())
+            {
+                continue;
+            }
+            let ifname = links
+                .iter()
+                .find(|(i, _)| *i == n.index)
+                .map(|(_, x)| x.clone())
+                .unwrap_or_default();
+            let key = format!("{ifname}/{}", n.address);
+            if out.iter().any(|i| i.key == key) {
+                continue;
+            }
+            out.push(
+                Instance::new(key)
+                    .var("address", n.address.to_string())
+                    .var("mac", msg::mac_string(&n.lladdr))
+                    .var("ifname", ifname)
+                    .var("active", neigh_active(n.state).to_string()),
+            );
+        }
+        Ok(out)
+    }
+}
+
+const TABLE_KINDS: [&str; 4] = ["links", "addresses", "routes", "neighbours"];
+
+impl Handler for Netlink {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+        let k = args
+            .get("kind")
+            .and_then(|v| v.as_str())
+            .ok_or("`kind` (a string) is required")?;
+        let allowed: &[&str] = match (kind, k) {
+            (BindingKind::Table, "links") => &["kind", "type", "exclude", "kinds"],
+            (BindingKind::Table, "addresses") => &["kind", "family", "ifname"],
+            (BindingKind::Table, "routes" | "neighbours") => &["kind", "family"],
+            (BindingKind::Table, other) => {
+                return Err(format!(
+                    "table kind {other:?}; one of {}",
+                    TABLE_KINDS.join(", ")
+                ))
+            }
+            (_, "link") => &["kind", "ifname", "field"],
+            (_, other) => return Err(format!("value kind {other:?}; only \"link\"")),
+        };
+        if let Some(x) = args.keys().find(|x| !allowed.contains(&x.as_str())) {
+            return Err(format!("unknown argument `{x}`"));
+        }
+        if let Some(f) = args.get("family") {
+            if !matches!(f.as_str(), Some("inet" | "inet6")) {
+                return Err("`family` must be \"inet\" or \"inet6\"".into());
+            }
+        }
+        if kind != BindingKind::Table {
+            let field = args
+                .get("field")
+                .and_then(|v| v.as_str())
+                .ok_or("`field` (a string) is required")?;
+            if !LINK_FIELDS.contains(&field) {
+                return Err(format!("unknown link field {field:?}"));
+            }
+            if !args.get("ifname").is_some_and(|v| v.is_str()) {
+                return Err("`ifname` (a string) is required".into());
+            }
+            if kind == BindingKind::ReadWrite && !["up", "mtu"].contains(&field) {
+                return Err(format!(
+                    "link field {field} cannot be written (only up, mtu)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self) {
+        self.links = None;
+        self.addrs = None;
+        self.routes = None;
+        self.neighs = None;
+    }
+
+    fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        let ifname = args.str("ifname")?.to_string();
+        self.link_field(&ifname, args.str("field")?)
+    }
+
+    fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        let ifname = args.str("ifname")?.to_string();
+        match args.str("field")? {
+            "up" => self.set_up(&ifname, value == "true"),
+            "mtu" => self.set_mtu(
+                &ifname,
+                value
+                    .parse()
+                    .map_err(|_| BackendError::InvalidValue(format!("mtu {value:?}")))?,
+            ),
+            other => Err(BackendError::BadArgs(format!(
+                "link field {other} cannot be written"
+            ))),
+        }
+    }
+
+    fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
+        match args.str("kind")? {
+            "links" => self.link_instances(args),
+            "addresses" => self.address_instances(args),
+            "routes" => self.route_instances(args),
+            "neighbours" => self.neighbour_instances(args),
+            other => Err(BackendError::BadArgs(format!("table kind {other:?}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
