@@ -83,8 +83,11 @@ impl Device {
         let board = board::parse(&cfg.paths.board).map_err(SetupError::Board)?;
         let roots = board::roots(&board);
         let root_refs: Vec<&str> = roots.iter().map(|s| s.as_str()).collect();
-        let schema = crate::model::load::load(&cfg.paths.datamodel, Some(&root_refs))
-            .map_err(|e| SetupError::Schema(e.to_string()))?;
+        let needed = board::needed_objects(&board);
+        let schema = crate::model::load::load_some(&cfg.paths.datamodel, Some(&root_refs), &|p| {
+            needed.contains(p)
+        })
+        .map_err(|e| SetupError::Schema(e.to_string()))?;
         let mut reg = registry(&board, &cfg.paths.state_dir)?;
         for (name, h) in extra {
             reg.register(&name, h);

@@ -310,6 +310,23 @@ pub fn roots(board: &Board) -> Vec<String> {
     set.into_iter().collect()
 }
 
+/// Schema paths a board needs: its objects and all their ancestors.
+pub fn needed_objects(board: &Board) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for path in board.objects.keys() {
+        let mut prefix = String::new();
+        for seg in path.trim_end_matches('.').split('.') {
+            prefix.push_str(seg);
+            prefix.push('.');
+            if seg != "{i}" {
+                out.insert(prefix.clone());
+            }
+        }
+        out.insert(path.clone());
+    }
+    out
+}
+
 /// Handlers the model implements itself (not in the registry).
 pub const MODEL_HANDLERS: [&str; 3] = ["var", "ref", "stack"];
 

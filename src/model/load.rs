@@ -45,9 +45,94 @@ impl std::error::Error for LoadError {}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    object: Vec<Object>,
+struct OneParam {
+    p: crate::model::schema::Parameter,
+}
+
+/// Parses the generated layout one piece at a time: each `[[object]]` header as a small
+/// document, each line of its `param = [` list as one inline table. Parsing the whole file
+/// as one TOML document would build a tree about ten times the size of the text, and the
+/// allocator keeps that memory: on the Linux board this halves the agent's resident size.
+fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
+    let perr = |line: usize, e: &toml::de::Error, text: &str| {
+        let within = e
+            .span()
+            .map(|s| {
+                text.as_bytes()
+                    .iter()
+                    .take(s.start)
+                    .filter(|&&b| b == b'\n')
+                    .count()
+            })
+            .unwrap_or(0);
+        LoadError::Parse(path.to_path_buf(), line + within, e.message().to_string())
+    };
+    let mut objects = Vec::new();
+    let mut header = String::new();
+    let mut header_line = 0usize;
+    let mut params = Vec::new();
+    let mut in_params = false;
+    let mut started = false;
+    let finish = |header: &str,
+                  header_line: usize,
+                  params: Vec<crate::model::schema::Parameter>|
+     -> Result<Object, LoadError> {
+        let mut obj: Object = toml::from_str(header).map_err(|e| perr(header_line, &e, header))?;
+        obj.params = params;
+        Ok(obj)
+    };
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let t = line.trim();
+        if in_params {
+            if t == "]" {
+                in_params = false;
+            } else if !t.is_empty() && !t.starts_with('#') {
+                let doc = format!("p = {}", t.trim_end_matches(','));
+                let one: OneParam = toml::from_str(&doc).map_err(|e| {
+                    LoadError::Parse(path.to_path_buf(), n, e.message().to_string())
+                })?;
+                params.push(one.p);
+            }
+        } else if t == "[[object]]" {
+            if started {
+                objects.push(finish(&header, header_line, std::mem::take(&mut params))?);
+            }
+            started = true;
+            header.clear();
+            header_line = n + 1;
+        } else if t == "param = [" {
+            if !started {
+                return Err(LoadError::Parse(
+                    path.to_path_buf(),
+                    n,
+                    "param list outside [[object]]".into(),
+                ));
+            }
+            in_params = true;
+        } else if !t.is_empty() && !t.starts_with('#') {
+            if !started {
+                return Err(LoadError::Parse(
+                    path.to_path_buf(),
+                    n,
+                    "expected [[object]]".into(),
+                ));
+            }
+            header.push_str(line);
+            header.push('\n');
+        }
+    }
+    if in_params {
+        return Err(LoadError::Parse(
+            path.to_path_buf(),
+            text.lines().count(),
+            "unterminated param list".into(),
+        ));
+    }
+    if started {
+        objects.push(finish(&header, header_line, params)?);
+    }
+    Ok(objects)
 }
 
 /// The top-level names present in a data-model directory (`DeviceInfo`, `IP` …), sorted,
@@ -65,7 +150,12 @@ pub fn available(dir: &Path) -> Result<Vec<String>, LoadError> {
     Ok(out)
 }
 
-fn load_file(path: &Path, top: &str, schema: &mut Schema) -> Result<(), LoadError> {
+fn load_file(
+    path: &Path,
+    top: &str,
+    schema: &mut Schema,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<(), LoadError> {
     let meta =
         std::fs::metadata(path).map_err(|e| LoadError::Io(path.to_path_buf(), e.to_string()))?;
     if meta.len() > MAX_FILE_BYTES {
@@ -76,23 +166,10 @@ fn load_file(path: &Path, top: &str, schema: &mut Schema) -> Result<(), LoadErro
     }
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::Io(path.to_path_buf(), e.to_string()))?;
-    let file: File = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| {
-                text.as_bytes()
-                    .iter()
-                    .take(s.start)
-                    .filter(|&&b| b == b'\n')
-                    .count()
-                    + 1
-            })
-            .unwrap_or(0);
-        LoadError::Parse(path.to_path_buf(), line, e.message().to_string())
-    })?;
+    let objects = parse_objects(&text, path)?;
     drop(text);
     let prefix = format!("Device.{top}.");
-    for obj in file.object {
+    for obj in objects {
         let belongs = if top == "Device" {
             obj.path == "Device."
         } else {
@@ -104,6 +181,9 @@ fn load_file(path: &Path, top: &str, schema: &mut Schema) -> Result<(), LoadErro
         if schema.objects.contains_key(&obj.path) {
             return Err(LoadError::Duplicate(path.to_path_buf(), obj.path));
         }
+        if !keep(&obj.path) {
+            continue;
+        }
         schema.objects.insert(obj.path.clone(), obj);
     }
     Ok(())
@@ -111,8 +191,18 @@ fn load_file(path: &Path, top: &str, schema: &mut Schema) -> Result<(), LoadErro
 
 /// Loads `Device.toml` and either every file (`roots = None`) or the named top-level ones.
 pub fn load(dir: &Path, roots: Option<&[&str]>) -> Result<Schema, LoadError> {
+    load_some(dir, roots, &|_| true)
+}
+
+/// Like [`load`], keeping only the objects for which `keep(path)` is true (every file is
+/// still parsed and checked). The agent keeps what its board binds, which keeps it small.
+pub fn load_some(
+    dir: &Path,
+    roots: Option<&[&str]>,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Schema, LoadError> {
     let mut schema = Schema::default();
-    load_file(&dir.join("Device.toml"), "Device", &mut schema)?;
+    load_file(&dir.join("Device.toml"), "Device", &mut schema, keep)?;
     let names: Vec<String> = match roots {
         None => available(dir)?,
         Some(r) => r.iter().map(|s| s.to_string()).collect(),
@@ -124,7 +214,7 @@ pub fn load(dir: &Path, roots: Option<&[&str]>) -> Result<Schema, LoadError> {
                 "not a data-model name".into(),
             ));
         }
-        load_file(&dir.join(format!("{name}.toml")), &name, &mut schema)?;
+        load_file(&dir.join(format!("{name}.toml")), &name, &mut schema, keep)?;
     }
     Ok(schema)
 }

@@ -1,0 +1,81 @@
+//! Full-tree GetParameterValues on `board/linux.toml` (issue: data-model engine budget):
+//! parameters, median time, time per 1,000 parameters, and RSS after loading.
+//!
+//! Run: `cargo bench --bench fulltree` (release profile). Not a timed test: figures go to
+//! BENCHMARKS.md.
+
+use std::time::{Duration, Instant};
+
+use cwmpd::config::Config;
+use cwmpd::device::Device;
+
+fn status_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix(key)
+                    .and_then(|r| r.split_whitespace().next()?.parse().ok())
+            })
+        })
+        .unwrap_or(0)
+}
+
+fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+fn rss_split() -> String {
+    format!(
+        "{} KiB (heap/anon {} KiB, code/file {} KiB)",
+        rss_kib(),
+        status_kib("RssAnon:"),
+        status_kib("RssFile:")
+    )
+}
+
+fn main() {
+    let rss_start = rss_split();
+    let state = std::env::temp_dir().join(format!("cwmpd-bench-{}", std::process::id()));
+    let text = format!(
+        "[acs]\nurl = \"http://127.0.0.1:1/\"\n[paths]\ndatamodel = \"{}/datamodel\"\nboard = \"{}/board/linux.toml\"\nstate_dir = \"{}\"\n",
+        env!("CARGO_MANIFEST_DIR"),
+        env!("CARGO_MANIFEST_DIR"),
+        state.display()
+    );
+    let cfg = Config::parse(&text, "bench", std::path::Path::new(".")).expect("config");
+    let t = Instant::now();
+    let mut dev = Device::open(&cfg).expect("open");
+    let load = t.elapsed();
+    let rss_loaded = rss_split();
+    let mut times: Vec<Duration> = Vec::new();
+    let mut n = 0;
+    for _ in 0..51 {
+        dev.model.begin();
+        let t = Instant::now();
+        let v = dev.model.get_values(&["Device."]).expect("get");
+        times.push(t.elapsed());
+        n = v.len();
+    }
+    let rss_after = rss_split();
+    times.sort();
+    let median = times[times.len() / 2];
+    let per_1000 = median.as_secs_f64() * 1000.0 / n as f64 * 1000.0;
+    println!("parameters:           {n}");
+    println!(
+        "load (board+schema):  {:.2} ms",
+        load.as_secs_f64() * 1000.0
+    );
+    println!(
+        "full-tree get median: {:.2} ms (min {:.2}, max {:.2}) over {} runs",
+        median.as_secs_f64() * 1000.0,
+        times[0].as_secs_f64() * 1000.0,
+        times[times.len() - 1].as_secs_f64() * 1000.0,
+        times.len()
+    );
+    println!("per 1,000 parameters: {per_1000:.2} ms");
+    println!("RSS at start:          {rss_start}");
+    println!("RSS after loading:     {rss_loaded}");
+    println!("RSS after 51 full gets: {rss_after}");
+    let _ = std::fs::remove_dir_all(&state);
+}
