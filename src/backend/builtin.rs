@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::backend::{command, constant, file, netlink, stored, system, Registry};
+use crate::backend::{command, constant, file, netlink, stored, system, uci, Registry};
 
 fn setting(
     settings: &toml::Table,
@@ -39,5 +39,6 @@ pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, St
         )),
     );
     reg.register("netlink", Box::new(netlink::Netlink::default()));
+    reg.register("uci", Box::new(uci::Uci::new(settings.get("uci"))?));
     Ok(reg)
 }

@@ -79,7 +79,7 @@ impl Handler for File {
         let path = args.str("file")?.to_string();
         let old =
             std::fs::read(&path).map_err(|e| BackendError::NotFound(format!("{path}: {e}")))?;
-        let raw = text::reverse_map(value, args);
+        let raw = text::reverse_map(value, args)?;
         std::fs::write(&path, raw.as_bytes()).map_err(|e| match e.raw_os_error() {
             Some(22) => BackendError::InvalidValue(format!("{path}: {e}")),
             _ => BackendError::Io(format!("{path}: {e}")),

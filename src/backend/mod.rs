@@ -14,6 +14,7 @@ pub mod netlink;
 pub mod stored;
 pub mod system;
 pub mod text;
+pub mod uci;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -123,14 +123,17 @@ pub fn extract(raw: &str, args: &Args) -> Result<String, BackendError> {
     Ok(text)
 }
 
-/// Maps a TR-181 value back through `map` for writing (reverse lookup; unmapped values pass).
-pub fn reverse_map(value: &str, args: &Args) -> String {
-    if let Some(toml::Value::Table(map)) = args.table.get("map") {
-        if let Some((raw, _)) = map.iter().find(|(_, v)| v.as_str() == Some(value)) {
-            return raw.clone();
-        }
+/// Maps a TR-181 value back through `map` for writing. With a `map`, only its values can be
+/// written (the board lists what the device supports); without one the value passes as is.
+pub fn reverse_map(value: &str, args: &Args) -> Result<String, BackendError> {
+    match args.table.get("map") {
+        Some(toml::Value::Table(map)) => map
+            .iter()
+            .find(|(_, v)| v.as_str() == Some(value))
+            .map(|(raw, _)| raw.clone())
+            .ok_or_else(|| BackendError::InvalidValue(format!("{value:?} is not supported here"))),
+        _ => Ok(value.to_string()),
     }
-    value.to_string()
 }
 
 #[cfg(test)]
@@ -216,10 +219,14 @@ mod tests {
         assert!(check_rules(&toml::from_str("parse = \"float\"").unwrap()).is_err());
         assert!(check_rules(&toml::from_str("map = { a = 1 }").unwrap()).is_err());
         assert!(check_rules(&toml::from_str("line = 1\nmap = { a = \"b\" }").unwrap()).is_ok());
-        assert_eq!(reverse_map("Up", &args("map = { up = \"Up\" }")), "up");
         assert_eq!(
-            reverse_map("Other", &args("map = { up = \"Up\" }")),
-            "Other"
+            reverse_map("Up", &args("map = { up = \"Up\" }")).unwrap(),
+            "up"
         );
+        assert!(matches!(
+            reverse_map("Other", &args("map = { up = \"Up\" }")),
+            Err(BackendError::InvalidValue(_))
+        ));
+        assert_eq!(reverse_map("Other", &args("")).unwrap(), "Other");
     }
 }

@@ -112,6 +112,12 @@ struct FileMeta {
 #[serde(deny_unknown_fields)]
 struct FileObject {
     path: Spanned<String>,
+    /// Replace what an included board said about this object instead of merging.
+    #[serde(default)]
+    replace: bool,
+    /// Drop this object (and everything below it) from what included boards bound.
+    #[serde(default)]
+    remove: bool,
     instances: Option<Spanned<toml::Value>>,
     #[serde(default)]
     params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
@@ -199,6 +205,13 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
         let obj_line = line_of(&text, obj.span().start);
         let obj = obj.into_inner();
         let obj_path = obj.path.into_inner();
+        if obj.remove {
+            board.objects.retain(|k, _| !k.starts_with(&obj_path));
+            continue;
+        }
+        if obj.replace {
+            board.objects.remove(&obj_path);
+        }
         let entry = board
             .objects
             .entry(obj_path.clone())

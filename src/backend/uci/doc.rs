@@ -1,0 +1,605 @@
+//! One UCI package file (`/etc/config/<package>`) as lines that keep their original text.
+//!
+//! Parsing understands `config <type> ['name']`, `option <name> <value>`, `list <name>
+//! <value>`, comments and blank lines, and UCI's quoting: single quotes (no escapes), double
+//! quotes and bare words (backslash escapes), pieces glued together (`'it'\''s'`). Edits
+//! rewrite only the lines they touch, so a round trip of an unchanged file is byte-identical
+//! and unrelated content (comments, ordering, spacing) survives every change.
+
+use std::fmt;
+
+/// Largest file accepted.
+pub const MAX_FILE_BYTES: usize = 512 * 1024;
+/// Most sections in one package.
+pub const MAX_SECTIONS: usize = 4096;
+/// Most option and list lines in one package.
+pub const MAX_OPTIONS: usize = 65_536;
+
+/// A parse error with its 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Line number.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "uci: line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    /// Comment, blank or anything we keep verbatim.
+    Other,
+    /// `config type ['name']`
+    Config { ty: String, name: Option<String> },
+    /// `option name value`
+    Option { name: String, value: String },
+    /// `list name value`
+    List { name: String, value: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Line {
+    raw: String,
+    kind: Kind,
+}
+
+/// A section as seen from outside: its id (name, or generated for anonymous sections),
+/// type and position among sections of that type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Name, or `cfgXXYYYY` for an anonymous section.
+    pub id: String,
+    /// Section type.
+    pub ty: String,
+    /// True when the section has a name in the file.
+    pub named: bool,
+    /// Index among sections of the same type (for `@type[n]`).
+    pub index: usize,
+}
+
+/// A parsed package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doc {
+    lines: Vec<Line>,
+    trailing_newline: bool,
+}
+
+/// Splits a line into words with UCI quoting; `None` for an unterminated quote.
+fn words(line: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        x => cur.push(x),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => cur.push(chars.next()?),
+                        x => cur.push(x),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.push(chars.next()?);
+            }
+            '#' if !in_word => break,
+            c if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    Some(out)
+}
+
+/// Quotes a value the way `uci export` does: single quotes, `'` written as `'\''`.
+pub fn quote(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "'\\''"))
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn anon_id(ty: &str, position: usize) -> String {
+    // Stable for a given file: position among all sections plus a hash of the type.
+    let h = ty
+        .bytes()
+        .fold(5381u32, |h, b| h.wrapping_mul(33) ^ u32::from(b))
+        & 0xffff;
+    format!("cfg{:02x}{h:04x}", position & 0xff)
+}
+
+impl Doc {
+    /// Parses a package file.
+    pub fn parse(text: &str) -> Result<Doc, ParseError> {
+        if text.len() > MAX_FILE_BYTES {
+            return Err(ParseError {
+                line: 0,
+                message: format!("{} bytes, at most {MAX_FILE_BYTES}", text.len()),
+            });
+        }
+        let mut lines = Vec::new();
+        let (mut sections, mut options) = (0usize, 0usize);
+        for (i, raw) in text.lines().enumerate() {
+            let err = |m: &str| ParseError {
+                line: i + 1,
+                message: m.to_string(),
+            };
+            let w = words(raw).ok_or_else(|| err("unterminated quote"))?;
+            let kind = match w.first().map(|s| s.as_str()) {
+                None => Kind::Other,
+                Some("config") => {
+                    sections += 1;
+                    if sections > MAX_SECTIONS {
+                        return Err(err(&format!("more than {MAX_SECTIONS} sections")));
+                    }
+                    let ty = w
+                        .get(1)
+                        .ok_or_else(|| err("config without a type"))?
+                        .clone();
+                    if !valid_name(&ty) {
+                        return Err(err("invalid section type"));
+                    }
+                    let name = w.get(2).cloned();
+                    if name.as_deref().is_some_and(|n| !valid_name(n)) {
+                        return Err(err("invalid section name"));
+                    }
+                    if w.len() > 3 {
+                        return Err(err("too many words after config"));
+                    }
+                    Kind::Config { ty, name }
+                }
+                Some(k @ ("option" | "list")) => {
+                    if sections == 0 {
+                        return Err(err(&format!("{k} before any config section")));
+                    }
+                    options += 1;
+                    if options > MAX_OPTIONS {
+                        return Err(err(&format!("more than {MAX_OPTIONS} options")));
+                    }
+                    let name = w.get(1).ok_or_else(|| err("missing option name"))?.clone();
+                    if !valid_name(&name) {
+                        return Err(err("invalid option name"));
+                    }
+                    let value = w.get(2).cloned().unwrap_or_default();
+                    if w.len() > 3 {
+                        return Err(err("too many words (quote values with spaces)"));
+                    }
+                    if k == "option" {
+                        Kind::Option { name, value }
+                    } else {
+                        Kind::List { name, value }
+                    }
+                }
+                Some("package") => Kind::Other,
+                Some(other) => return Err(err(&format!("unknown keyword {other:?}"))),
+            };
+            lines.push(Line {
+                raw: raw.to_string(),
+                kind,
+            });
+        }
+        Ok(Doc {
+            lines,
+            trailing_newline: text.ends_with('\n') || text.is_empty(),
+        })
+    }
+
+    /// The file text.
+    pub fn render(&self) -> String {
+        let mut s = self
+            .lines
+            .iter()
+            .map(|l| l.raw.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        if self.trailing_newline && !self.lines.is_empty() {
+            s.push('\n');
+        }
+        s
+    }
+
+    /// All sections in file order.
+    pub fn sections(&self) -> Vec<Section> {
+        let mut out: Vec<Section> = Vec::new();
+        for l in &self.lines {
+            if let Kind::Config { ty, name } = &l.kind {
+                let index = out.iter().filter(|s| &s.ty == ty).count();
+                let id = name.clone().unwrap_or_else(|| anon_id(ty, out.len()));
+                out.push(Section {
+                    id,
+                    ty: ty.clone(),
+                    named: name.is_some(),
+                    index,
+                });
+            }
+        }
+        out
+    }
+
+    /// Resolves a section reference: a name/id, `@type[n]` or `@type[-n]`.
+    pub fn resolve(&self, reference: &str) -> Option<Section> {
+        let all = self.sections();
+        if let Some(rest) = reference.strip_prefix('@') {
+            let (ty, idx) = rest.strip_suffix(']')?.split_once('[')?;
+            let of_type: Vec<&Section> = all.iter().filter(|s| s.ty == ty).collect();
+            let i: i64 = idx.parse().ok()?;
+            let pos = if i < 0 { of_type.len() as i64 + i } else { i };
+            return of_type
+                .get(usize::try_from(pos).ok()?)
+                .map(|s| (*s).clone());
+        }
+        all.into_iter().find(|s| s.id == reference)
+    }
+
+    /// Line range (config line, end exclusive) of the section with this id.
+    fn span(&self, id: &str) -> Option<(usize, usize)> {
+        let mut count = 0usize;
+        let mut start = None;
+        for (i, l) in self.lines.iter().enumerate() {
+            if let Kind::Config { ty, name } = &l.kind {
+                if start.is_some() {
+                    return start.map(|s| (s, i));
+                }
+                let sid = name.clone().unwrap_or_else(|| anon_id(ty, count));
+                if sid == id {
+                    start = Some(i);
+                }
+                count += 1;
+            }
+        }
+        start.map(|s| (s, self.lines.len()))
+    }
+
+    /// An option's value.
+    pub fn option(&self, id: &str, name: &str) -> Option<String> {
+        let (s, e) = self.span(id)?;
+        self.lines[s..e].iter().find_map(|l| match &l.kind {
+            Kind::Option { name: n, value } if n == name => Some(value.clone()),
+            _ => None,
+        })
+    }
+
+    /// A list's values (empty when absent).
+    pub fn list(&self, id: &str, name: &str) -> Vec<String> {
+        let Some((s, e)) = self.span(id) else {
+            return Vec::new();
+        };
+        self.lines[s..e]
+            .iter()
+            .filter_map(|l| match &l.kind {
+                Kind::List { name: n, value } if n == name => Some(value.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// All options of a section (name, value), lists joined with spaces.
+    pub fn options(&self, id: &str) -> Vec<(String, String)> {
+        let Some((s, e)) = self.span(id) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, String)> = Vec::new();
+        for l in &self.lines[s..e] {
+            match &l.kind {
+                Kind::Option { name, value } => out.push((name.clone(), value.clone())),
+                Kind::List { name, value } => match out.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, v)) => {
+                        v.push(' ');
+                        v.push_str(value);
+                    }
+                    None => out.push((name.clone(), value.clone())),
+                },
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn indent(&self, s: usize, e: usize) -> String {
+        self.lines[s + 1..e]
+            .iter()
+            .find(|l| matches!(l.kind, Kind::Option { .. } | Kind::List { .. }))
+            .map(|l| l.raw.chars().take_while(|c| c.is_whitespace()).collect())
+            .unwrap_or_else(|| "\t".to_string())
+    }
+
+    /// Where new lines of a section go: after its last option or list line.
+    fn insert_at(&self, s: usize, e: usize) -> usize {
+        (s + 1..e)
+            .rev()
+            .find(|&i| matches!(self.lines[i].kind, Kind::Option { .. } | Kind::List { .. }))
+            .map(|i| i + 1)
+            .unwrap_or(s + 1)
+    }
+
+    /// Sets an option, replacing its line or adding one; `false` if the section is missing.
+    pub fn set_option(&mut self, id: &str, name: &str, value: &str) -> bool {
+        let Some((s, e)) = self.span(id) else {
+            return false;
+        };
+        let indent = self.indent(s, e);
+        let raw = format!("{indent}option {name} {}", quote(value));
+        let kind = Kind::Option {
+            name: name.into(),
+            value: value.into(),
+        };
+        if let Some(i) = (s..e)
+            .find(|&i| matches!(&self.lines[i].kind, Kind::Option { name: n, .. } if n == name))
+        {
+            if self.lines[i].kind != kind {
+                self.lines[i] = Line { raw, kind };
+            }
+        } else {
+            let at = self.insert_at(s, e);
+            self.lines.insert(at, Line { raw, kind });
+        }
+        true
+    }
+
+    /// Removes an option (or all lines of a list).
+    pub fn delete_option(&mut self, id: &str, name: &str) -> bool {
+        let Some((s, e)) = self.span(id) else {
+            return false;
+        };
+        let before = self.lines.len();
+        let mut i = e;
+        while i > s + 1 {
+            i -= 1;
+            if matches!(&self.lines[i].kind, Kind::Option { name: n, .. } | Kind::List { name: n, .. } if n == name)
+            {
+                self.lines.remove(i);
+            }
+        }
+        self.lines.len() != before
+    }
+
+    /// Replaces a list's values.
+    pub fn set_list(&mut self, id: &str, name: &str, values: &[String]) -> bool {
+        let Some((s, e)) = self.span(id) else {
+            return false;
+        };
+        if self.list(id, name) == values {
+            return true;
+        }
+        let indent = self.indent(s, e);
+        let first = (s..e)
+            .find(|&i| matches!(&self.lines[i].kind, Kind::List { name: n, .. } if n == name));
+        self.delete_option(id, name);
+        let Some((s, e)) = self.span(id) else {
+            return false;
+        };
+        let at = first
+            .map(|f| f.min(e))
+            .unwrap_or_else(|| self.insert_at(s, e));
+        for (k, v) in values.iter().enumerate() {
+            let raw = format!("{indent}list {name} {}", quote(v));
+            self.lines.insert(
+                at + k,
+                Line {
+                    raw,
+                    kind: Kind::List {
+                        name: name.into(),
+                        value: v.clone(),
+                    },
+                },
+            );
+        }
+        true
+    }
+
+    /// Appends a section; returns its id.
+    pub fn add_section(&mut self, ty: &str, name: Option<&str>) -> Option<String> {
+        if !valid_name(ty) || name.is_some_and(|n| !valid_name(n) || self.resolve(n).is_some()) {
+            return None;
+        }
+        if self.sections().len() >= MAX_SECTIONS {
+            return None;
+        }
+        if self.lines.last().is_some_and(|l| !l.raw.trim().is_empty()) {
+            self.lines.push(Line {
+                raw: String::new(),
+                kind: Kind::Other,
+            });
+        }
+        let raw = match name {
+            Some(n) => format!("config {ty} {}", quote(n)),
+            None => format!("config {ty}"),
+        };
+        self.lines.push(Line {
+            raw,
+            kind: Kind::Config {
+                ty: ty.into(),
+                name: name.map(String::from),
+            },
+        });
+        self.trailing_newline = true;
+        let count = self.sections().len();
+        Some(
+            name.map(String::from)
+                .unwrap_or_else(|| anon_id(ty, count - 1)),
+        )
+    }
+
+    /// Removes a section with its lines and one blank line before it.
+    pub fn delete_section(&mut self, id: &str) -> bool {
+        let Some((s, e)) = self.span(id) else {
+            return false;
+        };
+        // Keep trailing comments/blank lines that belong to the next section's preamble.
+        let mut end = e;
+        while end > s + 1 && matches!(self.lines[end - 1].kind, Kind::Other) {
+            end -= 1;
+        }
+        self.lines.drain(s..end);
+        if s > 0
+            && self
+                .lines
+                .get(s - 1)
+                .is_some_and(|l| l.raw.trim().is_empty())
+            && self.lines.get(s).is_none_or(|l| l.raw.trim().is_empty())
+        {
+            self.lines.remove(s - 1);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NET: &str = "# comment\n\nconfig interface 'loopback'\n\toption device 'lo'\n\toption proto 'static'\n\nconfig device\n\toption name 'br-lan'\n\toption type 'bridge'\n\tlist ports 'lan1'\n\tlist ports 'lan2'\n\nconfig interface 'lan'\n\toption device 'br-lan'\n\toption proto 'static'\n\toption ipaddr '192.168.1.1'   # the router\n";
+
+    #[test]
+    fn round_trip_is_byte_identical() {
+        let d = Doc::parse(NET).unwrap();
+        assert_eq!(d.render(), NET);
+        let no_nl = NET.trim_end();
+        assert_eq!(Doc::parse(no_nl).unwrap().render(), no_nl);
+    }
+
+    #[test]
+    fn reads_named_and_anonymous_sections() {
+        let d = Doc::parse(NET).unwrap();
+        let s = d.sections();
+        assert_eq!(s.len(), 3);
+        assert!(!s[1].named);
+        assert_eq!(d.resolve("@device[0]").unwrap().id, s[1].id);
+        assert_eq!(d.resolve("@interface[-1]").unwrap().id, "lan");
+        assert_eq!(d.resolve("@interface[1]").unwrap().id, "lan");
+        assert!(d.resolve("@interface[2]").is_none());
+        assert_eq!(d.option("lan", "ipaddr").as_deref(), Some("192.168.1.1"));
+        assert_eq!(d.list(&s[1].id, "ports"), ["lan1", "lan2"]);
+        assert_eq!(d.option("lan", "gateway"), None);
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(
+            words("option x 'it'\\''s'").unwrap(),
+            ["option", "x", "it's"]
+        );
+        assert_eq!(
+            words("option x \"a \\\"b\\\" c\"").unwrap(),
+            ["option", "x", "a \"b\" c"]
+        );
+        assert_eq!(words("option x a\\ b # c").unwrap(), ["option", "x", "a b"]);
+        assert_eq!(words("option x 'a#b'").unwrap(), ["option", "x", "a#b"]);
+        assert_eq!(words("option x ''").unwrap(), ["option", "x", ""]);
+        assert!(words("option x 'open").is_none());
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        let mut d = Doc::parse("config a 'b'\n").unwrap();
+        d.set_option("b", "k", "it's \"x\"");
+        let again = Doc::parse(&d.render()).unwrap();
+        assert_eq!(again.option("b", "k").as_deref(), Some("it's \"x\""));
+    }
+
+    #[test]
+    fn changing_one_option_rewrites_one_line() {
+        let mut d = Doc::parse(NET).unwrap();
+        assert!(d.set_option("lan", "ipaddr", "10.0.0.1"));
+        let out = d.render();
+        let diff: Vec<(&str, &str)> = NET
+            .lines()
+            .zip(out.lines())
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert_eq!(
+            diff,
+            [(
+                "\toption ipaddr '192.168.1.1'   # the router",
+                "\toption ipaddr '10.0.0.1'"
+            )]
+        );
+        assert_eq!(NET.lines().count(), out.lines().count());
+        // Setting the same value changes nothing, not even the comment.
+        let mut same = Doc::parse(NET).unwrap();
+        same.set_option("lan", "ipaddr", "192.168.1.1");
+        assert_eq!(same.render(), NET);
+    }
+
+    #[test]
+    fn add_and_remove_options_lists_and_sections() {
+        let mut d = Doc::parse(NET).unwrap();
+        d.set_option("lan", "netmask", "255.255.255.0");
+        assert!(d.render().ends_with("\toption netmask '255.255.255.0'\n"));
+        let dev = d.resolve("@device[0]").unwrap().id;
+        d.set_list(&dev, "ports", &["lan3".into()]);
+        assert_eq!(d.list(&dev, "ports"), ["lan3"]);
+        assert!(d
+            .render()
+            .contains("\tlist ports 'lan3'\n\nconfig interface 'lan'"));
+        assert!(d.delete_option("lan", "netmask"));
+        assert!(!d.delete_option("lan", "netmask"));
+        let id = d.add_section("interface", Some("guest")).unwrap();
+        d.set_option(&id, "proto", "static");
+        assert_eq!(d.resolve("@interface[-1]").unwrap().id, "guest");
+        assert!(d
+            .render()
+            .ends_with("\nconfig interface 'guest'\n\toption proto 'static'\n"));
+        assert!(
+            d.add_section("interface", Some("guest")).is_none(),
+            "duplicate name"
+        );
+        let anon = d.add_section("rule", None).unwrap();
+        assert!(d.resolve(&anon).is_some());
+        assert!(d.delete_section(&anon));
+        assert!(d.delete_section("guest"));
+        assert!(d.delete_section(&dev));
+        let out = d.render();
+        assert!(!out.contains("br-lan'\n\toption type"));
+        assert!(out.starts_with("# comment\n\nconfig interface 'loopback'"));
+        assert!(Doc::parse(&out).is_ok());
+    }
+
+    #[test]
+    fn malformed_input_names_the_line() {
+        for (text, line) in [
+            ("config\n", 1),
+            ("option x 'y'\n", 1),
+            ("config a\n\toption x 'unterminated\n", 2),
+            ("config a\nfrobnicate x\n", 2),
+            ("config a\n\toption x y z\n", 2),
+            ("config a 'b c'\n", 1),
+        ] {
+            assert_eq!(Doc::parse(text).unwrap_err().line, line, "{text:?}");
+        }
+        let big = "#".repeat(MAX_FILE_BYTES + 1);
+        assert!(Doc::parse(&big).is_err());
+        let many = "config a\n".repeat(MAX_SECTIONS + 1);
+        assert!(Doc::parse(&many).unwrap_err().message.contains("sections"));
+    }
+}

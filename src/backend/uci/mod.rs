@@ -1,0 +1,486 @@
+//! `uci`: OpenWrt configuration (`/etc/config/<package>`) read and written natively.
+//!
+//! Values are read from sections by name, `@type[n]` or an instance's `{section}`; booleans,
+//! lists and enumerations are translated between UCI and TR-181 forms (`bool`, `invert`,
+//! `list`, `item`, `map`). Changes are staged in memory, written per package atomically on
+//! `commit`, and the board's apply command for each changed package (`/etc/init.d/network
+//! reload` …) runs once after the CWMP session, from `apply`.
+
+pub mod doc;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use crate::backend::text;
+use crate::backend::{command, Args, BackendError, BindingKind, Handler, Instance};
+use doc::Doc;
+
+/// Time an apply command may take.
+pub const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Cached {
+    doc: Doc,
+    stamp: Option<(SystemTime, u64)>,
+}
+
+/// The UCI handler.
+pub struct Uci {
+    dir: PathBuf,
+    apply_cmds: BTreeMap<String, Vec<String>>,
+    docs: HashMap<String, Cached>,
+    /// Packages changed in the current operation, with their content before the change.
+    originals: BTreeMap<String, Doc>,
+    pending_apply: BTreeSet<String>,
+}
+
+const VALUE_KEYS: [&str; 11] = [
+    "package",
+    "section",
+    "option",
+    "list",
+    "item",
+    "bool",
+    "invert",
+    "map",
+    "map_default",
+    "default",
+    "duration",
+];
+const TABLE_KEYS: [&str; 6] = ["package", "type", "exclude", "match", "name", "name_prefix"];
+
+fn truthy(v: &str) -> Option<bool> {
+    match v {
+        "1" | "on" | "true" | "yes" | "enabled" => Some(true),
+        "0" | "off" | "false" | "no" | "disabled" => Some(false),
+        _ => None,
+    }
+}
+
+/// UCI durations (`3600`, `45m`, `12h`, `2d`, `1w`, `infinite`) in seconds; -1 for infinite.
+fn duration_secs(v: &str) -> Option<i64> {
+    if v == "infinite" {
+        return Some(-1);
+    }
+    let (num, unit) = match v.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&v[..i], c),
+        _ => (v, 's'),
+    };
+    let n: i64 = num.parse().ok().filter(|n: &i64| *n >= 0)?;
+    let mult = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+fn valid_package(p: &str) -> bool {
+    !p.is_empty()
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl Uci {
+    /// A handler for `settings` = the board's `[handlers.uci]` table (`dir`, `apply.<pkg>`).
+    pub fn new(settings: Option<&toml::Value>) -> Result<Uci, String> {
+        let mut dir = PathBuf::from("/etc/config");
+        let mut apply_cmds = BTreeMap::new();
+        if let Some(t) = settings {
+            let t = t.as_table().ok_or("handlers.uci must be a table")?;
+            for (k, v) in t {
+                match (k.as_str(), v) {
+                    ("dir", toml::Value::String(s)) => dir = PathBuf::from(s),
+                    ("apply", toml::Value::Table(a)) => {
+                        for (pkg, argv) in a {
+                            let list: Option<Vec<String>> = argv.as_array().and_then(|a| {
+                                a.iter().map(|x| x.as_str().map(String::from)).collect()
+                            });
+                            match list {
+                                Some(l) if !l.is_empty() => {
+                                    apply_cmds.insert(pkg.clone(), l);
+                                }
+                                _ => return Err(format!(
+                                    "handlers.uci.apply.{pkg} must be a non-empty list of strings"
+                                )),
+                            }
+                        }
+                    }
+                    _ => return Err(format!("handlers.uci.{k}: unknown or of the wrong type")),
+                }
+            }
+        }
+        Ok(Uci {
+            dir,
+            apply_cmds,
+            docs: HashMap::new(),
+            originals: BTreeMap::new(),
+            pending_apply: BTreeSet::new(),
+        })
+    }
+
+    fn stamp(&self, pkg: &str) -> Option<(SystemTime, u64)> {
+        let m = std::fs::metadata(self.dir.join(pkg)).ok()?;
+        Some((m.modified().ok()?, m.len()))
+    }
+
+    /// The package document, re-read when the file changed (unless it has staged edits).
+    fn doc(&mut self, pkg: &str) -> Result<&mut Doc, BackendError> {
+        if !valid_package(pkg) {
+            return Err(BackendError::BadArgs(format!("package {pkg:?}")));
+        }
+        let staged = self.originals.contains_key(pkg);
+        let stamp = self.stamp(pkg);
+        let fresh = self
+            .docs
+            .get(pkg)
+            .is_some_and(|c| staged || c.stamp == stamp);
+        if !fresh {
+            let path = self.dir.join(pkg);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| BackendError::NotFound(format!("{}: {e}", path.display())))?;
+            let doc = Doc::parse(&text)
+                .map_err(|e| BackendError::InvalidValue(format!("{}: {e}", path.display())))?;
+            self.docs.insert(pkg.to_string(), Cached { doc, stamp });
+        }
+        self.docs
+            .get_mut(pkg)
+            .map(|c| &mut c.doc)
+            .ok_or_else(|| BackendError::NotFound(pkg.into()))
+    }
+
+    /// The document, remembering its state before the first change of this operation.
+    fn doc_for_change(&mut self, pkg: &str) -> Result<&mut Doc, BackendError> {
+        let snapshot = self.doc(pkg)?.clone();
+        self.originals.entry(pkg.to_string()).or_insert(snapshot);
+        self.doc(pkg)
+    }
+
+    fn section_id(&mut self, args: &Args) -> Result<(String, String), BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let reference = args.str("section")?.to_string();
+        let id = self
+            .doc(&pkg)?
+            .resolve(&reference)
+            .map(|s| s.id)
+            .ok_or_else(|| BackendError::NotFound(format!("{pkg}.{reference}")))?;
+        Ok((pkg, id))
+    }
+}
+
+impl Handler for Uci {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+        let allowed: &[&str] = if kind == BindingKind::Table {
+            &TABLE_KEYS
+        } else {
+            &VALUE_KEYS
+        };
+        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(format!("unknown argument `{k}`"));
+        }
+        let need = |k: &str| -> Result<(), String> {
+            match args.get(k) {
+                Some(toml::Value::String(_)) => Ok(()),
+                _ => Err(format!("`{k}` (a string) is required")),
+            }
+        };
+        need("package")?;
+        if let Some(p) = args.get("package").and_then(|v| v.as_str()) {
+            if !p.contains('{') && !valid_package(p) {
+                return Err(format!("invalid package name {p:?}"));
+            }
+        }
+        if kind == BindingKind::Table {
+            need("type")?;
+            if args
+                .get("exclude")
+                .is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(|x| x.is_str())))
+            {
+                return Err("`exclude` must be a list of strings".into());
+            }
+            if args
+                .get("match")
+                .is_some_and(|v| !v.as_table().is_some_and(|t| t.values().all(|x| x.is_str())))
+            {
+                return Err("`match` must be a table of strings".into());
+            }
+            return Ok(());
+        }
+        need("section")?;
+        need("option")?;
+        for flag in ["list", "bool", "invert", "duration"] {
+            if args.get(flag).is_some_and(|v| !v.is_bool()) {
+                return Err(format!("`{flag}` must be true or false"));
+            }
+        }
+        if args
+            .get("item")
+            .is_some_and(|v| !matches!(v, toml::Value::Integer(i) if *i >= 0))
+        {
+            return Err("`item` must be a non-negative integer".into());
+        }
+        text::check_rules(
+            &args
+                .iter()
+                .filter(|(k, _)| ["map", "map_default"].contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    fn begin(&mut self) {
+        // Documents are re-validated against the file's mtime and size on access.
+        if !self.originals.is_empty() {
+            self.abort();
+        }
+    }
+
+    fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        let (pkg, id) = self.section_id(args)?;
+        let option = args.str("option")?.to_string();
+        let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
+        let d = self.doc(&pkg)?;
+        let raw = if is_list {
+            let items = d.list(&id, &option);
+            match args.opt_int("item")? {
+                Some(n) => items.get(n as usize).cloned(),
+                None if items.is_empty() => None,
+                None => Some(items.join(",")),
+            }
+        } else {
+            d.option(&id, &option)
+        };
+        let raw = match (raw, args.opt_str("default")?) {
+            (Some(v), _) => v,
+            (None, Some(d)) => d.to_string(),
+            (None, None) if is_list => String::new(),
+            (None, None) => return Err(BackendError::NotFound(format!("{pkg}.{id}.{option}"))),
+        };
+        if args.opt_bool("duration")?.unwrap_or(false) {
+            return duration_secs(&raw).map(|n| n.to_string()).ok_or_else(|| {
+                BackendError::InvalidValue(format!(
+                    "{pkg}.{id}.{option} = {raw:?} is not a duration"
+                ))
+            });
+        }
+        if args.opt_bool("bool")?.unwrap_or(false) {
+            let b = truthy(&raw).ok_or_else(|| {
+                BackendError::InvalidValue(format!(
+                    "{pkg}.{id}.{option} = {raw:?} is not a boolean"
+                ))
+            })?;
+            return Ok((b != args.opt_bool("invert")?.unwrap_or(false)).to_string());
+        }
+        let mapped = Args {
+            table: args
+                .table
+                .iter()
+                .filter(|(k, _)| ["map", "map_default"].contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            path: String::new(),
+        };
+        text::extract(&raw, &mapped)
+    }
+
+    fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        let (pkg, id) = self.section_id(args)?;
+        let option = args.str("option")?.to_string();
+        let raw = if args.opt_bool("duration")?.unwrap_or(false) {
+            if value.starts_with('-') {
+                "infinite".to_string()
+            } else {
+                value.to_string()
+            }
+        } else if args.opt_bool("bool")?.unwrap_or(false) {
+            let b = value == "true";
+            if b != args.opt_bool("invert")?.unwrap_or(false) {
+                "1"
+            } else {
+                "0"
+            }
+            .to_string()
+        } else {
+            text::reverse_map(value, args)?
+        };
+        let item = args.opt_int("item")?;
+        let is_list = args.opt_bool("list")?.unwrap_or(false);
+        let d = self.doc_for_change(&pkg)?;
+        let ok = match (item, is_list) {
+            (Some(n), _) => {
+                let mut items = d.list(&id, &option);
+                let n = n as usize;
+                if n > items.len() {
+                    return Err(BackendError::InvalidValue(format!(
+                        "{pkg}.{id}.{option}: no item {n}"
+                    )));
+                }
+                if n == items.len() {
+                    items.push(raw);
+                } else {
+                    items[n] = raw;
+                }
+                items.retain(|i| !i.is_empty());
+                d.set_list(&id, &option, &items)
+            }
+            (None, true) => {
+                let items: Vec<String> = raw
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                d.set_list(&id, &option, &items)
+            }
+            (None, false) => d.set_option(&id, &option, &raw),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(BackendError::NotFound(format!("{pkg}.{id}")))
+        }
+    }
+
+    fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let ty = args.str("type")?.to_string();
+        let exclude: Vec<String> = if args.table.contains_key("exclude") {
+            args.str_list("exclude")?
+                .into_iter()
+                .map(String::from)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let only = args.opt_str("name")?.map(String::from);
+        let want: Vec<(String, String)> = match args.table.get("match") {
+            Some(toml::Value::Table(t)) => t
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let d = self.doc(&pkg)?;
+        let mut out = Vec::new();
+        for s in d.sections().into_iter().filter(|s| s.ty == ty) {
+            if exclude.contains(&s.id) || only.as_ref().is_some_and(|o| o != &s.id) {
+                continue;
+            }
+            let opts = d.options(&s.id);
+            if !want
+                .iter()
+                .all(|(k, v)| opts.iter().any(|(n, x)| n == k && x == v))
+            {
+                continue;
+            }
+            let mut inst = Instance::new(s.id.clone())
+                .var("section", s.id.clone())
+                .var("index", s.index.to_string());
+            for (k, v) in opts {
+                inst = inst.var(&format!("uci_{k}"), v);
+            }
+            out.push(inst);
+        }
+        Ok(out)
+    }
+
+    fn add(&mut self, args: &Args) -> Result<Instance, BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let ty = args.str("type")?.to_string();
+        let prefix = args.opt_str("name_prefix")?.map(String::from);
+        let d = self.doc_for_change(&pkg)?;
+        let name = prefix.map(|p| {
+            (1..)
+                .map(|n| format!("{p}{n}"))
+                .find(|n| d.resolve(n).is_none())
+                .unwrap_or_default()
+        });
+        let id = d
+            .add_section(&ty, name.as_deref())
+            .ok_or_else(|| BackendError::Limit(format!("{pkg}: cannot add a {ty} section")))?;
+        let index = d.resolve(&id).map(|s| s.index).unwrap_or(0);
+        Ok(Instance::new(id.clone())
+            .var("section", id)
+            .var("index", index.to_string()))
+    }
+
+    fn delete(&mut self, args: &Args, instance: &Instance) -> Result<(), BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let id = instance
+            .vars
+            .get("section")
+            .cloned()
+            .unwrap_or_else(|| instance.key.clone());
+        if self.doc_for_change(&pkg)?.delete_section(&id) {
+            Ok(())
+        } else {
+            Err(BackendError::NotFound(format!("{pkg}.{id}")))
+        }
+    }
+
+    fn commit(&mut self) -> Result<bool, BackendError> {
+        let mut pending = false;
+        let originals = std::mem::take(&mut self.originals);
+        for (pkg, before) in &originals {
+            let Some(cached) = self.docs.get(pkg) else {
+                continue;
+            };
+            let text = cached.doc.render();
+            if text == before.render() {
+                continue;
+            }
+            let path = self.dir.join(pkg);
+            if let Err(e) = crate::store::write_atomic(&path, text.as_bytes()) {
+                // Put every package back as it was: nothing of this change is kept.
+                for (p, b) in originals.iter() {
+                    if let Some(c) = self.docs.get_mut(p) {
+                        c.doc = b.clone();
+                    }
+                }
+                return Err(BackendError::Io(format!("{}: {e}", path.display())));
+            }
+            let stamp = self.stamp(pkg);
+            if let Some(c) = self.docs.get_mut(pkg) {
+                c.stamp = stamp;
+            }
+            if self.apply_cmds.contains_key(pkg) {
+                self.pending_apply.insert(pkg.clone());
+                pending = true;
+            }
+        }
+        Ok(pending)
+    }
+
+    fn abort(&mut self) {
+        for (pkg, before) in std::mem::take(&mut self.originals) {
+            if let Some(c) = self.docs.get_mut(&pkg) {
+                c.doc = before;
+            }
+        }
+    }
+
+    fn apply(&mut self) -> Result<(), BackendError> {
+        let mut failed = Vec::new();
+        for pkg in std::mem::take(&mut self.pending_apply) {
+            let Some(argv) = self.apply_cmds.get(&pkg) else {
+                continue;
+            };
+            let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+            log::info!("uci: applying {pkg}: {}", argv.join(" "));
+            if let Err(e) = command::run(&refs, APPLY_TIMEOUT) {
+                log::warn!("uci: apply {pkg}: {e}");
+                failed.push(format!("{pkg}: {e}"));
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(BackendError::Command(failed.join("; ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
