@@ -540,3 +540,38 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The committed `datamodel/` is exactly what the generator makes from the BBF XML.
+    #[test]
+    fn committed_output_is_what_the_generator_makes() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let xml = root.join("../shared/bbf/tr-181-2-17-0-cwmp-full.xml");
+        if !xml.exists() {
+            eprintln!("skipped: {} not found", xml.display());
+            return;
+        }
+        let out = std::env::temp_dir().join(format!("cwmpd-gen-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let (files, objects, params) = super::run(&xml, &out).unwrap();
+        assert_eq!((objects, params), (790, 6483));
+        let committed = root.join("datamodel");
+        let mut n = 0;
+        for e in std::fs::read_dir(&out).unwrap().flatten() {
+            let name = e.file_name();
+            let want = std::fs::read(committed.join(&name)).unwrap_or_default();
+            assert!(std::fs::read(e.path()).unwrap() == want, "{} differs: re-run the generator", name.to_string_lossy());
+            n += 1;
+        }
+        assert_eq!(n, files);
+        let extra: Vec<_> = std::fs::read_dir(&committed)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "toml") && !out.join(e.file_name()).exists())
+            .map(|e| e.file_name())
+            .collect();
+        assert!(extra.is_empty(), "stale files in datamodel/: {extra:?}");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
