@@ -16,6 +16,7 @@
 //! | [`logger`] | the stderr logger |
 //! | [`event`] | the Inform event queue and its retention rules |
 //! | [`session`] | one CWMP session as a state machine; retry back-off |
+//! | [`soap`] | CWMP SOAP bytes ↔ typed messages (one enum per direction) |
 //! | [`store`] | the only writer of persistent state: atomic, versioned |
 
 pub mod backend;
@@ -29,4 +30,5 @@ pub mod fault;
 pub mod logger;
 pub mod model;
 pub mod session;
+pub mod soap;
 pub mod store;

@@ -561,14 +561,21 @@ mod tests {
         for e in std::fs::read_dir(&out).unwrap().flatten() {
             let name = e.file_name();
             let want = std::fs::read(committed.join(&name)).unwrap_or_default();
-            assert!(std::fs::read(e.path()).unwrap() == want, "{} differs: re-run the generator", name.to_string_lossy());
+            assert!(
+                std::fs::read(e.path()).unwrap() == want,
+                "{} differs: re-run the generator",
+                name.to_string_lossy()
+            );
             n += 1;
         }
         assert_eq!(n, files);
         let extra: Vec<_> = std::fs::read_dir(&committed)
             .unwrap()
             .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "toml") && !out.join(e.file_name()).exists())
+            .filter(|e| {
+                e.path().extension().is_some_and(|x| x == "toml")
+                    && !out.join(e.file_name()).exists()
+            })
             .map(|e| e.file_name())
             .collect();
         assert!(extra.is_empty(), "stale files in datamodel/: {extra:?}");

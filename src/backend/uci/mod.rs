@@ -103,9 +103,11 @@ impl Uci {
                                 Some(l) if !l.is_empty() => {
                                     apply_cmds.insert(pkg.clone(), l);
                                 }
-                                _ => return Err(format!(
+                                _ => {
+                                    return Err(format!(
                                     "handlers.uci.apply.{pkg} must be a non-empty list of strings"
-                                )),
+                                ))
+                                }
                             }
                         }
                     }

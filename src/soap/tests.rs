@@ -1,0 +1,482 @@
+//! Codec tests: the committed corpus of ACS messages (also the fuzz seed corpus), every prefix
+//! of each, every limit, and an encoding of every CPE message.
+
+use super::*;
+use crate::fault::{FaultCode, ParameterFault};
+
+fn corpus() -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/decode");
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    assert!(v.len() >= 20, "corpus missing");
+    v
+}
+
+fn load(name: &str) -> Decoded {
+    let bytes = corpus().into_iter().find(|(n, _)| n == name).unwrap().1;
+    decode(&bytes).unwrap()
+}
+
+#[test]
+fn corpus_messages_decode_to_their_rpcs() {
+    let d = load("gpv_genieacs.xml");
+    assert_eq!(d.header.id.as_deref(), Some("1001"));
+    assert_eq!(d.version, Some(CwmpVersion::V1_0));
+    assert_eq!(
+        d.message,
+        Some(AcsMessage::GetParameterValues {
+            names: vec![
+                "Device.DeviceInfo.".into(),
+                "Device.ManagementServer.PeriodicInformInterval".into()
+            ]
+        })
+    );
+    let d = load("spv_soapenv.xml");
+    assert_eq!(d.header.hold_requests, Some(false));
+    assert_eq!(d.version, Some(CwmpVersion::V1_2));
+    match d.message.unwrap() {
+        AcsMessage::SetParameterValues {
+            list,
+            parameter_key,
+        } => {
+            assert_eq!(parameter_key, "key-1");
+            assert_eq!(list[0].xsd_type, "unsignedInt");
+            assert_eq!(list[1].value, "A & B <c>");
+        }
+        m => panic!("{m:?}"),
+    }
+    assert_eq!(
+        load("gpn_default_ns.xml").message,
+        Some(AcsMessage::GetParameterNames {
+            path: "Device.".into(),
+            next_level: true
+        })
+    );
+    assert_eq!(load("gpn_default_ns.xml").version, Some(CwmpVersion::V1_4));
+    match load("spa.xml").message.unwrap() {
+        AcsMessage::SetParameterAttributes { list } => {
+            assert_eq!(
+                (
+                    list[0].notification_change,
+                    list[0].notification,
+                    list[0].access_list.clone()
+                ),
+                (true, 2, vec!["Subscriber".to_string()])
+            )
+        }
+        m => panic!("{m:?}"),
+    }
+    assert_eq!(
+        load("addobject.xml").message,
+        Some(AcsMessage::AddObject {
+            object_name: "Device.WiFi.SSID.".into(),
+            parameter_key: "k2".into()
+        })
+    );
+    assert_eq!(
+        load("reboot.xml").message,
+        Some(AcsMessage::Reboot {
+            command_key: "reboot-42".into()
+        })
+    );
+    assert_eq!(
+        load("factoryreset.xml").message,
+        Some(AcsMessage::FactoryReset)
+    );
+    match load("download.xml").message.unwrap() {
+        AcsMessage::Download(t) => assert_eq!(
+            (t.file_size, t.file_type.as_str(), t.username.as_str()),
+            (1_048_576, "1 Firmware Upgrade Image", "u")
+        ),
+        m => panic!("{m:?}"),
+    }
+    assert!(matches!(
+        load("upload.xml").message,
+        Some(AcsMessage::Upload(Transfer {
+            delay_seconds: 5,
+            ..
+        }))
+    ));
+    assert_eq!(
+        load("scheduleinform.xml").message,
+        Some(AcsMessage::ScheduleInform {
+            delay_seconds: 30,
+            command_key: "later".into()
+        })
+    );
+    match load("scheduledownload.xml").message.unwrap() {
+        AcsMessage::ScheduleDownload { windows, .. } => {
+            assert_eq!((windows[0].window_end, windows[0].max_retries), (3600, 2))
+        }
+        m => panic!("{m:?}"),
+    }
+    assert_eq!(
+        load("canceltransfer.xml").message,
+        Some(AcsMessage::CancelTransfer {
+            command_key: "sd-1".into()
+        })
+    );
+    assert_eq!(
+        load("getqueuedtransfers.xml").message,
+        Some(AcsMessage::GetQueuedTransfers)
+    );
+    assert_eq!(
+        load("getallqueuedtransfers.xml").message,
+        Some(AcsMessage::GetAllQueuedTransfers)
+    );
+    assert_eq!(
+        load("getrpcmethods.xml").message,
+        Some(AcsMessage::GetRPCMethods)
+    );
+    assert_eq!(
+        load("informresponse.xml").message,
+        Some(AcsMessage::InformResponse { max_envelopes: 1 })
+    );
+    assert_eq!(
+        load("transfercompleteresponse.xml").message,
+        Some(AcsMessage::TransferCompleteResponse)
+    );
+    assert!(matches!(
+        load("getrpcmethodsresponse.xml").message,
+        Some(AcsMessage::GetRPCMethodsResponse { .. })
+    ));
+    assert_eq!(
+        load("acs_fault.xml").message,
+        Some(AcsMessage::Fault {
+            code: 8005,
+            string: "Retry request".into()
+        })
+    );
+    assert_eq!(
+        load("unknown_rpc.xml").message,
+        Some(AcsMessage::Unknown {
+            name: "X_ACME_Frobnicate".into()
+        })
+    );
+    assert_eq!(load("empty_body.xml").message, None);
+    let odd = load("odd_prefixes.xml");
+    assert_eq!(
+        (odd.header.hold_requests, odd.version),
+        (Some(true), Some(CwmpVersion::V1_1))
+    );
+    assert_eq!(decode(b"").unwrap().message, None);
+}
+
+#[test]
+fn every_prefix_of_every_message_fails_cleanly() {
+    for (name, bytes) in corpus() {
+        for cut in 0..bytes.len() {
+            fuzz_decode(&bytes[..cut]);
+        }
+        // A byte flipped anywhere must not panic either.
+        for i in (0..bytes.len()).step_by(7) {
+            let mut b = bytes.clone();
+            b[i] ^= 0x5a;
+            fuzz_decode(&b);
+        }
+        assert!(decode(&bytes).is_ok(), "{name}");
+    }
+}
+
+#[test]
+fn bad_arguments_are_reported_with_the_rpc_and_id() {
+    let bytes = String::from_utf8(
+        corpus()
+            .into_iter()
+            .find(|(n, _)| n == "gpn_default_ns.xml")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let d = decode(bytes.replace(">true<", ">maybe<").as_bytes()).unwrap();
+    assert_eq!(d.header.id.as_deref(), Some("gpn"));
+    let (rpc, e) = d.invalid.unwrap();
+    assert_eq!(rpc, "GetParameterNames");
+    assert_eq!(
+        e,
+        DecodeError::Invalid {
+            rpc: "GetParameterNames".into(),
+            field: "NextLevel"
+        }
+    );
+    let reboot = String::from_utf8(
+        corpus()
+            .into_iter()
+            .find(|(n, _)| n == "reboot.xml")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let long_key = reboot.replace("reboot-42", &"k".repeat(MAX_KEY + 1));
+    assert!(matches!(
+        decode(long_key.as_bytes()).unwrap().invalid,
+        Some((
+            _,
+            DecodeError::Invalid {
+                field: "CommandKey",
+                ..
+            }
+        ))
+    ));
+    let no_key = reboot
+        .replace("<cwmp:CommandKey>reboot-42</cwmp:CommandKey>", "")
+        .replace("<CommandKey>reboot-42</CommandKey>", "");
+    assert!(matches!(
+        decode(no_key.as_bytes()).unwrap().invalid,
+        Some((
+            _,
+            DecodeError::Missing {
+                field: "CommandKey",
+                ..
+            }
+        ))
+    ));
+}
+
+#[test]
+fn envelope_errors() {
+    assert!(matches!(decode(b"<a/>"), Err(DecodeError::NotEnvelope(_))));
+    assert!(matches!(decode(b"not xml"), Err(DecodeError::Xml(_))));
+    assert!(matches!(
+        decode(b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x/>"),
+        Err(DecodeError::Xml(_))
+    ));
+    let no_body = format!("<e:Envelope xmlns:e=\"{SOAP_ENV}\"><e:Header/></e:Envelope>");
+    assert!(matches!(
+        decode(no_body.as_bytes()),
+        Err(DecodeError::NotEnvelope(_))
+    ));
+    let foreign = format!("<e:Envelope xmlns:e=\"{SOAP_ENV}\"><e:Body><x:Get xmlns:x=\"urn:other\"/></e:Body></e:Envelope>");
+    assert!(matches!(
+        decode(foreign.as_bytes()),
+        Err(DecodeError::NotEnvelope(_))
+    ));
+}
+
+fn wrap(body: &str) -> String {
+    format!("<e:Envelope xmlns:e=\"{SOAP_ENV}\" xmlns:c=\"urn:dslforum-org:cwmp-1-0\"><e:Body>{body}</e:Body></e:Envelope>")
+}
+
+#[test]
+fn every_limit_is_enforced() {
+    let big = vec![b' '; xml::MAX_BODY_BYTES + 1];
+    let mut big_doc = wrap("").into_bytes();
+    big_doc.extend_from_slice(&big);
+    assert_eq!(decode(&big_doc), Err(DecodeError::Limit("body size")));
+    let deep = wrap(&format!(
+        "<c:GetRPCMethods>{}{}</c:GetRPCMethods>",
+        "<a>".repeat(xml::MAX_DEPTH),
+        "</a>".repeat(xml::MAX_DEPTH)
+    ));
+    assert_eq!(
+        decode(deep.as_bytes()),
+        Err(DecodeError::Limit("element depth"))
+    );
+    let long_text = wrap(&format!(
+        "<c:Reboot><CommandKey>{}</CommandKey></c:Reboot>",
+        "x".repeat(xml::MAX_TEXT + 1)
+    ));
+    assert_eq!(
+        decode(long_text.as_bytes()),
+        Err(DecodeError::Limit("text length"))
+    );
+    let attrs: String = (0..=xml::MAX_ATTRIBUTES)
+        .map(|i| format!(" a{i}=\"1\""))
+        .collect();
+    let many_attrs = wrap(&format!("<c:GetRPCMethods{attrs}/>"));
+    assert_eq!(
+        decode(many_attrs.as_bytes()),
+        Err(DecodeError::Limit("attribute count"))
+    );
+    let names = "<string>Device.</string>".repeat(MAX_LIST + 1);
+    let long_list = wrap(&format!(
+        "<c:GetParameterValues><ParameterNames>{names}</ParameterNames></c:GetParameterValues>"
+    ));
+    assert!(matches!(
+        decode(long_list.as_bytes()).unwrap().invalid,
+        Some((_, DecodeError::Limit("list length")))
+    ));
+    let elements = "<x/>".repeat(xml::MAX_ELEMENTS);
+    let many = wrap(&format!("<c:GetRPCMethods>{elements}</c:GetRPCMethods>"));
+    assert_eq!(
+        decode(many.as_bytes()),
+        Err(DecodeError::Limit("element count"))
+    );
+    let long_name = wrap(&format!("<c:GetParameterValues><ParameterNames><string>{}</string></ParameterNames></c:GetParameterValues>", "D".repeat(MAX_NAME + 1)));
+    assert!(matches!(
+        decode(long_name.as_bytes()).unwrap().invalid,
+        Some((_, DecodeError::Invalid { .. }))
+    ));
+}
+
+/// One of every CPE message, for encoding tests (also used by the schema validation test).
+pub fn every_cpe_message() -> Vec<CpeMessage> {
+    let r = TransferResult {
+        command_key: "k".into(),
+        fault_code: 0,
+        fault_string: String::new(),
+        start_time: "2024-01-01T00:00:00Z".into(),
+        complete_time: "2024-01-01T00:00:05Z".into(),
+    };
+    vec![
+        CpeMessage::Inform {
+            device_id: DeviceId {
+                manufacturer: "cwmpd & co".into(),
+                oui: "02FC00".into(),
+                product_class: "Linux".into(),
+                serial_number: "abc".into(),
+            },
+            events: vec![
+                EventStruct {
+                    code: "0 BOOTSTRAP".into(),
+                    command_key: String::new(),
+                },
+                EventStruct {
+                    code: "M Reboot".into(),
+                    command_key: "r1".into(),
+                },
+            ],
+            max_envelopes: 1,
+            current_time: "2024-01-01T00:00:00Z".into(),
+            retry_count: 0,
+            parameters: vec![ParameterValue {
+                name: "Device.DeviceInfo.SoftwareVersion".into(),
+                value: "6.1 <x>".into(),
+                xsd_type: "string".into(),
+            }],
+        },
+        CpeMessage::GetRPCMethods,
+        CpeMessage::TransferComplete(r.clone()),
+        CpeMessage::AutonomousTransferComplete {
+            result: r,
+            announce_url: String::new(),
+            transfer_url: "http://x/fw".into(),
+            is_download: true,
+            file_type: "1 Firmware Upgrade Image".into(),
+            file_size: 10,
+            target_file_name: String::new(),
+        },
+        CpeMessage::GetRPCMethodsResponse {
+            methods: vec!["GetRPCMethods".into(), "Inform".into()],
+        },
+        CpeMessage::GetParameterValuesResponse {
+            list: vec![ParameterValue {
+                name: "Device.X".into(),
+                value: "1".into(),
+                xsd_type: "unsignedInt".into(),
+            }],
+        },
+        CpeMessage::SetParameterValuesResponse { status: 1 },
+        CpeMessage::GetParameterNamesResponse {
+            list: vec![ParameterInfo {
+                name: "Device.".into(),
+                writable: false,
+            }],
+        },
+        CpeMessage::GetParameterAttributesResponse {
+            list: vec![ParameterAttribute {
+                name: "Device.X".into(),
+                notification: 2,
+                access_list: vec!["Subscriber".into()],
+            }],
+        },
+        CpeMessage::SetParameterAttributesResponse,
+        CpeMessage::AddObjectResponse {
+            instance_number: 3,
+            status: 0,
+        },
+        CpeMessage::DeleteObjectResponse { status: 0 },
+        CpeMessage::RebootResponse,
+        CpeMessage::FactoryResetResponse,
+        CpeMessage::DownloadResponse {
+            status: 1,
+            start_time: "0001-01-01T00:00:00Z".into(),
+            complete_time: "0001-01-01T00:00:00Z".into(),
+        },
+        CpeMessage::UploadResponse {
+            status: 1,
+            start_time: "0001-01-01T00:00:00Z".into(),
+            complete_time: "0001-01-01T00:00:00Z".into(),
+        },
+        CpeMessage::ScheduleInformResponse,
+        CpeMessage::ScheduleDownloadResponse,
+        CpeMessage::CancelTransferResponse,
+        CpeMessage::GetQueuedTransfersResponse {
+            list: vec![QueuedTransfer {
+                command_key: "a".into(),
+                state: 1,
+                is_download: true,
+                file_type: String::new(),
+                file_size: 0,
+                target_file_name: String::new(),
+            }],
+        },
+        CpeMessage::GetAllQueuedTransfersResponse {
+            list: vec![QueuedTransfer {
+                command_key: "a".into(),
+                state: 2,
+                is_download: true,
+                file_type: "1 Firmware Upgrade Image".into(),
+                file_size: 5,
+                target_file_name: "fw".into(),
+            }],
+        },
+        CpeMessage::Fault(Fault {
+            code: FaultCode::InvalidArguments,
+            message: String::new(),
+            parameters: vec![ParameterFault {
+                name: "Device.X".into(),
+                code: FaultCode::NonWritableParameter,
+                message: "ro".into(),
+            }],
+        }),
+    ]
+}
+
+#[test]
+fn every_cpe_message_encodes_to_well_formed_xml_in_the_acs_namespace() {
+    let header = Header {
+        id: Some("id <1>".into()),
+        session_timeout: Some(30),
+        supported_versions: Some("1.0,1.1,1.2,1.3,1.4".into()),
+        ..Default::default()
+    };
+    for v in CwmpVersion::ALL {
+        for m in every_cpe_message() {
+            let bytes = encode(&m, &header, v);
+            let root = xml::parse(&bytes).unwrap_or_else(|e| panic!("{m:?}: {e}"));
+            assert_eq!(
+                (root.ns.as_str(), root.name.as_str()),
+                (SOAP_ENV, "Envelope")
+            );
+            let h = root.child("Header").unwrap();
+            assert_eq!(h.child("ID").unwrap().text, "id <1>");
+            assert_eq!(h.child("ID").unwrap().ns, v.ns());
+            assert_eq!(h.child("SessionTimeout").is_some(), v >= CwmpVersion::V1_2);
+            let body = root.child("Body").unwrap().children.first().unwrap();
+            if !matches!(m, CpeMessage::Fault(_)) {
+                assert_eq!(body.ns, v.ns());
+            }
+        }
+    }
+    let fault = encode(
+        &every_cpe_message().pop().unwrap(),
+        &Header::default(),
+        CwmpVersion::V1_0,
+    );
+    let text = String::from_utf8(fault).unwrap();
+    assert!(
+        text.contains("<faultcode>Client</faultcode>")
+            && text.contains("<FaultCode>9003</FaultCode>")
+            && text.contains("<FaultCode>9008</FaultCode>")
+    );
+}
