@@ -9,6 +9,7 @@
 //! | [`model`] | TR-181 schema, paths, typed values, instances, attributes, all-or-nothing Set |
 //! | [`backend`] | the `Handler` trait and the constant, stored, file, command, UCI, netlink handlers |
 //! | [`codec`] | base64 and hex |
+//! | [`auth`] | Basic and Digest (MD5, SHA-256) math for both sides |
 //! | [`board`] | board TOML → bindings, checked against the schema and handlers at load |
 //! | [`config`] | the agent's configuration file and its embedded default |
 //! | [`device`] | config → board → schema → handlers → state → a live model |
@@ -19,6 +20,7 @@
 //! | [`soap`] | CWMP SOAP bytes ↔ typed messages (one enum per direction) |
 //! | [`store`] | the only writer of persistent state: atomic, versioned |
 
+pub mod auth;
 pub mod backend;
 pub mod board;
 pub mod cli;
