@@ -10,6 +10,7 @@
 //! | [`backend`] | the `Handler` trait and the constant, stored, file, command, UCI, netlink handlers |
 //! | [`codec`] | base64 and hex |
 //! | [`auth`] | Basic and Digest (MD5, SHA-256) math for both sides |
+//! | [`acs`] | HTTP(S) client to the ACS: one connection per session, cookies, 401, redirects |
 //! | [`board`] | board TOML → bindings, checked against the schema and handlers at load |
 //! | [`config`] | the agent's configuration file and its embedded default |
 //! | [`device`] | config → board → schema → handlers → state → a live model |
@@ -20,6 +21,7 @@
 //! | [`soap`] | CWMP SOAP bytes ↔ typed messages (one enum per direction) |
 //! | [`store`] | the only writer of persistent state: atomic, versioned |
 
+pub mod acs;
 pub mod auth;
 pub mod backend;
 pub mod board;

@@ -149,23 +149,33 @@ pub fn parse_challenges(header: &str) -> Vec<Scheme> {
     if header.len() > MAX_HEADER {
         return Vec::new();
     }
-    // Split at scheme tokens: a word followed by a space, at the start or after a comma.
+    // Split at commas outside quoted strings; a piece whose first token has no '=' starts a
+    // new challenge ("Digest realm=…"), the others continue the current one.
+    let mut pieces = Vec::new();
+    let (mut cur, mut quoted, mut escaped) = (String::new(), false, false);
+    for c in header.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                pieces.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    pieces.push(cur);
     let mut parts: Vec<(String, String)> = Vec::new();
-    for piece in header.split(',') {
-        let t = piece.trim_start();
+    for piece in pieces {
+        let t = piece.trim();
         let first = t.split_whitespace().next().unwrap_or("");
-        let is_scheme = !first.contains('=')
-            && !first.is_empty()
-            && (first.eq_ignore_ascii_case("digest")
-                || first.eq_ignore_ascii_case("basic")
-                || t.len() > first.len() && !first.contains('"'));
-        if is_scheme && t[first.len()..].trim_start().contains('=')
-            || is_scheme && t.len() == first.len()
-        {
+        if !first.is_empty() && !first.contains('=') {
             parts.push((first.to_string(), t[first.len()..].to_string()));
         } else if let Some(last) = parts.last_mut() {
             last.1.push(',');
-            last.1.push_str(piece);
+            last.1.push_str(t);
         }
     }
     let mut out = Vec::new();
@@ -206,26 +216,32 @@ pub fn parse_challenges(header: &str) -> Vec<Scheme> {
     out
 }
 
-fn response(
-    ch_alg: Algorithm,
-    user: &str,
-    realm: &str,
-    pass: &str,
-    nonce: &str,
-    cnonce: &str,
-    nc: &str,
-    qop: Option<&str>,
-    method: &str,
-    uri: &str,
-) -> String {
-    let mut ha1 = ch_alg.hash(&format!("{user}:{realm}:{pass}"));
-    if ch_alg.sess() {
-        ha1 = ch_alg.hash(&format!("{ha1}:{nonce}:{cnonce}"));
+/// The inputs of one Digest response computation (RFC 7616 §3.4.1).
+struct Inputs<'a> {
+    alg: Algorithm,
+    user: &'a str,
+    realm: &'a str,
+    pass: &'a str,
+    nonce: &'a str,
+    cnonce: &'a str,
+    nc: &'a str,
+    qop: Option<&'a str>,
+    method: &'a str,
+    uri: &'a str,
+}
+
+fn response(i: &Inputs) -> String {
+    let mut ha1 = i.alg.hash(&format!("{}:{}:{}", i.user, i.realm, i.pass));
+    if i.alg.sess() {
+        ha1 = i.alg.hash(&format!("{ha1}:{}:{}", i.nonce, i.cnonce));
     }
-    let ha2 = ch_alg.hash(&format!("{method}:{uri}"));
-    match qop {
-        Some(q) => ch_alg.hash(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{q}:{ha2}")),
-        None => ch_alg.hash(&format!("{ha1}:{nonce}:{ha2}")),
+    let ha2 = i.alg.hash(&format!("{}:{}", i.method, i.uri));
+    match i.qop {
+        Some(q) => i.alg.hash(&format!(
+            "{ha1}:{}:{}:{}:{q}:{ha2}",
+            i.nonce, i.nc, i.cnonce
+        )),
+        None => i.alg.hash(&format!("{ha1}:{}:{ha2}", i.nonce)),
     }
 }
 
@@ -245,18 +261,18 @@ pub fn authorization(
 ) -> String {
     let qop = ch.qop.iter().any(|q| q == "auth").then_some("auth");
     let nc_s = format!("{nc:08x}");
-    let resp = response(
-        ch.algorithm,
+    let resp = response(&Inputs {
+        alg: ch.algorithm,
         user,
-        &ch.realm,
+        realm: &ch.realm,
         pass,
-        &ch.nonce,
+        nonce: &ch.nonce,
         cnonce,
-        &nc_s,
+        nc: &nc_s,
         qop,
         method,
         uri,
-    );
+    });
     let mut h = format!(
         "Digest username={}, realm={}, nonce={}, uri={}, algorithm={}, response=\"{resp}\"",
         quote(user),
@@ -422,18 +438,18 @@ impl Verifier {
         if user != self.user || realm != self.realm || duri != uri {
             return Err(AuthError::Denied);
         }
-        let want = response(
+        let want = response(&Inputs {
             alg,
-            &self.user,
-            &self.realm,
-            &self.pass,
+            user: &self.user,
+            realm: &self.realm,
+            pass: &self.pass,
             nonce,
             cnonce,
             nc,
-            Some("auth"),
+            qop: Some("auth"),
             method,
             uri,
-        );
+        });
         if !constant_time_eq(want.as_bytes(), resp.to_ascii_lowercase().as_bytes()) {
             return Err(AuthError::Denied);
         }

@@ -1,0 +1,364 @@
+//! The client against a scripted HTTP server on 127.0.0.1 that records, for every request,
+//! which TCP connection carried it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::*;
+
+#[derive(Debug, Clone)]
+struct Seen {
+    conn: usize,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+type Handler = dyn Fn(usize, &Seen) -> String + Send + Sync;
+
+/// Serves `n` requests in total, answering each with the handler's raw HTTP response.
+fn server(n: usize, handler: Arc<Handler>) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    thread::spawn(move || {
+        let mut served = 0;
+        let mut conn_no = 0;
+        while served < n {
+            let Ok((stream, _)) = l.accept() else { return };
+            conn_no += 1;
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut w = stream;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let mut headers = Vec::new();
+                loop {
+                    let mut h = String::new();
+                    r.read_line(&mut h).unwrap();
+                    if h == "\r\n" {
+                        break;
+                    }
+                    let (k, v) = h.split_once(':').unwrap();
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .map(|(_, v)| v.parse().unwrap())
+                    .unwrap_or(0);
+                let mut body = vec![0; len];
+                r.read_exact(&mut body).unwrap();
+                let req = Seen {
+                    conn: conn_no,
+                    path,
+                    headers,
+                    body,
+                };
+                s2.lock().unwrap().push(req.clone());
+                let resp = handler(served, &req);
+                served += 1;
+                if resp.is_empty() {
+                    return; // hang up without answering
+                }
+                w.write_all(resp.as_bytes()).unwrap();
+                if resp.contains("Connection: close") || served >= n {
+                    break;
+                }
+            }
+        }
+    });
+    (format!("http://{addr}/acs"), seen)
+}
+
+fn client(url: &str, user: &str, pass: &str) -> Client {
+    Client::new(Settings {
+        url: url.into(),
+        username: user.into(),
+        password: pass.into(),
+        tls: Default::default(),
+        timeout: Duration::from_secs(2),
+    })
+    .unwrap()
+}
+
+fn ok(body: &str, extra: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n{extra}\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn cookies_are_echoed_on_one_connection() {
+    let (url, seen) = server(
+        3,
+        Arc::new(|i, _req: &Seen| match i {
+            0 => ok(
+                "<inform-response/>",
+                "Set-Cookie: session=abc123; Path=/; HttpOnly\r\n",
+            ),
+            1 => ok("<rpc/>", "Set-Cookie: other=1\r\n"),
+            _ => "HTTP/1.1 204 No Content\r\n\r\n".into(),
+        }),
+    );
+    let c = client(&url, "", "");
+    let mut s = c.session();
+    assert_eq!(s.post(b"<inform/>").unwrap().body, b"<inform-response/>");
+    assert_eq!(s.post(b"").unwrap().status, 200);
+    assert_eq!(s.post(b"<resp/>").unwrap().status, 204);
+    let seen = seen.lock().unwrap();
+    assert!(seen.iter().all(|r| r.conn == 1), "one connection");
+    assert_eq!(s.connections, 1);
+    let cookie = |i: usize| {
+        seen[i]
+            .headers
+            .iter()
+            .find(|(k, _)| k == "cookie")
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(cookie(0), None);
+    assert_eq!(cookie(1).as_deref(), Some("session=abc123"));
+    assert_eq!(cookie(2).as_deref(), Some("session=abc123; other=1"));
+    assert!(seen[0]
+        .headers
+        .iter()
+        .any(|(k, v)| k == "soapaction" && v == "\"\""));
+    assert!(
+        !seen[1].headers.iter().any(|(k, _)| k == "soapaction"),
+        "no SOAPAction on the empty POST"
+    );
+    assert_eq!(seen[1].body.len(), 0);
+}
+
+fn digest_server(alg: &'static str) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let verifier = Arc::new(Mutex::new(crate::auth::digest::Verifier::new(
+        "cpe", "pw", "acs", 60_000,
+    )));
+    server(
+        3,
+        Arc::new(move |_i, req: &Seen| {
+            let mut v = verifier.lock().unwrap();
+            let auth = req
+                .headers
+                .iter()
+                .find(|(k, _)| k == "authorization")
+                .map(|(_, v)| v.as_str());
+            match v.verify(auth, "POST", "/acs", 1) {
+                Ok(()) => ok("<ok/>", ""),
+                Err(_) => {
+                    let ch = v.challenges(0, false);
+                    let offered: String = ch
+                        .iter()
+                        .filter(|c| c.contains(alg))
+                        .map(|c| format!("WWW-Authenticate: {c}\r\n"))
+                        .collect();
+                    format!("HTTP/1.1 401 Unauthorized\r\n{offered}Content-Length: 0\r\n\r\n")
+                }
+            }
+        }),
+    )
+}
+
+#[test]
+fn digest_sha256_and_md5_on_the_same_connection() {
+    for alg in ["SHA-256", "MD5"] {
+        let (url, seen) = digest_server(alg);
+        let c = client(&url, "cpe", "pw");
+        let mut s = c.session();
+        assert_eq!(s.post(b"<inform/>").unwrap().body, b"<ok/>");
+        assert_eq!(
+            s.post(b"").unwrap().body,
+            b"<ok/>",
+            "later requests stay authenticated"
+        );
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 3);
+        assert!(
+            seen.iter().all(|r| r.conn == 1),
+            "{alg}: retry on the same connection"
+        );
+        assert!(seen[1]
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v.contains(&format!("algorithm={alg}"))));
+        assert!(seen[2]
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v.contains("nc=00000002")));
+    }
+}
+
+#[test]
+fn wrong_credentials_fail_after_one_retry() {
+    let (url, seen) = digest_server("MD5");
+    let c = client(&url, "cpe", "nope");
+    let mut s = c.session();
+    assert!(matches!(s.post(b"<inform/>"), Err(ClientError::Auth(_))));
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn basic_auth_when_only_basic_is_offered() {
+    let (url, seen) = server(
+        2,
+        Arc::new(|_i, req: &Seen| {
+            if req
+                .headers
+                .iter()
+                .any(|(k, v)| k == "authorization" && v == "Basic Y3BlOnB3")
+            {
+                ok("<ok/>", "")
+            } else {
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"acs\"\r\nContent-Length: 0\r\n\r\n".into()
+            }
+        }),
+    );
+    let c = client(&url, "cpe", "pw");
+    assert_eq!(c.session().post(b"<x/>").unwrap().status, 200);
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn redirects_are_followed_and_kept_for_the_session() {
+    let (url, seen) = server(
+        3,
+        Arc::new(|i, _req: &Seen| match i {
+            0 => "HTTP/1.1 307 Temporary Redirect\r\nLocation: /other\r\nContent-Length: 0\r\n\r\n"
+                .into(),
+            _ => ok("<ok/>", ""),
+        }),
+    );
+    let c = client(&url, "", "");
+    let mut s = c.session();
+    s.post(b"<a/>").unwrap();
+    s.post(b"<b/>").unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+        ["/acs", "/other", "/other"]
+    );
+    assert_eq!(s.url().path, "/other");
+}
+
+#[test]
+fn redirect_loops_are_bounded() {
+    let (url, _) = server(
+        MAX_REDIRECTS + 1,
+        Arc::new(|_i, _r: &Seen| {
+            "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n".into()
+        }),
+    );
+    let c = client(&url, "", "");
+    assert!(matches!(
+        c.session().post(b"<a/>"),
+        Err(ClientError::Redirects)
+    ));
+}
+
+#[test]
+fn chunked_bodies_and_closed_connections() {
+    let (url, seen) = server(
+        2,
+        Arc::new(|i, _r: &Seen| {
+            match i {
+            0 => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\n<ok/\r\n1\r\n>\r\n0\r\n\r\n".into(),
+            _ => ok("<again/>", ""),
+        }
+        }),
+    );
+    let c = client(&url, "", "");
+    let mut s = c.session();
+    assert_eq!(s.post(b"<a/>").unwrap().body, b"<ok/>");
+    assert_eq!(
+        s.post(b"<b/>").unwrap().body,
+        b"<again/>",
+        "reconnects after Connection: close"
+    );
+    assert_eq!(seen.lock().unwrap().last().unwrap().conn, 2);
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", l.local_addr().unwrap());
+    let hold = thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        thread::sleep(Duration::from_millis(1500));
+        drop(s);
+    });
+    let c = Client::new(Settings {
+        url,
+        username: String::new(),
+        password: String::new(),
+        tls: Default::default(),
+        timeout: Duration::from_millis(300),
+    })
+    .unwrap();
+    let t = Instant::now();
+    assert!(matches!(c.session().post(b"<a/>"), Err(ClientError::Io(_))));
+    assert!(t.elapsed() < Duration::from_millis(1200));
+    hold.join().unwrap();
+}
+
+#[test]
+fn oversized_and_malformed_responses_are_refused() {
+    let (url, _) = server(
+        1,
+        Arc::new(|_i, _r: &Seen| {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                MAX_BODY_BYTES + 1
+            )
+        }),
+    );
+    assert!(matches!(
+        client(&url, "", "").session().post(b"<a/>"),
+        Err(ClientError::Protocol(_))
+    ));
+    let (url, _) = server(1, Arc::new(|_i, _r: &Seen| "SMTP ready\r\n\r\n".into()));
+    assert!(matches!(
+        client(&url, "", "").session().post(b"<a/>"),
+        Err(ClientError::Protocol(_))
+    ));
+    let (url, _) = server(
+        1,
+        Arc::new(|_i, _r: &Seen| {
+            format!(
+                "HTTP/1.1 200 OK\r\nX: {}\r\n\r\n",
+                "a".repeat(MAX_HEADER_BYTES)
+            )
+        }),
+    );
+    assert!(matches!(
+        client(&url, "", "").session().post(b"<a/>"),
+        Err(ClientError::Protocol(_))
+    ));
+    assert!(matches!(
+        Client::new(Settings {
+            url: "ftp://x/".into(),
+            username: String::new(),
+            password: String::new(),
+            tls: Default::default(),
+            timeout: Duration::from_secs(1)
+        }),
+        Err(ClientError::Url(_))
+    ));
+    let refused = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    assert!(matches!(
+        client(&format!("http://{refused}/"), "", "")
+            .session()
+            .post(b"<a/>"),
+        Err(ClientError::Connect(_))
+    ));
+}
