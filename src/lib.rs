@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`fault`] | every CWMP fault code and every error → fault mapping |
 //! | [`model`] | TR-181 schema, paths, typed values, instances, attributes, all-or-nothing Set |
+//! | [`rpc`] | one ACS request + the model → one CPE response or fault |
 //! | [`backend`] | the `Handler` trait and the constant, stored, file, command, UCI, netlink handlers |
 //! | [`codec`] | base64 and hex |
 //! | [`auth`] | Basic and Digest (MD5, SHA-256) math for both sides |
@@ -33,6 +34,7 @@ pub mod event;
 pub mod fault;
 pub mod logger;
 pub mod model;
+pub mod rpc;
 pub mod session;
 pub mod soap;
 pub mod store;
