@@ -73,6 +73,32 @@ pub fn registry(board: &Board, state_dir: &std::path::Path) -> Result<Registry, 
     crate::backend::builtin::registry(&board.handlers, state_dir).map_err(SetupError::Handlers)
 }
 
+/// Configuration values boards may use as `{name}` (initial ManagementServer values).
+pub fn config_globals(cfg: &Config) -> Vec<(&'static str, String)> {
+    let cr = &cfg.connection_request;
+    let cr_url = if cr.url.is_empty() {
+        crate::cr::derive_url(&cr.listen, &cr.path, &cfg.acs.url)
+    } else {
+        cr.url.clone()
+    };
+    vec![
+        ("acs_url", cfg.acs.url.clone()),
+        ("acs_username", cfg.acs.username.clone()),
+        ("acs_password", cfg.acs.password.clone()),
+        (
+            "periodic_inform_enable",
+            cfg.acs.periodic_inform_enable.to_string(),
+        ),
+        (
+            "periodic_inform_interval",
+            cfg.acs.periodic_inform_interval.to_string(),
+        ),
+        ("connection_request_username", cr.username.clone()),
+        ("connection_request_password", cr.password.clone()),
+        ("connection_request_url", cr_url),
+    ]
+}
+
 impl Device {
     /// Opens the device described by a config; `extra` handlers (a vendor's) are registered
     /// after the built-ins and may replace them.
@@ -112,6 +138,9 @@ impl Device {
         let (schema_objects, schema_params) = schema.counts();
         let mut model = Model::new(&schema, &board, reg, state)
             .map_err(|e| SetupError::Model(e.to_string()))?;
+        for (k, v) in config_globals(cfg) {
+            model.set_global(k, &v);
+        }
         model.begin();
         Ok(Device {
             model,

@@ -12,6 +12,8 @@
 //! | [`codec`] | base64 and hex |
 //! | [`auth`] | Basic and Digest (MD5, SHA-256) math for both sides |
 //! | [`acs`] | HTTP(S) client to the ACS: one connection per session, cookies, 401, redirects |
+//! | [`agent`] | the single loop: timers → CR → session → persist → actions → wait |
+//! | [`cr`] | Connection Request listener (tiny_http): Digest, rate limit, wake-up |
 //! | [`board`] | board TOML → bindings, checked against the schema and handlers at load |
 //! | [`config`] | the agent's configuration file and its embedded default |
 //! | [`device`] | config → board → schema → handlers → state → a live model |
@@ -23,12 +25,14 @@
 //! | [`store`] | the only writer of persistent state: atomic, versioned |
 
 pub mod acs;
+pub mod agent;
 pub mod auth;
 pub mod backend;
 pub mod board;
 pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod cr;
 pub mod device;
 pub mod event;
 pub mod fault;

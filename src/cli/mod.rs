@@ -10,6 +10,7 @@ use crate::device::Device;
 const USAGE: &str = "usage:
   cwmpd check [--config FILE]          validate config, data model and board; print counts
   cwmpd get [--config FILE] PATH...    print live values (`Path = value`), no ACS needed
+  cwmpd run [--config FILE]            run the agent (TR-069 sessions with the ACS)
   cwmpd --version | --help
 
 Without --config the embedded default is used (a demo on loopback, paths relative to the
@@ -24,6 +25,9 @@ enum Command {
     Get {
         config: Option<PathBuf>,
         paths: Vec<String>,
+    },
+    Run {
+        config: Option<PathBuf>,
     },
     Help,
     Version,
@@ -52,6 +56,8 @@ fn parse(args: &[String]) -> Result<Command, String> {
     match verb {
         "check" if rest.is_empty() => Ok(Command::Check { config }),
         "check" => Err("check takes no paths".into()),
+        "run" if rest.is_empty() => Ok(Command::Run { config }),
+        "run" => Err("run takes no paths".into()),
         "get" if !rest.is_empty() => Ok(Command::Get {
             config,
             paths: rest,
@@ -86,6 +92,37 @@ pub fn main(args: &[String]) -> ExitCode {
         }
         Command::Version => {
             println!("cwmpd {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Run { config } => {
+            let cfg = match Config::load(config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("cwmpd: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            crate::logger::init(&cfg.log.level);
+            let signals = match crate::agent::block_signals() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("cwmpd: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let mut agent = match crate::agent::Agent::new(cfg) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("cwmpd: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let (flag, waker) = agent.shutdown_handle();
+            crate::agent::watch_signals(signals, flag, waker);
+            if let Some(a) = agent.cr_addr() {
+                log::info!("agent: connection requests on http://{a}");
+            }
+            agent.run();
             ExitCode::SUCCESS
         }
         Command::Check { config } => match load(&config) {

@@ -130,14 +130,33 @@ impl Model {
         registry: Registry,
         state: ModelState,
     ) -> Result<Model, ModelError> {
-        Ok(Model {
+        let mut m = Model {
             tree: Tree::build(schema, board)?,
             registry,
             state,
             dirty: false,
             pending_apply: false,
             read_errors: Vec::new(),
-        })
+        };
+        let key = m.state.parameter_key.clone();
+        m.set_global("parameter_key", &key);
+        Ok(m)
+    }
+
+    /// Sets a variable visible to every binding (`{name}`): configuration values, the
+    /// ConnectionRequestURL the agent derived, the ParameterKey.
+    pub fn set_global(&mut self, name: &str, value: &str) {
+        if self.tree.globals.get(name).map(String::as_str) != Some(value) {
+            std::rc::Rc::make_mut(&mut self.tree.globals)
+                .insert(name.to_string(), value.to_string());
+            self.tree.clear_cache();
+        }
+    }
+
+    /// Paths of every supported parameter the data model marks forcedInform (TR-069 A.3.3.1),
+    /// outside tables.
+    pub fn forced_inform(&self) -> Vec<String> {
+        self.tree.forced_inform()
     }
 
     /// Supported objects and parameters (schema level).
@@ -619,6 +638,7 @@ impl Model {
             self.state.parameter_key = parameter_key.to_string();
             self.dirty = true;
         }
+        self.set_global("parameter_key", parameter_key);
         if status == 1 {
             self.pending_apply = true;
         }

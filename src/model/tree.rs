@@ -126,6 +126,8 @@ pub struct Tree {
     listings: HashMap<String, Rc<Vec<Listed>>>,
     /// Rows of a `stack` table (InterfaceStack), computed by the model from LowerLayers.
     pub stack_rows: Option<Vec<Instance>>,
+    /// Variables visible everywhere (configuration values, the ParameterKey …).
+    pub globals: Rc<Vars>,
 }
 
 /// The model-internal instance source that derives InterfaceStack rows from LowerLayers.
@@ -259,6 +261,7 @@ impl Tree {
             nodes: nodes.into_iter().map(|(k, v)| (k, Rc::new(v))).collect(),
             listings: HashMap::new(),
             stack_rows: None,
+            globals: Rc::new(Vars::new()),
         })
     }
 
@@ -283,6 +286,20 @@ impl Tree {
     /// The supported node at a schema path.
     pub fn node(&self, schema_path: &str) -> Option<Rc<ObjectNode>> {
         self.nodes.get(schema_path).cloned()
+    }
+
+    /// Instance paths of forced-inform parameters in single-instance objects.
+    pub fn forced_inform(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (path, node) in &self.nodes {
+            if path.contains("{i}") {
+                continue;
+            }
+            for p in node.params.iter().filter(|p| p.schema.forced_inform) {
+                out.push(format!("{path}{}", p.name));
+            }
+        }
+        out
     }
 
     /// Number of supported objects and parameters (schema level).
@@ -366,7 +383,7 @@ impl Tree {
         }
         let mut node = self.node("Device.").ok_or_else(bad)?;
         let mut cur = String::from("Device.");
-        let mut vars: Rc<Vars> = Rc::new(Vars::new());
+        let mut vars: Rc<Vars> = self.globals.clone();
         let mut changed = false;
         // Set while positioned on a table (after its name, before its instance number).
         let mut in_table: Option<Rc<ObjectNode>> = None;

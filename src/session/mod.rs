@@ -2,3 +2,5 @@
 //! building, and the retry back-off.
 
 pub mod backoff;
+pub mod engine;
+pub mod inform;

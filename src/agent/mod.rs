@@ -1,0 +1,543 @@
+//! The agent: the single loop that owns all mutable state.
+//!
+//! Each turn: due timers queue events (PERIODIC, SCHEDULED) → an accepted Connection Request
+//! queues `6 CONNECTION REQUEST` → with events queued and no back-off pending, one CWMP
+//! session runs → state is persisted if it changed → actions the ACS asked for (apply,
+//! Reboot, FactoryReset) run → the loop waits on the Connection Request listener until the
+//! next deadline. Nothing polls; SIGTERM wakes the wait through the listener's waker.
+
+pub mod state;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::acs;
+use crate::config::Config;
+use crate::cr;
+use crate::device::Device;
+use crate::event::{code, Event};
+use crate::model::datetime;
+use crate::rpc::{self, Actions};
+use crate::session::backoff::RetryPolicy;
+use crate::session::engine::{Engine, Step};
+use crate::session::inform;
+use crate::soap::CwmpVersion;
+use crate::store;
+use state::{AgentState, Scheduled, AGENT_FILE, AGENT_VERSION};
+
+/// Longest the loop sleeps without a deadline.
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// ManagementServer settings as the loop needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Management {
+    url: String,
+    periodic_enable: bool,
+    periodic_interval: u32,
+    periodic_time: Option<i64>,
+    retry: RetryPolicy,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    u64::from_ne_bytes(b)
+}
+
+/// The running agent.
+pub struct Agent {
+    cfg: Config,
+    dev: Device,
+    listener: cr::Listener,
+    state: AgentState,
+    dirty: bool,
+    management: Management,
+    next_periodic: Option<Instant>,
+    retry_at: Option<Instant>,
+    cr_pending: bool,
+    shutdown: Arc<AtomicBool>,
+    actions: Actions,
+    state_file: std::path::PathBuf,
+    /// Sessions run so far (for logs and tests).
+    pub sessions: u64,
+}
+
+impl Agent {
+    /// Opens the device, binds the Connection Request listener and loads the saved state.
+    pub fn new(cfg: Config) -> Result<Agent, String> {
+        let mut dev = Device::open(&cfg).map_err(|e| e.to_string())?;
+        let c = &cfg.connection_request;
+        let listener = cr::Listener::bind(&cr::Settings {
+            listen: c.listen.clone(),
+            path: c.path.clone(),
+            username: c.username.clone(),
+            password: c.password.clone(),
+        })?;
+        if c.url.is_empty() {
+            // The real port (the config may say :0) and a reachable address.
+            if let Some(a) = listener.local_addr() {
+                let url = cr::derive_url(&a.to_string(), &c.path, &cfg.acs.url);
+                dev.model.set_global("connection_request_url", &url);
+            }
+        }
+        let state_file = cfg.paths.state_dir.join(AGENT_FILE);
+        let state = match store::read_versioned::<AgentState>(&state_file, AGENT_VERSION) {
+            Ok(s) => s.unwrap_or_default(),
+            Err(e) => {
+                log::warn!("{e}; starting with a fresh agent state");
+                AgentState::default()
+            }
+        };
+        let mut a = Agent {
+            cfg,
+            dev,
+            listener,
+            state,
+            dirty: true,
+            management: Management {
+                url: String::new(),
+                periodic_enable: false,
+                periodic_interval: 3600,
+                periodic_time: None,
+                retry: RetryPolicy::default(),
+            },
+            next_periodic: None,
+            retry_at: None,
+            cr_pending: false,
+            shutdown: Arc::new(AtomicBool::new(false)),
+            actions: Actions::default(),
+            state_file,
+            sessions: 0,
+        };
+        a.read_management();
+        Ok(a)
+    }
+
+    /// The shutdown flag and a waker: set the flag, then wake (used by the signal thread).
+    pub fn shutdown_handle(&self) -> (Arc<AtomicBool>, cr::Waker) {
+        (self.shutdown.clone(), self.listener.waker())
+    }
+
+    /// The Connection Request listener's address.
+    pub fn cr_addr(&self) -> Option<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    fn value(&mut self, path: &str) -> String {
+        self.dev
+            .model
+            .get_values(&[path])
+            .ok()
+            .and_then(|mut v| v.pop())
+            .map(|v| v.value)
+            .unwrap_or_default()
+    }
+
+    /// Re-reads the ManagementServer values the loop depends on; re-arms timers on change.
+    fn read_management(&mut self) {
+        self.dev.model.begin();
+        let url = match self.value("Device.ManagementServer.URL") {
+            u if u.is_empty() => self.cfg.acs.url.clone(),
+            u => u,
+        };
+        let enable = self.value("Device.ManagementServer.PeriodicInformEnable");
+        let interval = self
+            .value("Device.ManagementServer.PeriodicInformInterval")
+            .parse()
+            .unwrap_or(self.cfg.acs.periodic_inform_interval)
+            .max(1);
+        let time = datetime::parse(&self.value("Device.ManagementServer.PeriodicInformTime"))
+            .map(|d| d.unix)
+            .filter(|t| *t > 0);
+        let m = Management {
+            url,
+            periodic_enable: enable.is_empty() && self.cfg.acs.periodic_inform_enable
+                || enable == "true",
+            periodic_interval: interval,
+            periodic_time: time,
+            retry: RetryPolicy {
+                minimum_wait: self
+                    .value("Device.ManagementServer.CWMPRetryMinimumWaitInterval")
+                    .parse()
+                    .unwrap_or(5),
+                multiplier: self
+                    .value("Device.ManagementServer.CWMPRetryIntervalMultiplier")
+                    .parse()
+                    .unwrap_or(2000),
+            },
+        };
+        let periodic_changed = (m.periodic_enable, m.periodic_interval, m.periodic_time)
+            != (
+                self.management.periodic_enable,
+                self.management.periodic_interval,
+                self.management.periodic_time,
+            );
+        self.management = m;
+        if periodic_changed || self.next_periodic.is_none() {
+            self.arm_periodic();
+        }
+    }
+
+    /// TR-069 A.3.2.? PeriodicInformTime: informs happen at Time + k·Interval; unknown Time
+    /// means Interval from now.
+    fn arm_periodic(&mut self) {
+        if !self.management.periodic_enable {
+            self.next_periodic = None;
+            return;
+        }
+        let interval = i64::from(self.management.periodic_interval);
+        let secs = match self.management.periodic_time {
+            Some(t0) => {
+                let now = unix_now();
+                let into = (now - t0).rem_euclid(interval);
+                if into == 0 {
+                    interval
+                } else {
+                    interval - into
+                }
+            }
+            None => interval,
+        };
+        self.next_periodic = Some(Instant::now() + Duration::from_secs(secs as u64));
+        log::debug!("agent: next periodic inform in {secs} s");
+    }
+
+    fn push(&mut self, ev: Event) {
+        log::info!(
+            "event: {}{}",
+            ev.code,
+            if ev.command_key.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", ev.command_key)
+            }
+        );
+        if self.state.events.push(ev) {
+            self.dirty = true;
+        }
+    }
+
+    /// Queues the events of a start: BOOTSTRAP if this ACS has not seen us, BOOT, and
+    /// M Reboot when we come back from a Reboot RPC.
+    fn startup(&mut self) {
+        self.state.events.restarted();
+        if self.state.bootstrapped_url.as_deref() != Some(self.management.url.as_str()) {
+            self.push(Event::new(code::BOOTSTRAP));
+        }
+        self.push(Event::new(code::BOOT));
+        if let Some(key) = self.state.reboot_key.take() {
+            self.push(Event::with_key(code::M_REBOOT, &key));
+        }
+        self.dirty = true;
+    }
+
+    fn timers(&mut self, now: Instant) {
+        if self.next_periodic.is_some_and(|t| t <= now) {
+            self.push(Event::new(code::PERIODIC));
+            self.arm_periodic();
+        }
+        let wall = unix_now();
+        let (due, later): (Vec<Scheduled>, Vec<Scheduled>) =
+            std::mem::take(&mut self.state.scheduled)
+                .into_iter()
+                .partition(|s| s.due <= wall);
+        self.state.scheduled = later;
+        for s in due {
+            self.push(Event::new(code::SCHEDULED));
+            self.push(Event::with_key(code::M_SCHEDULE_INFORM, &s.command_key));
+        }
+        if self.cr_pending {
+            self.cr_pending = false;
+            self.push(Event::new(code::CONNECTION_REQUEST));
+            // A new event ends any back-off wait (TR-069 §3.2.1.1).
+            self.retry_at = None;
+        }
+    }
+
+    fn version(&self) -> CwmpVersion {
+        CwmpVersion::ALL
+            .iter()
+            .copied()
+            .find(|v| Some(v.label()) == self.state.acs_version.as_deref())
+            .unwrap_or(CwmpVersion::V1_0)
+    }
+
+    /// Runs one CWMP session with the queued events.
+    fn session(&mut self) {
+        self.sessions += 1;
+        let events = self.state.events.events.clone();
+        let url = self.management.url.clone();
+        let username = self.value("Device.ManagementServer.Username");
+        let settings = acs::Settings {
+            url: url.clone(),
+            username: if username.is_empty() {
+                self.cfg.acs.username.clone()
+            } else {
+                username
+            },
+            password: self.stored_password(),
+            tls: acs::tls::TlsSettings {
+                ca_file: self.cfg.acs.ca_file.clone(),
+                client_cert: self.cfg.acs.client_cert.clone(),
+                client_key: self.cfg.acs.client_key.clone(),
+                insecure: self.cfg.acs.insecure,
+            },
+            timeout: Duration::from_secs(u64::from(self.cfg.acs.timeout)),
+        };
+        log::info!(
+            "session: start with {} ({})",
+            url,
+            events
+                .iter()
+                .map(|e| e.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let outcome = match acs::Client::new(settings) {
+            Err(e) => Err(e.to_string()),
+            Ok(client) => {
+                let inform = inform::build(
+                    &mut self.dev.model,
+                    &events,
+                    self.state.retry_count,
+                    &datetime::format_utc(unix_now()),
+                );
+                let mut engine = Engine::new(self.version(), Vec::new());
+                let mut http = client.session();
+                let mut body = engine.start(&inform);
+                loop {
+                    let resp = match http.post(&body) {
+                        Ok(r) => r,
+                        Err(e) => break Err(e.to_string()),
+                    };
+                    // Connection Requests arriving meanwhile are answered now and coalesced
+                    // into a session after this one.
+                    if self.listener.poll(Duration::ZERO).accepted > 0 {
+                        self.cr_pending = true;
+                    }
+                    let mut ctx = rpc::Context {
+                        model: &mut self.dev.model,
+                        actions: &mut self.actions,
+                    };
+                    match engine.on_response(resp.status, &resp.body, &mut ctx) {
+                        Step::Send(b) => body = b,
+                        Step::Done(o) => {
+                            let v = engine.version().label().to_string();
+                            if self.state.acs_version.as_deref() != Some(&v) && o.informed {
+                                self.state.acs_version = Some(v);
+                            }
+                            break Ok(o);
+                        }
+                    }
+                }
+            }
+        };
+        let (informed, success, error) = match outcome {
+            Ok(o) => (o.informed, o.success, o.error),
+            Err(e) => (false, false, Some(e)),
+        };
+        if informed {
+            self.state.events.delivered(&events);
+            if events.iter().any(|e| e.code == code::BOOTSTRAP) {
+                self.state.bootstrapped_url = Some(url);
+            }
+        }
+        if success {
+            log::info!("session: end (ok)");
+            self.state.retry_count = 0;
+            self.retry_at = None;
+        } else {
+            self.state.events.session_failed();
+            self.state.retry_count = self.state.retry_count.saturating_add(1);
+            let wait = self
+                .management
+                .retry
+                .wait_ms(self.state.retry_count, random_u64());
+            log::warn!(
+                "session: failed ({}); retry {} in {} ms",
+                error.unwrap_or_default(),
+                self.state.retry_count,
+                wait
+            );
+            if !self.state.events.is_empty() || !informed {
+                self.retry_at = Some(Instant::now() + Duration::from_millis(wait));
+            }
+        }
+        self.dirty = true;
+        for e in self.dev.model.apply() {
+            log::warn!("apply: {e}");
+        }
+        let wall = unix_now();
+        for (delay, key) in std::mem::take(&mut self.actions.scheduled) {
+            self.state.scheduled.push(Scheduled {
+                due: wall + i64::from(delay),
+                command_key: key,
+            });
+        }
+        let before = self.management.url.clone();
+        self.read_management();
+        if self.management.url != before {
+            log::info!("agent: ACS URL changed to {}", self.management.url);
+            self.push(Event::new(code::BOOTSTRAP));
+        }
+    }
+
+    fn stored_password(&mut self) -> String {
+        // Passwords read back empty through the model (TR-069), so the agent asks the stored
+        // handler directly for the value the ACS set, falling back to the configuration.
+        let b = crate::board::Binding {
+            handler: "stored".into(),
+            args: toml::Table::new(),
+            write: false,
+            add: false,
+            at: Default::default(),
+        };
+        let args = crate::model::tree::substitute(
+            &b,
+            &Default::default(),
+            "Device.ManagementServer.Password",
+            None,
+        );
+        match self
+            .dev
+            .model
+            .registry_mut()
+            .get_mut("stored")
+            .and_then(|h| h.get(&args).ok())
+        {
+            Some(p) if !p.is_empty() => p,
+            _ => self.cfg.acs.password.clone(),
+        }
+    }
+
+    fn persist(&mut self) {
+        self.dev.persist();
+        if std::mem::take(&mut self.dirty) {
+            if let Err(e) = store::write_versioned(&self.state_file, AGENT_VERSION, &self.state) {
+                log::error!("{e}");
+            }
+        }
+    }
+
+    fn run_board_command(&self, what: &str, argv: &Option<Vec<String>>) {
+        match argv {
+            Some(argv) if !argv.is_empty() => {
+                let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+                log::info!("agent: {what}: {}", argv.join(" "));
+                if let Err(e) = crate::backend::command::run(&refs, Duration::from_secs(60)) {
+                    log::error!("agent: {what} failed: {e}");
+                }
+            }
+            _ => log::error!("agent: {what} requested but the board names no command"),
+        }
+    }
+
+    /// Carries out Reboot / FactoryReset after the session. Returns true when the agent
+    /// should exit (the device is going down or was reset).
+    fn device_actions(&mut self) -> bool {
+        if self.actions.factory_reset {
+            self.actions.factory_reset = false;
+            log::warn!("agent: factory reset");
+            for f in [
+                AGENT_FILE,
+                crate::device::MODEL_STATE_FILE,
+                crate::backend::stored::STORED_FILE,
+            ] {
+                let _ = std::fs::remove_file(self.cfg.paths.state_dir.join(f));
+            }
+            self.run_board_command("factory reset", &self.dev.board.factory_reset.clone());
+            return true;
+        }
+        if let Some(key) = self.actions.reboot.take() {
+            // Remember the CommandKey first: after the reboot the Inform carries M Reboot.
+            self.state.reboot_key = Some(key);
+            self.dirty = true;
+            self.persist();
+            self.run_board_command("reboot", &self.dev.board.reboot.clone());
+            return true;
+        }
+        false
+    }
+
+    fn next_wait(&self, now: Instant) -> Duration {
+        let mut deadline = now + MAX_WAIT;
+        if let Some(t) = self.next_periodic {
+            deadline = deadline.min(t);
+        }
+        if let Some(t) = self.retry_at {
+            deadline = deadline.min(t);
+        }
+        if let Some(due) = self.state.scheduled.iter().map(|s| s.due).min() {
+            let secs = (due - unix_now()).max(0) as u64;
+            deadline = deadline.min(now + Duration::from_secs(secs));
+        }
+        deadline.saturating_duration_since(now)
+    }
+
+    /// Runs until SIGTERM (or a Reboot/FactoryReset).
+    pub fn run(&mut self) {
+        self.startup();
+        self.persist();
+        loop {
+            if self.shutdown.load(Ordering::SeqCst) {
+                log::info!("agent: stopping");
+                self.persist();
+                return;
+            }
+            let now = Instant::now();
+            self.timers(now);
+            let backing_off = self.retry_at.is_some_and(|t| t > now);
+            if !self.state.events.is_empty() && !backing_off {
+                self.session();
+            }
+            self.persist();
+            if self.device_actions() {
+                self.persist();
+                return;
+            }
+            if self.cr_pending {
+                continue;
+            }
+            let wait = if !self.state.events.is_empty()
+                && self.retry_at.is_none_or(|t| t <= Instant::now())
+            {
+                Duration::ZERO
+            } else {
+                self.next_wait(Instant::now())
+            };
+            if self.listener.poll(wait).accepted > 0 {
+                self.cr_pending = true;
+            }
+        }
+    }
+}
+
+/// Blocks SIGTERM and SIGINT in this thread and in every thread started after it, so only the
+/// waiting thread of [`watch_signals`] sees them. Call before anything spawns threads.
+pub fn block_signals() -> Result<nix::sys::signal::SigSet, String> {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGINT);
+    set.thread_block().map_err(|e| format!("signals: {e}"))?;
+    Ok(set)
+}
+
+/// Starts the thread that waits for the blocked signals, sets the flag and wakes the loop.
+pub fn watch_signals(set: nix::sys::signal::SigSet, flag: Arc<AtomicBool>, waker: cr::Waker) {
+    std::thread::spawn(move || {
+        if let Ok(sig) = set.wait() {
+            log::info!("agent: {sig} received");
+        }
+        flag.store(true, Ordering::SeqCst);
+        waker.wake();
+    });
+}
