@@ -161,12 +161,10 @@ impl Acs {
             auth.map(|(u, p)| Arc::new(Mutex::new(Verifier::new(u, p, "testacs", 300_000))));
         let s2 = shared.clone();
         thread::spawn(move || {
-            let mut conn_id = 0u64;
-            for stream in listener.incoming().flatten() {
-                conn_id += 1;
+            for (n, stream) in listener.incoming().flatten().enumerate() {
                 let shared = s2.clone();
                 let verifier = verifier.clone();
-                let id = conn_id;
+                let id = n as u64 + 1;
                 thread::spawn(move || serve(stream, id, shared, verifier));
             }
         });
@@ -313,7 +311,14 @@ impl Acs {
     }
 }
 
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+/// A request as the test ACS needs it: path, headers (lower-cased names), body.
+struct Request {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
         return None;
@@ -339,7 +344,11 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<(String, St
         .unwrap_or(0);
     let mut body = vec![0; len.min(4 << 20)];
     r.read_exact(&mut body).ok()?;
-    Some((path, headers, body))
+    Some(Request {
+        path,
+        headers,
+        body,
+    })
 }
 
 fn serve(
@@ -355,7 +364,12 @@ fn serve(
     let mut w = stream;
     let started = Instant::now();
     let mut session_of_conn = 0u32;
-    while let Some((path, headers, body)) = read_request(&mut r) {
+    while let Some(Request {
+        path,
+        headers,
+        body,
+    }) = read_request(&mut r)
+    {
         let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         if let Some(v) = &verifier {
             let ok = v
