@@ -1,0 +1,412 @@
+//! The real `cwmpd run` against the scripted test ACS over HTTP on 127.0.0.1.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cwmpd_testacs::Acs;
+
+const T: Duration = Duration::from_secs(15);
+
+struct Agent {
+    child: Option<Child>,
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+impl Agent {
+    /// Writes a config and a board (the Linux board plus `extra`) and starts cwmpd.
+    fn start(tag: &str, acs: &Acs, extra_cfg: &str, extra_board: &str) -> Agent {
+        let dir = std::env::temp_dir().join(format!("cwmpd-agent-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let d = dir.display();
+        std::fs::write(
+            dir.join("board.toml"),
+            format!(
+                "[board]\nname = \"test\"\ninclude = [\"{root}/board/linux.toml\"]\nreboot = [\"touch\", \"{d}/rebooted\"]\n\
+                 factory_reset = [\"touch\", \"{d}/reset\"]\n\n[[object]]\npath = \"Device.ManagementServer.\"\n[object.params]\n\
+                 CWMPRetryMinimumWaitInterval = {{ handler = \"stored\", default = \"1\", write = true }}\n\
+                 CWMPRetryIntervalMultiplier = {{ handler = \"stored\", default = \"1000\", write = true }}\n{extra_board}"
+            ),
+        )
+        .unwrap();
+        let config = dir.join("cwmpd.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[acs]\nurl = \"{}\"\nusername = \"cpe\"\npassword = \"pw\"\ntimeout = 5\n{extra_cfg}\n[connection_request]\nlisten = \"127.0.0.1:0\"\npath = \"/cr\"\n\
+                 username = \"acs\"\npassword = \"crpw\"\n[paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{d}/board.toml\"\nstate_dir = \"{d}/state\"\n",
+                acs.url()
+            ),
+        )
+        .unwrap();
+        let mut a = Agent {
+            child: None,
+            dir,
+            config,
+        };
+        a.spawn();
+        a
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_cwmpd"))
+            .args(["run", "--config"])
+            .arg(&self.config)
+            .env("CWMPD_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.join("log.txt")).unwrap())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    fn signal(&mut self, sig: nix::sys::signal::Signal) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig);
+        let deadline = Instant::now() + T;
+        loop {
+            if let Ok(Some(s)) = child.try_wait() {
+                return Some(s);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn wait_exit(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let deadline = Instant::now() + T;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        None
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log.txt")).unwrap_or_default()
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn acs() -> Acs {
+    Acs::start(0, Some(("cpe", "pw"))).unwrap()
+}
+
+fn gpv(names: &[&str]) -> String {
+    let items: String = names
+        .iter()
+        .map(|n| format!("<string>{n}</string>"))
+        .collect();
+    format!("<cwmp:GetParameterValues><ParameterNames soap-enc:arrayType=\"xsd:string[{}]\">{items}</ParameterNames></cwmp:GetParameterValues>", names.len())
+}
+
+fn spv(name: &str, ty: &str, value: &str, key: &str) -> String {
+    format!(
+        "<cwmp:SetParameterValues><ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[1]\"><ParameterValueStruct><Name>{name}</Name>\
+         <Value xsi:type=\"xsd:{ty}\">{value}</Value></ParameterValueStruct></ParameterList><ParameterKey>{key}</ParameterKey></cwmp:SetParameterValues>"
+    )
+}
+
+#[test]
+fn bootstrap_then_boot_and_clean_sigterm() {
+    let acs = acs();
+    let mut a = Agent::start("boot", &acs, "", "");
+    assert!(acs.wait(T, |i, _, _| !i.is_empty()), "{}", a.log());
+    let first = &acs.informs()[0];
+    assert_eq!(first.codes(), ["0 BOOTSTRAP", "1 BOOT"]);
+    assert_eq!(first.retry_count, 0);
+    assert!(first
+        .param("Device.ManagementServer.ConnectionRequestURL")
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    std::thread::sleep(Duration::from_millis(300));
+    let status = a.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(
+        status.success(),
+        "SIGTERM exits cleanly: {status:?}\n{}",
+        a.log()
+    );
+    assert!(a.log().contains("stopping"));
+    a.spawn();
+    assert!(acs.wait_informs(2, T), "{}", a.log());
+    assert_eq!(
+        acs.informs()[1].codes(),
+        ["1 BOOT"],
+        "no second BOOTSTRAP for the same ACS"
+    );
+    assert_eq!(acs.cookie_errors(), 0);
+    let reqs = acs.requests();
+    for (s, c) in &reqs {
+        assert!(
+            reqs.iter().filter(|(s2, _)| s2 == s).all(|(_, c2)| c2 == c),
+            "session {s} used more than one connection"
+        );
+    }
+}
+
+#[test]
+fn every_rpc_over_the_wire() {
+    let acs = acs();
+    acs.push(&gpv(&[
+        "Device.DeviceInfo.UpTime",
+        "Device.IP.Interface.1.",
+    ]));
+    acs.push(&gpv(&["Device.Nope."]));
+    acs.push(&spv(
+        "Device.ManagementServer.PeriodicInformInterval",
+        "unsignedInt",
+        "7200",
+        "k1",
+    ));
+    acs.push(&spv("Device.DeviceInfo.UpTime", "unsignedInt", "5", "k2"));
+    acs.push("<cwmp:GetParameterNames><ParameterPath>Device.</ParameterPath><NextLevel>1</NextLevel></cwmp:GetParameterNames>");
+    acs.push("<cwmp:SetParameterAttributes><ParameterList soap-enc:arrayType=\"cwmp:SetParameterAttributesStruct[1]\"><SetParameterAttributesStruct><Name>Device.ManagementServer.PeriodicInformInterval</Name><NotificationChange>1</NotificationChange><Notification>1</Notification><AccessListChange>0</AccessListChange><AccessList></AccessList></SetParameterAttributesStruct></ParameterList></cwmp:SetParameterAttributes>");
+    acs.push("<cwmp:GetParameterAttributes><ParameterNames soap-enc:arrayType=\"xsd:string[1]\"><string>Device.ManagementServer.PeriodicInformInterval</string></ParameterNames></cwmp:GetParameterAttributes>");
+    acs.push("<cwmp:AddObject><ObjectName>Device.IP.Interface.</ObjectName><ParameterKey>k3</ParameterKey></cwmp:AddObject>");
+    acs.push("<cwmp:DeleteObject><ObjectName>Device.IP.Interface.9.</ObjectName><ParameterKey>k4</ParameterKey></cwmp:DeleteObject>");
+    acs.push("<cwmp:GetRPCMethods/>");
+    acs.push("<cwmp:Download><CommandKey>d</CommandKey><FileType>1 Firmware Upgrade Image</FileType><URL>http://127.0.0.1:1/x</URL><Username></Username><Password></Password><FileSize>0</FileSize><TargetFileName></TargetFileName><DelaySeconds>0</DelaySeconds><SuccessURL></SuccessURL><FailureURL></FailureURL></cwmp:Download>");
+    acs.push("<cwmp:X_Unknown/>");
+    acs.push("<cwmp:GetParameterNames><ParameterPath>Device.</ParameterPath><NextLevel>perhaps</NextLevel></cwmp:GetParameterNames>");
+    acs.push("<cwmp:ScheduleInform><DelaySeconds>1</DelaySeconds><CommandKey>soon</CommandKey></cwmp:ScheduleInform>");
+    let a = Agent::start("rpcs", &acs, "", "");
+    assert!(
+        acs.wait(T, |_, r, left| left == 0 && r.len() >= 14),
+        "{}",
+        a.log()
+    );
+    let r = acs.replies();
+    let names: Vec<&str> = r.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "GetParameterValuesResponse",
+            "Fault",
+            "SetParameterValuesResponse",
+            "Fault",
+            "GetParameterNamesResponse",
+            "SetParameterAttributesResponse",
+            "GetParameterAttributesResponse",
+            "Fault",
+            "Fault",
+            "GetRPCMethodsResponse",
+            "Fault",
+            "Fault",
+            "Fault",
+            "ScheduleInformResponse"
+        ]
+    );
+    assert!(r[0]
+        .values()
+        .iter()
+        .any(|(n, v)| n == "Device.IP.Interface.1.Name" && v == "lo"));
+    let codes: Vec<Option<u32>> = [1, 3, 7, 8, 10, 11, 12]
+        .iter()
+        .map(|&i| r[i].fault_code())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            Some(9005),
+            Some(9003),
+            Some(9001),
+            Some(9005),
+            Some(9000),
+            Some(9000),
+            Some(9003)
+        ]
+    );
+    assert!(
+        r[3].raw.contains("<FaultCode>9008</FaultCode>"),
+        "per-parameter fault inside 9003"
+    );
+    assert!(r[6].raw.contains("<Notification>1</Notification>"));
+    // The ScheduleInform comes due a second later in its own session.
+    assert!(acs.wait_informs(2, T), "{}", a.log());
+    let second = &acs.informs()[1];
+    assert_eq!(second.codes(), ["3 SCHEDULED", "M ScheduleInform"]);
+    assert_eq!(second.events[1].1, "soon");
+    assert_eq!(
+        second.param("Device.ManagementServer.ParameterKey"),
+        Some("k1"),
+        "ParameterKey only from the successful Set"
+    );
+}
+
+#[test]
+fn periodic_informs_follow_the_interval() {
+    let acs = acs();
+    let a = Agent::start("periodic", &acs, "periodic_inform_interval = 1", "");
+    assert!(acs.wait_informs(3, T), "{}", a.log());
+    let informs = acs.informs();
+    assert_eq!(informs[1].codes(), ["2 PERIODIC"]);
+    assert_eq!(informs[2].codes(), ["2 PERIODIC"]);
+}
+
+#[test]
+fn failed_sessions_retry_with_back_off_and_count() {
+    let acs = acs();
+    acs.fail_informs(2);
+    let started = Instant::now();
+    let a = Agent::start("retry", &acs, "", "");
+    assert!(acs.wait_informs(1, Duration::from_secs(20)), "{}", a.log());
+    let elapsed = started.elapsed();
+    let i = &acs.informs()[0];
+    assert_eq!(i.retry_count, 2, "two failures before this one");
+    assert_eq!(
+        i.codes(),
+        ["0 BOOTSTRAP", "1 BOOT"],
+        "events survive failed sessions"
+    );
+    // Back-off with m = 1 s, k = 1000: 1 s then 1 s.
+    assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
+    assert!(a.log().contains("retry 2 in 1000 ms"), "{}", a.log());
+}
+
+#[test]
+fn reboot_runs_after_the_session_and_reports_m_reboot() {
+    let acs = acs();
+    acs.push("<cwmp:Reboot><CommandKey>rb-7</CommandKey></cwmp:Reboot>");
+    let mut a = Agent::start("reboot", &acs, "", "");
+    let status = a
+        .wait_exit()
+        .expect("cwmpd exits after running the reboot command");
+    assert!(status.success());
+    assert!(a.file("rebooted").exists(), "board reboot command ran");
+    a.spawn();
+    assert!(acs.wait_informs(2, T), "{}", a.log());
+    let after = &acs.informs()[1];
+    assert_eq!(after.codes(), ["1 BOOT", "M Reboot"]);
+    assert_eq!(after.events[1].1, "rb-7");
+}
+
+#[test]
+fn factory_reset_wipes_state_and_bootstraps_again() {
+    let acs = acs();
+    acs.push("<cwmp:FactoryReset/>");
+    let mut a = Agent::start("reset", &acs, "", "");
+    assert!(a.wait_exit().unwrap().success());
+    assert!(a.file("reset").exists());
+    a.spawn();
+    assert!(acs.wait_informs(2, T));
+    assert_eq!(acs.informs()[1].codes(), ["0 BOOTSTRAP", "1 BOOT"]);
+}
+
+#[test]
+fn kill_9_loses_no_undelivered_event() {
+    let acs = acs();
+    acs.fail_informs(100);
+    let mut a = Agent::start("kill", &acs, "", "");
+    std::thread::sleep(Duration::from_millis(700));
+    a.signal(nix::sys::signal::Signal::SIGKILL);
+    let saved = std::fs::read_to_string(a.file("state/agent.toml")).unwrap();
+    assert!(saved.contains("0 BOOTSTRAP"), "{saved}");
+    acs.fail_informs(0);
+    a.spawn();
+    assert!(acs.wait_informs(1, T), "{}", a.log());
+    let codes = acs.informs()[0].codes();
+    assert_eq!(
+        codes,
+        ["0 BOOTSTRAP", "1 BOOT"],
+        "BOOTSTRAP kept, one BOOT (the old one replaced)"
+    );
+}
+
+#[test]
+fn connection_requests_start_sessions_only_when_authenticated() {
+    let acs = acs();
+    let a = Agent::start("cr", &acs, "", "");
+    assert!(acs.wait_informs(1, T), "{}", a.log());
+    std::thread::sleep(Duration::from_millis(200));
+    let url = acs.cr_url().unwrap();
+    assert_eq!(Acs::connection_request(&url, "acs", "wrong").unwrap(), 401);
+    assert_eq!(
+        Acs::connection_request(&url.replace("/cr", "/other"), "acs", "crpw").unwrap(),
+        404
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(acs.informs().len(), 1, "no session for a refused request");
+    let t = Instant::now();
+    assert_eq!(Acs::connection_request(&url, "acs", "crpw").unwrap(), 200);
+    assert!(acs.wait_informs(2, T));
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert_eq!(acs.informs()[1].codes(), ["6 CONNECTION REQUEST"]);
+}
+
+#[test]
+fn a_connection_request_during_a_session_is_coalesced_into_the_next() {
+    let acs = acs();
+    let a = Agent::start("crsess", &acs, "", "");
+    assert!(acs.wait_informs(1, T), "{}", a.log());
+    std::thread::sleep(Duration::from_millis(200));
+    let url = acs.cr_url().unwrap();
+    for _ in 0..200 {
+        acs.push(&gpv(&["Device.DeviceInfo."]));
+    }
+    assert_eq!(Acs::connection_request(&url, "acs", "crpw").unwrap(), 200);
+    // While that session works through its script, more requests arrive.
+    assert!(acs.wait(T, |i, r, _| i.len() >= 2 && !r.is_empty()));
+    let during: Vec<u16> = (0..3)
+        .map(|_| Acs::connection_request(&url, "acs", "crpw").unwrap())
+        .collect();
+    assert!(during.iter().all(|s| *s == 200 || *s == 503), "{during:?}");
+    assert!(
+        acs.wait(Duration::from_secs(30), |i, _, left| left == 0
+            && i.len() >= 3),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let informs = acs.informs();
+    assert_eq!(
+        informs.len(),
+        3,
+        "the requests during the session became one more session"
+    );
+    assert_eq!(informs[2].codes(), ["6 CONNECTION REQUEST"]);
+}
+
+#[test]
+fn a_corrupt_state_file_is_replaced_not_fatal() {
+    let acs = acs();
+    let mut a = Agent::start("corrupt", &acs, "", "");
+    assert!(acs.wait_informs(1, T));
+    a.signal(nix::sys::signal::Signal::SIGTERM);
+    std::fs::write(
+        a.file("state/agent.toml"),
+        "version = 1\nevents = [[[ truncated",
+    )
+    .unwrap();
+    a.spawn();
+    assert!(acs.wait_informs(2, T), "{}", a.log());
+    assert!(a.log().contains("corrupt"), "{}", a.log());
+    assert_eq!(
+        acs.informs()[1].codes(),
+        ["0 BOOTSTRAP", "1 BOOT"],
+        "a lost bootstrap marker means bootstrap again"
+    );
+    let _ = Path::new("");
+}
