@@ -8,6 +8,8 @@
 
 mod decode;
 mod encode;
+#[doc(hidden)]
+pub mod samples;
 pub mod xml;
 
 use std::fmt;

@@ -2,7 +2,6 @@
 //! of each, every limit, and an encoding of every CPE message.
 
 use super::*;
-use crate::fault::{FaultCode, ParameterFault};
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/decode");
@@ -318,130 +317,6 @@ fn every_limit_is_enforced() {
     ));
 }
 
-/// One of every CPE message, for encoding tests (also used by the schema validation test).
-pub fn every_cpe_message() -> Vec<CpeMessage> {
-    let r = TransferResult {
-        command_key: "k".into(),
-        fault_code: 0,
-        fault_string: String::new(),
-        start_time: "2024-01-01T00:00:00Z".into(),
-        complete_time: "2024-01-01T00:00:05Z".into(),
-    };
-    vec![
-        CpeMessage::Inform {
-            device_id: DeviceId {
-                manufacturer: "cwmpd & co".into(),
-                oui: "02FC00".into(),
-                product_class: "Linux".into(),
-                serial_number: "abc".into(),
-            },
-            events: vec![
-                EventStruct {
-                    code: "0 BOOTSTRAP".into(),
-                    command_key: String::new(),
-                },
-                EventStruct {
-                    code: "M Reboot".into(),
-                    command_key: "r1".into(),
-                },
-            ],
-            max_envelopes: 1,
-            current_time: "2024-01-01T00:00:00Z".into(),
-            retry_count: 0,
-            parameters: vec![ParameterValue {
-                name: "Device.DeviceInfo.SoftwareVersion".into(),
-                value: "6.1 <x>".into(),
-                xsd_type: "string".into(),
-            }],
-        },
-        CpeMessage::GetRPCMethods,
-        CpeMessage::TransferComplete(r.clone()),
-        CpeMessage::AutonomousTransferComplete {
-            result: r,
-            announce_url: String::new(),
-            transfer_url: "http://x/fw".into(),
-            is_download: true,
-            file_type: "1 Firmware Upgrade Image".into(),
-            file_size: 10,
-            target_file_name: String::new(),
-        },
-        CpeMessage::GetRPCMethodsResponse {
-            methods: vec!["GetRPCMethods".into(), "Inform".into()],
-        },
-        CpeMessage::GetParameterValuesResponse {
-            list: vec![ParameterValue {
-                name: "Device.X".into(),
-                value: "1".into(),
-                xsd_type: "unsignedInt".into(),
-            }],
-        },
-        CpeMessage::SetParameterValuesResponse { status: 1 },
-        CpeMessage::GetParameterNamesResponse {
-            list: vec![ParameterInfo {
-                name: "Device.".into(),
-                writable: false,
-            }],
-        },
-        CpeMessage::GetParameterAttributesResponse {
-            list: vec![ParameterAttribute {
-                name: "Device.X".into(),
-                notification: 2,
-                access_list: vec!["Subscriber".into()],
-            }],
-        },
-        CpeMessage::SetParameterAttributesResponse,
-        CpeMessage::AddObjectResponse {
-            instance_number: 3,
-            status: 0,
-        },
-        CpeMessage::DeleteObjectResponse { status: 0 },
-        CpeMessage::RebootResponse,
-        CpeMessage::FactoryResetResponse,
-        CpeMessage::DownloadResponse {
-            status: 1,
-            start_time: "0001-01-01T00:00:00Z".into(),
-            complete_time: "0001-01-01T00:00:00Z".into(),
-        },
-        CpeMessage::UploadResponse {
-            status: 1,
-            start_time: "0001-01-01T00:00:00Z".into(),
-            complete_time: "0001-01-01T00:00:00Z".into(),
-        },
-        CpeMessage::ScheduleInformResponse,
-        CpeMessage::ScheduleDownloadResponse,
-        CpeMessage::CancelTransferResponse,
-        CpeMessage::GetQueuedTransfersResponse {
-            list: vec![QueuedTransfer {
-                command_key: "a".into(),
-                state: 1,
-                is_download: true,
-                file_type: String::new(),
-                file_size: 0,
-                target_file_name: String::new(),
-            }],
-        },
-        CpeMessage::GetAllQueuedTransfersResponse {
-            list: vec![QueuedTransfer {
-                command_key: "a".into(),
-                state: 2,
-                is_download: true,
-                file_type: "1 Firmware Upgrade Image".into(),
-                file_size: 5,
-                target_file_name: "fw".into(),
-            }],
-        },
-        CpeMessage::Fault(Fault {
-            code: FaultCode::InvalidArguments,
-            message: String::new(),
-            parameters: vec![ParameterFault {
-                name: "Device.X".into(),
-                code: FaultCode::NonWritableParameter,
-                message: "ro".into(),
-            }],
-        }),
-    ]
-}
-
 #[test]
 fn every_cpe_message_encodes_to_well_formed_xml_in_the_acs_namespace() {
     let header = Header {
@@ -451,7 +326,7 @@ fn every_cpe_message_encodes_to_well_formed_xml_in_the_acs_namespace() {
         ..Default::default()
     };
     for v in CwmpVersion::ALL {
-        for m in every_cpe_message() {
+        for m in samples::every_cpe_message() {
             let bytes = encode(&m, &header, v);
             let root = xml::parse(&bytes).unwrap_or_else(|e| panic!("{m:?}: {e}"));
             assert_eq!(
@@ -461,7 +336,11 @@ fn every_cpe_message_encodes_to_well_formed_xml_in_the_acs_namespace() {
             let h = root.child("Header").unwrap();
             assert_eq!(h.child("ID").unwrap().text, "id <1>");
             assert_eq!(h.child("ID").unwrap().ns, v.ns());
-            assert_eq!(h.child("SessionTimeout").is_some(), v >= CwmpVersion::V1_2);
+            assert_eq!(h.child("SessionTimeout").is_some(), v >= CwmpVersion::V1_3);
+            assert_eq!(
+                h.child("SupportedCWMPVersions").is_some(),
+                v >= CwmpVersion::V1_4
+            );
             let body = root.child("Body").unwrap().children.first().unwrap();
             if !matches!(m, CpeMessage::Fault(_)) {
                 assert_eq!(body.ns, v.ns());
@@ -469,7 +348,7 @@ fn every_cpe_message_encodes_to_well_formed_xml_in_the_acs_namespace() {
         }
     }
     let fault = encode(
-        &every_cpe_message().pop().unwrap(),
+        &samples::every_cpe_message().pop().unwrap(),
         &Header::default(),
         CwmpVersion::V1_0,
     );
