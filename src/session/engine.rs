@@ -162,11 +162,12 @@ impl Engine {
                 Err(e) => return self.fail(e.to_string()),
             }
         };
-        if let Some(d) = &decoded {
-            if let Some(h) = d.header.hold_requests {
-                self.hold = h;
-            }
-        }
+        // TR-069 A.4.2.2: HoldRequests holds only for the message that carries it; a message
+        // without it (or no message at all) lets the CPE send requests again.
+        self.hold = decoded
+            .as_ref()
+            .and_then(|d| d.header.hold_requests)
+            .unwrap_or(false);
         match self.state {
             State::ExpectInformResponse => {
                 match decoded.and_then(|d| d.message.map(|m| (m, d.version))) {
@@ -240,5 +241,173 @@ impl Engine {
             }
             State::Done => self.fail("session already ended".into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::device::Device;
+    use crate::rpc::{Actions, Context};
+
+    fn device(tag: &str) -> (Device, std::path::PathBuf) {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let dir = std::env::temp_dir().join(format!("cwmpd-engine-{tag}-{}", std::process::id()));
+        let text = format!("[acs]\nurl = \"http://127.0.0.1:1/\"\n[paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{root}/board/linux.toml\"\nstate_dir = \"{}\"\n", dir.display());
+        (
+            Device::open(&Config::parse(&text, "t", std::path::Path::new("/")).unwrap()).unwrap(),
+            dir,
+        )
+    }
+
+    fn acs(body: &str, hold: bool) -> Vec<u8> {
+        let h = if hold {
+            "<cwmp:HoldRequests>1</cwmp:HoldRequests>"
+        } else {
+            ""
+        };
+        format!("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:cwmp=\"urn:dslforum-org:cwmp-1-0\"><s:Header><cwmp:ID>a1</cwmp:ID>{h}</s:Header><s:Body>{body}</s:Body></s:Envelope>").into_bytes()
+    }
+
+    const INFORM_RESPONSE: &str =
+        "<cwmp:InformResponse><MaxEnvelopes>1</MaxEnvelopes></cwmp:InformResponse>";
+    const GPV: &str = "<cwmp:GetParameterValues><ParameterNames><string>Device.DeviceInfo.UpTime</string></ParameterNames></cwmp:GetParameterValues>";
+
+    fn sent(step: Step) -> String {
+        match step {
+            Step::Send(b) => String::from_utf8(b).unwrap(),
+            Step::Done(o) => panic!("session ended: {o:?}"),
+        }
+    }
+
+    fn done(step: Step) -> Outcome {
+        match step {
+            Step::Done(o) => o,
+            Step::Send(b) => panic!("still sending {}", String::from_utf8_lossy(&b)),
+        }
+    }
+
+    #[test]
+    fn inform_requests_empty_post_and_end() {
+        let (mut dev, dir) = device("basic");
+        let mut actions = Actions::default();
+        let mut ctx = Context {
+            model: &mut dev.model,
+            actions: &mut actions,
+        };
+        let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
+        let inform = crate::session::inform::build(
+            ctx.model,
+            &[crate::event::Event::new("1 BOOT")],
+            0,
+            "2024-01-01T00:00:00Z",
+        );
+        assert!(String::from_utf8(e.start(&inform))
+            .unwrap()
+            .contains("<EventCode>1 BOOT</EventCode>"));
+        assert_eq!(
+            sent(e.on_response(200, &acs(INFORM_RESPONSE, false), &mut ctx)),
+            "",
+            "empty POST"
+        );
+        let resp = sent(e.on_response(200, &acs(GPV, false), &mut ctx));
+        assert!(
+            resp.contains("GetParameterValuesResponse") && resp.contains(">a1</cwmp:ID>"),
+            "answer echoes the ID"
+        );
+        let o = done(e.on_response(204, b"", &mut ctx));
+        assert!(o.informed && o.success);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn hold_requests_delays_cpe_requests_until_lifted() {
+        let (mut dev, dir) = device("hold");
+        let mut actions = Actions::default();
+        let mut ctx = Context {
+            model: &mut dev.model,
+            actions: &mut actions,
+        };
+        let mut e = Engine::new(CwmpVersion::V1_0, vec![CpeMessage::GetRPCMethods]);
+        e.start(&CpeMessage::GetRPCMethods);
+        assert_eq!(
+            sent(e.on_response(200, &acs(INFORM_RESPONSE, true), &mut ctx)),
+            "",
+            "held: empty POST instead of our request"
+        );
+        assert!(sent(e.on_response(200, &acs(GPV, true), &mut ctx))
+            .contains("GetParameterValuesResponse"));
+        // The ACS lifts HoldRequests on its next request, then has nothing more: our request goes.
+        assert!(sent(e.on_response(200, &acs(GPV, false), &mut ctx))
+            .contains("GetParameterValuesResponse"));
+        assert!(sent(e.on_response(204, b"", &mut ctx)).contains("<cwmp:GetRPCMethods>"));
+        let methods = "<cwmp:GetRPCMethodsResponse><MethodList><string>Inform</string></MethodList></cwmp:GetRPCMethodsResponse>";
+        assert_eq!(sent(e.on_response(200, &acs(methods, false), &mut ctx)), "");
+        let o = done(e.on_response(204, b"", &mut ctx));
+        assert_eq!(o.acknowledged, vec![0]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn requests_still_held_at_the_end_stay_pending() {
+        let (mut dev, dir) = device("held");
+        let mut actions = Actions::default();
+        let mut ctx = Context {
+            model: &mut dev.model,
+            actions: &mut actions,
+        };
+        let mut e = Engine::new(CwmpVersion::V1_0, vec![CpeMessage::GetRPCMethods]);
+        e.start(&CpeMessage::GetRPCMethods);
+        assert_eq!(
+            sent(e.on_response(200, &acs(INFORM_RESPONSE, true), &mut ctx)),
+            ""
+        );
+        let o = done(e.on_response(204, b"", &mut ctx));
+        assert!(o.success && o.acknowledged.is_empty());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn failures_end_the_session() {
+        let (mut dev, dir) = device("fail");
+        let mut actions = Actions::default();
+        let mut ctx = Context {
+            model: &mut dev.model,
+            actions: &mut actions,
+        };
+        for (status, body) in [
+            (500, Vec::new()),
+            (200, b"garbage".to_vec()),
+            (200, acs("<s:Fault><faultcode>Server</faultcode><faultstring>x</faultstring><detail><cwmp:Fault><FaultCode>8005</FaultCode><FaultString>retry</FaultString></cwmp:Fault></detail></s:Fault>", false)),
+            (204, Vec::new()),
+            (200, acs(GPV, false)),
+        ] {
+            let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
+            e.start(&CpeMessage::GetRPCMethods);
+            let o = done(e.on_response(status, &body, &mut ctx));
+            assert!(!o.informed && !o.success && o.error.is_some(), "{status}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn bad_arguments_get_9003_with_the_requests_id() {
+        let (mut dev, dir) = device("args");
+        let mut actions = Actions::default();
+        let mut ctx = Context {
+            model: &mut dev.model,
+            actions: &mut actions,
+        };
+        let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
+        e.start(&CpeMessage::GetRPCMethods);
+        e.on_response(200, &acs(INFORM_RESPONSE, false), &mut ctx);
+        let bad = "<cwmp:GetParameterNames><ParameterPath>Device.</ParameterPath><NextLevel>maybe</NextLevel></cwmp:GetParameterNames>";
+        let r = sent(e.on_response(200, &acs(bad, false), &mut ctx));
+        assert!(
+            r.contains("<FaultCode>9003</FaultCode>") && r.contains(">a1</cwmp:ID>"),
+            "{r}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
