@@ -27,6 +27,8 @@ pub struct Inform {
     pub retry_count: u32,
     /// The session number the ACS gave it.
     pub session: u32,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 impl Inform {
@@ -53,6 +55,8 @@ pub struct Reply {
     pub body: Element,
     /// Raw bytes.
     pub raw: String,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 impl Reply {
@@ -148,6 +152,7 @@ fn inform_of(body: &Element, session: u32) -> Inform {
             .unwrap_or_default(),
         retry_count: text(body, "RetryCount").trim().parse().unwrap_or(0),
         session,
+        at: Instant::now(),
     }
 }
 
@@ -459,6 +464,7 @@ fn serve(
                         name: el.name.clone(),
                         body: el,
                         raw: String::from_utf8_lossy(&body).into_owned(),
+                        at: Instant::now(),
                     });
                 }
                 match (reply_now, st.script.pop_front()) {
