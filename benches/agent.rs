@@ -13,21 +13,33 @@ use cwmpd_testacs::Acs;
 fn proc_status(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix(key).and_then(|r| r.split_whitespace().next()?.parse().ok())))
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix(key)
+                    .and_then(|r| r.split_whitespace().next()?.parse().ok())
+            })
+        })
         .unwrap_or(0)
 }
 
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let rest = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<u64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
     // utime and stime are fields 14 and 15 (1-based) of the whole line: 11 and 12 after ')'.
     f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0)
 }
 
 fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
-    (v[v.len() / 2], v[0], v[(v.len() * 95 / 100).min(v.len() - 1)])
+    (
+        v[v.len() / 2],
+        v[0],
+        v[(v.len() * 95 / 100).min(v.len() - 1)],
+    )
 }
 
 fn main() {
@@ -48,7 +60,13 @@ fn main() {
     )
     .unwrap();
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpd")).args(["run", "--config"]).arg(&cfg).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpd"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let pid = child.id();
     assert!(acs.wait_informs(1, Duration::from_secs(20)));
     let first = acs.informs()[0].at.duration_since(started);
@@ -76,7 +94,8 @@ fn main() {
         let n = acs.informs().len();
         let r = acs.replies().len();
         Acs::connection_request(&url, "acs", "pw").unwrap();
-        assert!(acs.wait(Duration::from_secs(20), |i, rep, _| i.len() > n && rep.len() > r));
+        assert!(acs.wait(Duration::from_secs(20), |i, rep, _| i.len() > n
+            && rep.len() > r));
         let inform = acs.informs()[n].at;
         let reply = acs.replies()[r].clone();
         values = reply.values().len();
@@ -86,7 +105,10 @@ fn main() {
     let rss_peak = proc_status(pid, "VmHWM:");
 
     // Idle CPU.
-    let secs: u64 = std::env::var("CWMPD_IDLE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let secs: u64 = std::env::var("CWMPD_IDLE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
     std::thread::sleep(Duration::from_secs(2));
     let t0 = cpu_ticks(pid);
     std::thread::sleep(Duration::from_secs(secs));
@@ -96,10 +118,17 @@ fn main() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 
-    println!("start → first Inform on the wire:        {:.1} ms", first.as_secs_f64() * 1000.0);
+    println!(
+        "start → first Inform on the wire:        {:.1} ms",
+        first.as_secs_f64() * 1000.0
+    );
     println!("Connection Request → Inform (30 runs):    median {cr_med:.2} ms, min {cr_min:.2} ms, p95 {cr_p95:.2} ms");
     println!("full-tree GPV ({values} values), Inform → response: median {gpv_med:.1} ms (min {gpv_min:.1}, max {gpv_max:.1})");
-    println!("idle CPU over {secs} s:                   {} clock ticks ({:.3} % of one core)", t1 - t0, (t1 - t0) as f64 / (secs as f64 * 100.0) * 100.0);
+    println!(
+        "idle CPU over {secs} s:                   {} clock ticks ({:.3} % of one core)",
+        t1 - t0,
+        (t1 - t0) as f64 / (secs as f64 * 100.0) * 100.0
+    );
     println!("RSS idle after the first session:        {rss_idle} KiB");
     println!("peak RSS (VmHWM) after full-tree GPVs:   {rss_peak} KiB");
     println!("RSS idle at the end:                     {rss_after} KiB");

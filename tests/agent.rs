@@ -410,3 +410,39 @@ fn a_corrupt_state_file_is_replaced_not_fatal() {
     );
     let _ = Path::new("");
 }
+
+#[test]
+fn connection_request_credentials_follow_the_data_model() {
+    let acs = acs();
+    acs.push(&spv(
+        "Device.ManagementServer.ConnectionRequestUsername",
+        "string",
+        "genie",
+        "c1",
+    ));
+    acs.push(&spv(
+        "Device.ManagementServer.ConnectionRequestPassword",
+        "string",
+        "s3cret",
+        "c2",
+    ));
+    let a = Agent::start("crcreds", &acs, "", "");
+    assert!(
+        acs.wait(T, |i, r, left| !i.is_empty() && left == 0 && r.len() >= 2),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let url = acs.cr_url().unwrap();
+    assert_eq!(
+        Acs::connection_request(&url, "acs", "crpw").unwrap(),
+        401,
+        "the configured credentials no longer work"
+    );
+    assert_eq!(
+        Acs::connection_request(&url, "genie", "s3cret").unwrap(),
+        200
+    );
+    assert!(acs.wait_informs(2, T));
+    assert_eq!(acs.informs()[1].codes(), ["6 CONNECTION REQUEST"]);
+}

@@ -118,6 +118,7 @@ impl Agent {
             sessions: 0,
         };
         a.read_management();
+        a.sync_cr_credentials();
         Ok(a)
     }
 
@@ -384,15 +385,17 @@ impl Agent {
         }
         let before = self.management.url.clone();
         self.read_management();
+        self.sync_cr_credentials();
         if self.management.url != before {
             log::info!("agent: ACS URL changed to {}", self.management.url);
             self.push(Event::new(code::BOOTSTRAP));
         }
     }
 
-    fn stored_password(&mut self) -> String {
-        // Passwords read back empty through the model (TR-069), so the agent asks the stored
-        // handler directly for the value the ACS set, falling back to the configuration.
+    /// A password the ACS may have set. Passwords read back empty through the model
+    /// (TR-069 A.3.2.2), so the agent asks the stored handler directly, falling back to the
+    /// configuration.
+    fn stored_secret(&mut self, path: &str, fallback: &str) -> String {
         let b = crate::board::Binding {
             handler: "stored".into(),
             args: toml::Table::new(),
@@ -400,12 +403,7 @@ impl Agent {
             add: false,
             at: Default::default(),
         };
-        let args = crate::model::tree::substitute(
-            &b,
-            &Default::default(),
-            "Device.ManagementServer.Password",
-            None,
-        );
+        let args = crate::model::tree::substitute(&b, &Default::default(), path, None);
         match self
             .dev
             .model
@@ -414,8 +412,28 @@ impl Agent {
             .and_then(|h| h.get(&args).ok())
         {
             Some(p) if !p.is_empty() => p,
-            _ => self.cfg.acs.password.clone(),
+            _ => fallback.to_string(),
         }
+    }
+
+    fn stored_password(&mut self) -> String {
+        let fallback = self.cfg.acs.password.clone();
+        self.stored_secret("Device.ManagementServer.Password", &fallback)
+    }
+
+    /// Keeps the Connection Request listener on the credentials in the data model (ACSs such
+    /// as GenieACS set ConnectionRequestUsername/Password and then use them).
+    fn sync_cr_credentials(&mut self) {
+        let user = match self.value("Device.ManagementServer.ConnectionRequestUsername") {
+            u if u.is_empty() => self.cfg.connection_request.username.clone(),
+            u => u,
+        };
+        let fallback = self.cfg.connection_request.password.clone();
+        let pass = self.stored_secret(
+            "Device.ManagementServer.ConnectionRequestPassword",
+            &fallback,
+        );
+        self.listener.set_credentials(&user, &pass);
     }
 
     fn persist(&mut self) {

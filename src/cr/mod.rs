@@ -52,6 +52,7 @@ impl Waker {
 /// The listener.
 pub struct Listener {
     server: Arc<tiny_http::Server>,
+    credentials: (String, String),
     path: String,
     verifier: Option<Verifier>,
     epoch: Instant,
@@ -119,12 +120,36 @@ impl Listener {
         };
         Ok(Listener {
             server: Arc::new(server),
+            credentials: (s.username.clone(), s.password.clone()),
             path: s.path.clone(),
             verifier,
             epoch: Instant::now(),
             tokens: BURST,
             last_refill_ms: 0,
         })
+    }
+
+    /// Changes the credentials the ACS must use (Device.ManagementServer.ConnectionRequest
+    /// Username/Password were set); outstanding nonces are dropped.
+    pub fn set_credentials(&mut self, username: &str, password: &str) {
+        if (username, password) == (self.credentials.0.as_str(), self.credentials.1.as_str()) {
+            return;
+        }
+        self.credentials = (username.to_string(), password.to_string());
+        self.verifier = if username.is_empty() || password.is_empty() {
+            log::warn!(
+                "connection request: credentials cleared; every request will be refused (401)"
+            );
+            None
+        } else {
+            log::info!("connection request: credentials changed");
+            Some(Verifier::new(
+                username,
+                password,
+                "cwmpd",
+                NONCE_LIFETIME_MS,
+            ))
+        };
     }
 
     /// The bound address.
