@@ -367,7 +367,8 @@ impl Verifier {
         }
     }
 
-    /// WWW-Authenticate header values for a 401: one SHA-256 and one MD5 challenge.
+    /// WWW-Authenticate header values for a 401: a SHA-256 and an MD5 challenge, preferred
+    /// first (RFC 7616 §3.7). ACSs that merge repeated headers and keep the last value see MD5.
     pub fn challenges(&mut self, now_ms: u64, stale: bool) -> Vec<String> {
         self.nonces
             .retain(|_, (at, _)| now_ms.saturating_sub(*at) < self.lifetime_ms);
@@ -436,9 +437,10 @@ impl Verifier {
         };
         let nc_n = u32::from_str_radix(nc, 16).map_err(|_| AuthError::Malformed)?;
         if user != self.user || realm != self.realm || duri != uri {
+            log::debug!("auth: denied: username {user:?}, realm {realm:?}, uri {duri:?} (expected {:?}, {:?}, {uri:?})", self.user, self.realm);
             return Err(AuthError::Denied);
         }
-        let want = response(&Inputs {
+        let mut want = response(&Inputs {
             alg,
             user: &self.user,
             realm: &self.realm,
@@ -450,7 +452,27 @@ impl Verifier {
             method,
             uri,
         });
+        // GenieACS 1.2 always computes MD5 but echoes whatever algorithm it parsed last. MD5
+        // is offered anyway, so an MD5 answer labelled SHA-256 proves no less than one
+        // labelled MD5: accept it rather than lock such ACSs out.
+        if alg == Algorithm::Sha256
+            && !constant_time_eq(want.as_bytes(), resp.to_ascii_lowercase().as_bytes())
+        {
+            want = response(&Inputs {
+                alg: Algorithm::Md5,
+                user: &self.user,
+                realm: &self.realm,
+                pass: &self.pass,
+                nonce,
+                cnonce,
+                nc,
+                qop: Some("auth"),
+                method,
+                uri,
+            });
+        }
         if !constant_time_eq(want.as_bytes(), resp.to_ascii_lowercase().as_bytes()) {
+            log::debug!("auth: denied: response does not match (user {user:?}, algorithm {}, qop auth, nc {nc})", alg.name());
             return Err(AuthError::Denied);
         }
         let entry = self.nonces.get_mut(nonce).ok_or(AuthError::Stale)?;
@@ -603,6 +625,26 @@ mod tests {
             v.verify(Some(&forged), "GET", "/cr", 0),
             Err(AuthError::Denied | AuthError::Stale)
         ));
+    }
+
+    #[test]
+    fn accepts_an_md5_answer_labelled_sha256_as_genieacs_sends_it() {
+        let mut v = Verifier::new("acs", "secret", "cwmpd", 60_000);
+        let ch = v.challenges(0, false);
+        let Scheme::Digest(mut c) = parse_challenges(&ch[1]).remove(0) else {
+            panic!()
+        };
+        assert_eq!(c.algorithm, Algorithm::Md5);
+        let h = authorization(&c, "acs", "secret", "GET", "/cr", 1, "cn")
+            .replace("algorithm=MD5", "algorithm=SHA-256");
+        assert_eq!(v.verify(Some(&h), "GET", "/cr", 1), Ok(()));
+        c.algorithm = Algorithm::Md5;
+        let wrong = authorization(&c, "acs", "nope", "GET", "/cr", 2, "cn")
+            .replace("algorithm=MD5", "algorithm=SHA-256");
+        assert_eq!(
+            v.verify(Some(&wrong), "GET", "/cr", 1),
+            Err(AuthError::Denied)
+        );
     }
 
     #[test]
