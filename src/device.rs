@@ -10,10 +10,22 @@ use crate::config::Config;
 use crate::model::ops::Model;
 use crate::model::state::ModelState;
 
-/// Name of the model's state file inside `state_dir`.
-pub const MODEL_STATE_FILE: &str = "model.toml";
-/// Version of the model state file format.
-pub const MODEL_STATE_VERSION: u32 = 1;
+/// The one durable state file inside `state_dir`: the agent's state (events, retry count,
+/// bootstrap marker, CommandKeys) and the model's (instance numbers, attributes, ParameterKey),
+/// written together, atomically, at most once per loop turn.
+pub const STATE_FILE: &str = "state.toml";
+/// Version of the state file format.
+pub const STATE_VERSION: u32 = 1;
+
+/// The state file's layout.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct StateDoc {
+    #[serde(default)]
+    model: ModelState,
+    /// The agent's section, kept opaque here (the agent owns its type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    agent: Option<toml::Value>,
+}
 
 /// Why a device could not be opened.
 #[derive(Debug)]
@@ -66,6 +78,7 @@ pub struct Device {
     /// Parameters in the loaded data-model files.
     pub schema_params: usize,
     state_file: PathBuf,
+    agent_section: Option<toml::Value>,
 }
 
 /// All handlers a board may use: the built-ins, configured from the board's `[handlers]`.
@@ -122,19 +135,17 @@ impl Device {
         if !errors.is_empty() {
             return Err(SetupError::Bindings(errors));
         }
-        let state_file = cfg.paths.state_dir.join(MODEL_STATE_FILE);
-        let state =
-            match crate::store::read_versioned::<ModelState>(&state_file, MODEL_STATE_VERSION) {
-                Ok(Some(s)) => s,
-                Ok(None) => ModelState::default(),
-                Err(e) => {
-                    log::warn!(
-                        "{}: {e}; starting with fresh instance numbers and attributes",
-                        state_file.display()
-                    );
-                    ModelState::default()
-                }
-            };
+        let state_file = cfg.paths.state_dir.join(STATE_FILE);
+        let doc = match crate::store::read_versioned::<StateDoc>(&state_file, STATE_VERSION) {
+            Ok(d) => d.unwrap_or_default(),
+            Err(e) => {
+                log::warn!(
+                    "{e}; starting from a fresh state (instance numbers, attributes, events)"
+                );
+                StateDoc::default()
+            }
+        };
+        let state = doc.model;
         let (schema_objects, schema_params) = schema.counts();
         let mut model = Model::new(&schema, &board, reg, state)
             .map_err(|e| SetupError::Model(e.to_string()))?;
@@ -148,6 +159,7 @@ impl Device {
             schema_objects,
             schema_params,
             state_file,
+            agent_section: doc.agent,
         })
     }
 
@@ -156,16 +168,46 @@ impl Device {
         Device::open_with(cfg, Vec::new())
     }
 
-    /// Writes the model state if it changed; failures are logged (the agent keeps running).
-    pub fn persist(&mut self) {
-        if self.model.take_dirty() {
-            if let Err(e) = crate::store::write_versioned(
-                &self.state_file,
-                MODEL_STATE_VERSION,
-                self.model.state(),
-            ) {
-                log::error!("{}: cannot save state: {e}", self.state_file.display());
+    /// The agent's saved state, or its default when there is none or it cannot be read.
+    pub fn agent_state<T: serde::de::DeserializeOwned + Default>(&self) -> T {
+        match self.agent_section.clone().map(T::deserialize) {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                log::warn!(
+                    "{}: agent state unreadable ({e}); starting fresh",
+                    self.state_file.display()
+                );
+                T::default()
             }
+            None => T::default(),
         }
+    }
+
+    /// Ends a loop turn: lets handlers write what they keep, then writes the state file if the
+    /// model's state changed or the agent passes a changed section. Failures are logged (the
+    /// agent keeps running).
+    pub fn persist_with(&mut self, agent: Option<toml::Value>) {
+        for e in self.model.flush() {
+            log::error!("cannot save: {e}");
+        }
+        let model_changed = self.model.take_dirty();
+        if agent.is_none() && !model_changed {
+            return;
+        }
+        if agent.is_some() {
+            self.agent_section = agent;
+        }
+        let doc = StateDoc {
+            model: self.model.state().clone(),
+            agent: self.agent_section.clone(),
+        };
+        if let Err(e) = crate::store::write_versioned(&self.state_file, STATE_VERSION, &doc) {
+            log::error!("{e}");
+        }
+    }
+
+    /// [`Device::persist_with`] for callers without agent state (the CLI).
+    pub fn persist(&mut self) {
+        self.persist_with(None);
     }
 }

@@ -322,7 +322,7 @@ fn kill_9_loses_no_undelivered_event() {
     let mut a = Agent::start("kill", &acs, "", "");
     std::thread::sleep(Duration::from_millis(700));
     a.signal(nix::sys::signal::Signal::SIGKILL);
-    let saved = std::fs::read_to_string(a.file("state/agent.toml")).unwrap();
+    let saved = std::fs::read_to_string(a.file("state/state.toml")).unwrap();
     assert!(saved.contains("0 BOOTSTRAP"), "{saved}");
     acs.fail_informs(0);
     a.spawn();
@@ -396,8 +396,8 @@ fn a_corrupt_state_file_is_replaced_not_fatal() {
     assert!(acs.wait_informs(1, T));
     a.signal(nix::sys::signal::Signal::SIGTERM);
     std::fs::write(
-        a.file("state/agent.toml"),
-        "version = 1\nevents = [[[ truncated",
+        a.file("state/state.toml"),
+        "version = 1\nagent = [[[ truncated",
     )
     .unwrap();
     a.spawn();
@@ -445,4 +445,28 @@ fn connection_request_credentials_follow_the_data_model() {
     );
     assert!(acs.wait_informs(2, T));
     assert_eq!(acs.informs()[1].codes(), ["6 CONNECTION REQUEST"]);
+}
+
+#[test]
+fn kill_9_after_the_inform_response_does_not_resend_bootstrap() {
+    let acs = acs();
+    // A long session: the agent is killed while it works through the ACS's requests.
+    for _ in 0..2000 {
+        acs.push(&gpv(&["Device.DeviceInfo.UpTime"]));
+    }
+    let mut a = Agent::start("killmid", &acs, "", "");
+    assert!(
+        acs.wait(T, |i, r, _| !i.is_empty() && r.len() >= 5),
+        "{}",
+        a.log()
+    );
+    a.signal(nix::sys::signal::Signal::SIGKILL);
+    assert!(acs.replies().len() < 2000, "killed mid-session");
+    a.spawn();
+    assert!(acs.wait_informs(2, T), "{}", a.log());
+    assert_eq!(
+        acs.informs()[1].codes(),
+        ["1 BOOT"],
+        "BOOTSTRAP was delivered before the kill"
+    );
 }

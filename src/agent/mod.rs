@@ -23,8 +23,7 @@ use crate::session::backoff::RetryPolicy;
 use crate::session::engine::{Engine, Step};
 use crate::session::inform;
 use crate::soap::CwmpVersion;
-use crate::store;
-use state::{AgentState, Scheduled, AGENT_FILE, AGENT_VERSION};
+use state::{AgentState, Scheduled};
 
 /// Longest the loop sleeps without a deadline.
 pub const MAX_WAIT: Duration = Duration::from_secs(3600);
@@ -65,7 +64,6 @@ pub struct Agent {
     cr_pending: bool,
     shutdown: Arc<AtomicBool>,
     actions: Actions,
-    state_file: std::path::PathBuf,
     /// Sessions run so far (for logs and tests).
     pub sessions: u64,
 }
@@ -88,14 +86,7 @@ impl Agent {
                 dev.model.set_global("connection_request_url", &url);
             }
         }
-        let state_file = cfg.paths.state_dir.join(AGENT_FILE);
-        let state = match store::read_versioned::<AgentState>(&state_file, AGENT_VERSION) {
-            Ok(s) => s.unwrap_or_default(),
-            Err(e) => {
-                log::warn!("{e}; starting with a fresh agent state");
-                AgentState::default()
-            }
-        };
+        let state: AgentState = dev.agent_state();
         let mut a = Agent {
             cfg,
             dev,
@@ -114,7 +105,6 @@ impl Agent {
             cr_pending: false,
             shutdown: Arc::new(AtomicBool::new(false)),
             actions: Actions::default(),
-            state_file,
             sessions: 0,
         };
         a.read_management();
@@ -271,6 +261,24 @@ impl Agent {
             .unwrap_or(CwmpVersion::V1_0)
     }
 
+    /// The ACS acknowledged an Inform carrying `events`: drop them and save.
+    fn retire(&mut self, events: &[Event], url: &str) {
+        let before = self.state.events.events.len();
+        self.state.events.delivered(events);
+        if events.iter().any(|e| e.code == code::BOOTSTRAP)
+            && self.state.bootstrapped_url.as_deref() != Some(url)
+        {
+            self.state.bootstrapped_url = Some(url.to_string());
+            self.dirty = true;
+        }
+        if self.state.events.events.len() != before {
+            self.dirty = true;
+        }
+        if self.dirty {
+            self.persist();
+        }
+    }
+
     /// Runs one CWMP session with the queued events.
     fn session(&mut self) {
         self.sessions += 1;
@@ -324,11 +332,18 @@ impl Agent {
                     if self.listener.poll(Duration::ZERO).accepted > 0 {
                         self.cr_pending = true;
                     }
+                    let was_informed = engine.informed();
                     let mut ctx = rpc::Context {
                         model: &mut self.dev.model,
                         actions: &mut self.actions,
                     };
-                    match engine.on_response(resp.status, &resp.body, &mut ctx) {
+                    let step = engine.on_response(resp.status, &resp.body, &mut ctx);
+                    if engine.informed() && !was_informed {
+                        // Delivered events are retired on disk at once, so a crash later in
+                        // the session does not send them again (the one extra write a turn).
+                        self.retire(&events, &url);
+                    }
+                    match step {
                         Step::Send(b) => body = b,
                         Step::Done(o) => {
                             let v = engine.version().label().to_string();
@@ -346,10 +361,7 @@ impl Agent {
             Err(e) => (false, false, Some(e)),
         };
         if informed {
-            self.state.events.delivered(&events);
-            if events.iter().any(|e| e.code == code::BOOTSTRAP) {
-                self.state.bootstrapped_url = Some(url);
-            }
+            self.retire(&events, &url);
         }
         if success {
             log::info!("session: end (ok)");
@@ -436,13 +448,20 @@ impl Agent {
         self.listener.set_credentials(&user, &pass);
     }
 
+    /// Ends a loop turn: one write of the state file, only if something changed.
     fn persist(&mut self) {
-        self.dev.persist();
-        if std::mem::take(&mut self.dirty) {
-            if let Err(e) = store::write_versioned(&self.state_file, AGENT_VERSION, &self.state) {
-                log::error!("{e}");
+        let section = if std::mem::take(&mut self.dirty) {
+            match toml::Value::try_from(&self.state) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    log::error!("agent: cannot encode state: {e}");
+                    None
+                }
             }
-        }
+        } else {
+            None
+        };
+        self.dev.persist_with(section);
     }
 
     fn run_board_command(&self, what: &str, argv: &Option<Vec<String>>) {
@@ -465,8 +484,7 @@ impl Agent {
             self.actions.factory_reset = false;
             log::warn!("agent: factory reset");
             for f in [
-                AGENT_FILE,
-                crate::device::MODEL_STATE_FILE,
+                crate::device::STATE_FILE,
                 crate::backend::stored::STORED_FILE,
             ] {
                 let _ = std::fs::remove_file(self.cfg.paths.state_dir.join(f));

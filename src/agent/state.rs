@@ -1,16 +1,11 @@
 //! What the agent must remember across restarts: undelivered events, the retry count, which
 //! ACS URL has seen our BOOTSTRAP, a Reboot's CommandKey, pending ScheduleInforms and the
-//! ACS's CWMP version. Written atomically (through `store`) at most once per loop turn, and
-//! only when something changed.
+//! ACS's CWMP version. Saved as the agent section of the device's one state file
+//! (`device::STATE_FILE`), at most once per loop turn and only when something changed.
 
 use serde::{Deserialize, Serialize};
 
 use crate::event::Queue;
-
-/// File name under the state directory.
-pub const AGENT_FILE: &str = "agent.toml";
-/// Format version.
-pub const AGENT_VERSION: u32 = 1;
 
 /// A ScheduleInform waiting to come due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -204,6 +204,12 @@ pub trait Handler {
     /// Discards staged changes after a failed operation.
     fn abort(&mut self) {}
 
+    /// Writes what the handler keeps itself (the `stored` handler's values). Called by the
+    /// agent at most once per loop turn, so flash is not written once per RPC.
+    fn flush(&mut self) -> Result<(), BackendError> {
+        Ok(())
+    }
+
     /// Runs pending apply actions (e.g. reload services); called after the session.
     fn apply(&mut self) -> Result<(), BackendError> {
         Ok(())

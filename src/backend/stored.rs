@@ -1,7 +1,7 @@
 //! `stored`: values the agent owns and keeps across restarts (ManagementServer settings,
 //! Alias values, provisioning codes), and tables whose instances exist only because the ACS
-//! added them. Writes are staged by `set`/`add`/`delete` and written once, atomically, by
-//! `commit` (through `store`); `abort` drops them.
+//! added them. Writes are staged by `set`/`add`/`delete`, made current by `commit` (or dropped
+//! by `abort`), and written atomically by `flush`, which the agent calls once per loop turn.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,6 +36,8 @@ pub struct Stored {
     file: PathBuf,
     data: Data,
     staged: Option<Data>,
+    /// Committed values not yet written.
+    dirty: bool,
 }
 
 impl Stored {
@@ -53,6 +55,7 @@ impl Stored {
             file,
             data,
             staged: None,
+            dirty: false,
         }
     }
 
@@ -140,12 +143,20 @@ impl Handler for Stored {
     fn commit(&mut self) -> Result<bool, BackendError> {
         if let Some(staged) = self.staged.take() {
             if staged != self.data {
-                store::write_versioned(&self.file, STORED_VERSION, &staged)
-                    .map_err(|e| BackendError::Io(e.to_string()))?;
                 self.data = staged;
+                self.dirty = true;
             }
         }
         Ok(false)
+    }
+
+    fn flush(&mut self) -> Result<(), BackendError> {
+        if self.dirty {
+            store::write_versioned(&self.file, STORED_VERSION, &self.data)
+                .map_err(|e| BackendError::Io(e.to_string()))?;
+            self.dirty = false;
+        }
+        Ok(())
     }
 
     fn abort(&mut self) {
@@ -188,6 +199,11 @@ mod tests {
         assert_eq!(s.get(&a("Device.X.Alias", "default = \"d\"")).unwrap(), "d");
         s.set(&a("Device.X.Alias", ""), "kept").unwrap();
         s.commit().unwrap();
+        assert!(
+            !d.join(STORED_FILE).exists(),
+            "written by flush, not by commit"
+        );
+        s.flush().unwrap();
         let mut again = Stored::open(&d);
         assert_eq!(again.get(&a("Device.X.Alias", "")).unwrap(), "kept");
         std::fs::remove_dir_all(&d).unwrap();
@@ -208,6 +224,7 @@ mod tests {
         )
         .unwrap();
         s.commit().unwrap();
+        s.flush().unwrap();
         let mut again = Stored::open(&d);
         let keys: Vec<String> = again
             .instances(&a("Device.T.", ""))
@@ -238,6 +255,7 @@ mod tests {
         );
         s.set(&a("Device.X", ""), "v").unwrap();
         s.commit().unwrap();
+        s.flush().unwrap();
         assert_eq!(Stored::open(&d).get(&a("Device.X", "")).unwrap(), "v");
         std::fs::remove_dir_all(&d).unwrap();
     }

@@ -201,6 +201,17 @@ impl Model {
         errors
     }
 
+    /// Lets every handler write what it keeps (once per agent loop turn).
+    pub fn flush(&mut self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for (name, h) in self.registry.iter_mut() {
+            if let Err(e) = h.flush() {
+                errors.push(format!("{name}: {e}"));
+            }
+        }
+        errors
+    }
+
     /// True when a Set/Add/Delete left apply work for after the session.
     pub fn apply_pending(&self) -> bool {
         self.pending_apply

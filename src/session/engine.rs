@@ -81,6 +81,11 @@ impl Engine {
         }
     }
 
+    /// True once the ACS answered the Inform (its events are delivered).
+    pub fn informed(&self) -> bool {
+        self.informed
+    }
+
     /// The CWMP version in use (the ACS's, once it answered).
     pub fn version(&self) -> CwmpVersion {
         self.version
