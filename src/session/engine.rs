@@ -175,10 +175,16 @@ impl Engine {
             .unwrap_or(false);
         match self.state {
             State::ExpectInformResponse => {
+                // TR-069 A.2.2: UseCWMPVersion names the version for the rest of the session;
+                // without it the ACS's namespace decides.
+                let chosen = decoded
+                    .as_ref()
+                    .and_then(|d| d.header.use_version.as_deref())
+                    .and_then(|u| CwmpVersion::ALL.iter().copied().find(|v| v.label() == u));
                 match decoded.and_then(|d| d.message.map(|m| (m, d.version))) {
                     Some((AcsMessage::InformResponse { .. }, v)) => {
                         self.informed = true;
-                        if let Some(v) = v {
+                        if let Some(v) = chosen.or(v) {
                             self.version = v;
                         }
                         self.send_next()
@@ -376,6 +382,34 @@ mod tests {
         );
         let o = done(e.on_response(204, b"", &mut ctx));
         assert!(o.success && o.acknowledged.is_empty(), "{o:?}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_acs_namespace_and_use_cwmp_version_choose_the_version() {
+        let (mut dev, dir) = device("version");
+        let mut actions = Actions::default();
+        let mut ctx = Context {
+            model: &mut dev.model,
+            actions: &mut actions,
+        };
+        let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
+        e.start(&CpeMessage::GetRPCMethods);
+        let v12 = String::from_utf8(acs(INFORM_RESPONSE, false))
+            .unwrap()
+            .replace("cwmp-1-0", "cwmp-1-2");
+        e.on_response(200, v12.as_bytes(), &mut ctx);
+        assert_eq!(e.version(), CwmpVersion::V1_2);
+        let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
+        e.start(&CpeMessage::GetRPCMethods);
+        let with_use = String::from_utf8(acs(INFORM_RESPONSE, false))
+            .unwrap()
+            .replace(
+                "<cwmp:ID>a1</cwmp:ID>",
+                "<cwmp:ID>a1</cwmp:ID><cwmp:UseCWMPVersion>1.4</cwmp:UseCWMPVersion>",
+            );
+        e.on_response(200, with_use.as_bytes(), &mut ctx);
+        assert_eq!(e.version(), CwmpVersion::V1_4);
         let _ = std::fs::remove_dir_all(dir);
     }
 
