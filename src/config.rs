@@ -193,17 +193,7 @@ impl Config {
             message,
         };
         let mut cfg: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| {
-                    text.as_bytes()
-                        .iter()
-                        .take(s.start)
-                        .filter(|&&b| b == b'\n')
-                        .count()
-                        + 1
-                })
-                .unwrap_or(0);
+            let line = crate::codec::lines::toml_error_line(text, &e);
             err(line, e.message().to_string())
         })?;
         if !(cfg.acs.url.starts_with("http://") || cfg.acs.url.starts_with("https://")) {

@@ -133,14 +133,7 @@ struct BoardFile {
     object: Vec<Spanned<FileObject>>,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()
-        .iter()
-        .take(offset)
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
+use crate::codec::lines::line_of;
 
 /// Reads a board file and its includes (paths relative to the including file).
 pub fn parse(path: &FsPath) -> Result<Board, BoardError> {
@@ -176,7 +169,7 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
     }
     let text = std::fs::read_to_string(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
     let file: BoardFile = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
+        let line = crate::codec::lines::toml_error_line(&text, &e);
         err(line, e.message().to_string())
     })?;
     let dir = path.parent().unwrap_or(FsPath::new("."));

@@ -55,16 +55,7 @@ struct OneParam {
 /// allocator keeps that memory: on the Linux board this halves the agent's resident size.
 fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
     let perr = |line: usize, e: &toml::de::Error, text: &str| {
-        let within = e
-            .span()
-            .map(|s| {
-                text.as_bytes()
-                    .iter()
-                    .take(s.start)
-                    .filter(|&&b| b == b'\n')
-                    .count()
-            })
-            .unwrap_or(0);
+        let within = crate::codec::lines::toml_error_line(text, e).saturating_sub(1);
         LoadError::Parse(path.to_path_buf(), line + within, e.message().to_string())
     };
     let mut objects = Vec::new();

@@ -180,6 +180,25 @@ pub struct Syntax {
     pub units: Option<String>,
 }
 
+impl Syntax {
+    /// A syntax of this base type with no facets.
+    pub fn new(base: BaseType) -> Syntax {
+        Syntax {
+            base,
+            data_type: None,
+            list: None,
+            min_length: None,
+            max_length: None,
+            ranges: Vec::new(),
+            enumeration: Vec::new(),
+            patterns: Vec::new(),
+            reference: false,
+            hidden: false,
+            units: None,
+        }
+    }
+}
+
 /// One parameter of an object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct Parameter {

@@ -95,19 +95,7 @@ impl Handler for Constant {
 }
 
 fn syntax(base: BaseType) -> Syntax {
-    Syntax {
-        base,
-        data_type: None,
-        list: None,
-        min_length: None,
-        max_length: None,
-        ranges: vec![],
-        enumeration: vec![],
-        patterns: vec![],
-        reference: false,
-        hidden: false,
-        units: None,
-    }
+    Syntax::new(base)
 }
 
 fn param(name: &str, base: BaseType, access: Access) -> Parameter {

@@ -265,19 +265,7 @@ mod tests {
     use crate::model::schema::ListSpec;
 
     fn syn(base: BaseType) -> Syntax {
-        Syntax {
-            base,
-            data_type: None,
-            list: None,
-            min_length: None,
-            max_length: None,
-            ranges: vec![],
-            enumeration: vec![],
-            patterns: vec![],
-            reference: false,
-            hidden: false,
-            units: None,
-        }
+        Syntax::new(base)
     }
 
     fn ok(s: &Syntax, v: &str) -> String {

@@ -100,19 +100,7 @@ const PRIMITIVES: [(&str, BaseType); 10] = [
 ];
 
 fn empty_syntax(base: BaseType) -> Syntax {
-    Syntax {
-        base,
-        data_type: None,
-        list: None,
-        min_length: None,
-        max_length: None,
-        ranges: vec![],
-        enumeration: vec![],
-        patterns: vec![],
-        reference: false,
-        hidden: false,
-        units: None,
-    }
+    Syntax::new(base)
 }
 
 /// Applies facet children (size, range, enumeration, pattern, units, pathRef …) of `e`.
