@@ -305,8 +305,9 @@ mod tests {
         }
     }
 
-    fn fake() -> (PathBuf, System) {
-        let d = std::env::temp_dir().join(format!("cwmpd-system-{}", std::process::id()));
+    /// A fake /proc, /sys and /etc; each test its own (tests run in parallel threads).
+    fn fake(tag: &str) -> (PathBuf, System) {
+        let d = std::env::temp_dir().join(format!("cwmpd-system-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         let w = |p: &str, s: &str| {
             let f = d.join(p);
@@ -346,7 +347,7 @@ mod tests {
 
     #[test]
     fn every_value_from_a_fake_tree() {
-        let (d, mut s) = fake();
+        let (d, mut s) = fake("values");
         assert_eq!(s.get(&a("uptime")).unwrap(), "1565");
         assert_eq!(s.get(&a("memory_total")).unwrap(), "16318412");
         assert_eq!(s.get(&a("memory_free")).unwrap(), "2000");
@@ -385,7 +386,7 @@ mod tests {
 
     #[test]
     fn processes_parse_odd_names_and_states() {
-        let (d, mut s) = fake();
+        let (d, mut s) = fake("processes");
         s.clk_tck = 100;
         let t = Args {
             table: toml::from_str("what = \"processes\"").unwrap(),

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use nix::sys::socket::{
     self, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType,
 };
-use nix::sys::time::TimeVal;
+use nix::sys::time::{TimeVal, TimeValLike};
 
 use super::msg;
 use crate::backend::BackendError;
@@ -49,7 +49,7 @@ impl Socket {
         socket::setsockopt(
             &fd,
             socket::sockopt::ReceiveTimeout,
-            &TimeVal::new(RECV_TIMEOUT_MS / 1000, (RECV_TIMEOUT_MS % 1000) * 1000),
+            &TimeVal::milliseconds(RECV_TIMEOUT_MS),
         )
         .map_err(|e| io("setsockopt", e))?;
         // Ask for a large receive buffer so dumps of big tables are not truncated.

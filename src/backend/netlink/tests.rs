@@ -14,6 +14,14 @@ impl Netns {
             eprintln!("skipped: network namespace tests need root");
             return None;
         }
+        // qemu-user does not translate every rtnetlink message between a guest of the other
+        // byte order and the host kernel; scripts/cross-build sets this when it runs tests so.
+        if std::env::var_os("CWMPD_QEMU_USER").is_some() {
+            eprintln!(
+                "skipped: rtnetlink under qemu-user emulation (covered by the system-mode image)"
+            );
+            return None;
+        }
         let name = format!("cwmpd-{tag}-{}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         let ok = Command::new("ip")
