@@ -256,6 +256,16 @@ mod tests {
         );
         let pw = s.parameter("Device.ManagementServer.Password").unwrap().1;
         assert!(pw.syntax.hidden);
+        // Alternative sizes (5 or 13 bytes) keep their envelope.
+        let wep = &s
+            .parameter("Device.WiFi.EndPoint.{i}.Profile.{i}.Security.WEPKey")
+            .unwrap()
+            .1
+            .syntax;
+        assert_eq!(
+            (wep.base, wep.min_length, wep.max_length, wep.hidden),
+            (BaseType::HexBinary, Some(5), Some(13), true)
+        );
         let mac = &s
             .parameter("Device.Ethernet.Interface.{i}.MACAddress")
             .unwrap()
