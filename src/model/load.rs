@@ -256,6 +256,9 @@ mod tests {
         );
         let pw = s.parameter("Device.ManagementServer.Password").unwrap().1;
         assert!(pw.syntax.hidden);
+        // 2.17 leaves minEntries/maxEntries off some new objects: the XSD default is 1.
+        let syslog = s.object("Device.Syslog.").unwrap();
+        assert_eq!((syslog.min_entries, syslog.max_entries), (1, Some(1)));
         // Alternative sizes (5 or 13 bytes) keep their envelope.
         let wep = &s
             .parameter("Device.WiFi.EndPoint.{i}.Profile.{i}.Security.WEPKey")
