@@ -256,6 +256,19 @@ mod tests {
         );
         let pw = s.parameter("Device.ManagementServer.Password").unwrap().1;
         assert!(pw.syntax.hidden);
+        // 2.17 leaves minEntries/maxEntries off some new objects: the XSD default is 1.
+        let syslog = s.object("Device.Syslog.").unwrap();
+        assert_eq!((syslog.min_entries, syslog.max_entries), (1, Some(1)));
+        // Alternative sizes (5 or 13 bytes) keep their envelope.
+        let wep = &s
+            .parameter("Device.WiFi.EndPoint.{i}.Profile.{i}.Security.WEPKey")
+            .unwrap()
+            .1
+            .syntax;
+        assert_eq!(
+            (wep.base, wep.min_length, wep.max_length, wep.hidden),
+            (BaseType::HexBinary, Some(5), Some(13), true)
+        );
         let mac = &s
             .parameter("Device.Ethernet.Interface.{i}.MACAddress")
             .unwrap()
@@ -293,6 +306,17 @@ mod tests {
         assert!(s.object("Device.DeviceInfo.").is_some());
         assert!(s.object("Device.").is_some());
         assert!(s.object("Device.IP.").is_none());
+        assert!(s
+            .objects
+            .keys()
+            .all(|k| k == "Device." || k.starts_with("Device.DeviceInfo.")));
+        let both = load(&dir(), Some(&["DeviceInfo", "IP"])).unwrap();
+        let ip_only = load(&dir(), Some(&["IP"])).unwrap();
+        assert_eq!(
+            both.counts().0,
+            s.counts().0 + ip_only.counts().0 - 1,
+            "Device. is shared"
+        );
         assert!(available(&dir()).unwrap().contains(&"IP".to_string()));
     }
 
@@ -327,6 +351,34 @@ mod tests {
             load(&d, Some(&["../etc"])).unwrap_err(),
             LoadError::Io(..)
         ));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn duplicates_oversize_files_and_bad_param_lines_are_refused() {
+        let d = std::env::temp_dir().join(format!("cwmpd-load2-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(dir().join("Device.toml"), d.join("Device.toml")).unwrap();
+        let obj = "[[object]]\npath = \"Device.Dup.\"\naccess = \"readOnly\"\nmin_entries = 1\n";
+        std::fs::write(d.join("Dup.toml"), format!("{obj}\n{obj}")).unwrap();
+        assert_eq!(
+            load(&d, Some(&["Dup"])).unwrap_err(),
+            LoadError::Duplicate(d.join("Dup.toml"), "Device.Dup.".into())
+        );
+        // Line 7 is the broken parameter: the error names it.
+        std::fs::write(
+            d.join("Dup.toml"),
+            format!("{obj}param = [\n  {{ name = \"A\", access = \"readOnly\", syntax = {{ type = \"string\" }} }},\n  {{ name = \"B\", access = }},\n]\n"),
+        )
+        .unwrap();
+        match load(&d, Some(&["Dup"])).unwrap_err() {
+            LoadError::Parse(p, line, _) => assert_eq!((p, line), (d.join("Dup.toml"), 7)),
+            e => panic!("{e}"),
+        }
+        let f = std::fs::File::create(d.join("Big.toml")).unwrap();
+        f.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let e = load(&d, Some(&["Big"])).unwrap_err();
+        assert!(e.to_string().contains("at most"), "{e}");
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -105,33 +105,54 @@ fn empty_syntax(base: BaseType) -> Syntax {
 
 /// Applies facet children (size, range, enumeration, pattern, units, pathRef …) of `e`.
 /// Facets given on a derived type replace those of its base of the same kind.
-fn apply_facets(s: &mut Syntax, e: &Elem) {
+fn apply_facets(s: &mut Syntax, e: &Elem) -> Result<(), String> {
     let num = |v: Option<&str>| v.and_then(|x| x.parse::<u32>().ok());
-    if let Some(size) = e.all("size").last() {
-        if let Some(v) = num(size.attr("maxLength")) {
-            s.max_length = Some(v);
+    let sizes: Vec<&Elem> = e.all("size").collect();
+    match sizes.as_slice() {
+        [] => {}
+        [size] => {
+            if let Some(v) = num(size.attr("maxLength")) {
+                s.max_length = Some(v);
+            }
+            if let Some(v) = num(size.attr("minLength")) {
+                s.min_length = Some(v);
+            }
         }
-        if let Some(v) = num(size.attr("minLength")) {
-            s.min_length = Some(v);
+        // Several `<size>` are alternatives (WEPKey: 5 or 13 bytes; EnhancedPassword: 12..64
+        // or empty). The schema holds one length range, so keep their envelope: it never
+        // refuses a valid value, and it may accept a length between two alternatives.
+        many => {
+            let min = many
+                .iter()
+                .map(|z| num(z.attr("minLength")).unwrap_or(0))
+                .min()
+                .unwrap_or(0);
+            s.min_length = (min > 0).then_some(min);
+            s.max_length = many
+                .iter()
+                .map(|z| num(z.attr("maxLength")))
+                .try_fold(0u32, |m, v| v.map(|v| m.max(v)));
         }
     }
-    let ranges: Vec<Range> = e
-        .all("range")
-        .filter_map(|r| {
-            let p = |k: &str| -> Result<Option<i128>, ()> {
-                match r.attr(k) {
-                    None => Ok(None),
-                    Some(v) => v.parse::<i128>().map(Some).map_err(|_| ()),
-                }
-            };
-            // Decimal ranges with fractions are not representable as integers: dropped.
-            Some(Range {
-                min: p("minInclusive").ok()?,
-                max: p("maxInclusive").ok()?,
-                step: p("step").ok()?,
-            })
-        })
-        .collect();
+    let mut ranges = Vec::new();
+    for r in e.all("range") {
+        // Bounds must be integers: the schema's `Range` holds `i128`. TR-181 2.17 has no
+        // fractional (decimal) ranges; fail loudly rather than drop one a later XML adds.
+        let p = |k: &str| -> Result<Option<i128>, String> {
+            match r.attr(k) {
+                None => Ok(None),
+                Some(v) => v
+                    .parse::<i128>()
+                    .map(Some)
+                    .map_err(|_| format!("range {k}=\"{v}\" is not an integer")),
+            }
+        };
+        ranges.push(Range {
+            min: p("minInclusive")?,
+            max: p("maxInclusive")?,
+            step: p("step")?,
+        });
+    }
     if !ranges.is_empty() {
         s.ranges = ranges;
     }
@@ -155,6 +176,7 @@ fn apply_facets(s: &mut Syntax, e: &Elem) {
     if e.child("pathRef").is_some() || e.child("instanceRef").is_some() {
         s.reference = true;
     }
+    Ok(())
 }
 
 struct Types<'a> {
@@ -176,7 +198,7 @@ impl Types<'_> {
         } else {
             self.syntax_of(&def.children, depth + 1)?
         };
-        apply_facets(&mut s, def);
+        apply_facets(&mut s, def).map_err(|e| format!("dataType {name}: {e}"))?;
         s.data_type = Some(name.to_string());
         Ok(s)
     }
@@ -198,7 +220,7 @@ impl Types<'_> {
                 });
             } else if let Some((_, base)) = PRIMITIVES.iter().find(|(n, _)| *n == c.name) {
                 let mut x = empty_syntax(*base);
-                apply_facets(&mut x, c);
+                apply_facets(&mut x, c)?;
                 s = Some(x);
             } else if c.name == "dataType" {
                 let r = c
@@ -206,7 +228,7 @@ impl Types<'_> {
                     .or_else(|| c.attr("base"))
                     .ok_or("dataType without ref or base")?;
                 let mut x = self.resolve(r, depth)?;
-                apply_facets(&mut x, c);
+                apply_facets(&mut x, c)?;
                 s = Some(x);
             }
         }
@@ -271,19 +293,28 @@ fn parameter(types: &Types, p: &Elem) -> Result<Parameter, String> {
 
 fn object(types: &Types, o: &Elem) -> Result<Object, String> {
     let path = o.attr("name").ok_or("object without name")?.to_string();
-    let num = |k: &str| o.attr(k).and_then(|v| v.parse::<u32>().ok());
+    // Both default to 1 (cwmp-datamodel-1-14.xsd): 2.17 leaves them off some new objects.
+    let entries = |k: &str| -> Result<Option<u32>, String> {
+        match o.attr(k) {
+            None => Ok(Some(1)),
+            Some("unbounded") => Ok(None),
+            Some(v) => v
+                .parse::<u32>()
+                .map(Some)
+                .map_err(|_| format!("{path}: {k}=\"{v}\" is not a count")),
+        }
+    };
+    let min_entries =
+        entries("minEntries")?.ok_or_else(|| format!("{path}: minEntries unbounded"))?;
+    let max_entries = entries("maxEntries")?;
     let mut params = Vec::new();
     for p in o.all("parameter") {
         params.push(parameter(types, p).map_err(|e| format!("{path}{e}"))?);
     }
     Ok(Object {
         access: access(o.attr("access"))?,
-        min_entries: num("minEntries").unwrap_or(0),
-        max_entries: if o.attr("maxEntries") == Some("unbounded") {
-            None
-        } else {
-            num("maxEntries")
-        },
+        min_entries,
+        max_entries,
         num_entries: o.attr("numEntriesParameter").map(str::to_string),
         unique_keys: o
             .all("uniqueKey")
@@ -535,7 +566,10 @@ mod tests {
     #[test]
     fn committed_output_is_what_the_generator_makes() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let xml = root.join("../shared/bbf/tr-181-2-17-0-cwmp-full.xml");
+        // CWMPD_BBF_XML points at the XML from a checkout elsewhere (a git worktree).
+        let xml = std::env::var_os("CWMPD_BBF_XML")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join("../shared/bbf/tr-181-2-17-0-cwmp-full.xml"));
         if !xml.exists() {
             eprintln!("skipped: {} not found", xml.display());
             return;
@@ -568,5 +602,95 @@ mod tests {
             .collect();
         assert!(extra.is_empty(), "stale files in datamodel/: {extra:?}");
         std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    const TINY: &str = r#"<?xml version="1.0"?>
+<dm:document xmlns:dm="urn:broadband-forum-org:cwmp:datamodel-1-14">
+  <dataType name="Alias"><string><size maxLength="64"/></string></dataType>
+  <dataType name="Short" base="Alias"><size maxLength="8"/><pattern value="[a-z]+"/></dataType>
+  <model name="Device:9.9">
+    <object name="Device." access="readOnly" minEntries="1" maxEntries="1">
+      <parameter name="XNumberOfEntries" access="readOnly"><syntax><unsignedInt/></syntax></parameter>
+    </object>
+    <object name="Device.X.{i}." access="readWrite" minEntries="0" maxEntries="unbounded"
+            numEntriesParameter="XNumberOfEntries" enableParameter="Enable">
+      <uniqueKey><parameter ref="Name"/></uniqueKey>
+      <parameter name="Name" access="readWrite">
+        <description>Words that must not appear.</description>
+        <syntax secured="true"><dataType ref="Short"/><default type="factory" value="f"/><default type="object" value="o"/></syntax>
+      </parameter>
+      <parameter name="Level" access="readWrite" activeNotify="canDeny" forcedInform="true">
+        <syntax><list minItems="1"><size maxLength="32"/></list><int><range minInclusive="-5" maxInclusive="5" step="5"/></int></syntax>
+      </parameter>
+      <parameter name="Key" access="readWrite">
+        <syntax hidden="true"><hexBinary><size minLength="5" maxLength="5"/><size minLength="13" maxLength="13"/></hexBinary></syntax>
+      </parameter>
+      <parameter name="Code" access="readOnly">
+        <syntax><string><size minLength="0" maxLength="0"/><size minLength="5" maxLength="7"/></string></syntax>
+      </parameter>
+    </object>
+    <object name="Device.X.{i}.Sub." access="readOnly">
+    </object>
+  </model>
+</dm:document>
+"#;
+
+    fn tiny(xml: &str, tag: &str) -> (std::path::PathBuf, Result<(usize, usize, usize), String>) {
+        let d = std::env::temp_dir().join(format!("cwmpd-gen-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let x = d.join("tiny.xml");
+        std::fs::write(&x, xml).unwrap();
+        let r = super::run(&x, &d.join("out"));
+        (d, r)
+    }
+
+    #[test]
+    fn a_tiny_model_carries_its_facts_and_no_text() {
+        let (d, r) = tiny(TINY, "ok");
+        assert_eq!(r.unwrap(), (2, 3, 5));
+        let x = std::fs::read_to_string(d.join("out/X.toml")).unwrap();
+        assert!(x.starts_with("# Generated by scripts/gen-datamodel from tiny.xml (Device:9.9)."));
+        assert!(!x.contains("Words"));
+        let s = cwmpd::model::load::load(&d.join("out"), None).unwrap();
+        let o = s.object("Device.X.{i}.").unwrap();
+        assert_eq!(o.max_entries, None);
+        assert_eq!(o.num_entries.as_deref(), Some("XNumberOfEntries"));
+        assert_eq!(o.enable_parameter.as_deref(), Some("Enable"));
+        assert_eq!(o.unique_keys, vec![vec!["Name".to_string()]]);
+        let name = o.param("Name").unwrap();
+        assert_eq!(name.default.as_deref(), Some("o"));
+        assert_eq!(name.syntax.data_type.as_deref(), Some("Short"));
+        assert_eq!(name.syntax.max_length, Some(8));
+        assert_eq!(name.syntax.patterns, vec!["[a-z]+".to_string()]);
+        assert!(name.syntax.hidden);
+        let level = o.param("Level").unwrap();
+        assert!(level.forced_inform);
+        assert_eq!(level.notify, cwmpd::model::schema::NotifyPolicy::CanDeny);
+        let list = level.syntax.list.as_ref().unwrap();
+        assert_eq!((list.min_items, list.max_length), (Some(1), Some(32)));
+        let r = &level.syntax.ranges[0];
+        assert_eq!((r.min, r.max, r.step), (Some(-5), Some(5), Some(5)));
+        // minEntries and maxEntries default to 1.
+        let sub = s.object("Device.X.{i}.Sub.").unwrap();
+        assert_eq!((sub.min_entries, sub.max_entries), (1, Some(1)));
+        // Alternative sizes keep their envelope, so no valid length is refused.
+        let key = &o.param("Key").unwrap().syntax;
+        assert_eq!(
+            (key.min_length, key.max_length, key.hidden),
+            (Some(5), Some(13), true)
+        );
+        let code = &o.param("Code").unwrap().syntax;
+        assert_eq!((code.min_length, code.max_length), (None, Some(7)));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_fractional_range_is_an_error_not_dropped() {
+        let xml = TINY.replace(r#"minInclusive="-5""#, r#"minInclusive="-0.5""#);
+        let (d, r) = tiny(&xml, "frac");
+        let e = r.unwrap_err();
+        assert!(e.contains("not an integer"), "{e}");
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }
