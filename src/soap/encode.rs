@@ -291,14 +291,15 @@ pub fn encode(msg: &CpeMessage, header: &Header, version: CwmpVersion) -> Vec<u8
             escape(id)
         );
     }
-    // SessionTimeout is defined from cwmp-1-3, SupportedCWMPVersions from cwmp-1-4.
-    if let (Some(t), true) = (header.session_timeout, version >= CwmpVersion::V1_3) {
+    // SessionTimeout (CWMP 1.3) and SupportedCWMPVersions (1.4) live in the cwmp-1-2
+    // namespace; ACSs that know only 1.2 ignore them (mustUnderstand=0).
+    if let (Some(t), true) = (header.session_timeout, version >= CwmpVersion::V1_2) {
         let _ = write!(
             out,
             "<cwmp:SessionTimeout soap-env:mustUnderstand=\"0\">{t}</cwmp:SessionTimeout>"
         );
     }
-    if let (Some(v), true) = (&header.supported_versions, version >= CwmpVersion::V1_4) {
+    if let (Some(v), true) = (&header.supported_versions, version >= CwmpVersion::V1_2) {
         let _ = write!(out, "<cwmp:SupportedCWMPVersions soap-env:mustUnderstand=\"0\">{}</cwmp:SupportedCWMPVersions>", escape(v));
     }
     out.push_str("</soap-env:Header><soap-env:Body>");

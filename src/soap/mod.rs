@@ -56,20 +56,30 @@ impl CwmpVersion {
         CwmpVersion::V1_4,
     ];
 
-    /// The namespace URI.
+    /// The namespace URI. CWMP 1.3 and 1.4 add header elements to the cwmp-1-2 namespace
+    /// rather than defining their own (their schemas' targetNamespace is cwmp-1-2); the
+    /// version is negotiated with SupportedCWMPVersions / UseCWMPVersion.
     pub fn ns(self) -> &'static str {
         match self {
             CwmpVersion::V1_0 => "urn:dslforum-org:cwmp-1-0",
             CwmpVersion::V1_1 => "urn:dslforum-org:cwmp-1-1",
-            CwmpVersion::V1_2 => "urn:dslforum-org:cwmp-1-2",
-            CwmpVersion::V1_3 => "urn:dslforum-org:cwmp-1-3",
-            CwmpVersion::V1_4 => "urn:dslforum-org:cwmp-1-4",
+            CwmpVersion::V1_2 | CwmpVersion::V1_3 | CwmpVersion::V1_4 => {
+                "urn:dslforum-org:cwmp-1-2"
+            }
         }
     }
 
-    /// The version of a namespace URI.
+    /// The version of a namespace URI. `cwmp-1-3` and `cwmp-1-4` do not exist, but some ACSs
+    /// send them; they are understood rather than refused.
     pub fn from_ns(ns: &str) -> Option<CwmpVersion> {
-        CwmpVersion::ALL.iter().copied().find(|v| v.ns() == ns)
+        Some(match ns {
+            "urn:dslforum-org:cwmp-1-0" => CwmpVersion::V1_0,
+            "urn:dslforum-org:cwmp-1-1" => CwmpVersion::V1_1,
+            "urn:dslforum-org:cwmp-1-2" => CwmpVersion::V1_2,
+            "urn:dslforum-org:cwmp-1-3" => CwmpVersion::V1_3,
+            "urn:dslforum-org:cwmp-1-4" => CwmpVersion::V1_4,
+            _ => return None,
+        })
     }
 
     /// `1.N` as used in SupportedCWMPVersions / UseCWMPVersion.

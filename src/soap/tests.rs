@@ -336,10 +336,10 @@ fn every_cpe_message_encodes_to_well_formed_xml_in_the_acs_namespace() {
             let h = root.child("Header").unwrap();
             assert_eq!(h.child("ID").unwrap().text, "id <1>");
             assert_eq!(h.child("ID").unwrap().ns, v.ns());
-            assert_eq!(h.child("SessionTimeout").is_some(), v >= CwmpVersion::V1_3);
+            assert_eq!(h.child("SessionTimeout").is_some(), v >= CwmpVersion::V1_2);
             assert_eq!(
                 h.child("SupportedCWMPVersions").is_some(),
-                v >= CwmpVersion::V1_4
+                v >= CwmpVersion::V1_2
             );
             let body = root.child("Body").unwrap().children.first().unwrap();
             if !matches!(m, CpeMessage::Fault(_)) {
