@@ -363,8 +363,9 @@ fn a_connection_request_during_a_session_is_coalesced_into_the_next() {
     assert!(acs.wait_informs(1, T), "{}", a.log());
     std::thread::sleep(Duration::from_millis(200));
     let url = acs.cr_url().unwrap();
-    for _ in 0..200 {
-        acs.push(&gpv(&["Device.DeviceInfo."]));
+    // Long enough that the next requests surely arrive while it runs.
+    for _ in 0..3000 {
+        acs.push(&gpv(&["Device.DeviceInfo.UpTime"]));
     }
     assert_eq!(Acs::connection_request(&url, "acs", "crpw").unwrap(), 200);
     // While that session works through its script, more requests arrive.

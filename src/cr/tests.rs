@@ -142,8 +142,9 @@ fn a_flood_is_rate_limited_and_the_listener_stays_responsive() {
     });
     let ok = statuses.iter().filter(|s| **s == 200).count();
     let busy = statuses.iter().filter(|s| **s == 503).count();
-    assert!((1..=BURST as usize + 1).contains(&ok), "{ok} accepted");
-    assert!(busy >= 15, "{busy} answered 503");
+    // A burst of BURST, plus one per second of refill on a slow machine.
+    assert!((1..=BURST as usize + 3).contains(&ok), "{ok} accepted");
+    assert!(busy >= 14, "{busy} answered 503");
     assert_eq!(statuses[20..].iter().filter(|s| **s == 401).count(), 200);
     assert_eq!(p.accepted as usize, ok);
     // Right after the flood a good request is answered promptly.
