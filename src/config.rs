@@ -118,6 +118,15 @@ pub struct Log {
     pub level: String,
 }
 
+/// `[notify]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// Seconds between value-change checks of notified parameters (0 turns checking off).
+    #[serde(default = "default_notify_interval")]
+    pub interval: u32,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,6 +142,9 @@ pub struct Config {
     /// `[log]`
     #[serde(default = "default_log")]
     pub log: Log,
+    /// `[notify]`
+    #[serde(default = "default_notify")]
+    pub notify: Notify,
 }
 
 fn yes() -> bool {
@@ -176,6 +188,14 @@ fn default_paths() -> Paths {
         datamodel: default_datamodel(),
         board: default_board(),
         state_dir: default_state_dir(),
+    }
+}
+fn default_notify_interval() -> u32 {
+    30
+}
+fn default_notify() -> Notify {
+    Notify {
+        interval: default_notify_interval(),
     }
 }
 fn default_log() -> Log {

@@ -32,11 +32,18 @@ impl Agent {
             ),
         )
         .unwrap();
+        // A fixed port for the agent's whole life, restarts included: a new port would be a
+        // real change of ConnectionRequestURL, notified as such.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let config = dir.join("cwmpd.toml");
         std::fs::write(
             &config,
             format!(
-                "[acs]\nurl = \"{}\"\nusername = \"cpe\"\npassword = \"pw\"\ntimeout = 5\n{extra_cfg}\n[connection_request]\nlisten = \"127.0.0.1:0\"\npath = \"/cr\"\n\
+                "[acs]\nurl = \"{}\"\nusername = \"cpe\"\npassword = \"pw\"\ntimeout = 5\n{extra_cfg}\n[connection_request]\nlisten = \"127.0.0.1:{port}\"\npath = \"/cr\"\n\
                  username = \"acs\"\npassword = \"crpw\"\n[paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{d}/board.toml\"\nstate_dir = \"{d}/state\"\n",
                 acs.url()
             ),
@@ -470,4 +477,106 @@ fn kill_9_after_the_inform_response_does_not_resend_bootstrap() {
         ["1 BOOT"],
         "BOOTSTRAP was delivered before the kill"
     );
+}
+
+fn spa(name: &str, level: u8) -> String {
+    format!(
+        "<cwmp:SetParameterAttributes><ParameterList soap-enc:arrayType=\"cwmp:SetParameterAttributesStruct[1]\"><SetParameterAttributesStruct>\
+         <Name>{name}</Name><NotificationChange>1</NotificationChange><Notification>{level}</Notification><AccessListChange>0</AccessListChange>\
+         <AccessList></AccessList></SetParameterAttributesStruct></ParameterList></cwmp:SetParameterAttributes>"
+    )
+}
+
+/// A board where two DeviceInfo values come from files the test can change.
+fn notify_agent(tag: &str, acs: &Acs) -> Agent {
+    let dir = std::env::temp_dir().join(format!("cwmpd-notify-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model"), "M1\n").unwrap();
+    std::fs::write(dir.join("descr"), "D1\n").unwrap();
+    let d = dir.display();
+    let extra = format!(
+        "\n[[object]]\npath = \"Device.DeviceInfo.\"\n[object.params]\nModelNumber = {{ handler = \"file\", file = \"{d}/model\" }}\n\
+         Description = {{ handler = \"file\", file = \"{d}/descr\" }}\n"
+    );
+    Agent::start(tag, acs, "[notify]\ninterval = 1", &extra)
+}
+
+fn notify_dir(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("cwmpd-notify-{tag}-{}", std::process::id()))
+}
+
+#[test]
+fn active_and_passive_value_change_notification() {
+    let acs = acs();
+    acs.push(&spa("Device.DeviceInfo.ModelNumber", 2));
+    acs.push(&spa("Device.DeviceInfo.Description", 1));
+    let a = notify_agent("vc", &acs);
+    assert!(
+        acs.wait(T, |i, r, left| !i.is_empty() && left == 0 && r.len() >= 2),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    // Passive: no session of its own.
+    std::fs::write(notify_dir("vc").join("descr"), "D2\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        acs.informs().len(),
+        1,
+        "a passive change waits for the next Inform\n{}",
+        a.log()
+    );
+    // Active: a session with 4 VALUE CHANGE and both new values.
+    std::fs::write(notify_dir("vc").join("model"), "M2\n").unwrap();
+    assert!(acs.wait_informs(2, T), "{}", a.log());
+    let i = &acs.informs()[1];
+    assert_eq!(i.codes(), ["4 VALUE CHANGE"]);
+    assert_eq!(i.param("Device.DeviceInfo.ModelNumber"), Some("M2"));
+    assert_eq!(
+        i.param("Device.DeviceInfo.Description"),
+        Some("D2"),
+        "the passive change rides along"
+    );
+    let _ = std::fs::remove_dir_all(notify_dir("vc"));
+}
+
+#[test]
+fn the_acs_own_changes_and_restarts_are_not_notified() {
+    let acs = acs();
+    // ProvisioningCode is forceEnabled: active notification always on.
+    acs.push(&spv(
+        "Device.DeviceInfo.ProvisioningCode",
+        "string",
+        "from-acs",
+        "p1",
+    ));
+    let mut a = notify_agent("own", &acs);
+    assert!(
+        acs.wait(T, |i, r, left| !i.is_empty() && left == 0 && !r.is_empty()),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        acs.informs().len(),
+        1,
+        "the ACS's own Set is not notified back\n{}",
+        a.log()
+    );
+    a.signal(nix::sys::signal::Signal::SIGTERM);
+    a.spawn();
+    assert!(acs.wait_informs(2, T), "{}", a.log());
+    std::thread::sleep(Duration::from_millis(2500));
+    let log = a.log();
+    assert_eq!(
+        acs.informs()[1].codes(),
+        ["1 BOOT"],
+        "no spurious VALUE CHANGE after a restart\n{}",
+        log.lines()
+            .filter(|l| l.contains("notify"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(acs.informs().len(), 2);
+    let _ = std::fs::remove_dir_all(notify_dir("own"));
 }

@@ -8,6 +8,7 @@
 
 pub mod state;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +23,7 @@ use crate::rpc::{self, Actions};
 use crate::session::backoff::RetryPolicy;
 use crate::session::engine::{Engine, Step};
 use crate::session::inform;
-use crate::soap::CwmpVersion;
+use crate::soap::{CwmpVersion, ParameterValue};
 use state::{AgentState, Scheduled};
 
 /// Longest the loop sleeps without a deadline.
@@ -64,6 +65,14 @@ pub struct Agent {
     cr_pending: bool,
     shutdown: Arc<AtomicBool>,
     actions: Actions,
+    /// When notified parameters are next compared with the baseline.
+    next_notify: Option<Instant>,
+    /// Changed notified parameters not yet reported in an Inform.
+    changed: BTreeMap<String, ParameterValue>,
+    /// When a throttled active notification may go.
+    active_due: Option<Instant>,
+    /// When the last active notification went.
+    last_active: Option<Instant>,
     /// Sessions run so far (for logs and tests).
     pub sessions: u64,
 }
@@ -105,6 +114,10 @@ impl Agent {
             cr_pending: false,
             shutdown: Arc::new(AtomicBool::new(false)),
             actions: Actions::default(),
+            next_notify: None,
+            changed: BTreeMap::new(),
+            active_due: None,
+            last_active: None,
             sessions: 0,
         };
         a.read_management();
@@ -220,6 +233,10 @@ impl Agent {
     /// M Reboot when we come back from a Reboot RPC.
     fn startup(&mut self) {
         self.state.events.restarted();
+        if self.cfg.notify.interval > 0 {
+            // Establish (or compare with) the baseline at once, then every interval.
+            self.next_notify = Some(Instant::now());
+        }
         if self.state.bootstrapped_url.as_deref() != Some(self.management.url.as_str()) {
             self.push(Event::new(code::BOOTSTRAP));
         }
@@ -230,7 +247,105 @@ impl Agent {
         self.dirty = true;
     }
 
+    /// Compares notified parameters with the baseline (TR-069 A.3.2.4): passive changes wait
+    /// for the next Inform, active ones queue 4 VALUE CHANGE (throttled).
+    fn check_values(&mut self) {
+        self.dev.model.begin();
+        let list = match self.dev.model.notified() {
+            Ok(l) => l,
+            Err(e) => {
+                log::warn!("notify: {e}");
+                return;
+            }
+        };
+        let mut seen = BTreeSet::new();
+        let mut active = false;
+        for (pv, level) in list {
+            seen.insert(pv.name.clone());
+            match self.state.baseline.get(&pv.name) {
+                Some(old) if *old == pv.value => {}
+                Some(_) => {
+                    log::info!(
+                        "notify: {} changed ({})",
+                        pv.name,
+                        if level == 2 { "active" } else { "passive" }
+                    );
+                    self.state
+                        .baseline
+                        .insert(pv.name.clone(), pv.value.clone());
+                    active |= level == 2;
+                    let xsd_type = pv.xsd_type.trim_start_matches("xsd:").to_string();
+                    self.changed.insert(
+                        pv.name.clone(),
+                        ParameterValue {
+                            name: pv.name,
+                            value: pv.value,
+                            xsd_type,
+                        },
+                    );
+                    self.dirty = true;
+                }
+                None => {
+                    self.state
+                        .baseline
+                        .insert(pv.name.clone(), pv.value.clone());
+                    self.dirty = true;
+                }
+            }
+        }
+        let before = self.state.baseline.len();
+        self.state.baseline.retain(|k, _| seen.contains(k));
+        self.dirty |= before != self.state.baseline.len();
+        if active {
+            self.active_notification(Instant::now());
+        }
+    }
+
+    /// Queues 4 VALUE CHANGE now, or when DefaultActiveNotificationThrottle allows.
+    fn active_notification(&mut self, now: Instant) {
+        let throttle = Duration::from_secs(
+            self.value("Device.ManagementServer.DefaultActiveNotificationThrottle")
+                .parse()
+                .unwrap_or(0),
+        );
+        match self.last_active {
+            Some(last) if now < last + throttle => {
+                self.active_due.get_or_insert(last + throttle);
+            }
+            _ => {
+                self.last_active = Some(now);
+                self.push(Event::new(code::VALUE_CHANGE));
+            }
+        }
+    }
+
+    /// The ACS's own changes are not notified back: their new values become the baseline.
+    fn rebaseline(&mut self, paths: &[String]) {
+        if paths.is_empty() {
+            return;
+        }
+        self.dev.model.begin();
+        if let Ok(list) = self.dev.model.notified() {
+            for (pv, _) in list {
+                if paths.contains(&pv.name) {
+                    self.changed.remove(&pv.name);
+                    self.state.baseline.insert(pv.name, pv.value);
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
     fn timers(&mut self, now: Instant) {
+        if self.next_notify.is_some_and(|t| t <= now) {
+            self.check_values();
+            self.next_notify = Some(now + Duration::from_secs(u64::from(self.cfg.notify.interval)));
+        }
+        if self.active_due.is_some_and(|t| t <= now) {
+            self.active_due = None;
+            self.last_active = Some(now);
+            self.push(Event::new(code::VALUE_CHANGE));
+        }
         if self.next_periodic.is_some_and(|t| t <= now) {
             self.push(Event::new(code::PERIODIC));
             self.arm_periodic();
@@ -282,7 +397,12 @@ impl Agent {
     /// Runs one CWMP session with the queued events.
     fn session(&mut self) {
         self.sessions += 1;
+        // Changed values ride this Inform, flagged by 4 VALUE CHANGE (TR-069 A.3.3.1).
+        if !self.changed.is_empty() && !self.state.events.contains(code::VALUE_CHANGE) {
+            self.push(Event::new(code::VALUE_CHANGE));
+        }
         let events = self.state.events.events.clone();
+        let changed: Vec<ParameterValue> = self.changed.values().cloned().collect();
         let url = self.management.url.clone();
         let username = self.value("Device.ManagementServer.Username");
         let settings = acs::Settings {
@@ -318,6 +438,7 @@ impl Agent {
                     &events,
                     self.state.retry_count,
                     &datetime::format_utc(unix_now()),
+                    &changed,
                 );
                 let mut engine = Engine::new(self.version(), Vec::new());
                 let mut http = client.session();
@@ -362,7 +483,14 @@ impl Agent {
         };
         if informed {
             self.retire(&events, &url);
+            for c in &changed {
+                if self.changed.get(&c.name) == Some(c) {
+                    self.changed.remove(&c.name);
+                }
+            }
         }
+        let set_by_acs = std::mem::take(&mut self.actions.set_by_acs);
+        self.rebaseline(&set_by_acs);
         if success {
             log::info!("session: end (ok)");
             self.state.retry_count = 0;
@@ -509,6 +637,9 @@ impl Agent {
             deadline = deadline.min(t);
         }
         if let Some(t) = self.retry_at {
+            deadline = deadline.min(t);
+        }
+        for t in [self.next_notify, self.active_due].into_iter().flatten() {
             deadline = deadline.min(t);
         }
         if let Some(due) = self.state.scheduled.iter().map(|s| s.due).min() {

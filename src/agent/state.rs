@@ -3,6 +3,8 @@
 //! ACS's CWMP version. Saved as the agent section of the device's one state file
 //! (`device::STATE_FILE`), at most once per loop turn and only when something changed.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::event::Queue;
@@ -37,4 +39,8 @@ pub struct AgentState {
     /// The CWMP version the ACS answered with (`1.0` … `1.4`).
     #[serde(default)]
     pub acs_version: Option<String>,
+    /// Last seen values of notified parameters: kept across restarts so a reboot does not
+    /// look like a change.
+    #[serde(default)]
+    pub baseline: BTreeMap<String, String>,
 }

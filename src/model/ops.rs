@@ -728,6 +728,49 @@ impl Model {
         Ok(out)
     }
 
+    /// Every parameter whose notification is passive (1) or active (2), with its current value
+    /// and level: what the agent watches for value changes (TR-069 A.3.2.4).
+    pub fn notified(&mut self) -> Result<Vec<(ParamValue, u8)>, ModelError> {
+        let root = Path::parse("Device.").map_err(|_| ModelError::InvalidName("Device.".into()))?;
+        let at = self.resolve(&root)?;
+        let mut out = Vec::new();
+        for e in self.walk(&at, false)? {
+            let Entry::Param {
+                node,
+                index,
+                path,
+                vars,
+            } = e
+            else {
+                continue;
+            };
+            let policy = node
+                .params
+                .get(index)
+                .map(|p| p.schema.notify)
+                .unwrap_or_default();
+            let level = self
+                .state
+                .attributes
+                .get(&path)
+                .map(|a| a.notification)
+                .unwrap_or(default_notification(policy));
+            if level == 0 {
+                continue;
+            }
+            let value = self.read(&node, index, &path, &vars);
+            out.push((
+                ParamValue {
+                    value,
+                    xsd_type: xsd_type(&node, index),
+                    name: path,
+                },
+                level,
+            ));
+        }
+        Ok(out)
+    }
+
     /// SetParameterAttributes: all changes are checked before any is made.
     pub fn set_attributes(&mut self, changes: &[AttributeChange]) -> Result<(), ModelError> {
         if changes.len() > MAX_SET_ITEMS {

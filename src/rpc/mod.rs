@@ -19,6 +19,8 @@ pub struct Actions {
     pub factory_reset: bool,
     /// ScheduleInform requests: (delay seconds, CommandKey).
     pub scheduled: Vec<(u32, String)>,
+    /// Parameters the ACS set: their changes are not notified back (TR-069 A.3.2.4).
+    pub set_by_acs: Vec<String>,
 }
 
 /// The RPCs cwmpd answers (GetRPCMethodsResponse).

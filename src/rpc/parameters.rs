@@ -42,6 +42,9 @@ pub fn set_values(ctx: &mut Context, list: &[ParameterValue], key: &str) -> Answ
         .model
         .set_values(&items, key)
         .map_err(|e| Fault::from(&e))?;
+    ctx.actions
+        .set_by_acs
+        .extend(items.into_iter().map(|i| i.name));
     Ok(CpeMessage::SetParameterValuesResponse { status })
 }
 

@@ -222,7 +222,8 @@ fn control_rpcs_record_actions() {
         Actions {
             reboot: Some("rk".into()),
             factory_reset: true,
-            scheduled: vec![(5, "s".into())]
+            scheduled: vec![(5, "s".into())],
+            set_by_acs: vec![]
         }
     );
     for _ in 0..control::MAX_SCHEDULED {

@@ -313,6 +313,7 @@ mod tests {
             &[crate::event::Event::new("1 BOOT")],
             0,
             "2024-01-01T00:00:00Z",
+            &[],
         );
         assert!(String::from_utf8(e.start(&inform))
             .unwrap()

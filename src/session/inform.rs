@@ -15,7 +15,14 @@ fn value(model: &mut Model, path: &str) -> String {
 }
 
 /// The Inform for these events; `now` is the CurrentTime in dateTime form.
-pub fn build(model: &mut Model, events: &[Event], retry_count: u32, now: &str) -> CpeMessage {
+/// `changed` are notified parameters whose values changed since the last Inform.
+pub fn build(
+    model: &mut Model,
+    events: &[Event],
+    retry_count: u32,
+    now: &str,
+    changed: &[ParameterValue],
+) -> CpeMessage {
     model.begin();
     let device_id = DeviceId {
         manufacturer: value(model, "Device.DeviceInfo.Manufacturer"),
@@ -25,7 +32,7 @@ pub fn build(model: &mut Model, events: &[Event], retry_count: u32, now: &str) -
     };
     let forced = model.forced_inform();
     let refs: Vec<&str> = forced.iter().map(String::as_str).collect();
-    let parameters = model
+    let mut parameters: Vec<ParameterValue> = model
         .get_values(&refs)
         .unwrap_or_default()
         .into_iter()
@@ -35,6 +42,11 @@ pub fn build(model: &mut Model, events: &[Event], retry_count: u32, now: &str) -
             xsd_type: v.xsd_type.trim_start_matches("xsd:").to_string(),
         })
         .collect();
+    for c in changed {
+        if !parameters.iter().any(|p| p.name == c.name) {
+            parameters.push(c.clone());
+        }
+    }
     CpeMessage::Inform {
         device_id,
         events: events
