@@ -12,8 +12,9 @@ use std::fmt;
 pub const MAX_FILE_BYTES: usize = 512 * 1024;
 /// Most sections in one package.
 pub const MAX_SECTIONS: usize = 4096;
-/// Most option and list lines in one package.
-pub const MAX_OPTIONS: usize = 65_536;
+/// Most option and list lines in one package (low enough that a file within
+/// [`MAX_FILE_BYTES`] can reach it, so it is a real limit and not a dead one).
+pub const MAX_OPTIONS: usize = 16_384;
 
 /// A parse error with its 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,12 +134,14 @@ fn valid_name(s: &str) -> bool {
 }
 
 fn anon_id(ty: &str, position: usize) -> String {
-    // Stable for a given file: position among all sections plus a hash of the type.
+    // Stable for a given file: position among all sections plus a hash of the type, like
+    // libuci's `cfgNNHHHH`. libuci wraps the position at 256, which makes ids collide in
+    // big files; here it widens instead (`cfg100HHHH`), so every id names one section.
     let h = ty
         .bytes()
         .fold(5381u32, |h, b| h.wrapping_mul(33) ^ u32::from(b))
         & 0xffff;
-    format!("cfg{:02x}{h:04x}", position & 0xff)
+    format!("cfg{position:02x}{h:04x}")
 }
 
 impl Doc {
@@ -601,5 +604,27 @@ mod tests {
         assert!(Doc::parse(&big).is_err());
         let many = "config a\n".repeat(MAX_SECTIONS + 1);
         assert!(Doc::parse(&many).unwrap_err().message.contains("sections"));
+        let opts = format!("config a\n{}", "\toption x 'y'\n".repeat(MAX_OPTIONS + 1));
+        assert!(
+            opts.len() <= MAX_FILE_BYTES,
+            "the options test must not hit the size limit"
+        );
+        let e = Doc::parse(&opts).unwrap_err();
+        assert!(e.message.contains("options"), "{e}");
+        assert_eq!(e.line, MAX_OPTIONS + 2);
+    }
+
+    #[test]
+    fn anonymous_ids_stay_unique_past_256_sections() {
+        let text = "config rule\n\toption name 'r'\n".repeat(300);
+        let d = Doc::parse(&text).unwrap();
+        let ids: Vec<String> = d.sections().into_iter().map(|s| s.id).collect();
+        let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), 300);
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(&d.resolve(id).unwrap().id, id);
+            assert_eq!(&d.resolve(&format!("@rule[{n}]")).unwrap().id, id);
+        }
+        assert_eq!(&d.resolve("@rule[-1]").unwrap().id, &ids[299]);
     }
 }
