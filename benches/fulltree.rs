@@ -61,9 +61,22 @@ fn main() {
 
     // Value-change check: every parameter passive (forceEnabled ones stay active).
     dev.model.begin();
-    let names: Vec<String> = dev.model.get_names("Device.", false).expect("names").into_iter().filter(|n| !n.name.ends_with('.')).map(|n| n.name).collect();
+    let names: Vec<String> = dev
+        .model
+        .get_names("Device.", false)
+        .expect("names")
+        .into_iter()
+        .filter(|n| !n.name.ends_with('.'))
+        .map(|n| n.name)
+        .collect();
     for n in &names {
-        let _ = dev.model.set_attributes(&[cwmpd::model::ops::AttributeChange { name: n.clone(), notification: Some(1), access_list: None }]);
+        let _ = dev
+            .model
+            .set_attributes(&[cwmpd::model::ops::AttributeChange {
+                name: n.clone(),
+                notification: Some(1),
+                access_list: None,
+            }]);
     }
     let mut check: Vec<Duration> = Vec::new();
     let mut watched = 0;
@@ -91,7 +104,11 @@ fn main() {
         times.len()
     );
     println!("per 1,000 parameters: {per_1000:.2} ms");
-    println!("value-change check:   {watched} watched parameters, median {:.2} ms, {:.2} ms per 1,000", check_median.as_secs_f64() * 1000.0, check_median.as_secs_f64() * 1000.0 / watched as f64 * 1000.0);
+    println!(
+        "value-change check:   {watched} watched parameters, median {:.2} ms, {:.2} ms per 1,000",
+        check_median.as_secs_f64() * 1000.0,
+        check_median.as_secs_f64() * 1000.0 / watched as f64 * 1000.0
+    );
     println!("RSS at start:          {rss_start}");
     println!("RSS after loading:     {rss_loaded}");
     println!("RSS after 51 full gets: {rss_after}");

@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::backend::BackendError;
 use crate::model::error::ModelError;
+use crate::soap::DecodeError;
 
 /// A CWMP fault code with its spec name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -256,6 +257,24 @@ impl From<&ModelError> for Fault {
     }
 }
 
+/// The fault for an ACS request that could not be decoded (TR-069 A.5.1: arguments that are
+/// missing, malformed or over a limit are invalid arguments).
+pub fn decode_code(e: &DecodeError) -> FaultCode {
+    match e {
+        DecodeError::Missing { .. }
+        | DecodeError::Invalid { .. }
+        | DecodeError::Limit(_)
+        | DecodeError::Xml(_)
+        | DecodeError::NotEnvelope(_) => FaultCode::InvalidArguments,
+    }
+}
+
+impl From<&DecodeError> for Fault {
+    fn from(e: &DecodeError) -> Fault {
+        Fault::new(decode_code(e), e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +309,19 @@ mod tests {
         assert_eq!(f.code.code(), 9003);
         let codes: Vec<u32> = f.parameters.iter().map(|p| p.code.code()).collect();
         assert_eq!(codes, vec![9008, 9007, 9006, 9005]);
+    }
+
+    #[test]
+    fn undecodable_requests_are_invalid_arguments() {
+        let e = DecodeError::Invalid {
+            rpc: "GetParameterNames".into(),
+            field: "NextLevel",
+        };
+        assert_eq!(Fault::from(&e).code.code(), 9003);
+        assert_eq!(
+            Fault::from(&DecodeError::Limit("list length")).code.code(),
+            9003
+        );
     }
 
     #[test]

@@ -240,10 +240,7 @@ impl Engine {
                     (Some(m), _) => rpc::handle(m, ctx),
                     (None, Some((rpc, e))) => {
                         log::warn!("session: {rpc}: {e}");
-                        CpeMessage::Fault(crate::fault::Fault::new(
-                            crate::fault::FaultCode::InvalidArguments,
-                            e.to_string(),
-                        ))
+                        CpeMessage::Fault(crate::fault::Fault::from(&e))
                     }
                     (None, None) => return self.finish(),
                 };
