@@ -217,7 +217,7 @@ fn check_item(syntax: &Syntax, text: &str) -> Result<String, ValueError> {
             if text.is_empty()
                 || !int_ok
                 || !frac.bytes().all(|b| b.is_ascii_digit())
-                || (int.is_empty() && frac.is_empty())
+                || !text.bytes().any(|b| b.is_ascii_digit())
             {
                 return Err(bad(format!("{text:?} is not a decimal")));
             }
@@ -315,6 +315,10 @@ mod tests {
         let sl = syn(BaseType::Long);
         assert_eq!(ok(&sl, "-9223372036854775808"), "-9223372036854775808");
         refused(&sl, "9223372036854775808");
+        refused(&sl, "-9223372036854775809");
+        assert_eq!(ok(&sl, "+9223372036854775807"), "9223372036854775807");
+        refused(&l, "-1");
+        refused(&l, "+-1");
     }
 
     #[test]
@@ -447,7 +451,7 @@ mod tests {
         for v in ["1", "-1.5", "+0.25", ".5", "3."] {
             ok(&s, v);
         }
-        for v in ["", ".", "1.2.3", "1e5", "abc"] {
+        for v in ["", ".", "-", "+", "-.", "+.", "1.2.3", "1e5", "abc", " 1"] {
             refused(&s, v);
         }
     }
