@@ -201,6 +201,15 @@ mod tests {
     }
 
     #[test]
+    fn instance_lines_are_capped() {
+        let mut c = Command;
+        let ok = a(&format!("instances = [\"seq\", \"{MAX_LINES}\"]"));
+        assert_eq!(c.instances(&ok).unwrap().len(), MAX_LINES);
+        let over = a(&format!("instances = [\"seq\", \"{}\"]", MAX_LINES + 1));
+        assert!(matches!(c.instances(&over), Err(BackendError::Limit(_))));
+    }
+
+    #[test]
     fn timeouts_failures_and_caps() {
         let mut c = Command;
         let t = Instant::now();

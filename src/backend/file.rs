@@ -207,6 +207,24 @@ mod tests {
     }
 
     #[test]
+    fn directory_listing_is_capped() {
+        let d = std::env::temp_dir().join(format!("cwmpd-file-many-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        for i in 0..MAX_ENTRIES {
+            std::fs::write(d.join(i.to_string()), "").unwrap();
+        }
+        let mut h = File::default();
+        let t = a(&format!("dir = \"{}\"\ndigits = true", d.display()));
+        assert_eq!(h.instances(&t).unwrap().len(), MAX_ENTRIES);
+        std::fs::write(d.join("x-not-digits"), "").unwrap();
+        assert_eq!(h.instances(&t).unwrap().len(), MAX_ENTRIES, "filtered out");
+        std::fs::write(d.join(MAX_ENTRIES.to_string()), "").unwrap();
+        assert!(matches!(h.instances(&t), Err(BackendError::Limit(_))));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
     fn reads_real_procfs() {
         let mut h = File::default();
         let up = h

@@ -17,6 +17,8 @@ pub const STORED_FILE: &str = "stored.toml";
 pub const STORED_VERSION: u32 = 1;
 /// Most values kept.
 pub const MAX_STORED_VALUES: usize = 10_000;
+/// Most instances the ACS may create in one stored table.
+pub const MAX_STORED_INSTANCES: usize = 1024;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Data {
@@ -114,6 +116,12 @@ impl Handler for Stored {
 
     fn add(&mut self, args: &Args) -> Result<Instance, BackendError> {
         let staged = self.staged();
+        if staged.tables.get(&args.path).map_or(0, Vec::len) >= MAX_STORED_INSTANCES {
+            return Err(BackendError::Limit(format!(
+                "{}: more than {MAX_STORED_INSTANCES} instances",
+                args.path
+            )));
+        }
         let n = staged.counters.entry(args.path.clone()).or_insert(0);
         *n += 1;
         let key = format!("s{n}");
@@ -207,6 +215,29 @@ mod tests {
         let mut again = Stored::open(&d);
         assert_eq!(again.get(&a("Device.X.Alias", "")).unwrap(), "kept");
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn value_and_instance_limits() {
+        let d = dir("limits");
+        let mut s = Stored::open(&d);
+        for i in 0..MAX_STORED_VALUES {
+            s.set(&a(&format!("Device.X.{i}"), ""), "v").unwrap();
+        }
+        s.set(&a("Device.X.0", ""), "replacing is fine").unwrap();
+        assert!(matches!(
+            s.set(&a("Device.X.over", ""), "v"),
+            Err(BackendError::Limit(_))
+        ));
+        for _ in 0..MAX_STORED_INSTANCES {
+            s.add(&a("Device.T.", "")).unwrap();
+        }
+        assert!(matches!(
+            s.add(&a("Device.T.", "")),
+            Err(BackendError::Limit(_))
+        ));
+        s.abort();
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

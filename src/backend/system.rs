@@ -408,6 +408,31 @@ mod tests {
     }
 
     #[test]
+    fn process_table_is_capped() {
+        let (d, mut s) = fake("many");
+        let stat = "1 (p) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0\n";
+        for pid in 1000..1000 + MAX_PROCESSES - 2 {
+            let p = d.join("proc").join(pid.to_string());
+            std::fs::create_dir_all(&p).unwrap();
+            std::fs::write(p.join("stat"), stat).unwrap();
+        }
+        let t = Args {
+            table: toml::from_str("what = \"processes\"").unwrap(),
+            path: String::new(),
+        };
+        assert_eq!(
+            s.instances(&t).unwrap().len(),
+            MAX_PROCESSES,
+            "7, 42 and the rest"
+        );
+        let p = d.join("proc").join("99999");
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::write(p.join("stat"), stat).unwrap();
+        assert!(matches!(s.instances(&t), Err(BackendError::Limit(_))));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
     fn real_system_values() {
         let mut s = System::new(Path::new("/proc"), Path::new("/sys"), Path::new("/etc"));
         assert!(s.get(&a("uptime")).unwrap().parse::<u64>().is_ok());
