@@ -117,58 +117,81 @@ fn neigh_active(state: u16) -> bool {
     state & (0x02 | 0x04 | 0x08 | 0x10 | 0x80) != 0
 }
 
+fn open_socket(sock: &mut Option<Socket>) -> Result<&mut Socket, BackendError> {
+    if sock.is_none() {
+        *sock = Some(Socket::open()?);
+    }
+    sock.as_mut()
+        .ok_or_else(|| BackendError::Io("netlink: no socket".into()))
+}
+
+/// One dump per kind per operation: the first request fills the cache, later ones read it.
+fn cached<'a, T>(
+    sock: &mut Option<Socket>,
+    cache: &'a mut Option<Vec<T>>,
+    kind: u16,
+    answer: u16,
+    header: &[u8],
+    decode: fn(&[u8]) -> Option<T>,
+) -> Result<&'a [T], BackendError> {
+    if cache.is_none() {
+        let raw = open_socket(sock)?.dump(kind, answer, header)?;
+        *cache = Some(raw.iter().filter_map(|p| decode(p)).collect());
+    }
+    Ok(cache.as_deref().unwrap_or(&[]))
+}
+
 impl Netlink {
     fn sock(&mut self) -> Result<&mut Socket, BackendError> {
-        if self.sock.is_none() {
-            self.sock = Some(Socket::open()?);
-        }
-        self.sock
-            .as_mut()
-            .ok_or_else(|| BackendError::Io("netlink: no socket".into()))
+        open_socket(&mut self.sock)
     }
 
     /// All links (cached for the operation).
     pub fn links(&mut self) -> Result<&[Link], BackendError> {
-        if self.links.is_none() {
-            let raw = self
-                .sock()?
-                .dump(msg::RTM_GETLINK, msg::RTM_NEWLINK, &[0u8; 16])?;
-            self.links = Some(raw.iter().filter_map(|p| msg::link(p)).collect());
-        }
-        Ok(self.links.as_deref().unwrap_or(&[]))
+        cached(
+            &mut self.sock,
+            &mut self.links,
+            msg::RTM_GETLINK,
+            msg::RTM_NEWLINK,
+            &[0u8; 16],
+            msg::link,
+        )
     }
 
     /// All addresses.
     pub fn addresses(&mut self) -> Result<&[Addr], BackendError> {
-        if self.addrs.is_none() {
-            let raw = self
-                .sock()?
-                .dump(msg::RTM_GETADDR, msg::RTM_NEWADDR, &[0u8; 8])?;
-            self.addrs = Some(raw.iter().filter_map(|p| msg::addr(p)).collect());
-        }
-        Ok(self.addrs.as_deref().unwrap_or(&[]))
+        cached(
+            &mut self.sock,
+            &mut self.addrs,
+            msg::RTM_GETADDR,
+            msg::RTM_NEWADDR,
+            &[0u8; 8],
+            msg::addr,
+        )
     }
 
     /// All routes of every table.
     pub fn routes(&mut self) -> Result<&[Route], BackendError> {
-        if self.routes.is_none() {
-            let raw = self
-                .sock()?
-                .dump(msg::RTM_GETROUTE, msg::RTM_NEWROUTE, &[0u8; 12])?;
-            self.routes = Some(raw.iter().filter_map(|p| msg::route(p)).collect());
-        }
-        Ok(self.routes.as_deref().unwrap_or(&[]))
+        cached(
+            &mut self.sock,
+            &mut self.routes,
+            msg::RTM_GETROUTE,
+            msg::RTM_NEWROUTE,
+            &[0u8; 12],
+            msg::route,
+        )
     }
 
     /// All neighbours.
     pub fn neighbours(&mut self) -> Result<&[Neigh], BackendError> {
-        if self.neighs.is_none() {
-            let raw = self
-                .sock()?
-                .dump(msg::RTM_GETNEIGH, msg::RTM_NEWNEIGH, &[0u8; 12])?;
-            self.neighs = Some(raw.iter().filter_map(|p| msg::neigh(p)).collect());
-        }
-        Ok(self.neighs.as_deref().unwrap_or(&[]))
+        cached(
+            &mut self.sock,
+            &mut self.neighs,
+            msg::RTM_GETNEIGH,
+            msg::RTM_NEWNEIGH,
+            &[0u8; 12],
+            msg::neigh,
+        )
     }
 
     fn name_of(&mut self, index: i64) -> Result<String, BackendError> {
