@@ -485,7 +485,39 @@ impl Netlink {
     }
 }
 
-const TABLE_KINDS: [&str; 4] = ["links", "addresses", "routes", "neighbours"];
+impl Netlink {
+    /// InterfaceStack pairs (higher, lower): a bridge/bond above its ports (IFLA_MASTER) and
+    /// a vlan/macvlan above its lower link (IFLA_LINK; a veth's IFLA_LINK is its peer, not a
+    /// lower layer, so it is skipped). Key `higher/lower`.
+    fn stack_instances(&mut self) -> Result<Vec<Instance>, BackendError> {
+        let links = self.links()?;
+        let name = |i: i32| links.iter().find(|l| l.index == i).map(|l| l.name.clone());
+        let mut out: Vec<Instance> = Vec::new();
+        for l in links {
+            let mut pairs = Vec::new();
+            if l.master != 0 {
+                if let Some(m) = name(l.master) {
+                    pairs.push((m, l.name.clone()));
+                }
+            }
+            if l.link != 0 && l.link != l.index && l.kind != "veth" {
+                if let Some(lower) = name(l.link) {
+                    pairs.push((l.name.clone(), lower));
+                }
+            }
+            for (higher, lower) in pairs {
+                let key = format!("{higher}/{lower}");
+                if out.iter().any(|i| i.key == key) {
+                    continue;
+                }
+                out.push(Instance::new(key).var("higher", higher).var("lower", lower));
+            }
+        }
+        Ok(out)
+    }
+}
+
+const TABLE_KINDS: [&str; 5] = ["links", "addresses", "routes", "neighbours", "stack"];
 
 impl Handler for Netlink {
     fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
@@ -497,6 +529,7 @@ impl Handler for Netlink {
             (BindingKind::Table, "links") => &["kind", "type", "exclude", "kinds"],
             (BindingKind::Table, "addresses") => &["kind", "family", "ifname"],
             (BindingKind::Table, "routes" | "neighbours") => &["kind", "family"],
+            (BindingKind::Table, "stack") => &["kind"],
             (BindingKind::Table, other) => {
                 return Err(format!(
                     "table kind {other:?}; one of {}",
@@ -568,6 +601,7 @@ impl Handler for Netlink {
             "addresses" => self.address_instances(args),
             "routes" => self.route_instances(args),
             "neighbours" => self.neighbour_instances(args),
+            "stack" => self.stack_instances(),
             other => Err(BackendError::BadArgs(format!("table kind {other:?}"))),
         }
     }

@@ -131,6 +131,13 @@ fn dumps_links_addresses_routes_and_neighbours_in_a_namespace() {
             .unwrap(),
             "br0"
         );
+        let stack = nl.instances(&args("kind = \"stack\"")).unwrap();
+        let keys: Vec<&str> = stack.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["br0/vb"],
+            "veth peers are not stacked; the bridge port is"
+        );
         assert_eq!(
             nl.get(&args(
                 "kind = \"link\"\nifname = \"lo\"\nfield = \"tr181_type\""
