@@ -40,7 +40,10 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// and a client certificate.
 fn pki() -> Option<Pki> {
     if Command::new("openssl").arg("version").output().is_err() {
-        assert!(std::env::var("CI").is_err(), "openssl is required in CI");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "openssl is required in CI"
+        );
         eprintln!("skipped: openssl not installed");
         return None;
     }
