@@ -24,7 +24,7 @@ fn defined_in(m: &CpeMessage, v: CwmpVersion) -> bool {
 fn every_cpe_message_validates_against_the_cwmp_schemas() {
     if Command::new("xmllint").arg("--version").output().is_err() {
         assert!(
-            std::env::var("CI").is_err(),
+            std::env::var("CI").as_deref() != Ok("true"),
             "xmllint (libxml2-utils) is required in CI"
         );
         eprintln!("skipped: xmllint not installed");
