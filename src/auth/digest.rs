@@ -9,7 +9,8 @@ use crate::codec::{base64, hex};
 
 /// Longest Authorization / WWW-Authenticate header accepted.
 pub const MAX_HEADER: usize = 4096;
-/// Most nonces a verifier remembers at once.
+/// Most nonces a verifier remembers at once (nonces that authenticated a request; issued
+/// nonces are stateless and cost no memory).
 pub const MAX_NONCES: usize = 64;
 
 /// Digest algorithms.
@@ -329,14 +330,36 @@ impl fmt::Display for AuthError {
 impl std::error::Error for AuthError {}
 
 /// Issues Digest challenges and checks answers (server side).
+///
+/// Nonces are stateless: `issued-ms ‖ random ‖ HMAC-SHA-256(key, issued-ms ‖ random)`, so
+/// answering a flood of unauthenticated requests with 401s stores nothing and cannot push
+/// out the nonce a real ACS is about to answer. Only nonces that carried a correct response
+/// are remembered (with their highest nonce count, RFC 7616 §3.4: replays refused), at most
+/// [`MAX_NONCES`] of them; when one has to be forgotten early, every nonce issued up to then
+/// is treated as stale, so forgetting never re-opens a replay.
 pub struct Verifier {
     user: String,
     pass: String,
     realm: String,
     opaque: String,
+    key: ring::hmac::Key,
     lifetime_ms: u64,
-    /// nonce → (issued at, highest nc seen).
-    nonces: HashMap<String, (u64, u32)>,
+    /// nonce → (issued at, highest nc seen), for nonces that authenticated a request.
+    used: HashMap<String, (u64, u32)>,
+    /// Nonces issued at or before this time were forgotten early: refused as stale.
+    floor_ms: Option<u64>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the password or the key.
+        f.debug_struct("Verifier")
+            .field("user", &self.user)
+            .field("realm", &self.realm)
+            .field("lifetime_ms", &self.lifetime_ms)
+            .field("used", &self.used.len())
+            .finish_non_exhaustive()
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -345,14 +368,24 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Random bytes as hex, from the system RNG via ring.
 pub fn random_hex(n: usize) -> String {
+    hex::encode(&random_bytes(n))
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
     let rng = ring::rand::SystemRandom::new();
     if ring::rand::SecureRandom::fill(&rng, &mut buf).is_err() {
         // The kernel RNG failing is not something to limp along with silently.
         log::error!("system random number generator failed");
     }
-    hex::encode(&buf)
+    buf
 }
+
+/// Hex digits of the issue time and of the random part of a nonce; the tag follows.
+const NONCE_TIME_HEX: usize = 16;
+const NONCE_RANDOM_HEX: usize = 16;
+/// Bytes of the HMAC kept in a nonce (128 bits).
+const NONCE_TAG_BYTES: usize = 16;
 
 impl Verifier {
     /// A verifier for one user; nonces expire `lifetime_ms` after issue.
@@ -362,29 +395,52 @@ impl Verifier {
             pass: pass.into(),
             realm: realm.into(),
             opaque: random_hex(8),
+            key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &random_bytes(32)),
             lifetime_ms,
-            nonces: HashMap::new(),
+            used: HashMap::new(),
+            floor_ms: None,
         }
     }
 
-    /// WWW-Authenticate header values for a 401: a SHA-256 and an MD5 challenge, preferred
-    /// first (RFC 7616 §3.7). ACSs that merge repeated headers and keep the last value see MD5.
-    pub fn challenges(&mut self, now_ms: u64, stale: bool) -> Vec<String> {
-        self.nonces
-            .retain(|_, (at, _)| now_ms.saturating_sub(*at) < self.lifetime_ms);
-        if self.nonces.len() >= MAX_NONCES {
-            // Forget the oldest: a flood of unauthenticated requests cannot grow memory.
-            if let Some(oldest) = self
-                .nonces
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, _)| k.clone())
-            {
-                self.nonces.remove(&oldest);
-            }
+    fn tag(&self, body: &str) -> String {
+        let t = ring::hmac::sign(&self.key, body.as_bytes());
+        hex::encode(t.as_ref().get(..NONCE_TAG_BYTES).unwrap_or(t.as_ref()))
+    }
+
+    fn new_nonce(&self, now_ms: u64) -> String {
+        let body = format!("{now_ms:016x}{}", random_hex(NONCE_RANDOM_HEX / 2));
+        let tag = self.tag(&body);
+        format!("{body}{tag}")
+    }
+
+    /// The issue time of a nonce this verifier made and that is still fresh at `now_ms`.
+    fn nonce_issued(&self, nonce: &str, now_ms: u64) -> Option<u64> {
+        let split = NONCE_TIME_HEX + NONCE_RANDOM_HEX;
+        if nonce.len() != split + 2 * NONCE_TAG_BYTES || !nonce.is_ascii() {
+            return None;
         }
-        let nonce = random_hex(16);
-        self.nonces.insert(nonce.clone(), (now_ms, 0));
+        let (body, tag) = nonce.split_at(split);
+        if !constant_time_eq(self.tag(body).as_bytes(), tag.as_bytes()) {
+            return None;
+        }
+        let issued = u64::from_str_radix(body.get(..NONCE_TIME_HEX)?, 16).ok()?;
+        // A nonce from the future (the caller's clock went back) is as unusable as an old one.
+        if issued > now_ms || now_ms - issued >= self.lifetime_ms {
+            return None;
+        }
+        if self.floor_ms.is_some_and(|f| issued <= f) {
+            return None;
+        }
+        Some(issued)
+    }
+
+    /// WWW-Authenticate header values for a 401: a SHA-256 and an MD5 challenge, preferred
+    /// first (RFC 7616 §3.7), both qop="auth" and sharing one fresh nonce. ACSs that merge
+    /// repeated headers and keep the last value see MD5. `stale` says the last answer had
+    /// the right credentials but an expired nonce (RFC 7616 §3.3). (`&mut` is kept for the
+    /// callers written when issuing stored the nonce.)
+    pub fn challenges(&mut self, now_ms: u64, stale: bool) -> Vec<String> {
+        let nonce = self.new_nonce(now_ms);
         let stale = if stale { ", stale=true" } else { "" };
         ["SHA-256", "MD5"]
             .iter()
@@ -399,7 +455,7 @@ impl Verifier {
             .collect()
     }
 
-    /// Checks an Authorization header for a request.
+    /// Checks the Authorization header of a `method` request for `uri` at `now_ms`.
     pub fn verify(
         &mut self,
         header: Option<&str>,
@@ -411,11 +467,11 @@ impl Verifier {
         if h.len() > MAX_HEADER {
             return Err(AuthError::Malformed);
         }
-        let rest = h
-            .trim_start()
-            .strip_prefix("Digest")
-            .or_else(|| h.trim_start().strip_prefix("digest"))
-            .ok_or(AuthError::Missing)?;
+        let h = h.trim_start();
+        let rest = match h.get(..6) {
+            Some(s) if s.eq_ignore_ascii_case("digest") => h.get(6..).unwrap_or(""),
+            _ => return Err(AuthError::Missing),
+        };
         let p = params(rest);
         let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let (Some(user), Some(realm), Some(nonce), Some(duri), Some(resp)) = (
@@ -436,11 +492,13 @@ impl Verifier {
             return Err(AuthError::Malformed);
         };
         let nc_n = u32::from_str_radix(nc, 16).map_err(|_| AuthError::Malformed)?;
-        if user != self.user || realm != self.realm || duri != uri {
-            log::debug!("auth: denied: username {user:?}, realm {realm:?}, uri {duri:?} (expected {:?}, {:?}, {uri:?})", self.user, self.realm);
+        let opaque_ok = get("opaque").is_none_or(|o| o == self.opaque);
+        if user != self.user || realm != self.realm || duri != uri || !opaque_ok {
+            log::debug!("auth: denied: username {user:?}, realm {realm:?}, uri {duri:?} (expected {:?}, {:?}, {uri:?}), opaque matches: {opaque_ok}", self.user, self.realm);
             return Err(AuthError::Denied);
         }
-        let mut want = response(&Inputs {
+        let resp = resp.to_ascii_lowercase();
+        let inputs = |alg| Inputs {
             alg,
             user: &self.user,
             realm: &self.realm,
@@ -451,39 +509,49 @@ impl Verifier {
             qop: Some("auth"),
             method,
             uri,
-        });
+        };
+        let mut matches = constant_time_eq(response(&inputs(alg)).as_bytes(), resp.as_bytes());
         // GenieACS 1.2 always computes MD5 but echoes whatever algorithm it parsed last. MD5
         // is offered anyway, so an MD5 answer labelled SHA-256 proves no less than one
         // labelled MD5: accept it rather than lock such ACSs out.
-        if alg == Algorithm::Sha256
-            && !constant_time_eq(want.as_bytes(), resp.to_ascii_lowercase().as_bytes())
-        {
-            want = response(&Inputs {
-                alg: Algorithm::Md5,
-                user: &self.user,
-                realm: &self.realm,
-                pass: &self.pass,
-                nonce,
-                cnonce,
-                nc,
-                qop: Some("auth"),
-                method,
-                uri,
-            });
+        if alg == Algorithm::Sha256 && !matches {
+            matches = constant_time_eq(
+                response(&inputs(Algorithm::Md5)).as_bytes(),
+                resp.as_bytes(),
+            );
         }
-        if !constant_time_eq(want.as_bytes(), resp.to_ascii_lowercase().as_bytes()) {
+        if !matches {
             log::debug!("auth: denied: response does not match (user {user:?}, algorithm {}, qop auth, nc {nc})", alg.name());
             return Err(AuthError::Denied);
         }
-        let entry = self.nonces.get_mut(nonce).ok_or(AuthError::Stale)?;
-        if now_ms.saturating_sub(entry.0) >= self.lifetime_ms {
-            self.nonces.remove(nonce);
-            return Err(AuthError::Stale);
+        // The credentials are right; now the nonce must be ours, fresh and its count new.
+        let issued = self.nonce_issued(nonce, now_ms).ok_or(AuthError::Stale)?;
+        let lifetime = self.lifetime_ms;
+        self.used
+            .retain(|_, (at, _)| now_ms.saturating_sub(*at) < lifetime);
+        if let Some(entry) = self.used.get_mut(nonce) {
+            if nc_n <= entry.1 {
+                return Err(AuthError::Replay);
+            }
+            entry.1 = nc_n;
+            return Ok(());
         }
-        if nc_n <= entry.1 {
-            return Err(AuthError::Replay);
+        if self.used.len() >= MAX_NONCES {
+            let oldest = self
+                .used
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, (at, _))| (k.clone(), *at));
+            if let Some((k, at)) = oldest {
+                self.used.remove(&k);
+                self.floor_ms = Some(self.floor_ms.map_or(at, |f| f.max(at)));
+                log::debug!("auth: forgot nonce issued at {at} ms; older nonces are now stale");
+            }
+            if self.floor_ms.is_some_and(|f| issued <= f) {
+                return Err(AuthError::Stale);
+            }
         }
-        entry.1 = nc_n;
+        self.used.insert(nonce.to_string(), (issued, nc_n));
         Ok(())
     }
 }
@@ -647,12 +715,107 @@ mod tests {
         );
     }
 
+    /// A verifier and a right answer (SHA-256) to a challenge issued at `issued`.
+    fn fresh(v: &Verifier, issued: u64, nc: u32) -> String {
+        let ch = v.challenges(issued, false);
+        let Scheme::Digest(c) = parse_challenges(&ch[0]).remove(0) else {
+            panic!()
+        };
+        authorization(&c, "a", "b", "GET", "/cr", nc, "cn")
+    }
+
     #[test]
-    fn nonce_memory_is_bounded() {
+    fn used_nonce_memory_is_bounded_and_forgetting_reopens_no_replay() {
         let mut v = Verifier::new("a", "b", "r", 60_000);
-        for i in 0..(MAX_NONCES as u64 * 3) {
+        let Scheme::Digest(c) = parse_challenges(&v.challenges(0, false)[0]).remove(0) else {
+            panic!()
+        };
+        let first = authorization(&c, "a", "b", "GET", "/cr", 1, "cn");
+        assert_eq!(v.verify(Some(&first), "GET", "/cr", 0), Ok(()));
+        for i in 1..=(MAX_NONCES as u64 * 2) {
+            let h = fresh(&v, i, 1);
+            assert_eq!(v.verify(Some(&h), "GET", "/cr", i), Ok(()), "nonce {i}");
+            assert!(v.used.len() <= MAX_NONCES);
+        }
+        // The first nonce was forgotten; its replay, and even a higher count, are refused.
+        let next = authorization(&c, "a", "b", "GET", "/cr", 2, "cn");
+        assert_eq!(
+            v.verify(Some(&first), "GET", "/cr", 200),
+            Err(AuthError::Stale)
+        );
+        assert_eq!(
+            v.verify(Some(&next), "GET", "/cr", 200),
+            Err(AuthError::Stale)
+        );
+        // A fresh nonce still works.
+        let h = fresh(&v, 300, 1);
+        assert_eq!(v.verify(Some(&h), "GET", "/cr", 300), Ok(()));
+    }
+
+    #[test]
+    fn a_flood_of_challenges_does_not_invalidate_an_outstanding_nonce() {
+        let mut v = Verifier::new("a", "b", "r", 60_000);
+        let h = fresh(&v, 0, 1);
+        for i in 0..(MAX_NONCES as u64 * 10) {
             v.challenges(i, false);
         }
-        assert!(v.nonces.len() <= MAX_NONCES);
+        assert_eq!(v.verify(Some(&h), "GET", "/cr", 700), Ok(()));
+        assert!(v.used.len() <= 1, "issuing stores nothing");
+    }
+
+    #[test]
+    fn refuses_forged_expired_and_future_nonces_as_stale() {
+        let mut v = Verifier::new("a", "b", "r", 1_000);
+        // Same nonce body, tag from another verifier's key.
+        let other = Verifier::new("a", "b", "r", 1_000);
+        let forged = fresh(&other, 0, 1).replace(&other.opaque, &v.opaque);
+        assert_eq!(
+            v.verify(Some(&forged), "GET", "/cr", 1),
+            Err(AuthError::Stale)
+        );
+        let h = fresh(&v, 0, 1);
+        assert_eq!(
+            v.verify(Some(&h), "GET", "/cr", 1_000),
+            Err(AuthError::Stale),
+            "expired"
+        );
+        let h = fresh(&v, 500, 1);
+        assert_eq!(
+            v.verify(Some(&h), "GET", "/cr", 100),
+            Err(AuthError::Stale),
+            "from the future"
+        );
+        assert_eq!(v.verify(Some(&h), "GET", "/cr", 999), Ok(()));
+        let wrong_opaque = fresh(&v, 900, 1).replace(&v.opaque, "0000");
+        assert_eq!(
+            v.verify(Some(&wrong_opaque), "GET", "/cr", 999),
+            Err(AuthError::Denied)
+        );
+    }
+
+    #[test]
+    fn refuses_an_overlong_header() {
+        let mut v = Verifier::new("a", "b", "r", 1_000);
+        let h = fresh(&v, 0, 1);
+        let long = format!("{h}, x=\"{}\"", "y".repeat(MAX_HEADER));
+        assert_eq!(
+            v.verify(Some(&long), "GET", "/cr", 1),
+            Err(AuthError::Malformed)
+        );
+        assert_eq!(v.verify(Some(&h), "GET", "/cr", 1), Ok(()));
+    }
+
+    #[test]
+    fn sess_algorithms_round_trip() {
+        let mut v = Verifier::new("a", "b", "r", 60_000);
+        for (nc, alg) in [(1, Algorithm::Md5Sess), (2, Algorithm::Sha256Sess)] {
+            let ch = v.challenges(0, false);
+            let Scheme::Digest(mut c) = parse_challenges(&ch[0]).remove(0) else {
+                panic!()
+            };
+            c.algorithm = alg;
+            let h = authorization(&c, "a", "b", "GET", "/cr", nc, "cn");
+            assert_eq!(v.verify(Some(&h), "GET", "/cr", 1), Ok(()), "{alg:?}");
+        }
     }
 }
