@@ -716,7 +716,7 @@ mod tests {
     }
 
     /// A verifier and a right answer (SHA-256) to a challenge issued at `issued`.
-    fn fresh(v: &Verifier, issued: u64, nc: u32) -> String {
+    fn fresh(v: &mut Verifier, issued: u64, nc: u32) -> String {
         let ch = v.challenges(issued, false);
         let Scheme::Digest(c) = parse_challenges(&ch[0]).remove(0) else {
             panic!()
@@ -733,7 +733,7 @@ mod tests {
         let first = authorization(&c, "a", "b", "GET", "/cr", 1, "cn");
         assert_eq!(v.verify(Some(&first), "GET", "/cr", 0), Ok(()));
         for i in 1..=(MAX_NONCES as u64 * 2) {
-            let h = fresh(&v, i, 1);
+            let h = fresh(&mut v, i, 1);
             assert_eq!(v.verify(Some(&h), "GET", "/cr", i), Ok(()), "nonce {i}");
             assert!(v.used.len() <= MAX_NONCES);
         }
@@ -748,14 +748,14 @@ mod tests {
             Err(AuthError::Stale)
         );
         // A fresh nonce still works.
-        let h = fresh(&v, 300, 1);
+        let h = fresh(&mut v, 300, 1);
         assert_eq!(v.verify(Some(&h), "GET", "/cr", 300), Ok(()));
     }
 
     #[test]
     fn a_flood_of_challenges_does_not_invalidate_an_outstanding_nonce() {
         let mut v = Verifier::new("a", "b", "r", 60_000);
-        let h = fresh(&v, 0, 1);
+        let h = fresh(&mut v, 0, 1);
         for i in 0..(MAX_NONCES as u64 * 10) {
             v.challenges(i, false);
         }
@@ -767,26 +767,26 @@ mod tests {
     fn refuses_forged_expired_and_future_nonces_as_stale() {
         let mut v = Verifier::new("a", "b", "r", 1_000);
         // Same nonce body, tag from another verifier's key.
-        let other = Verifier::new("a", "b", "r", 1_000);
-        let forged = fresh(&other, 0, 1).replace(&other.opaque, &v.opaque);
+        let mut other = Verifier::new("a", "b", "r", 1_000);
+        let forged = fresh(&mut other, 0, 1).replace(&other.opaque, &v.opaque);
         assert_eq!(
             v.verify(Some(&forged), "GET", "/cr", 1),
             Err(AuthError::Stale)
         );
-        let h = fresh(&v, 0, 1);
+        let h = fresh(&mut v, 0, 1);
         assert_eq!(
             v.verify(Some(&h), "GET", "/cr", 1_000),
             Err(AuthError::Stale),
             "expired"
         );
-        let h = fresh(&v, 500, 1);
+        let h = fresh(&mut v, 500, 1);
         assert_eq!(
             v.verify(Some(&h), "GET", "/cr", 100),
             Err(AuthError::Stale),
             "from the future"
         );
         assert_eq!(v.verify(Some(&h), "GET", "/cr", 999), Ok(()));
-        let wrong_opaque = fresh(&v, 900, 1).replace(&v.opaque, "0000");
+        let wrong_opaque = fresh(&mut v, 900, 1).replace(&v.opaque, "0000");
         assert_eq!(
             v.verify(Some(&wrong_opaque), "GET", "/cr", 999),
             Err(AuthError::Denied)
@@ -796,7 +796,7 @@ mod tests {
     #[test]
     fn refuses_an_overlong_header() {
         let mut v = Verifier::new("a", "b", "r", 1_000);
-        let h = fresh(&v, 0, 1);
+        let h = fresh(&mut v, 0, 1);
         let long = format!("{h}, x=\"{}\"", "y".repeat(MAX_HEADER));
         assert_eq!(
             v.verify(Some(&long), "GET", "/cr", 1),
