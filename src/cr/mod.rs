@@ -9,6 +9,11 @@
 //!
 //! tiny_http runs its own accept threads; the agent loop treats it as a queue and waits on
 //! it with [`Listener::poll`], which is also how the loop sleeps until its next deadline.
+//! Nonce ages and the rate limit use milliseconds passed in ([`Listener::poll_at`]) or, for
+//! [`Listener::poll`], the listener's own monotonic clock; do not mix the two on one listener.
+//!
+//! It does not start sessions, coalesce them or know about events: it only counts accepted
+//! requests ([`Polled`]) and the agent decides.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
@@ -16,14 +21,35 @@ use std::time::{Duration, Instant};
 
 use crate::auth::digest::{AuthError, Verifier};
 
-/// Nonce lifetime.
+/// Nonce lifetime (default; see [`Listener::set_nonce_lifetime`]).
 pub const NONCE_LIFETIME_MS: u64 = 60_000;
 /// Requests handled in one poll; the rest wait for the next.
 pub const MAX_PER_POLL: usize = 32;
-/// Accepted Connection Requests allowed in a burst.
+/// Accepted Connection Requests allowed in a burst (default).
 pub const BURST: u32 = 3;
-/// Milliseconds to earn one more accepted request.
+/// Milliseconds to earn one more accepted request (default).
 pub const REFILL_MS: u64 = 1000;
+/// The realm in our challenges.
+pub const REALM: &str = "cwmpd";
+
+/// Token bucket for authenticated requests: `burst` at once, then one per `refill_ms`.
+/// Authenticated requests beyond it get 503 with Retry-After.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Bucket size (at least 1 is used).
+    pub burst: u32,
+    /// Milliseconds to earn one token (at least 1 is used).
+    pub refill_ms: u64,
+}
+
+impl Default for RateLimit {
+    fn default() -> RateLimit {
+        RateLimit {
+            burst: BURST,
+            refill_ms: REFILL_MS,
+        }
+    }
+}
 
 /// Listener settings.
 #[derive(Debug, Clone)]
@@ -56,8 +82,10 @@ pub struct Listener {
     path: String,
     verifier: Option<Verifier>,
     epoch: Instant,
+    nonce_lifetime_ms: u64,
+    limit: RateLimit,
     tokens: u32,
-    last_refill_ms: u64,
+    last_refill_ms: Option<u64>,
 }
 
 /// What polling produced.
@@ -69,9 +97,36 @@ pub struct Polled {
     pub refused: u32,
 }
 
+/// The ConnectionRequestURL for a listener bound to `listen` serving `path`.
+///
+/// `host_override` is the host (name or address, IPv6 without brackets) to report instead of
+/// the listen address. A listener on 0.0.0.0 or :: cannot be reached at that address, so the
+/// caller must pass the address the ACS can reach (see [`derive_url`], which picks the local
+/// address of the route to the ACS); given none, the unspecified address is reported as is.
+pub fn connection_request_url(
+    listen: SocketAddr,
+    path: &str,
+    host_override: Option<&str>,
+) -> String {
+    let host = host_override
+        .map(str::to_string)
+        .unwrap_or_else(|| listen.ip().to_string());
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
+    format!("http://{host}:{}{path}", listen.port())
+}
+
 /// Derives the ConnectionRequestURL: the listen address, or when it is unspecified
 /// (0.0.0.0 / ::) the local address used to reach the ACS (found with an unconnected UDP
-/// socket: no packet is sent).
+/// socket: no packet is sent). Empty when `listen` is not an address.
 pub fn derive_url(listen: &str, path: &str, acs_url: &str) -> String {
     let Ok(addr) = listen.parse::<SocketAddr>() else {
         return String::new();
@@ -94,12 +149,7 @@ pub fn derive_url(listen: &str, path: &str, acs_url: &str) -> String {
             }
         }
     }
-    let host = if ip.is_ipv6() {
-        format!("[{ip}]")
-    } else {
-        ip.to_string()
-    };
-    format!("http://{host}:{}{path}", addr.port())
+    connection_request_url(addr, path, Some(&ip.to_string()))
 }
 
 impl Listener {
@@ -114,7 +164,7 @@ impl Listener {
             Some(Verifier::new(
                 &s.username,
                 &s.password,
-                "cwmpd",
+                REALM,
                 NONCE_LIFETIME_MS,
             ))
         };
@@ -124,9 +174,34 @@ impl Listener {
             path: s.path.clone(),
             verifier,
             epoch: Instant::now(),
+            nonce_lifetime_ms: NONCE_LIFETIME_MS,
+            limit: RateLimit::default(),
             tokens: BURST,
-            last_refill_ms: 0,
+            last_refill_ms: None,
         })
+    }
+
+    /// Changes the rate limit; the bucket starts full.
+    pub fn set_rate_limit(&mut self, limit: RateLimit) {
+        self.limit = RateLimit {
+            burst: limit.burst.max(1),
+            refill_ms: limit.refill_ms.max(1),
+        };
+        self.tokens = self.limit.burst;
+        self.last_refill_ms = None;
+    }
+
+    /// Changes how long a nonce is accepted after it was issued; outstanding nonces are
+    /// dropped.
+    pub fn set_nonce_lifetime(&mut self, ms: u64) {
+        self.nonce_lifetime_ms = ms;
+        let (u, p) = self.credentials.clone();
+        self.verifier = self.new_verifier(&u, &p);
+    }
+
+    fn new_verifier(&self, username: &str, password: &str) -> Option<Verifier> {
+        (!username.is_empty() && !password.is_empty())
+            .then(|| Verifier::new(username, password, REALM, self.nonce_lifetime_ms))
     }
 
     /// Changes the credentials the ACS must use (Device.ManagementServer.ConnectionRequest
@@ -136,20 +211,14 @@ impl Listener {
             return;
         }
         self.credentials = (username.to_string(), password.to_string());
-        self.verifier = if username.is_empty() || password.is_empty() {
+        self.verifier = self.new_verifier(username, password);
+        if self.verifier.is_none() {
             log::warn!(
                 "connection request: credentials cleared; every request will be refused (401)"
             );
-            None
         } else {
             log::info!("connection request: credentials changed");
-            Some(Verifier::new(
-                username,
-                password,
-                "cwmpd",
-                NONCE_LIFETIME_MS,
-            ))
-        };
+        }
     }
 
     /// The bound address.
@@ -166,29 +235,39 @@ impl Listener {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    fn take_token(&mut self, now: u64) -> bool {
-        let earned = (now.saturating_sub(self.last_refill_ms) / REFILL_MS) as u32;
-        if earned > 0 {
-            self.tokens = (self.tokens + earned).min(BURST);
-            self.last_refill_ms = now;
+    /// Takes a token at `now`; Err(seconds until the next one) when the bucket is empty.
+    fn take_token(&mut self, now: u64) -> Result<(), u64> {
+        let RateLimit { burst, refill_ms } = self.limit;
+        let last = *self.last_refill_ms.get_or_insert(now);
+        if self.tokens >= burst {
+            // Full: earning starts from now, not from when it filled.
+            self.last_refill_ms = Some(now);
+        } else {
+            let earned = now.saturating_sub(last) / refill_ms;
+            if earned > 0 {
+                let room = u64::from(burst - self.tokens);
+                self.tokens += u32::try_from(earned.min(room)).unwrap_or(0);
+                // Keep the part of an interval already earned towards the next token.
+                self.last_refill_ms = Some(last.saturating_add(earned.saturating_mul(refill_ms)));
+            }
         }
         if self.tokens > 0 {
             self.tokens -= 1;
-            true
+            Ok(())
         } else {
-            false
+            let next = self
+                .last_refill_ms
+                .unwrap_or(now)
+                .saturating_add(refill_ms)
+                .saturating_sub(now);
+            Err(next.div_ceil(1000).max(1))
         }
     }
 
-    fn respond(req: tiny_http::Request, status: u16, headers: &[String]) {
+    fn respond(req: tiny_http::Request, status: u16, headers: &[(&str, String)]) {
         let mut resp = tiny_http::Response::empty(status);
-        for h in headers {
-            if let Ok(h) = tiny_http::Header::from_bytes(&b"WWW-Authenticate"[..], h.as_bytes()) {
-                resp.add_header(h);
-            }
-        }
-        if status == 503 {
-            if let Ok(h) = tiny_http::Header::from_bytes(&b"Retry-After"[..], &b"1"[..]) {
+        for (name, value) in headers {
+            if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
                 resp.add_header(h);
             }
         }
@@ -197,16 +276,15 @@ impl Listener {
         }
     }
 
-    /// Handles one request; true when it was an accepted Connection Request.
-    fn handle(&mut self, req: tiny_http::Request) -> bool {
-        let now = self.now_ms();
+    /// Handles one request at `now`; true when it was an accepted Connection Request.
+    fn handle(&mut self, req: tiny_http::Request, now: u64) -> bool {
         let path = req.url().split('?').next().unwrap_or("").to_string();
         if path != self.path {
             Self::respond(req, 404, &[]);
             return false;
         }
         if *req.method() != tiny_http::Method::Get {
-            Self::respond(req, 405, &[]);
+            Self::respond(req, 405, &[("Allow", "GET".into())]);
             return false;
         }
         let Some(v) = self.verifier.as_mut() else {
@@ -223,17 +301,18 @@ impl Listener {
             .find(|h| h.field.equiv("Authorization"))
             .map(|h| h.value.as_str().to_string());
         match v.verify(auth.as_deref(), "GET", req.url(), now) {
-            Ok(()) => {
-                if self.take_token(now) {
+            Ok(()) => match self.take_token(now) {
+                Ok(()) => {
                     Self::respond(req, 200, &[]);
                     log::info!("connection request accepted");
                     true
-                } else {
+                }
+                Err(after) => {
                     log::warn!("connection request rate limit: answered 503");
-                    Self::respond(req, 503, &[]);
+                    Self::respond(req, 503, &[("Retry-After", after.to_string())]);
                     false
                 }
-            }
+            },
             Err(e) => {
                 if !matches!(e, AuthError::Missing) {
                     log::warn!(
@@ -242,6 +321,7 @@ impl Listener {
                     );
                 }
                 let ch = v.challenges(now, e == AuthError::Stale);
+                let ch: Vec<_> = ch.into_iter().map(|c| ("WWW-Authenticate", c)).collect();
                 Self::respond(req, 401, &ch);
                 false
             }
@@ -249,8 +329,19 @@ impl Listener {
     }
 
     /// Waits up to `timeout` for requests and handles what arrived (at most
-    /// [`MAX_PER_POLL`]). Returns early when woken by a [`Waker`].
+    /// [`MAX_PER_POLL`]) at the listener's own clock. Returns early when woken by a
+    /// [`Waker`].
     pub fn poll(&mut self, timeout: Duration) -> Polled {
+        self.poll_inner(timeout, None)
+    }
+
+    /// As [`Listener::poll`], handling what arrives as at `now_ms` (milliseconds on the
+    /// caller's monotonic clock).
+    pub fn poll_at(&mut self, timeout: Duration, now_ms: u64) -> Polled {
+        self.poll_inner(timeout, Some(now_ms))
+    }
+
+    fn poll_inner(&mut self, timeout: Duration, now_ms: Option<u64>) -> Polled {
         let mut out = Polled::default();
         let first = match self.server.recv_timeout(timeout) {
             Ok(Some(r)) => r,
@@ -260,10 +351,12 @@ impl Listener {
                 return out;
             }
         };
+        // Read after the wait: requests are handled at the time they are taken.
+        let now = now_ms.unwrap_or_else(|| self.now_ms());
         let mut next = Some(first);
         let mut handled = 0;
         while let Some(req) = next.take() {
-            if self.handle(req) {
+            if self.handle(req, now) {
                 out.accepted += 1;
             } else {
                 out.refused += 1;

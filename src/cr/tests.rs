@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::thread;
 
 use super::*;
-use crate::auth::digest::{authorization, parse_challenges, Scheme};
+use crate::auth::digest::{authorization, parse_challenges, Algorithm, Scheme};
 
 fn listener(user: &str, pass: &str) -> Listener {
     Listener::bind(&Settings {
@@ -20,6 +20,17 @@ fn listener(user: &str, pass: &str) -> Listener {
 
 /// Sends raw requests (one connection each) and returns (status, WWW-Authenticate values).
 fn send(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>) -> (u16, Vec<String>) {
+    let (status, challenges, _) = send_full(addr, method, path, auth);
+    (status, challenges)
+}
+
+/// As [`send`], with the whole response text.
+fn send_full(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+) -> (u16, Vec<String>, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let auth = auth
@@ -45,7 +56,7 @@ fn send(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>) -> (u16,
         })
         .map(String::from)
         .collect();
-    (status, challenges)
+    (status, challenges, text)
 }
 
 /// Runs `client` on a thread while polling the listener; returns its result and the polls.
@@ -53,11 +64,30 @@ fn drive<T: Send + 'static>(
     l: &mut Listener,
     client: impl FnOnce(SocketAddr) -> T + Send + 'static,
 ) -> (T, Polled) {
+    drive_at(l, None, client)
+}
+
+/// As [`drive`], at a fixed time `now` (ms) when given; also checks that every poll returns
+/// promptly (well under a second beyond its 20 ms timeout).
+fn drive_at<T: Send + 'static>(
+    l: &mut Listener,
+    now: Option<u64>,
+    client: impl FnOnce(SocketAddr) -> T + Send + 'static,
+) -> (T, Polled) {
     let addr = l.local_addr().unwrap();
     let h = thread::spawn(move || client(addr));
     let mut total = Polled::default();
     while !h.is_finished() {
-        let p = l.poll(Duration::from_millis(20));
+        let t = Instant::now();
+        let p = match now {
+            Some(n) => l.poll_at(Duration::from_millis(20), n),
+            None => l.poll(Duration::from_millis(20)),
+        };
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "a poll took {:?}",
+            t.elapsed()
+        );
         total.accepted += p.accepted;
         total.refused += p.refused;
     }
@@ -152,6 +182,184 @@ fn a_flood_is_rate_limited_and_the_listener_stays_responsive() {
     let (s, _) = drive(&mut l, |a| send(a, "GET", "/cr", None).0);
     assert_eq!(s, 401);
     assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn a_request_without_authorization_gets_both_challenges() {
+    let mut l = listener("acs", "secret");
+    let ((status, ch), p) = drive(&mut l, |a| send(a, "GET", "/cr", None));
+    assert_eq!(status, 401);
+    let algs: Vec<Algorithm> = ch
+        .iter()
+        .flat_map(|c| parse_challenges(c))
+        .map(|s| match s {
+            Scheme::Digest(c) => {
+                assert_eq!(c.qop, ["auth"]);
+                assert_eq!(c.realm, REALM);
+                assert!(!c.stale);
+                c.algorithm
+            }
+            s => panic!("{s:?}"),
+        })
+        .collect();
+    assert_eq!(algs, [Algorithm::Sha256, Algorithm::Md5]);
+    assert_eq!((p.accepted, p.refused), (0, 1));
+}
+
+#[test]
+fn an_expired_nonce_is_refused_as_stale_then_a_fresh_one_works() {
+    for alg in ["SHA-256", "MD5"] {
+        let mut l = listener("acs", "secret");
+        l.set_nonce_lifetime(5_000);
+        let (ch, _) = drive_at(&mut l, Some(0), |a| send(a, "GET", "/cr", None).1);
+        let late = answer(&ch, alg, "acs", "secret", 1);
+        let ((s1, ch2), p) = drive_at(&mut l, Some(5_000), move |a| {
+            send(a, "GET", "/cr", Some(&late))
+        });
+        assert_eq!(s1, 401, "{alg}");
+        assert_eq!(p.accepted, 0);
+        assert_eq!(ch2.len(), 2);
+        assert!(ch2.iter().all(|c| c.ends_with("stale=true")), "{ch2:?}");
+        let fresh = answer(&ch2, alg, "acs", "secret", 1);
+        let (s2, p) = drive_at(&mut l, Some(9_999), move |a| {
+            send(a, "GET", "/cr", Some(&fresh)).0
+        });
+        assert_eq!((s2, p.accepted), (200, 1), "{alg}");
+    }
+}
+
+#[test]
+fn a_wrong_user_or_a_wrong_uri_is_refused() {
+    let mut l = listener("acs", "secret");
+    let (r, p) = drive(&mut l, |a| {
+        let (_, ch) = send(a, "GET", "/cr", None);
+        let other_user = answer(&ch, "MD5", "eve", "secret", 1);
+        let Scheme::Digest(c) = parse_challenges(&ch[0]).remove(0) else {
+            panic!()
+        };
+        let other_uri = authorization(&c, "acs", "secret", "GET", "/elsewhere", 2, "x");
+        (
+            send(a, "GET", "/cr", Some(&other_user)).0,
+            send(a, "GET", "/cr", Some(&other_uri)).0,
+            send(a, "GET", "/cr", Some("Basic YWNzOnNlY3JldA==")).0,
+        )
+    });
+    assert_eq!(r, (401, 401, 401), "Basic is never accepted either");
+    assert_eq!(p.accepted, 0);
+}
+
+#[test]
+fn a_flood_of_good_requests_gets_503_beyond_the_bucket() {
+    let mut l = listener("acs", "secret");
+    let (ch, _) = drive_at(&mut l, Some(0), |a| send(a, "GET", "/cr", None).1);
+    let ch2 = ch.clone();
+    // Time stands still during the flood: exactly BURST pass.
+    let (out, p) = drive_at(&mut l, Some(10), move |a| {
+        (1..=200u32)
+            .map(|nc| {
+                let h = answer(&ch2, "SHA-256", "acs", "secret", nc);
+                let (status, _, text) = send_full(a, "GET", "/cr", Some(&h));
+                (status, text.contains("Retry-After: 1\r\n"))
+            })
+            .collect::<Vec<_>>()
+    });
+    let ok = out.iter().filter(|(s, _)| *s == 200).count();
+    let busy: Vec<_> = out.iter().filter(|(s, _)| *s == 503).collect();
+    assert_eq!(ok, BURST as usize);
+    assert_eq!(busy.len(), 200 - BURST as usize);
+    assert!(
+        busy.iter().all(|(_, retry)| *retry),
+        "503 carries Retry-After"
+    );
+    assert_eq!(p.accepted, BURST);
+    // One refill interval later the same ACS gets through again at once.
+    let good = answer(&ch, "SHA-256", "acs", "secret", 201);
+    let t = Instant::now();
+    let (s, p) = drive_at(&mut l, Some(10 + REFILL_MS), move |a| {
+        send(a, "GET", "/cr", Some(&good)).0
+    });
+    assert_eq!((s, p.accepted), (200, 1));
+    assert!(t.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn the_rate_limit_is_configurable() {
+    let mut l = listener("acs", "secret");
+    l.set_rate_limit(RateLimit {
+        burst: 1,
+        refill_ms: 10_000,
+    });
+    assert_eq!(l.take_token(0), Ok(()));
+    assert_eq!(l.take_token(1), Err(10), "seconds until the next token");
+    assert_eq!(l.take_token(9_999), Err(1));
+    assert_eq!(l.take_token(10_000), Ok(()));
+    // Time spent full earns nothing extra.
+    assert_eq!(l.take_token(100_000), Ok(()));
+    assert_eq!(l.take_token(100_001), Err(10));
+    l.set_rate_limit(RateLimit::default());
+    for t in 0..BURST as u64 {
+        assert_eq!(l.take_token(t), Ok(()));
+    }
+    assert_eq!(l.take_token(5), Err(1));
+    assert_eq!(l.take_token(REFILL_MS), Ok(()));
+}
+
+#[test]
+fn one_poll_handles_a_bounded_number_of_requests() {
+    let mut l = listener("acs", "secret");
+    let addr = l.local_addr().unwrap();
+    let n = MAX_PER_POLL * 3;
+    // Many connections, each with a request written before anything is read.
+    let mut conns: Vec<TcpStream> = (0..n)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            write!(
+                s,
+                "GET /cr HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    // Give tiny_http's threads time to queue them all.
+    thread::sleep(Duration::from_millis(500));
+    let mut polls = Vec::new();
+    let mut handled = 0;
+    let started = Instant::now();
+    while handled < n && started.elapsed() < Duration::from_secs(10) {
+        let p = l.poll(Duration::from_millis(50));
+        let k = (p.accepted + p.refused) as usize;
+        assert!(k <= MAX_PER_POLL, "{k} in one poll");
+        handled += k;
+        polls.push(k);
+    }
+    assert_eq!(handled, n, "{polls:?}");
+    assert_eq!(polls.first(), Some(&MAX_PER_POLL), "{polls:?}");
+    for c in &mut conns {
+        let mut text = String::new();
+        let _ = c.read_to_string(&mut text);
+        assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+    }
+}
+
+#[test]
+fn the_url_comes_from_the_listen_address_or_the_override() {
+    let v4: SocketAddr = "192.0.2.1:7547".parse().unwrap();
+    assert_eq!(
+        connection_request_url(v4, "/cr", None),
+        "http://192.0.2.1:7547/cr"
+    );
+    assert_eq!(
+        connection_request_url(v4, "cr", Some("cpe.example")),
+        "http://cpe.example:7547/cr"
+    );
+    let any: SocketAddr = "[::]:7547".parse().unwrap();
+    assert_eq!(
+        connection_request_url(any, "/", Some("2001:db8::1")),
+        "http://[2001:db8::1]:7547/"
+    );
+    assert_eq!(connection_request_url(any, "/", None), "http://[::]:7547/");
 }
 
 #[test]
