@@ -64,7 +64,7 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {}
 
 /// Client settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// ACS URL.
     pub url: String,
@@ -144,6 +144,11 @@ struct Conn {
 }
 
 impl Client {
+    /// The settings this client was built with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// A client for these settings.
     pub fn new(settings: Settings) -> Result<Client, ClientError> {
         let url =

@@ -20,7 +20,7 @@ pub const SYSTEM_CA_FILES: [&str; 3] = [
 ];
 
 /// TLS settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsSettings {
     /// PEM CA file; the system store when `None`.
     pub ca_file: Option<std::path::PathBuf>,

@@ -73,6 +73,9 @@ pub struct Agent {
     active_due: Option<Instant>,
     /// When the last active notification went.
     last_active: Option<Instant>,
+    /// The ACS client, built once (TLS setup reads the CA bundle) and again only when its
+    /// settings change.
+    client: Option<acs::Client>,
     /// Sessions run so far (for logs and tests).
     pub sessions: u64,
 }
@@ -118,6 +121,7 @@ impl Agent {
             changed: BTreeMap::new(),
             active_due: None,
             last_active: None,
+            client: None,
             sessions: 0,
         };
         a.read_management();
@@ -430,9 +434,16 @@ impl Agent {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let outcome = match acs::Client::new(settings) {
-            Err(e) => Err(e.to_string()),
-            Ok(client) => {
+        if self.client.as_ref().map(acs::Client::settings) != Some(&settings) {
+            self.client = None;
+            match acs::Client::new(settings) {
+                Ok(c) => self.client = Some(c),
+                Err(e) => log::error!("session: {e}"),
+            }
+        }
+        let outcome = match self.client.take() {
+            None => Err("no usable ACS client".to_string()),
+            Some(client) => {
                 let inform = inform::build(
                     &mut self.dev.model,
                     &events,
@@ -443,7 +454,7 @@ impl Agent {
                 let mut engine = Engine::new(self.version(), Vec::new());
                 let mut http = client.session();
                 let mut body = engine.start(&inform);
-                loop {
+                let result = loop {
                     let resp = match http.post(&body) {
                         Ok(r) => r,
                         Err(e) => break Err(e.to_string()),
@@ -474,7 +485,10 @@ impl Agent {
                             break Ok(o);
                         }
                     }
-                }
+                };
+                drop(http);
+                self.client = Some(client);
+                result
             }
         };
         let (informed, success, error) = match outcome {
