@@ -1,6 +1,6 @@
 //! The real `cwmpd run` against the scripted test ACS over HTTP on 127.0.0.1.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -416,7 +416,6 @@ fn a_corrupt_state_file_is_replaced_not_fatal() {
         ["0 BOOTSTRAP", "1 BOOT"],
         "a lost bootstrap marker means bootstrap again"
     );
-    let _ = Path::new("");
 }
 
 #[test]

@@ -104,6 +104,15 @@ impl Args {
         }
     }
 
+    /// An optional list-of-strings argument (`None` when absent).
+    pub fn opt_str_list(&self, key: &str) -> Result<Option<Vec<&str>>, BackendError> {
+        if self.table.contains_key(key) {
+            self.str_list(key).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// A list-of-strings argument (e.g. an argv).
     pub fn str_list(&self, key: &str) -> Result<Vec<&str>, BackendError> {
         match self.table.get(key) {

@@ -194,6 +194,16 @@ impl Netlink {
         )
     }
 
+    /// (ifindex, name) of every link, for naming the interfaces of addresses, routes and
+    /// neighbours.
+    fn link_names(&mut self) -> Result<Vec<(i32, String)>, BackendError> {
+        Ok(self
+            .links()?
+            .iter()
+            .map(|l| (l.index, l.name.clone()))
+            .collect())
+    }
+
     fn name_of(&mut self, index: i64) -> Result<String, BackendError> {
         Ok(self
             .links()?
@@ -313,24 +323,8 @@ impl Netlink {
 
     fn link_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let ty = args.opt_str("type")?.map(str::to_string);
-        let exclude: Vec<String> = if args.table.contains_key("exclude") {
-            args.str_list("exclude")?
-                .into_iter()
-                .map(String::from)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let kinds: Option<Vec<String>> = if args.table.contains_key("kinds") {
-            Some(
-                args.str_list("kinds")?
-                    .into_iter()
-                    .map(String::from)
-                    .collect(),
-            )
-        } else {
-            None
-        };
+        let exclude = args.opt_str_list("exclude")?.unwrap_or_default();
+        let kinds = args.opt_str_list("kinds")?;
         let mut out = Vec::new();
         for l in self.links()? {
             let is_ether = l.hw_type == 1 && l.flags & msg::IFF_LOOPBACK == 0;
@@ -340,7 +334,11 @@ impl Netlink {
             if ty.as_deref() == Some("loopback") && l.flags & msg::IFF_LOOPBACK == 0 {
                 continue;
             }
-            if exclude.contains(&l.name) || kinds.as_ref().is_some_and(|k| !k.contains(&l.kind)) {
+            if exclude.contains(&l.name.as_str())
+                || kinds
+                    .as_ref()
+                    .is_some_and(|k| !k.contains(&l.kind.as_str()))
+            {
                 continue;
             }
             out.push(
@@ -355,11 +353,7 @@ impl Netlink {
     fn address_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let family = family_arg(args)?;
         let ifname = args.opt_str("ifname")?.map(str::to_string);
-        let links: Vec<(i32, String)> = self
-            .links()?
-            .iter()
-            .map(|l| (l.index, l.name.clone()))
-            .collect();
+        let links = self.link_names()?;
         let mut out = Vec::new();
         for a in self.addresses()? {
             let is_v4 = a.address.is_ipv4();
@@ -395,11 +389,7 @@ impl Netlink {
 
     fn route_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let family = family_arg(args)?;
-        let links: Vec<(i32, String)> = self
-            .links()?
-            .iter()
-            .map(|l| (l.index, l.name.clone()))
-            .collect();
+        let links = self.link_names()?;
         let mut out: Vec<Instance> = Vec::new();
         for r in self.routes()? {
             // The main table's unicast routes are the forwarding table TR-181 describes.
@@ -449,11 +439,7 @@ impl Netlink {
 
     fn neighbour_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let family = family_arg(args)?;
-        let links: Vec<(i32, String)> = self
-            .links()?
-            .iter()
-            .map(|l| (l.index, l.name.clone()))
-            .collect();
+        let links = self.link_names()?;
         let mut out: Vec<Instance> = Vec::new();
         for n in self.neighbours()? {
             if n.lladdr.is_empty() || n.state & (0x01 | 0x20 | 0x40) != 0 {

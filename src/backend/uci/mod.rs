@@ -348,14 +348,7 @@ impl Handler for Uci {
     fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let pkg = args.str("package")?.to_string();
         let ty = args.str("type")?.to_string();
-        let exclude: Vec<String> = if args.table.contains_key("exclude") {
-            args.str_list("exclude")?
-                .into_iter()
-                .map(String::from)
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let exclude = args.opt_str_list("exclude")?.unwrap_or_default();
         let only = args.opt_str("name")?.map(String::from);
         let want: Vec<(String, String)> = match args.table.get("match") {
             Some(toml::Value::Table(t)) => t
@@ -367,7 +360,7 @@ impl Handler for Uci {
         let d = self.doc(&pkg)?;
         let mut out = Vec::new();
         for s in d.sections().into_iter().filter(|s| s.ty == ty) {
-            if exclude.contains(&s.id) || only.as_ref().is_some_and(|o| o != &s.id) {
+            if exclude.contains(&s.id.as_str()) || only.as_ref().is_some_and(|o| o != &s.id) {
                 continue;
             }
             let opts = d.options(&s.id);
