@@ -1,6 +1,6 @@
 //! Every CWMP fault code, and the one place where errors become faults.
 //!
-//! TR-069 Amendment 6, A.5.1 (CPE fault codes 9000–9019) and A.5.2 (ACS fault codes 8000–8006).
+//! TR-069 Amendment 6, A.5.1 (CPE fault codes 9000–9021) and A.5.2 (ACS fault codes 8000–8006).
 //! Other modules return their own typed errors; the mapping to a wire code lives here alone, in
 //! exhaustive `match`es, so a new error variant cannot go unmapped.
 
@@ -9,6 +9,7 @@ use std::fmt;
 use crate::backend::BackendError;
 use crate::model::error::ModelError;
 use crate::soap::DecodeError;
+use crate::transfer::error::TransferError;
 
 /// A CWMP fault code with its spec name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,11 +54,15 @@ pub enum FaultCode {
     FileCorrupted,
     /// 9019 Download failure: file authentication failure.
     FileAuthFailure,
+    /// 9020 Download failure: unable to complete download within specified time windows.
+    WindowsMissed,
+    /// 9021 Cancelation of file transfer not permitted in current transfer state.
+    CancelNotPermitted,
 }
 
 impl FaultCode {
     /// All CPE fault codes, in numeric order.
-    pub const ALL: [FaultCode; 20] = [
+    pub const ALL: [FaultCode; 22] = [
         FaultCode::MethodNotSupported,
         FaultCode::RequestDenied,
         FaultCode::InternalError,
@@ -78,6 +83,8 @@ impl FaultCode {
         FaultCode::DownloadIncomplete,
         FaultCode::FileCorrupted,
         FaultCode::FileAuthFailure,
+        FaultCode::WindowsMissed,
+        FaultCode::CancelNotPermitted,
     ];
 
     /// The numeric code on the wire.
@@ -103,6 +110,8 @@ impl FaultCode {
             FaultCode::DownloadIncomplete => 9017,
             FaultCode::FileCorrupted => 9018,
             FaultCode::FileAuthFailure => 9019,
+            FaultCode::WindowsMissed => 9020,
+            FaultCode::CancelNotPermitted => 9021,
         }
     }
 
@@ -134,6 +143,12 @@ impl FaultCode {
             FaultCode::DownloadIncomplete => "Download failure: unable to complete download",
             FaultCode::FileCorrupted => "Download failure: file corrupted or otherwise unusable",
             FaultCode::FileAuthFailure => "Download failure: file authentication failure",
+            FaultCode::WindowsMissed => {
+                "Download failure: unable to complete download within specified time windows"
+            }
+            FaultCode::CancelNotPermitted => {
+                "Cancelation of file transfer not permitted in current transfer state"
+            }
         }
     }
 }
@@ -269,6 +284,32 @@ pub fn decode_code(e: &DecodeError) -> FaultCode {
     }
 }
 
+/// The fault code of a failed transfer (TransferComplete FaultStruct, A.3.3.2). Uploads use
+/// 9011 where downloads have a more specific code.
+pub fn transfer_fault(download: bool, e: &TransferError) -> FaultCode {
+    use TransferError as T;
+    match (e, download) {
+        (T::Protocol(_), _) => FaultCode::UnsupportedProtocol,
+        (T::Auth(_), _) => FaultCode::TransferAuthFailure,
+        (T::WindowsMissed, _) => FaultCode::WindowsMissed,
+        (T::Unreachable(_), true) => FaultCode::FileServerUnreachable,
+        (T::Access(_), true) => FaultCode::FileAccessFailure,
+        (T::Incomplete(_), true) => FaultCode::DownloadIncomplete,
+        (T::Corrupted(_), true) => FaultCode::FileCorrupted,
+        (T::NoSpace(_) | T::Local(_) | T::Interrupted, true) => FaultCode::DownloadFailure,
+        (
+            T::Unreachable(_)
+            | T::Access(_)
+            | T::Incomplete(_)
+            | T::Corrupted(_)
+            | T::NoSpace(_)
+            | T::Local(_)
+            | T::Interrupted,
+            false,
+        ) => FaultCode::UploadFailure,
+    }
+}
+
 impl From<&DecodeError> for Fault {
     fn from(e: &DecodeError) -> Fault {
         Fault::new(decode_code(e), e.to_string())
@@ -347,9 +388,31 @@ mod tests {
     }
 
     #[test]
-    fn codes_cover_9000_to_9019_in_order() {
+    fn transfer_errors_map_to_the_spec_codes() {
+        use TransferError as T;
+        let m = |s: &str| s.to_string();
+        let cases = [
+            (T::Protocol(m("ftp")), 9013, 9013),
+            (T::Auth(m("401")), 9012, 9012),
+            (T::WindowsMissed, 9020, 9020),
+            (T::Unreachable(m("refused")), 9015, 9011),
+            (T::Access(m("404")), 9016, 9011),
+            (T::Incomplete(m("cut")), 9017, 9011),
+            (T::Corrupted(m("size")), 9018, 9011),
+            (T::NoSpace(m("full")), 9010, 9011),
+            (T::Local(m("io")), 9010, 9011),
+            (T::Interrupted, 9010, 9011),
+        ];
+        for (e, down, up) in cases {
+            assert_eq!(transfer_fault(true, &e).code(), down, "{e}");
+            assert_eq!(transfer_fault(false, &e).code(), up, "{e}");
+        }
+    }
+
+    #[test]
+    fn codes_cover_9000_to_9021_in_order() {
         let codes: Vec<u32> = FaultCode::ALL.iter().map(|f| f.code()).collect();
-        assert_eq!(codes, (9000..=9019).collect::<Vec<u32>>());
+        assert_eq!(codes, (9000..=9021).collect::<Vec<u32>>());
         for f in FaultCode::ALL {
             assert_eq!(FaultCode::from_code(f.code()), Some(f));
         }

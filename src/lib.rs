@@ -11,7 +11,7 @@
 //! | [`backend`] | the `Handler` trait and the constant, stored, file, command, UCI, netlink handlers |
 //! | [`codec`] | base64 and hex |
 //! | [`auth`] | Basic and Digest (MD5, SHA-256) math for both sides |
-//! | [`acs`] | HTTP(S) client to the ACS: one connection per session, cookies, 401, redirects |
+//! | [`acs`] | HTTP(S) client: ACS sessions (cookies, 401, redirects) and streamed file transfers |
 //! | [`agent`] | the single loop: timers → CR → session → persist → actions → wait |
 //! | [`cr`] | Connection Request listener (tiny_http): Digest, rate limit, wake-up |
 //! | [`board`] | board TOML → bindings, checked against the schema and handlers at load |
@@ -23,6 +23,7 @@
 //! | [`session`] | one CWMP session as a state machine; retry back-off |
 //! | [`soap`] | CWMP SOAP bytes ↔ typed messages (one enum per direction) |
 //! | [`store`] | the only writer of persistent state: atomic, versioned |
+//! | [`transfer`] | Download/Upload/ScheduleDownload jobs, their results, the autonomous spool |
 
 pub mod acs;
 pub mod agent;
@@ -42,3 +43,4 @@ pub mod rpc;
 pub mod session;
 pub mod soap;
 pub mod store;
+pub mod transfer;

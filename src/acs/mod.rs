@@ -6,6 +6,9 @@
 //! Digest (SHA-256 or MD5, qop=auth) or Basic on the same connection and keeps authenticating
 //! later requests, follows redirects (bounded; they apply to the rest of the session), and
 //! puts a timeout on every round trip. Everything read from the network is bounded.
+//!
+//! The same client serves file transfers (`transfer/`): [`Session::get_to`] streams a body
+//! into a [`Sink`] without holding it, [`Session::put_file`] sends a file as the body.
 
 pub mod tls;
 pub mod url;
@@ -45,6 +48,8 @@ pub enum ClientError {
     Auth(String),
     /// Too many redirects.
     Redirects,
+    /// The sink refused the body (disk full, larger than announced …).
+    Sink(String),
 }
 
 impl fmt::Display for ClientError {
@@ -57,6 +62,7 @@ impl fmt::Display for ClientError {
             ClientError::Protocol(m) => write!(f, "acs: bad response: {m}"),
             ClientError::Auth(m) => write!(f, "acs: authentication failed: {m}"),
             ClientError::Redirects => write!(f, "acs: more than {MAX_REDIRECTS} redirects"),
+            ClientError::Sink(m) => write!(f, "acs: storing the body: {m}"),
         }
     }
 }
@@ -103,6 +109,55 @@ impl Response {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Where a streamed response body goes ([`Session::get_to`]).
+pub trait Sink {
+    /// Called with the status and headers of a 2xx answer before any body byte; an error
+    /// stops the transfer (e.g. a Content-Length larger than the free space).
+    fn head(&mut self, _resp: &Response) -> Result<(), String> {
+        Ok(())
+    }
+    /// Stores the next piece of the body.
+    fn write(&mut self, data: &[u8]) -> Result<(), String>;
+}
+
+/// A request body.
+enum Payload<'a> {
+    /// Bytes in memory (SOAP).
+    Bytes(&'a [u8]),
+    /// A whole file (an upload), sent from its start on every attempt.
+    File(&'a mut std::fs::File, u64),
+}
+
+impl Payload<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Payload::Bytes(b) => b.len() as u64,
+            Payload::File(_, n) => *n,
+        }
+    }
+}
+
+/// How a response body is delimited.
+enum Framing {
+    Empty,
+    Chunked,
+    Length(u64),
+    ToClose,
+}
+
+/// The in-memory sink for ordinary (SOAP, error) bodies, bounded by [`MAX_BODY_BYTES`].
+struct Memory(Vec<u8>);
+
+impl Sink for Memory {
+    fn write(&mut self, data: &[u8]) -> Result<(), String> {
+        if self.0.len() + data.len() > MAX_BODY_BYTES {
+            return Err(format!("body over {MAX_BODY_BYTES} bytes"));
+        }
+        self.0.extend_from_slice(data);
+        Ok(())
     }
 }
 
@@ -206,6 +261,37 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// A shorter-lived borrow of an optional sink (one per attempt).
+fn reborrow<'a>(sink: &'a mut Option<&mut dyn Sink>) -> Option<&'a mut dyn Sink> {
+    match sink {
+        Some(s) => Some(&mut **s),
+        None => None,
+    }
+}
+
+/// Writes the request head and body.
+fn send(stream: &mut Stream, head: &[u8], payload: &mut Payload) -> Result<(), ClientError> {
+    use std::io::{Seek, SeekFrom};
+    match payload {
+        Payload::Bytes(b) => {
+            let mut all = head.to_vec();
+            all.extend_from_slice(b);
+            stream.write_all(&all).map_err(io)?;
+        }
+        Payload::File(f, len) => {
+            stream.write_all(head).map_err(io)?;
+            f.seek(SeekFrom::Start(0)).map_err(io)?;
+            let copied = std::io::copy(&mut f.take(*len), stream).map_err(io)?;
+            if copied != *len {
+                return Err(ClientError::Io(format!(
+                    "the file shrank to {copied} bytes while being sent"
+                )));
+            }
+        }
+    }
+    stream.flush().map_err(io)
+}
+
 impl Conn {
     fn fill(&mut self) -> Result<usize, ClientError> {
         let mut tmp = [0u8; 8192];
@@ -214,7 +300,9 @@ impl Conn {
         Ok(n)
     }
 
-    fn read_response(&mut self, head_only: bool) -> Result<(Response, bool), ClientError> {
+    /// Reads a status line and headers; says how the body is framed and whether the
+    /// connection stays open.
+    fn read_head(&mut self, head_only: bool) -> Result<(Response, Framing, bool), ClientError> {
         let end = loop {
             if let Some(i) = find(&self.buf, b"\r\n\r\n") {
                 if i > MAX_HEADER_BYTES {
@@ -251,86 +339,135 @@ impl Conn {
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             .take(100)
             .collect();
-        let get = |n: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| v.as_str())
+        let resp = Response {
+            status,
+            headers,
+            body: Vec::new(),
         };
         let mut keep = version == "HTTP/1.1";
-        if let Some(c) = get("connection") {
+        if let Some(c) = resp.header("connection") {
             keep =
                 c.eq_ignore_ascii_case("keep-alive") || (keep && !c.eq_ignore_ascii_case("close"));
         }
         let no_body = head_only || status == 204 || status == 304 || (100..200).contains(&status);
-        let body = if no_body {
-            Vec::new()
-        } else if get("transfer-encoding")
+        let framing = if no_body {
+            Framing::Empty
+        } else if resp
+            .header("transfer-encoding")
             .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"))
         {
-            self.read_chunked()?
-        } else if let Some(len) = get("content-length") {
-            let len: usize = len
-                .parse()
-                .map_err(|_| ClientError::Protocol("bad content-length".into()))?;
-            if len > MAX_BODY_BYTES {
-                return Err(ClientError::Protocol(format!("body of {len} bytes")));
-            }
-            while self.buf.len() < len {
-                if self.fill()? == 0 {
-                    return Err(ClientError::Io("connection closed in the body".into()));
-                }
-            }
-            self.buf.drain(..len).collect()
+            Framing::Chunked
+        } else if let Some(len) = resp.header("content-length") {
+            Framing::Length(
+                len.parse()
+                    .map_err(|_| ClientError::Protocol("bad content-length".into()))?,
+            )
         } else {
             // No length: the body runs to the end of the connection.
             keep = false;
-            while self.fill()? > 0 {
-                if self.buf.len() > MAX_BODY_BYTES {
-                    return Err(ClientError::Protocol("body too large".into()));
-                }
-            }
-            std::mem::take(&mut self.buf)
+            Framing::ToClose
         };
-        Ok((
-            Response {
-                status,
-                headers,
-                body,
-            },
-            keep,
-        ))
+        Ok((resp, framing, keep))
     }
 
-    fn read_chunked(&mut self) -> Result<Vec<u8>, ClientError> {
-        let mut body = Vec::new();
-        loop {
-            let line_end = loop {
-                if let Some(i) = find(&self.buf, b"\r\n") {
-                    break i;
+    /// Moves up to `max` buffered bytes (reading more if none are buffered) into the sink.
+    /// Returns how many were moved (0 at the end of the connection).
+    fn pump(&mut self, max: u64, sink: &mut dyn Sink) -> Result<usize, ClientError> {
+        if self.buf.is_empty() && self.fill()? == 0 {
+            return Ok(0);
+        }
+        let n = self
+            .buf
+            .len()
+            .min(usize::try_from(max).unwrap_or(usize::MAX));
+        sink.write(&self.buf[..n]).map_err(ClientError::Sink)?;
+        self.buf.drain(..n);
+        Ok(n)
+    }
+
+    /// Streams a body into the sink, holding at most one read buffer.
+    fn read_body(&mut self, framing: Framing, sink: &mut dyn Sink) -> Result<u64, ClientError> {
+        let mut total = 0u64;
+        match framing {
+            Framing::Empty => {}
+            Framing::Length(len) => {
+                while total < len {
+                    match self.pump(len - total, sink)? {
+                        0 => return Err(ClientError::Io("connection closed in the body".into())),
+                        n => total += n as u64,
+                    }
                 }
-                if self.buf.len() > 1024 || self.fill()? == 0 {
-                    return Err(ClientError::Protocol("bad chunk header".into()));
-                }
-            };
-            let size_text = String::from_utf8_lossy(&self.buf[..line_end]).into_owned();
-            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-                .map_err(|_| ClientError::Protocol("bad chunk size".into()))?;
-            self.buf.drain(..line_end + 2);
-            if body.len() + size > MAX_BODY_BYTES {
-                return Err(ClientError::Protocol("body too large".into()));
             }
-            while self.buf.len() < size + 2 {
-                if self.fill()? == 0 {
-                    return Err(ClientError::Io("connection closed in a chunk".into()));
+            Framing::ToClose => loop {
+                match self.pump(u64::MAX, sink)? {
+                    0 => break,
+                    n => total += n as u64,
                 }
+            },
+            Framing::Chunked => loop {
+                let line_end = loop {
+                    if let Some(i) = find(&self.buf, b"\r\n") {
+                        break i;
+                    }
+                    if self.buf.len() > 1024 || self.fill()? == 0 {
+                        return Err(ClientError::Protocol("bad chunk header".into()));
+                    }
+                };
+                let size_text = String::from_utf8_lossy(&self.buf[..line_end]).into_owned();
+                let size =
+                    u64::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                        .map_err(|_| ClientError::Protocol("bad chunk size".into()))?;
+                self.buf.drain(..line_end + 2);
+                let mut left = size;
+                while left > 0 {
+                    match self.pump(left, sink)? {
+                        0 => return Err(ClientError::Io("connection closed in a chunk".into())),
+                        n => left -= n as u64,
+                    }
+                }
+                total += size;
+                while self.buf.len() < 2 {
+                    if self.fill()? == 0 {
+                        return Err(ClientError::Io("connection closed in a chunk".into()));
+                    }
+                }
+                self.buf.drain(..2);
+                if size == 0 {
+                    break;
+                }
+            },
+        }
+        Ok(total)
+    }
+
+    /// Reads one whole response; a 2xx body goes to `sink` when one is given, any other body
+    /// is kept in memory (bounded).
+    fn read_response(
+        &mut self,
+        head_only: bool,
+        sink: Option<&mut dyn Sink>,
+    ) -> Result<(Response, bool), ClientError> {
+        let (mut resp, framing, keep) = self.read_head(head_only)?;
+        match sink {
+            Some(sink) if (200..300).contains(&resp.status) => {
+                sink.head(&resp).map_err(ClientError::Sink)?;
+                self.read_body(framing, sink)?;
             }
-            body.extend(self.buf.drain(..size));
-            self.buf.drain(..2);
-            if size == 0 {
-                return Ok(body);
+            _ => {
+                if let Framing::Length(len) = framing {
+                    if len > MAX_BODY_BYTES as u64 {
+                        return Err(ClientError::Protocol(format!("body of {len} bytes")));
+                    }
+                }
+                let mut mem = Memory(Vec::new());
+                self.read_body(framing, &mut mem).map_err(|e| match e {
+                    ClientError::Sink(m) => ClientError::Protocol(m),
+                    e => e,
+                })?;
+                resp.body = mem.0;
             }
         }
+        Ok((resp, keep))
     }
 }
 
@@ -381,7 +518,7 @@ impl Session<'_> {
         Err(last)
     }
 
-    fn authorization(&mut self) -> Option<String> {
+    fn authorization(&mut self, method: &str) -> Option<String> {
         let s = &self.client.settings;
         match &self.auth {
             Auth::None => None,
@@ -392,7 +529,7 @@ impl Session<'_> {
                     ch,
                     &s.username,
                     &s.password,
-                    "POST",
+                    method,
                     &self.url.path,
                     self.nc,
                     &digest::random_hex(8),
@@ -401,16 +538,22 @@ impl Session<'_> {
         }
     }
 
-    fn request(&mut self, body: &[u8]) -> Vec<u8> {
+    fn request_head(&mut self, method: &str, payload: &Payload) -> Vec<u8> {
         let mut r = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: cwmpd/{}\r\nContent-Length: {}\r\nConnection: keep-alive\r\n",
+            "{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: cwmpd/{}\r\nConnection: keep-alive\r\n",
             self.url.path,
             self.url.authority(),
             env!("CARGO_PKG_VERSION"),
-            body.len()
         );
-        if !body.is_empty() {
-            r.push_str("Content-Type: text/xml; charset=\"utf-8\"\r\nSOAPAction: \"\"\r\n");
+        if method != "GET" {
+            r.push_str(&format!("Content-Length: {}\r\n", payload.len()));
+        }
+        match payload {
+            Payload::Bytes(b) if !b.is_empty() => {
+                r.push_str("Content-Type: text/xml; charset=\"utf-8\"\r\nSOAPAction: \"\"\r\n")
+            }
+            Payload::File(..) => r.push_str("Content-Type: application/octet-stream\r\n"),
+            Payload::Bytes(_) => {}
         }
         if !self.cookies.is_empty() {
             let c: Vec<String> = self
@@ -420,13 +563,11 @@ impl Session<'_> {
                 .collect();
             r.push_str(&format!("Cookie: {}\r\n", c.join("; ")));
         }
-        if let Some(a) = self.authorization() {
+        if let Some(a) = self.authorization(method) {
             r.push_str(&format!("Authorization: {a}\r\n"));
         }
         r.push_str("\r\n");
-        let mut bytes = r.into_bytes();
-        bytes.extend_from_slice(body);
-        bytes
+        r.into_bytes()
     }
 
     fn remember_cookies(&mut self, resp: &Response) {
@@ -449,23 +590,24 @@ impl Session<'_> {
 
     /// One round trip on the current connection, reconnecting once if a kept-alive
     /// connection turns out to be closed.
-    fn round_trip(&mut self, body: &[u8]) -> Result<Response, ClientError> {
+    fn round_trip(
+        &mut self,
+        method: &str,
+        payload: &mut Payload,
+        mut sink: Option<&mut dyn Sink>,
+    ) -> Result<Response, ClientError> {
         for attempt in 0..2 {
             if self.conn.is_none() {
                 self.conn = Some(self.connect()?);
             }
-            let req = self.request(body);
+            let head = self.request_head(method, payload);
             let Some(conn) = self.conn.as_mut() else {
                 continue;
             };
             let reused = conn.used > 0;
             conn.used += 1;
-            let result = conn
-                .stream
-                .write_all(&req)
-                .and_then(|_| conn.stream.flush())
-                .map_err(io)
-                .and_then(|_| conn.read_response(false));
+            let result = send(&mut conn.stream, &head, payload)
+                .and_then(|_| conn.read_response(method == "HEAD", reborrow(&mut sink)));
             match result {
                 Ok((resp, keep)) => {
                     if !keep {
@@ -488,9 +630,31 @@ impl Session<'_> {
 
     /// POSTs a body (empty for the empty POST) and returns the ACS's answer.
     pub fn post(&mut self, body: &[u8]) -> Result<Response, ClientError> {
+        self.exchange("POST", &mut Payload::Bytes(body), None)
+    }
+
+    /// GETs the URL; a 2xx body streams into `sink` (the returned response has none), any
+    /// other answer comes back with its (bounded) body.
+    pub fn get_to(&mut self, sink: &mut dyn Sink) -> Result<Response, ClientError> {
+        self.exchange("GET", &mut Payload::Bytes(&[]), Some(sink))
+    }
+
+    /// PUTs a whole file (sent again from its start if authentication asks for a retry).
+    pub fn put_file(&mut self, file: &mut std::fs::File) -> Result<Response, ClientError> {
+        let len = file.metadata().map_err(io)?.len();
+        self.exchange("PUT", &mut Payload::File(file, len), None)
+    }
+
+    /// One request with authentication and redirects handled.
+    fn exchange(
+        &mut self,
+        method: &str,
+        payload: &mut Payload,
+        mut sink: Option<&mut dyn Sink>,
+    ) -> Result<Response, ClientError> {
         let mut auth_tried = false;
         loop {
-            let resp = self.round_trip(body)?;
+            let resp = self.round_trip(method, payload, reborrow(&mut sink))?;
             self.remember_cookies(&resp);
             match resp.status {
                 401 => {

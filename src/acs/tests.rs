@@ -139,6 +139,10 @@ fn cookies_are_echoed_on_one_connection() {
 }
 
 fn digest_server(alg: &'static str) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    digest_server_for(alg, "POST")
+}
+
+fn digest_server_for(alg: &'static str, method: &'static str) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let verifier = Arc::new(Mutex::new(crate::auth::digest::Verifier::new(
         "cpe", "pw", "acs", 60_000,
     )));
@@ -151,7 +155,7 @@ fn digest_server(alg: &'static str) -> (String, Arc<Mutex<Vec<Seen>>>) {
                 .iter()
                 .find(|(k, _)| k == "authorization")
                 .map(|(_, v)| v.as_str());
-            match v.verify(auth, "POST", "/acs", 1) {
+            match v.verify(auth, method, "/acs", 1) {
                 Ok(()) => ok("<ok/>", ""),
                 Err(_) => {
                     let ch = v.challenges(0, false);
@@ -361,4 +365,119 @@ fn oversized_and_malformed_responses_are_refused() {
             .post(b"<a/>"),
         Err(ClientError::Connect(_))
     ));
+}
+
+/// Collects a streamed body and records the head it was shown.
+#[derive(Default)]
+struct Collect {
+    head_status: Option<u16>,
+    data: Vec<u8>,
+    refuse_after: Option<usize>,
+}
+
+impl Sink for Collect {
+    fn head(&mut self, resp: &Response) -> Result<(), String> {
+        self.head_status = Some(resp.status);
+        Ok(())
+    }
+    fn write(&mut self, data: &[u8]) -> Result<(), String> {
+        if self
+            .refuse_after
+            .is_some_and(|n| self.data.len() + data.len() > n)
+        {
+            return Err("full".into());
+        }
+        self.data.extend_from_slice(data);
+        Ok(())
+    }
+}
+
+#[test]
+fn get_streams_a_body_larger_than_the_memory_limit() {
+    // A Content-Length body three times MAX_BODY_BYTES, from a raw socket.
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let body = big.clone();
+    thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes(),
+        );
+        let _ = s.write_all(&body);
+    });
+    let c = client(&format!("http://{addr}/big"), "", "");
+    let mut sink = Collect::default();
+    let r = c.session().get_to(&mut sink).unwrap();
+    assert_eq!((r.status, sink.head_status), (200, Some(200)));
+    assert!(r.body.is_empty(), "a streamed body is not kept");
+    assert_eq!(
+        sink.data.len(),
+        big.len(),
+        "larger than MAX_BODY_BYTES, streamed"
+    );
+    assert!(sink.data == big);
+}
+
+#[test]
+fn get_handles_chunks_close_errors_and_a_refusing_sink() {
+    let (url, seen) = server(
+        4,
+        Arc::new(|i, _| {
+            match i {
+            0 => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=1\r\n world\r\n0\r\n\r\n".into(),
+            1 => "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot here!".into(),
+            2 => "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789".into(),
+            _ => "HTTP/1.0 200 OK\r\nConnection: close\r\n\r\nuntil close".into(),
+        }
+        }),
+    );
+    let c = client(&url, "", "");
+    let mut s = c.session();
+    let mut sink = Collect::default();
+    s.get_to(&mut sink).unwrap();
+    assert_eq!(sink.data, b"hello world");
+    let mut sink = Collect::default();
+    let r = s.get_to(&mut sink).unwrap();
+    assert_eq!((r.status, r.body.as_slice()), (404, &b"not here!"[..]));
+    assert!(
+        sink.data.is_empty() && sink.head_status.is_none(),
+        "errors stay out of the sink"
+    );
+    let mut sink = Collect {
+        refuse_after: Some(4),
+        ..Default::default()
+    };
+    assert!(matches!(s.get_to(&mut sink), Err(ClientError::Sink(m)) if m == "full"));
+    let mut sink = Collect::default();
+    s.get_to(&mut sink).unwrap();
+    assert_eq!(sink.data, b"until close");
+    let seen = seen.lock().unwrap();
+    assert!(seen.iter().all(|r| r.path == "/acs"));
+    assert!(
+        seen[0].headers.iter().all(|(k, _)| k != "content-length"),
+        "GET has no body"
+    );
+}
+
+#[test]
+fn put_sends_a_file_again_after_a_digest_challenge() {
+    let (url, seen) = digest_server_for("MD5", "PUT");
+    let path = std::env::temp_dir().join(format!("cwmpd-put-{}", std::process::id()));
+    let data: Vec<u8> = (0..50_000u32).map(|i| (i % 7) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    let c = client(&url, "cpe", "pw");
+    let mut f = std::fs::File::open(&path).unwrap();
+    let r = c.session().put_file(&mut f).unwrap();
+    assert_eq!(r.status, 200);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2, "challenged, then answered");
+    assert_eq!(seen[1].body, data, "the whole file went again");
+    assert!(seen[1]
+        .headers
+        .iter()
+        .any(|(k, v)| k == "authorization" && v.contains("Digest")));
+    let _ = std::fs::remove_file(&path);
 }

@@ -7,10 +7,11 @@
 //! next deadline. Nothing polls; SIGTERM wakes the wait through the listener's waker.
 
 pub mod state;
+mod transfers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crate::acs;
@@ -24,6 +25,7 @@ use crate::session::backoff::RetryPolicy;
 use crate::session::engine::{Engine, Step};
 use crate::session::inform;
 use crate::soap::{CwmpVersion, ParameterValue};
+use crate::transfer::run;
 use state::{AgentState, Scheduled};
 
 /// Longest the loop sleeps without a deadline.
@@ -76,6 +78,20 @@ pub struct Agent {
     /// The ACS client, built once (TLS setup reads the CA bundle) and again only when its
     /// settings change.
     client: Option<acs::Client>,
+    /// Worker reports (transfers, diagnostics): the sending half is cloned into each worker.
+    reports: (
+        mpsc::Sender<transfers::Report>,
+        mpsc::Receiver<transfers::Report>,
+    ),
+    /// A transfer worker is running.
+    worker_busy: bool,
+    /// Reports taken off the channel before a wait (a session's listener polls may have
+    /// consumed their wake-up).
+    inbox: Vec<transfers::Report>,
+    /// An apply that should have rebooted the device returned: reboot after this turn.
+    reboot_after_apply: bool,
+    /// Where and how transfers run.
+    transfer: run::Settings,
     /// Sessions run so far (for logs and tests).
     pub sessions: u64,
 }
@@ -99,6 +115,22 @@ impl Agent {
             }
         }
         let state: AgentState = dev.agent_state();
+        let transfer = run::Settings {
+            dir: dev
+                .board
+                .transfer
+                .dir
+                .clone()
+                .unwrap_or_else(|| cfg.paths.state_dir.join("transfer")),
+            max_size: dev.board.transfer.max_size,
+            tls: acs::tls::TlsSettings {
+                ca_file: cfg.acs.ca_file.clone(),
+                client_cert: None,
+                client_key: None,
+                insecure: cfg.acs.insecure,
+            },
+            timeout: Duration::from_secs(u64::from(cfg.acs.timeout)),
+        };
         let mut a = Agent {
             cfg,
             dev,
@@ -122,6 +154,11 @@ impl Agent {
             active_due: None,
             last_active: None,
             client: None,
+            reports: mpsc::channel(),
+            worker_busy: false,
+            inbox: Vec::new(),
+            reboot_after_apply: false,
+            transfer,
             sessions: 0,
         };
         a.read_management();
@@ -248,6 +285,7 @@ impl Agent {
         if let Some(key) = self.state.reboot_key.take() {
             self.push(Event::with_key(code::M_REBOOT, &key));
         }
+        self.transfers_restarted();
         self.dirty = true;
     }
 
@@ -341,8 +379,11 @@ impl Agent {
     }
 
     fn timers(&mut self, now: Instant) {
+        self.transfer_turn();
         if self.next_notify.is_some_and(|t| t <= now) {
             self.check_values();
+            self.pick_autonomous();
+            self.announce_results();
             self.next_notify = Some(now + Duration::from_secs(u64::from(self.cfg.notify.interval)));
         }
         if self.active_due.is_some_and(|t| t <= now) {
@@ -405,6 +446,9 @@ impl Agent {
         if !self.changed.is_empty() && !self.state.events.contains(code::VALUE_CHANGE) {
             self.push(Event::new(code::VALUE_CHANGE));
         }
+        // Undelivered transfer results go in every session until acknowledged.
+        self.announce_results();
+        let requests = self.transfer_requests();
         let events = self.state.events.events.clone();
         let changed: Vec<ParameterValue> = self.changed.values().cloned().collect();
         let url = self.management.url.clone();
@@ -451,7 +495,8 @@ impl Agent {
                     &datetime::format_utc(unix_now()),
                     &changed,
                 );
-                let mut engine = Engine::new(self.version(), Vec::new());
+                let mut engine = Engine::new(self.version(), requests.clone());
+                let mut acked = 0;
                 let mut http = client.session();
                 let mut body = engine.start(&inform);
                 let result = loop {
@@ -468,12 +513,23 @@ impl Agent {
                     let mut ctx = rpc::Context {
                         model: &mut self.dev.model,
                         actions: &mut self.actions,
+                        transfers: &mut self.state.transfers,
+                        board: &self.dev.board.transfer,
+                        now: unix_now(),
                     };
                     let step = engine.on_response(resp.status, &resp.body, &mut ctx);
                     if engine.informed() && !was_informed {
                         // Delivered events are retired on disk at once, so a crash later in
                         // the session does not send them again (the one extra write a turn).
                         self.retire(&events, &url);
+                    }
+                    let step_acked = match &step {
+                        Step::Done(o) => o.acknowledged.clone(),
+                        Step::Send(_) => engine.acknowledged().to_vec(),
+                    };
+                    if step_acked.len() > acked {
+                        self.acknowledged(&step_acked[acked..], &requests);
+                        acked = step_acked.len();
                     }
                     match step {
                         Step::Send(b) => body = b,
@@ -622,6 +678,12 @@ impl Agent {
     /// Carries out Reboot / FactoryReset after the session. Returns true when the agent
     /// should exit (the device is going down or was reset).
     fn device_actions(&mut self) -> bool {
+        if std::mem::take(&mut self.reboot_after_apply) {
+            self.dirty = true;
+            self.persist();
+            self.run_board_command("reboot after apply", &self.dev.board.reboot.clone());
+            return true;
+        }
         if self.actions.factory_reset {
             self.actions.factory_reset = false;
             log::warn!("agent: factory reset");
@@ -656,7 +718,14 @@ impl Agent {
         for t in [self.next_notify, self.active_due].into_iter().flatten() {
             deadline = deadline.min(t);
         }
-        if let Some(due) = self.state.scheduled.iter().map(|s| s.due).min() {
+        let wall_due = self
+            .state
+            .scheduled
+            .iter()
+            .map(|s| s.due)
+            .chain(self.transfer_deadline())
+            .min();
+        if let Some(due) = wall_due {
             let secs = (due - unix_now()).max(0) as u64;
             deadline = deadline.min(now + Duration::from_secs(secs));
         }
@@ -685,6 +754,10 @@ impl Agent {
                 return;
             }
             if self.cr_pending {
+                continue;
+            }
+            self.inbox.extend(self.reports.1.try_iter());
+            if !self.inbox.is_empty() {
                 continue;
             }
             let wait = if !self.state.events.is_empty()

@@ -1,6 +1,6 @@
 //! What the agent must remember across restarts: undelivered events, the retry count, which
-//! ACS URL has seen our BOOTSTRAP, a Reboot's CommandKey, pending ScheduleInforms and the
-//! ACS's CWMP version. Saved as the agent section of the device's one state file
+//! ACS URL has seen our BOOTSTRAP, a Reboot's CommandKey, pending ScheduleInforms, the
+//! ACS's CWMP version, the value-change baseline and the transfer queue. Saved as the agent section of the device's one state file
 //! (`device::STATE_FILE`), at most once per loop turn and only when something changed.
 
 use std::collections::BTreeMap;
@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::event::Queue;
+use crate::transfer::Transfers;
 
 /// A ScheduleInform waiting to come due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,4 +44,7 @@ pub struct AgentState {
     /// look like a change.
     #[serde(default)]
     pub baseline: BTreeMap<String, String>,
+    /// Queued transfers and results not yet acknowledged.
+    #[serde(default)]
+    pub transfers: Transfers,
 }

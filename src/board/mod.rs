@@ -13,6 +13,10 @@ use std::path::{Path as FsPath, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub mod transfer;
+
+pub use transfer::TransferBoard;
+
 use crate::backend::{BindingKind, Registry};
 use crate::model::schema::{Access, Schema};
 
@@ -94,6 +98,8 @@ pub struct Board {
     pub reboot: Option<Vec<String>>,
     /// argv run to reset the device to factory defaults.
     pub factory_reset: Option<Vec<String>>,
+    /// `[transfer]`: downloads, uploads.
+    pub transfer: TransferBoard,
     /// Every file read, main file last.
     pub files: Vec<PathBuf>,
 }
@@ -129,6 +135,8 @@ struct BoardFile {
     board: FileMeta,
     #[serde(default)]
     handlers: toml::Table,
+    #[serde(default)]
+    transfer: TransferBoard,
     #[serde(default)]
     object: Vec<Spanned<FileObject>>,
 }
@@ -185,6 +193,7 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
     if file.board.factory_reset.is_some() {
         board.factory_reset = file.board.factory_reset;
     }
+    board.transfer.merge(file.transfer);
     for (k, v) in file.handlers {
         // Later files override per key within a handler's settings.
         match (board.handlers.get_mut(&k), v) {
@@ -345,6 +354,17 @@ pub fn validate(board: &Board, schema: &Schema, registry: &Registry) -> Vec<Boar
             message,
         })
     };
+    if let Some(main) = board.files.last() {
+        for m in board.transfer.problems() {
+            fail(
+                &Location {
+                    file: main.clone(),
+                    line: 0,
+                },
+                m,
+            );
+        }
+    }
     for obj in board.objects.values() {
         let Some(sobj) = schema.object(&obj.path) else {
             fail(&obj.at, format!("unknown object {}", obj.path));

@@ -4,10 +4,13 @@
 
 mod control;
 mod parameters;
+mod transfer;
 
+use crate::board::TransferBoard;
 use crate::fault::{Fault, FaultCode};
 use crate::model::ops::Model;
 use crate::soap::{AcsMessage, CpeMessage};
+use crate::transfer::{Direction, Transfers};
 
 /// Device actions requested during a session, carried out after it ends (TR-069 A.3.2.9:
 /// Reboot happens after the session is closed).
@@ -24,7 +27,7 @@ pub struct Actions {
 }
 
 /// The RPCs cwmpd answers (GetRPCMethodsResponse).
-pub const METHODS: [&str; 12] = [
+pub const METHODS: [&str; 17] = [
     "GetRPCMethods",
     "SetParameterValues",
     "GetParameterValues",
@@ -36,15 +39,26 @@ pub const METHODS: [&str; 12] = [
     "Reboot",
     "FactoryReset",
     "ScheduleInform",
-    "Inform",
+    "Download",
+    "Upload",
+    "ScheduleDownload",
+    "CancelTransfer",
+    "GetQueuedTransfers",
+    "GetAllQueuedTransfers",
 ];
 
-/// What a request needs: the model and the actions list.
+/// What a request needs: the model, the actions list and the transfer queue.
 pub struct Context<'a> {
     /// The data model.
     pub model: &'a mut Model,
     /// Actions for after the session.
     pub actions: &'a mut Actions,
+    /// Queued transfers and undelivered results.
+    pub transfers: &'a mut Transfers,
+    /// What the board can download and upload.
+    pub board: &'a TransferBoard,
+    /// Unix time now (transfers are due relative to it).
+    pub now: i64,
 }
 
 /// Answers one ACS request. Responses from the ACS (InformResponse …) are not requests and
@@ -80,17 +94,15 @@ pub fn handle(msg: AcsMessage, ctx: &mut Context) -> CpeMessage {
             delay_seconds,
             command_key,
         } => control::schedule_inform(ctx, delay_seconds, command_key),
-        // File transfers arrive with the device-operations work; until then they are refused
-        // plainly rather than acknowledged and never done.
-        AcsMessage::Download(_)
-        | AcsMessage::Upload(_)
-        | AcsMessage::ScheduleDownload { .. }
-        | AcsMessage::CancelTransfer { .. }
-        | AcsMessage::GetQueuedTransfers
-        | AcsMessage::GetAllQueuedTransfers
-        | AcsMessage::Unknown { .. } => {
-            Err(Fault::new(FaultCode::MethodNotSupported, name.clone()))
+        AcsMessage::Download(t) => transfer::transfer(ctx, &t, Direction::Download),
+        AcsMessage::Upload(t) => transfer::transfer(ctx, &t, Direction::Upload),
+        AcsMessage::ScheduleDownload { transfer, windows } => {
+            transfer::schedule_download(ctx, &transfer, &windows)
         }
+        AcsMessage::CancelTransfer { command_key } => transfer::cancel(ctx, &command_key),
+        AcsMessage::GetQueuedTransfers => Ok(transfer::queued(ctx, false)),
+        AcsMessage::GetAllQueuedTransfers => Ok(transfer::queued(ctx, true)),
+        AcsMessage::Unknown { .. } => Err(Fault::new(FaultCode::MethodNotSupported, name.clone())),
         AcsMessage::InformResponse { .. }
         | AcsMessage::TransferCompleteResponse
         | AcsMessage::AutonomousTransferCompleteResponse

@@ -1,13 +1,18 @@
 //! Every RPC's success and fault paths against the Linux board.
 
 use super::*;
+use crate::board::TransferBoard;
 use crate::config::Config;
 use crate::device::Device;
 use crate::soap::{ParameterValue, SetParameterAttribute, Transfer};
+use crate::transfer::Transfers;
 
 struct Env {
     dev: Device,
     dir: std::path::PathBuf,
+    transfers: Transfers,
+    board: TransferBoard,
+    now: i64,
 }
 
 impl Drop for Env {
@@ -22,9 +27,16 @@ fn env(tag: &str) -> Env {
     let _ = std::fs::remove_dir_all(&dir);
     let text = format!("[acs]\nurl = \"http://127.0.0.1:1/\"\n[paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{root}/board/linux.toml\"\nstate_dir = \"{}\"\n", dir.display());
     let cfg = Config::parse(&text, "t", std::path::Path::new("/")).unwrap();
+    let board: TransferBoard = toml::from_str(
+        "[download.\"1 Firmware Upgrade Image\"]\napply = [\"true\"]\n[upload.\"2 Vendor Log File\"]\ncommand = [\"true\"]\n",
+    )
+    .unwrap();
     Env {
         dev: Device::open(&cfg).unwrap(),
         dir,
+        transfers: Transfers::default(),
+        board,
+        now: 1_000_000,
     }
 }
 
@@ -34,6 +46,9 @@ fn call(e: &mut Env, actions: &mut Actions, msg: AcsMessage) -> CpeMessage {
         &mut Context {
             model: &mut e.dev.model,
             actions,
+            transfers: &mut e.transfers,
+            board: &e.board,
+            now: e.now,
         },
     )
 }
@@ -265,7 +280,7 @@ fn unsupported_and_misplaced_messages_fault() {
             &mut a,
             AcsMessage::Download(Transfer::default())
         )),
-        9000
+        9013
     );
     assert_eq!(
         fault_code(&call(
@@ -282,5 +297,206 @@ fn unsupported_and_misplaced_messages_fault() {
             AcsMessage::InformResponse { max_envelopes: 1 }
         )),
         9003
+    );
+}
+
+fn fw(key: &str, url: &str, delay: u32) -> Transfer {
+    Transfer {
+        command_key: key.into(),
+        file_type: "1 Firmware Upgrade Image".into(),
+        url: url.into(),
+        delay_seconds: delay,
+        file_size: 10,
+        ..Default::default()
+    }
+}
+
+fn window(start: u32, end: u32, mode: &str) -> crate::soap::TimeWindow {
+    crate::soap::TimeWindow {
+        window_start: start,
+        window_end: end,
+        window_mode: mode.into(),
+        user_message: String::new(),
+        max_retries: -1,
+    }
+}
+
+#[test]
+fn download_and_upload_are_queued_with_status_1_or_faulted() {
+    let mut e = env("xfer");
+    let mut a = Actions::default();
+    match call(
+        &mut e,
+        &mut a,
+        AcsMessage::Download(fw("k1", "http://h/fw", 30)),
+    ) {
+        CpeMessage::DownloadResponse {
+            status, start_time, ..
+        } => {
+            assert_eq!(status, 1);
+            assert_eq!(start_time, "0001-01-01T00:00:00Z");
+        }
+        m => panic!("{m:?}"),
+    }
+    let j = &e.transfers.jobs[0];
+    assert_eq!(
+        (j.due, j.file_size, j.command_key.as_str()),
+        (1_000_030, 10, "k1")
+    );
+    let up = Transfer {
+        command_key: "u".into(),
+        file_type: "2 Vendor Log File".into(),
+        url: "https://h/up".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        call(&mut e, &mut a, AcsMessage::Upload(up.clone())),
+        CpeMessage::UploadResponse { status: 1, .. }
+    ));
+    let cases = [
+        (AcsMessage::Download(fw("f", "ftp://h/fw", 0)), 9013),
+        (AcsMessage::Download(fw("f", "http://u:p@h/fw", 0)), 9003),
+        (AcsMessage::Download(fw("f", "http://", 0)), 9003),
+        (
+            AcsMessage::Download(Transfer {
+                file_type: "2 Web Content".into(),
+                ..fw("f", "http://h/x", 0)
+            }),
+            9003,
+        ),
+        (
+            AcsMessage::Upload(Transfer {
+                file_type: "1 Vendor Configuration File".into(),
+                ..up.clone()
+            }),
+            9003,
+        ),
+    ];
+    for (msg, code) in cases {
+        assert_eq!(
+            fault_code(&call(&mut e, &mut a, msg.clone())),
+            code,
+            "{msg:?}"
+        );
+    }
+    for i in 2..crate::transfer::MAX_JOBS {
+        call(
+            &mut e,
+            &mut a,
+            AcsMessage::Download(fw(&format!("k{i}"), "http://h/fw", 0)),
+        );
+    }
+    assert_eq!(
+        fault_code(&call(
+            &mut e,
+            &mut a,
+            AcsMessage::Download(fw("x", "http://h/fw", 0))
+        )),
+        9004
+    );
+}
+
+#[test]
+fn schedule_download_checks_its_windows() {
+    let mut e = env("sched");
+    let mut a = Actions::default();
+    let sd = |w: Vec<crate::soap::TimeWindow>| AcsMessage::ScheduleDownload {
+        transfer: fw("s", "http://h/fw", 0),
+        windows: w,
+    };
+    let bad = [
+        vec![],
+        vec![window(10, 5, "1 At Any Time")],
+        vec![window(0, 60, "4 Confirmation Needed")],
+        vec![
+            window(0, 60, "1 At Any Time"),
+            window(30, 90, "1 At Any Time"),
+        ],
+        vec![window(0, 1, "1 At Any Time"); 3],
+        vec![window(0, 60, "9 Whenever")],
+    ];
+    for w in bad {
+        assert_eq!(
+            fault_code(&call(&mut e, &mut a, sd(w.clone()))),
+            9003,
+            "{w:?}"
+        );
+    }
+    assert_eq!(
+        call(
+            &mut e,
+            &mut a,
+            sd(vec![
+                window(60, 120, "2 Immediately"),
+                window(300, 400, "3 When Idle")
+            ])
+        ),
+        CpeMessage::ScheduleDownloadResponse
+    );
+    let j = &e.transfers.jobs[0];
+    assert!(j.scheduled);
+    assert_eq!(j.due, 1_000_060);
+    assert_eq!(j.windows[1].start, 1_000_300);
+    assert_eq!(j.retries_left, crate::transfer::DEFAULT_RETRIES);
+}
+
+#[test]
+fn cancel_and_queue_listings() {
+    let mut e = env("cancel");
+    let mut a = Actions::default();
+    call(
+        &mut e,
+        &mut a,
+        AcsMessage::Download(fw("a", "http://h/fw", 99)),
+    );
+    call(
+        &mut e,
+        &mut a,
+        AcsMessage::Download(fw("b", "http://h/fw", 99)),
+    );
+    call(
+        &mut e,
+        &mut a,
+        AcsMessage::Upload(Transfer {
+            command_key: "u".into(),
+            file_type: "2 Vendor Log File".into(),
+            url: "http://h/up".into(),
+            ..Default::default()
+        }),
+    );
+    let keys = |m: CpeMessage| match m {
+        CpeMessage::GetQueuedTransfersResponse { list }
+        | CpeMessage::GetAllQueuedTransfersResponse { list } => list
+            .iter()
+            .map(|q| (q.command_key.clone(), q.state, q.is_download))
+            .collect::<Vec<_>>(),
+        m => panic!("{m:?}"),
+    };
+    assert_eq!(
+        keys(call(&mut e, &mut a, AcsMessage::GetQueuedTransfers)),
+        [("a".into(), 1, true), ("b".into(), 1, true)]
+    );
+    e.transfers.start(2, e.now);
+    assert_eq!(
+        keys(call(&mut e, &mut a, AcsMessage::GetAllQueuedTransfers)),
+        [
+            ("a".into(), 1, true),
+            ("b".into(), 2, true),
+            ("u".into(), 1, false)
+        ]
+    );
+    let cancel = |k: &str| AcsMessage::CancelTransfer {
+        command_key: k.into(),
+    };
+    assert_eq!(
+        call(&mut e, &mut a, cancel("a")),
+        CpeMessage::CancelTransferResponse
+    );
+    assert_eq!(fault_code(&call(&mut e, &mut a, cancel("a"))), 9003);
+    assert_eq!(fault_code(&call(&mut e, &mut a, cancel("b"))), 9021);
+    e.transfers.finish(2, Ok(()), e.now);
+    assert_eq!(
+        keys(call(&mut e, &mut a, AcsMessage::GetAllQueuedTransfers)),
+        [("u".into(), 1, false), ("b".into(), 3, true)]
     );
 }

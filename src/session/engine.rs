@@ -86,6 +86,11 @@ impl Engine {
         self.informed
     }
 
+    /// CPE requests acknowledged so far, by index into the list given to [`Engine::new`].
+    pub fn acknowledged(&self) -> &[usize] {
+        &self.acknowledged
+    }
+
     /// The CWMP version in use (the ACS's, once it answered).
     pub fn version(&self) -> CwmpVersion {
         self.version
@@ -303,6 +308,9 @@ mod tests {
         let mut ctx = Context {
             model: &mut dev.model,
             actions: &mut actions,
+            transfers: &mut Default::default(),
+            board: &Default::default(),
+            now: 0,
         };
         let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
         let inform = crate::session::inform::build(
@@ -337,6 +345,9 @@ mod tests {
         let mut ctx = Context {
             model: &mut dev.model,
             actions: &mut actions,
+            transfers: &mut Default::default(),
+            board: &Default::default(),
+            now: 0,
         };
         let mut e = Engine::new(CwmpVersion::V1_0, vec![CpeMessage::GetRPCMethods]);
         e.start(&CpeMessage::GetRPCMethods);
@@ -365,6 +376,9 @@ mod tests {
         let mut ctx = Context {
             model: &mut dev.model,
             actions: &mut actions,
+            transfers: &mut Default::default(),
+            board: &Default::default(),
+            now: 0,
         };
         let mut e = Engine::new(CwmpVersion::V1_0, vec![CpeMessage::GetRPCMethods]);
         e.start(&CpeMessage::GetRPCMethods);
@@ -390,6 +404,9 @@ mod tests {
         let mut ctx = Context {
             model: &mut dev.model,
             actions: &mut actions,
+            transfers: &mut Default::default(),
+            board: &Default::default(),
+            now: 0,
         };
         let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
         e.start(&CpeMessage::GetRPCMethods);
@@ -418,6 +435,9 @@ mod tests {
         let mut ctx = Context {
             model: &mut dev.model,
             actions: &mut actions,
+            transfers: &mut Default::default(),
+            board: &Default::default(),
+            now: 0,
         };
         for (status, body) in [
             (500, Vec::new()),
@@ -441,6 +461,9 @@ mod tests {
         let mut ctx = Context {
             model: &mut dev.model,
             actions: &mut actions,
+            transfers: &mut Default::default(),
+            board: &Default::default(),
+            now: 0,
         };
         let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
         e.start(&CpeMessage::GetRPCMethods);

@@ -6,6 +6,8 @@
 //! which TCP connection carried each request and whether the session cookie came back.
 //! It can require HTTP Digest from the CPE and sends Connection Requests with Digest.
 
+pub mod files;
+
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

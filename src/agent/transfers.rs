@@ -1,0 +1,296 @@
+//! The agent's side of file transfers: starting due jobs in a worker thread, taking the
+//! worker's reports, turning results into events and TransferComplete requests, and the
+//! restart rules. The queue itself is plain data in `transfer/`; this is the only code that
+//! moves a job from one phase to the next, always on the loop's thread.
+
+use std::sync::mpsc;
+
+use super::{unix_now, Agent};
+use crate::event::{code, Event};
+use crate::soap::CpeMessage;
+use crate::transfer::error::TransferError;
+use crate::transfer::{autonomous, run, Direction, Done, Job, Phase};
+
+/// What a worker thread sends back.
+#[derive(Debug)]
+pub enum Report {
+    /// A download arrived whole; it is to be applied.
+    Fetched {
+        /// Job id.
+        id: u64,
+        /// The file.
+        file: std::path::PathBuf,
+    },
+    /// A job ended (after the apply, for downloads).
+    Finished {
+        /// Job id.
+        id: u64,
+        /// How.
+        result: Result<(), TransferError>,
+    },
+}
+
+/// Worker stack: enough for a TLS handshake and a command.
+const WORKER_STACK: usize = 512 * 1024;
+
+impl Agent {
+    /// Start-up: results of jobs the restart cut off, leftovers removed, autonomous reports.
+    pub(super) fn transfers_restarted(&mut self) {
+        let now = unix_now();
+        let board = self.dev.board.transfer.clone();
+        let before = self.state.transfers.done.len();
+        let files = self
+            .state
+            .transfers
+            .restarted(now, |ty| board.download.get(ty).is_some_and(|d| d.reboot));
+        for f in files {
+            let _ = std::fs::remove_file(f);
+        }
+        run::clean(&self.transfer.dir, &[]);
+        if self.state.transfers.done.len() != before {
+            self.dirty = true;
+        }
+        let fresh: Vec<Done> = self.state.transfers.done[before..].to_vec();
+        for d in &fresh {
+            self.announce(d);
+        }
+        self.pick_autonomous();
+        self.announce_results();
+    }
+
+    /// Takes reports of transfers the device made itself.
+    pub(super) fn pick_autonomous(&mut self) {
+        let dir = self.cfg.paths.state_dir.join(autonomous::SPOOL_DIR);
+        for d in autonomous::scan(&dir, unix_now()) {
+            self.state.transfers.push_done(d);
+            self.dirty = true;
+        }
+    }
+
+    /// Queues the events every undelivered result needs in the next Inform (TR-069 A.3.3.1:
+    /// 7 TRANSFER COMPLETE / 10 AUTONOMOUS TRANSFER COMPLETE until the result is acknowledged,
+    /// with its M event).
+    pub(super) fn announce_results(&mut self) {
+        let done = self.state.transfers.done.clone();
+        for d in &done {
+            if d.autonomous.is_some() {
+                self.push(Event::new(code::AUTONOMOUS_TRANSFER_COMPLETE));
+            } else {
+                self.push(Event::new(code::TRANSFER_COMPLETE));
+            }
+        }
+    }
+
+    fn announce(&mut self, d: &Done) {
+        if let Some(m) = d.method_event() {
+            self.push(Event::with_key(m, &d.command_key));
+        }
+        self.push(Event::new(if d.autonomous.is_some() {
+            code::AUTONOMOUS_TRANSFER_COMPLETE
+        } else {
+            code::TRANSFER_COMPLETE
+        }));
+    }
+
+    /// The CPE requests for this session: one per undelivered result.
+    pub(super) fn transfer_requests(&self) -> Vec<CpeMessage> {
+        self.state
+            .transfers
+            .done
+            .iter()
+            .map(Done::message)
+            .collect()
+    }
+
+    /// The ACS acknowledged these requests (indices into [`Self::transfer_requests`]):
+    /// forget them and save at once, so a crash cannot report them twice.
+    pub(super) fn acknowledged(&mut self, indices: &[usize], sent: &[CpeMessage]) {
+        let mut changed = false;
+        for &i in indices {
+            let Some(msg) = sent.get(i) else { continue };
+            if let Some(pos) = self
+                .state
+                .transfers
+                .done
+                .iter()
+                .position(|d| d.message() == *msg)
+            {
+                self.state.transfers.done.remove(pos);
+                changed = true;
+            }
+        }
+        if changed {
+            self.dirty = true;
+            self.persist();
+        }
+    }
+
+    /// Moves the queue on: reports missed windows, takes worker reports, starts the next
+    /// due job.
+    pub(super) fn transfer_turn(&mut self) {
+        let now = unix_now();
+        let before = self.state.transfers.done.len();
+        if self.state.transfers.expire(now) > 0 {
+            self.dirty = true;
+        }
+        let mut inbox = std::mem::take(&mut self.inbox);
+        inbox.extend(self.reports.1.try_iter());
+        for r in inbox {
+            self.on_report(r);
+        }
+        let after: Vec<Done> =
+            self.state.transfers.done[before.min(self.state.transfers.done.len())..].to_vec();
+        for d in &after {
+            self.announce(d);
+        }
+        if let Some(id) = self.state.transfers.next_to_start(now) {
+            self.start_job(id, now);
+        }
+    }
+
+    fn on_report(&mut self, r: Report) {
+        let now = unix_now();
+        match r {
+            Report::Fetched { id, file } => {
+                let Some(job) = self.state.transfers.job_mut(id) else {
+                    let _ = std::fs::remove_file(&file);
+                    return;
+                };
+                job.phase = Phase::Applying;
+                job.file = Some(file.clone());
+                let job = job.clone();
+                // On disk before the apply starts: an apply that takes the device down is
+                // then known after the boot.
+                self.dirty = true;
+                self.persist();
+                match self
+                    .dev
+                    .board
+                    .transfer
+                    .download
+                    .get(&job.file_type)
+                    .cloned()
+                {
+                    Some(how) => {
+                        self.spawn_worker(id, move || Report::Finished {
+                            id,
+                            result: run::apply(&job, &file, &how),
+                        });
+                    }
+                    None => {
+                        let _ = std::fs::remove_file(&file);
+                        self.state.transfers.finish(
+                            id,
+                            Err(TransferError::Local(format!(
+                                "the board no longer applies {:?}",
+                                job.file_type
+                            ))),
+                            now,
+                        );
+                        self.worker_busy = false;
+                    }
+                }
+            }
+            Report::Finished { id, result } => {
+                self.worker_busy = false;
+                let reboot = result.is_ok()
+                    && self.state.transfers.jobs.iter().any(|j| {
+                        j.id == id
+                            && j.phase == Phase::Applying
+                            && self
+                                .dev
+                                .board
+                                .transfer
+                                .download
+                                .get(&j.file_type)
+                                .is_some_and(|d| d.reboot)
+                    });
+                self.state.transfers.finish(id, result, now);
+                self.dirty = true;
+                if reboot {
+                    // The apply returned instead of taking the device down: reboot into what
+                    // it installed; the result is reported after the boot.
+                    self.reboot_after_apply = true;
+                }
+            }
+        }
+    }
+
+    fn start_job(&mut self, id: u64, now: i64) {
+        self.state.transfers.start(id, now);
+        self.dirty = true;
+        self.persist();
+        let Some(job) = self
+            .state
+            .transfers
+            .jobs
+            .iter()
+            .find(|j| j.id == id)
+            .cloned()
+        else {
+            return;
+        };
+        let settings = self.transfer.clone();
+        match job.direction {
+            Direction::Download => {
+                self.spawn_worker(id, move || match run::download(&job, &settings) {
+                    Ok(file) => Report::Fetched { id, file },
+                    Err(e) => Report::Finished { id, result: Err(e) },
+                })
+            }
+            Direction::Upload => {
+                let source = self.dev.board.transfer.upload.get(&job.file_type).cloned();
+                self.spawn_worker(id, move || Report::Finished {
+                    id,
+                    result: match source {
+                        Some(s) => run::upload(&job, &s, &settings),
+                        None => Err(TransferError::Local(format!(
+                            "the board no longer uploads {:?}",
+                            job.file_type
+                        ))),
+                    },
+                })
+            }
+        }
+    }
+
+    /// Runs `work` for job `id` in a worker thread; its report wakes the loop. A worker that
+    /// cannot start, or panics, reports the job as failed.
+    fn spawn_worker(&mut self, id: u64, work: impl FnOnce() -> Report + Send + 'static) {
+        self.worker_busy = true;
+        let tx: mpsc::Sender<Report> = self.reports.0.clone();
+        let waker = self.listener.waker();
+        let spawned = std::thread::Builder::new()
+            .name("transfer".into())
+            .stack_size(WORKER_STACK)
+            .spawn(move || {
+                let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                    .unwrap_or_else(|_| Report::Finished {
+                        id,
+                        result: Err(TransferError::Local("the transfer worker failed".into())),
+                    });
+                let _ = tx.send(report);
+                waker.wake();
+            });
+        if let Err(e) = spawned {
+            log::error!("transfer: cannot start a worker: {e}");
+            let _ = self.reports.0.send(Report::Finished {
+                id,
+                result: Err(TransferError::Local(format!("cannot start a worker: {e}"))),
+            });
+        }
+    }
+
+    /// Unix time the queue next needs the loop.
+    pub(super) fn transfer_deadline(&self) -> Option<i64> {
+        if self.worker_busy {
+            return None;
+        }
+        self.state.transfers.next_deadline(unix_now())
+    }
+
+    /// True when a job of this id is still queued (tests, logs).
+    pub fn job(&self, id: u64) -> Option<&Job> {
+        self.state.transfers.jobs.iter().find(|j| j.id == id)
+    }
+}

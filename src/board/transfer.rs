@@ -1,0 +1,220 @@
+//! The board's `[transfer]` section: where downloads are written, what applies each
+//! Download FileType, and where each Upload FileType's content comes from.
+//!
+//! ```toml
+//! [transfer]
+//! dir = "/tmp/cwmpd"                    # downloads and upload staging; default <state_dir>/transfer
+//! max_size = 33554432                   # refuse larger downloads (bytes); default: free space only
+//! [transfer.download."1 Firmware Upgrade Image"]
+//! apply = ["sysupgrade", "{file}"]      # {file} {target} {type} {size} {key}
+//! reboot = true                         # the apply takes the device down: success is reported
+//!                                       # after the boot, with 1 BOOT
+//! [transfer.upload."2 Vendor Log File"]
+//! command = ["logread"]                 # or: file = "/var/log/messages"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Placeholders an apply command may use.
+pub const PLACEHOLDERS: [&str; 5] = ["{file}", "{target}", "{type}", "{size}", "{key}"];
+
+/// Default time an apply command may run, in seconds.
+pub const DEFAULT_APPLY_TIMEOUT: u64 = 600;
+
+/// `[transfer]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBoard {
+    /// Directory for downloads and staged uploads.
+    pub dir: Option<PathBuf>,
+    /// Largest download accepted, in bytes.
+    pub max_size: Option<u64>,
+    /// Download FileTypes the device accepts.
+    #[serde(default)]
+    pub download: BTreeMap<String, DownloadType>,
+    /// Upload FileTypes the device can send.
+    #[serde(default)]
+    pub upload: BTreeMap<String, UploadSource>,
+}
+
+/// What to do with a downloaded file of one FileType.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadType {
+    /// argv run with the file; exit status 0 means applied.
+    pub apply: Vec<String>,
+    /// The apply reboots the device (it may never return).
+    #[serde(default)]
+    pub reboot: bool,
+    /// Seconds the apply may run.
+    pub timeout: Option<u64>,
+}
+
+/// Where an Upload FileType's content comes from: a file, or a command's standard output.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadSource {
+    /// A file sent as it is.
+    pub file: Option<PathBuf>,
+    /// argv whose standard output is sent.
+    pub command: Option<Vec<String>>,
+}
+
+impl TransferBoard {
+    /// Adds a later file's section: its keys replace the earlier ones.
+    pub fn merge(&mut self, later: TransferBoard) {
+        if later.dir.is_some() {
+            self.dir = later.dir;
+        }
+        if later.max_size.is_some() {
+            self.max_size = later.max_size;
+        }
+        self.download.extend(later.download);
+        self.upload.extend(later.upload);
+    }
+
+    /// Problems with the section, one message each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (ty, d) in &self.download {
+            if !download_type_ok(ty) {
+                out.push(format!("transfer.download: {ty:?} is not a TR-069 FileType (\"1 Firmware Upgrade Image\" … or \"X <OUI> <name>\")"));
+            }
+            if d.apply.is_empty() || d.apply[0].is_empty() {
+                out.push(format!("transfer.download.{ty:?}: apply is empty"));
+            }
+            for a in &d.apply {
+                for p in braces(a) {
+                    if !PLACEHOLDERS.contains(&p) {
+                        out.push(format!(
+                            "transfer.download.{ty:?}: unknown placeholder {p} (known: {})",
+                            PLACEHOLDERS.join(" ")
+                        ));
+                    }
+                }
+            }
+        }
+        for (ty, u) in &self.upload {
+            if !upload_type_ok(ty) {
+                out.push(format!("transfer.upload: {ty:?} is not a TR-069 Upload FileType (\"1 Vendor Configuration File\", \"2 Vendor Log File\" … or \"X <OUI> <name>\")"));
+            }
+            match (&u.file, &u.command) {
+                (Some(_), None) => {}
+                (None, Some(c)) if !c.is_empty() && !c[0].is_empty() => {}
+                (None, Some(_)) => out.push(format!("transfer.upload.{ty:?}: command is empty")),
+                _ => out.push(format!(
+                    "transfer.upload.{ty:?}: give exactly one of file or command"
+                )),
+            }
+        }
+        out
+    }
+}
+
+/// `{name}` placeholders in a string.
+fn braces(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('{') {
+        match rest[i..].find('}') {
+            Some(j) => {
+                out.push(&rest[i..i + j + 1]);
+                rest = &rest[i + j + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+fn vendor(ty: &str) -> bool {
+    // "X <OUI> <name>": OUI is six hex digits, name non-empty.
+    let mut parts = ty.splitn(3, ' ');
+    parts.next() == Some("X")
+        && parts
+            .next()
+            .is_some_and(|o| o.len() == 6 && o.chars().all(|c| c.is_ascii_hexdigit()))
+        && parts.next().is_some_and(|n| !n.trim().is_empty())
+}
+
+/// TR-069 A.4.1.5 Download FileTypes.
+pub fn download_type_ok(ty: &str) -> bool {
+    [
+        "1 Firmware Upgrade Image",
+        "2 Web Content",
+        "3 Vendor Configuration File",
+        "4 Tone File",
+        "5 Ringer File",
+    ]
+    .contains(&ty)
+        || vendor(ty)
+}
+
+/// TR-069 A.4.1.6 Upload FileTypes ("3 Vendor Configuration File <i>" names an instance).
+pub fn upload_type_ok(ty: &str) -> bool {
+    let numbered = |prefix: &str| {
+        ty.strip_prefix(prefix)
+            .is_some_and(|i| !i.is_empty() && i.chars().all(|c| c.is_ascii_digit()))
+    };
+    ["1 Vendor Configuration File", "2 Vendor Log File"].contains(&ty)
+        || numbered("3 Vendor Configuration File ")
+        || numbered("4 Vendor Log File ")
+        || vendor(ty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board(text: &str) -> TransferBoard {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_good_section_has_no_problems() {
+        let b = board(
+            "dir = \"/tmp/x\"\n[download.\"1 Firmware Upgrade Image\"]\napply = [\"sysupgrade\", \"{file}\"]\nreboot = true\n\
+             [download.\"X 00D09E fpga\"]\napply = [\"load\", \"{file}\", \"{target}\", \"{type}\", \"{size}\", \"{key}\"]\n\
+             [upload.\"2 Vendor Log File\"]\ncommand = [\"logread\"]\n[upload.\"3 Vendor Configuration File 2\"]\nfile = \"/etc/x\"\n",
+        );
+        assert_eq!(b.problems(), Vec::<String>::new());
+        assert!(b.download["1 Firmware Upgrade Image"].reboot);
+    }
+
+    #[test]
+    fn every_mistake_is_named() {
+        let b = board(
+            "[download.\"9 Nonsense\"]\napply = []\n[download.\"X 12 short\"]\napply = [\"a\", \"{path}\"]\n\
+             [upload.\"2 Vendor Log File\"]\n[upload.\"3 Vendor Configuration File x\"]\ncommand = []\n\
+             [upload.\"1 Vendor Configuration File\"]\nfile = \"/a\"\ncommand = [\"b\"]\n",
+        );
+        let p = b.problems().join("\n");
+        for needle in [
+            "\"9 Nonsense\" is not a TR-069 FileType",
+            "\"9 Nonsense\": apply is empty",
+            "\"X 12 short\" is not",
+            "unknown placeholder {path}",
+            "\"2 Vendor Log File\": give exactly one",
+            "\"3 Vendor Configuration File x\" is not",
+            "\"3 Vendor Configuration File x\": command is empty",
+            "\"1 Vendor Configuration File\": give exactly one",
+        ] {
+            assert!(p.contains(needle), "{needle} missing from:\n{p}");
+        }
+        assert!(toml::from_str::<TransferBoard>("colour = 1").is_err());
+    }
+
+    #[test]
+    fn later_files_override_per_key() {
+        let mut a = board("dir = \"/a\"\n[download.\"1 Firmware Upgrade Image\"]\napply = [\"x\"]\n[download.\"2 Web Content\"]\napply = [\"w\"]\n");
+        a.merge(board(
+            "[download.\"1 Firmware Upgrade Image\"]\napply = [\"y\"]\n",
+        ));
+        assert_eq!(a.dir, Some(PathBuf::from("/a")));
+        assert_eq!(a.download["1 Firmware Upgrade Image"].apply, ["y"]);
+        assert_eq!(a.download["2 Web Content"].apply, ["w"]);
+    }
+}

@@ -1,0 +1,137 @@
+//! Transfers the device made on its own (a local firmware upgrade, a configuration pushed by
+//! another tool), reported by the board as small TOML files dropped into the spool directory
+//! `<state_dir>/autonomous/`. The agent picks them up at start and at every value check and
+//! reports each with AutonomousTransferComplete (event 10). Write a file atomically (write a
+//! temporary name not ending in `.toml`, then rename), for example:
+//!
+//! ```toml
+//! is_download = true
+//! file_type = "1 Firmware Upgrade Image"
+//! transfer_url = "http://files.example/fw.bin"   # optional
+//! announce_url = ""                               # optional
+//! file_size = 4194304                             # optional
+//! target_file_name = ""                           # optional
+//! fault_code = 0                                  # 0, or a 90xx code
+//! fault_string = ""                               # optional
+//! start_time = "2026-11-25T06:00:00Z"             # optional
+//! complete_time = "2026-11-25T06:01:10Z"          # optional (default: when picked up)
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{Autonomous, Direction, Done};
+use crate::model::datetime;
+
+/// The spool directory's name under the state directory.
+pub const SPOOL_DIR: &str = "autonomous";
+/// Largest report file read.
+pub const MAX_REPORT_BYTES: u64 = 16 * 1024;
+/// Most reports taken in one scan.
+pub const MAX_REPORTS: usize = 16;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    is_download: bool,
+    file_type: String,
+    #[serde(default)]
+    transfer_url: String,
+    #[serde(default)]
+    announce_url: String,
+    #[serde(default)]
+    file_size: u32,
+    #[serde(default)]
+    target_file_name: String,
+    #[serde(default)]
+    fault_code: u32,
+    #[serde(default)]
+    fault_string: String,
+    start_time: Option<String>,
+    complete_time: Option<String>,
+}
+
+fn time(s: &Option<String>, what: &str) -> Result<Option<i64>, String> {
+    match s {
+        None => Ok(None),
+        Some(t) => datetime::parse(t)
+            .map(|d| Some(d.unix))
+            .ok_or_else(|| format!("{what} {t:?} is not a dateTime")),
+    }
+}
+
+fn parse(text: &str, now: i64) -> Result<Done, String> {
+    let r: Report = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    if r.file_type.trim().is_empty() {
+        return Err("file_type is empty".into());
+    }
+    if r.fault_code != 0 && !(9000..=9099).contains(&r.fault_code) {
+        return Err(format!("fault_code {} is not 0 or 90xx", r.fault_code));
+    }
+    let start = time(&r.start_time, "start_time")?.unwrap_or(0);
+    let complete = time(&r.complete_time, "complete_time")?.unwrap_or(now);
+    Ok(Done {
+        direction: if r.is_download {
+            Direction::Download
+        } else {
+            Direction::Upload
+        },
+        scheduled: false,
+        command_key: String::new(),
+        file_type: r.file_type.clone(),
+        file_size: u64::from(r.file_size),
+        target_file_name: r.target_file_name.clone(),
+        fault_code: r.fault_code,
+        fault_string: r.fault_string,
+        start,
+        complete,
+        autonomous: Some(Autonomous {
+            announce_url: r.announce_url,
+            transfer_url: r.transfer_url,
+            is_download: r.is_download,
+            file_type: r.file_type,
+            file_size: r.file_size,
+            target_file_name: r.target_file_name,
+        }),
+    })
+}
+
+/// Takes the reports waiting in `dir` (each file is removed once read; a bad one is logged
+/// and removed too, so it cannot block the spool).
+pub fn scan(dir: &Path, now: i64) -> Vec<Done> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for p in names.into_iter().take(MAX_REPORTS) {
+        let text = match std::fs::metadata(&p) {
+            Ok(m) if m.len() > MAX_REPORT_BYTES => Err(format!("over {MAX_REPORT_BYTES} bytes")),
+            _ => std::fs::read_to_string(&p).map_err(|e| e.to_string()),
+        };
+        match text.and_then(|t| parse(&t, now)) {
+            Ok(d) => {
+                log::info!(
+                    "transfer: autonomous {} of {:?} reported ({})",
+                    if d.direction == Direction::Download {
+                        "download"
+                    } else {
+                        "upload"
+                    },
+                    d.file_type,
+                    d.fault_code
+                );
+                out.push(d);
+            }
+            Err(e) => log::error!("transfer: {}: {e}; report dropped", p.display()),
+        }
+        let _ = std::fs::remove_file(&p);
+    }
+    out
+}

@@ -1,0 +1,462 @@
+//! File transfers: Download, Upload and ScheduleDownload jobs from the ACS's request to the
+//! TransferComplete that reports them, and transfers the device did on its own
+//! (AutonomousTransferComplete).
+//!
+//! ```text
+//!  Download/Upload/ScheduleDownload ─▶ Waiting ──due, window open──▶ Running ──fetched──▶ Applying
+//!        (rpc/transfer.rs)               │  CancelTransfer removes it     │ (run.rs)        │
+//!                                        └── windows all past ─┐          ▼                 ▼
+//!                                                              └──────▶ Done ◀──── result ──┘
+//!                                       Done ── TransferComplete acknowledged ──▶ forgotten
+//! ```
+//!
+//! [`Transfers`] is plain data, saved in the agent's state file, so a queued transfer and an
+//! undelivered result survive a reboot. A job found Running after a restart was cut off: its
+//! partial file is removed and it is reported as failed. A job found Applying was taken down
+//! by its own apply command when the board says that apply reboots (reported as success), and
+//! failed otherwise. The agent runs one job at a time, in a worker thread (`run.rs`).
+
+pub mod autonomous;
+pub mod error;
+pub mod run;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::fault::{transfer_fault, Fault, FaultCode};
+use crate::model::datetime;
+use crate::soap::{CpeMessage, QueuedTransfer, TransferResult};
+use error::TransferError;
+
+/// Most transfers queued at once (more is 9004).
+pub const MAX_JOBS: usize = 16;
+/// Most results waiting for delivery; the oldest is dropped beyond it.
+pub const MAX_DONE: usize = 32;
+/// Seconds between attempts of a ScheduleDownload within its window.
+pub const RETRY_SECONDS: i64 = 30;
+/// Attempts a ScheduleDownload gets when MaxRetries is -1 (the CPE decides).
+pub const DEFAULT_RETRIES: i32 = 2;
+
+/// Download or Upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The device fetches a file.
+    Download,
+    /// The device sends a file.
+    Upload,
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Not started (TransferState 1).
+    #[default]
+    Waiting,
+    /// Fetching or sending (2).
+    Running,
+    /// The board's apply command runs on the downloaded file (2).
+    Applying,
+}
+
+/// A ScheduleDownload time window, in absolute Unix time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    /// Opens.
+    pub start: i64,
+    /// Closes.
+    pub end: i64,
+    /// WindowMode.
+    pub mode: String,
+}
+
+/// A transfer the ACS asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// Local identity (file names, worker reports).
+    pub id: u64,
+    /// Download or Upload.
+    pub direction: Direction,
+    /// From ScheduleDownload (reported with M ScheduleDownload).
+    #[serde(default)]
+    pub scheduled: bool,
+    /// CommandKey.
+    pub command_key: String,
+    /// FileType.
+    pub file_type: String,
+    /// URL.
+    pub url: String,
+    /// File server username.
+    #[serde(default)]
+    pub username: String,
+    /// File server password.
+    #[serde(default)]
+    pub password: String,
+    /// FileSize (0: unknown).
+    #[serde(default)]
+    pub file_size: u64,
+    /// TargetFileName.
+    #[serde(default)]
+    pub target_file_name: String,
+    /// Earliest start (Unix time).
+    pub due: i64,
+    /// ScheduleDownload windows (empty for Download and Upload).
+    #[serde(default)]
+    pub windows: Vec<Window>,
+    /// Attempts left after a failure within a window.
+    #[serde(default)]
+    pub retries_left: i32,
+    /// Where it is.
+    #[serde(default)]
+    pub phase: Phase,
+    /// When the transfer started (Unix time).
+    #[serde(default)]
+    pub started: Option<i64>,
+    /// The downloaded file while it is applied.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
+/// An AutonomousTransferComplete's extra facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Autonomous {
+    /// AnnounceURL.
+    #[serde(default)]
+    pub announce_url: String,
+    /// TransferURL.
+    #[serde(default)]
+    pub transfer_url: String,
+    /// IsDownload.
+    pub is_download: bool,
+    /// FileType.
+    pub file_type: String,
+    /// FileSize.
+    #[serde(default)]
+    pub file_size: u32,
+    /// TargetFileName.
+    #[serde(default)]
+    pub target_file_name: String,
+}
+
+/// A finished transfer waiting for the ACS to acknowledge its report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    /// Download or Upload.
+    pub direction: Direction,
+    /// From ScheduleDownload.
+    #[serde(default)]
+    pub scheduled: bool,
+    /// CommandKey.
+    pub command_key: String,
+    /// FileType (for the queue listing).
+    #[serde(default)]
+    pub file_type: String,
+    /// FileSize (for the queue listing).
+    #[serde(default)]
+    pub file_size: u64,
+    /// TargetFileName (for the queue listing).
+    #[serde(default)]
+    pub target_file_name: String,
+    /// 0 on success.
+    pub fault_code: u32,
+    /// Why it failed.
+    #[serde(default)]
+    pub fault_string: String,
+    /// Started (Unix time; 0 unknown).
+    pub start: i64,
+    /// Completed (Unix time).
+    pub complete: i64,
+    /// Set for transfers the device started itself.
+    #[serde(default)]
+    pub autonomous: Option<Autonomous>,
+}
+
+impl Done {
+    /// The event that announces it (TR-069 Table 7: M Download, M ScheduleDownload,
+    /// M Upload; none for autonomous transfers).
+    pub fn method_event(&self) -> Option<&'static str> {
+        use crate::event::code;
+        match (&self.autonomous, self.direction, self.scheduled) {
+            (Some(_), ..) => None,
+            (None, Direction::Download, true) => Some(code::M_SCHEDULE_DOWNLOAD),
+            (None, Direction::Download, false) => Some(code::M_DOWNLOAD),
+            (None, Direction::Upload, _) => Some(code::M_UPLOAD),
+        }
+    }
+
+    /// The CPE request that reports it.
+    pub fn message(&self) -> CpeMessage {
+        let time = |t: i64| {
+            if t > 0 {
+                datetime::format_utc(t)
+            } else {
+                datetime::UNKNOWN_TIME.to_string()
+            }
+        };
+        let result = TransferResult {
+            command_key: self.command_key.clone(),
+            fault_code: self.fault_code,
+            fault_string: self.fault_string.clone(),
+            start_time: time(self.start),
+            complete_time: time(self.complete),
+        };
+        match &self.autonomous {
+            None => CpeMessage::TransferComplete(result),
+            Some(a) => CpeMessage::AutonomousTransferComplete {
+                result,
+                announce_url: a.announce_url.clone(),
+                transfer_url: a.transfer_url.clone(),
+                is_download: a.is_download,
+                file_type: a.file_type.clone(),
+                file_size: a.file_size,
+                target_file_name: a.target_file_name.clone(),
+            },
+        }
+    }
+}
+
+/// The queue and the undelivered results (saved with the agent's state).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfers {
+    /// Jobs in the order they were requested.
+    #[serde(default)]
+    pub jobs: Vec<Job>,
+    /// Results not yet acknowledged by the ACS.
+    #[serde(default)]
+    pub done: Vec<Done>,
+    /// The next job id.
+    #[serde(default)]
+    pub next_id: u64,
+}
+
+impl Transfers {
+    /// Queues a job (its id is assigned here). 9004 when the queue is full.
+    pub fn add(&mut self, mut job: Job) -> Result<u64, Fault> {
+        if self.jobs.len() >= MAX_JOBS {
+            return Err(Fault::new(
+                FaultCode::ResourcesExceeded,
+                format!("{MAX_JOBS} transfers already queued"),
+            ));
+        }
+        self.next_id += 1;
+        job.id = self.next_id;
+        self.jobs.push(job);
+        Ok(self.next_id)
+    }
+
+    /// The job running or applying now, if any.
+    pub fn active(&self) -> Option<&Job> {
+        self.jobs.iter().find(|j| j.phase != Phase::Waiting)
+    }
+
+    /// A job by id.
+    pub fn job_mut(&mut self, id: u64) -> Option<&mut Job> {
+        self.jobs.iter_mut().find(|j| j.id == id)
+    }
+
+    /// When a waiting job may start: its due time, or the start of its first window that
+    /// has not closed yet.
+    fn start_time(job: &Job, now: i64) -> Option<i64> {
+        if job.windows.is_empty() {
+            return Some(job.due);
+        }
+        job.windows
+            .iter()
+            .find(|w| w.end > now)
+            .map(|w| w.start.max(job.due))
+    }
+
+    /// The next job to start at `now` (none while one is active).
+    pub fn next_to_start(&self, now: i64) -> Option<u64> {
+        if self.active().is_some() {
+            return None;
+        }
+        self.jobs
+            .iter()
+            .filter(|j| j.phase == Phase::Waiting)
+            .filter_map(|j| Self::start_time(j, now).map(|t| (t, j.id)))
+            .filter(|(t, _)| *t <= now)
+            .min()
+            .map(|(_, id)| id)
+    }
+
+    /// When the loop should next look at the queue (Unix time).
+    pub fn next_deadline(&self, now: i64) -> Option<i64> {
+        self.jobs
+            .iter()
+            .filter(|j| j.phase == Phase::Waiting)
+            // All windows past: due now, to be reported as missed.
+            .map(|j| Self::start_time(j, now).unwrap_or(now))
+            .min()
+    }
+
+    /// Reports ScheduleDownloads whose windows have all closed (9020).
+    pub fn expire(&mut self, now: i64) -> usize {
+        let (gone, keep): (Vec<Job>, Vec<Job>) = std::mem::take(&mut self.jobs)
+            .into_iter()
+            .partition(|j| j.phase == Phase::Waiting && Self::start_time(j, now).is_none());
+        self.jobs = keep;
+        let n = gone.len();
+        for j in gone {
+            log::warn!("transfer {}: every time window has closed", j.id);
+            self.finish_job(j, Err(TransferError::WindowsMissed), now);
+        }
+        n
+    }
+
+    /// Marks a job started.
+    pub fn start(&mut self, id: u64, now: i64) {
+        if let Some(j) = self.job_mut(id) {
+            j.phase = Phase::Running;
+            j.started.get_or_insert(now);
+        }
+    }
+
+    /// A job ended with this result; a failed ScheduleDownload with retries and an open
+    /// window goes back to waiting. Returns true when a result was recorded.
+    pub fn finish(&mut self, id: u64, result: Result<(), TransferError>, now: i64) -> bool {
+        let Some(i) = self.jobs.iter().position(|j| j.id == id) else {
+            return false;
+        };
+        if let Err(e) = &result {
+            let j = &mut self.jobs[i];
+            let retry_at = now + RETRY_SECONDS;
+            if j.scheduled
+                && j.retries_left > 0
+                && j.windows.iter().any(|w| w.end > retry_at)
+                && !matches!(e, TransferError::Protocol(_) | TransferError::Interrupted)
+            {
+                j.retries_left -= 1;
+                j.phase = Phase::Waiting;
+                j.file = None;
+                j.due = retry_at;
+                log::warn!(
+                    "transfer {id}: {e}; retrying in {RETRY_SECONDS} s ({} left)",
+                    j.retries_left
+                );
+                return false;
+            }
+        }
+        let job = self.jobs.remove(i);
+        self.finish_job(job, result, now);
+        true
+    }
+
+    fn finish_job(&mut self, job: Job, result: Result<(), TransferError>, now: i64) {
+        let download = job.direction == Direction::Download;
+        let (fault_code, fault_string) = match &result {
+            Ok(()) => (0, String::new()),
+            Err(e) => (transfer_fault(download, e).code(), e.to_string()),
+        };
+        match &result {
+            Ok(()) => log::info!("transfer {}: complete", job.id),
+            Err(e) => log::warn!("transfer {}: failed ({fault_code}): {e}", job.id),
+        }
+        self.push_done(Done {
+            direction: job.direction,
+            scheduled: job.scheduled,
+            command_key: job.command_key,
+            file_type: job.file_type,
+            file_size: job.file_size,
+            target_file_name: job.target_file_name,
+            fault_code,
+            fault_string,
+            start: job.started.unwrap_or(0),
+            complete: now,
+            autonomous: None,
+        });
+    }
+
+    /// Records a result for delivery (the oldest goes when too many wait).
+    pub fn push_done(&mut self, done: Done) {
+        if self.done.len() >= MAX_DONE {
+            let old = self.done.remove(0);
+            log::warn!(
+                "transfer: result for {:?} dropped: {MAX_DONE} results undelivered",
+                old.command_key
+            );
+        }
+        self.done.push(done);
+    }
+
+    /// After a restart: a job that was running was cut off (failed; its partial file is the
+    /// caller's to remove); one that was applying succeeded if `reboots(file_type)` says its
+    /// apply takes the device down, and failed otherwise. Returns the files to remove.
+    pub fn restarted(&mut self, now: i64, reboots: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let ids: Vec<(u64, Phase, bool)> = self
+            .jobs
+            .iter()
+            .filter(|j| j.phase != Phase::Waiting)
+            .map(|j| (j.id, j.phase, reboots(&j.file_type)))
+            .collect();
+        for (id, phase, reboot) in ids {
+            if let Some(j) = self.job_mut(id) {
+                files.extend(j.file.take());
+                // No retry: an interrupted transfer is reported, never resumed half-way.
+                j.retries_left = 0;
+            }
+            let result = match phase {
+                Phase::Applying if reboot => Ok(()),
+                _ => Err(TransferError::Interrupted),
+            };
+            self.finish(id, result, now);
+        }
+        files
+    }
+
+    /// CancelTransfer (A.4.1.11): waiting jobs with the key are dropped; a running one
+    /// cannot be stopped (9021); an unknown key is 9003.
+    pub fn cancel(&mut self, command_key: &str) -> Result<(), Fault> {
+        let matching: Vec<&Job> = self
+            .jobs
+            .iter()
+            .filter(|j| j.command_key == command_key)
+            .collect();
+        if matching.is_empty() {
+            return Err(Fault::new(
+                FaultCode::InvalidArguments,
+                format!("no queued transfer has CommandKey {command_key:?}"),
+            ));
+        }
+        if matching.iter().any(|j| j.phase != Phase::Waiting) {
+            return Err(Fault::new(
+                FaultCode::CancelNotPermitted,
+                format!("the transfer {command_key:?} is under way"),
+            ));
+        }
+        self.jobs.retain(|j| j.command_key != command_key);
+        Ok(())
+    }
+
+    /// GetQueuedTransfers (downloads only, `all` false) or GetAllQueuedTransfers: queued and
+    /// running jobs, then completed ones not yet acknowledged (state 3).
+    pub fn listing(&self, all: bool) -> Vec<QueuedTransfer> {
+        let jobs = self.jobs.iter().map(|j| QueuedTransfer {
+            command_key: j.command_key.clone(),
+            state: if j.phase == Phase::Waiting { 1 } else { 2 },
+            is_download: j.direction == Direction::Download,
+            file_type: j.file_type.clone(),
+            file_size: u32::try_from(j.file_size).unwrap_or(u32::MAX),
+            target_file_name: j.target_file_name.clone(),
+        });
+        let done = self
+            .done
+            .iter()
+            .filter(|d| d.autonomous.is_none())
+            .map(|d| QueuedTransfer {
+                command_key: d.command_key.clone(),
+                state: 3,
+                is_download: d.direction == Direction::Download,
+                file_type: d.file_type.clone(),
+                file_size: u32::try_from(d.file_size).unwrap_or(u32::MAX),
+                target_file_name: d.target_file_name.clone(),
+            });
+        jobs.chain(done).filter(|q| all || q.is_download).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,361 @@
+//! Carrying out one job: a download is streamed into the transfer directory (checked against
+//! free space and the announced FileSize before and while it arrives) and then handed to the
+//! board's apply command; an upload is sent from a file or from a command's output staged in
+//! the transfer directory. Blocking: the agent calls these from its worker thread. A partial
+//! file never outlives a failure.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::error::TransferError;
+use super::Job;
+use crate::acs::{self, ClientError, Response};
+use crate::board::transfer::{DownloadType, UploadSource, DEFAULT_APPLY_TIMEOUT};
+
+/// Longest an upload's source command may run.
+pub const SOURCE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Largest upload taken from a command when the board sets no `max_size`.
+pub const DEFAULT_UPLOAD_LIMIT: u64 = 64 << 20;
+
+/// What every transfer needs from the agent's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The transfer directory.
+    pub dir: PathBuf,
+    /// The board's size limit.
+    pub max_size: Option<u64>,
+    /// CA bundle etc. for https URLs (the ACS's).
+    pub tls: acs::tls::TlsSettings,
+    /// Connect and read timeout.
+    pub timeout: Duration,
+}
+
+/// The file a download is written to while it arrives.
+pub fn part_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("download-{id}.part"))
+}
+
+/// The complete downloaded file, waiting for its apply.
+pub fn file_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("download-{id}"))
+}
+
+fn staging_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("upload-{id}"))
+}
+
+/// Removes files in the transfer directory no job needs (partial downloads, staged uploads
+/// left by a crash). Returns how many went.
+pub fn clean(dir: &Path, keep: &[PathBuf]) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = name.starts_with("download-") || name.starts_with("upload-");
+        if ours && !keep.contains(&p) && std::fs::remove_file(&p).is_ok() {
+            log::info!("transfer: removed leftover {}", p.display());
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Bytes free for an unprivileged writer in `dir`.
+pub fn free_space(dir: &Path) -> Result<u64, TransferError> {
+    let s = nix::sys::statvfs::statvfs(dir)
+        .map_err(|e| TransferError::Local(format!("statvfs {}: {e}", dir.display())))?;
+    #[allow(clippy::useless_conversion)] // the field types differ between targets
+    Ok(u64::from(s.blocks_available()).saturating_mul(u64::from(s.fragment_size())))
+}
+
+fn client(job: &Job, s: &Settings) -> Result<acs::Client, TransferError> {
+    let scheme = job.url.split("://").next().unwrap_or("");
+    if !job.url.contains("://")
+        || !["http", "https"].contains(&scheme.to_ascii_lowercase().as_str())
+    {
+        return Err(TransferError::Protocol(format!(
+            "{:?}: only http and https are supported",
+            job.url
+        )));
+    }
+    acs::Client::new(acs::Settings {
+        url: job.url.clone(),
+        username: job.username.clone(),
+        password: job.password.clone(),
+        tls: s.tls.clone(),
+        timeout: s.timeout,
+    })
+    .map_err(|e| match e {
+        ClientError::Url(m) => TransferError::Protocol(format!("bad URL {m}")),
+        e => TransferError::Unreachable(e.to_string()),
+    })
+}
+
+/// Maps a client error; `sink_error` is what the sink recorded when it refused the body.
+fn client_error(e: ClientError, sink_error: Option<TransferError>) -> TransferError {
+    match e {
+        ClientError::Sink(m) => sink_error.unwrap_or(TransferError::Local(m)),
+        ClientError::Url(m) => TransferError::Protocol(m),
+        ClientError::Connect(m) | ClientError::Tls(m) => TransferError::Unreachable(m),
+        ClientError::Auth(m) => TransferError::Auth(m),
+        ClientError::Redirects => TransferError::Access(e.to_string()),
+        ClientError::Io(m) | ClientError::Protocol(m) => TransferError::Incomplete(m),
+    }
+}
+
+fn status_error(resp: &Response) -> TransferError {
+    TransferError::Access(format!("HTTP {}", resp.status))
+}
+
+/// Writes the body to the part file, refusing what cannot fit or was not announced.
+struct FileSink<'a> {
+    file: File,
+    dir: &'a Path,
+    written: u64,
+    /// FileSize from the request (0: unknown).
+    announced: u64,
+    max_size: Option<u64>,
+    error: Option<TransferError>,
+}
+
+impl FileSink<'_> {
+    fn refuse(&mut self, e: TransferError) -> String {
+        let m = e.to_string();
+        self.error = Some(e);
+        m
+    }
+}
+
+impl acs::Sink for FileSink<'_> {
+    fn head(&mut self, resp: &Response) -> Result<(), String> {
+        let length: Option<u64> = resp.header("content-length").and_then(|v| v.parse().ok());
+        if let Some(len) = length {
+            if self.announced > 0 && len != self.announced {
+                return Err(self.refuse(TransferError::Corrupted(format!(
+                    "the server sends {len} bytes, FileSize says {}",
+                    self.announced
+                ))));
+            }
+            room(self.dir, len, self.max_size).map_err(|e| self.refuse(e))?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<(), String> {
+        let total = self.written + data.len() as u64;
+        if self.announced > 0 && total > self.announced {
+            return Err(self.refuse(TransferError::Corrupted(format!(
+                "more than the {} bytes FileSize says",
+                self.announced
+            ))));
+        }
+        if self.max_size.is_some_and(|m| total > m) {
+            return Err(self.refuse(TransferError::NoSpace(format!(
+                "more than the board's max_size of {} bytes",
+                self.max_size.unwrap_or(0)
+            ))));
+        }
+        if let Err(e) = self.file.write_all(data) {
+            let err = if e.raw_os_error() == Some(nix::libc::ENOSPC) {
+                TransferError::NoSpace(format!("{}: {e}", self.dir.display()))
+            } else {
+                TransferError::Local(format!("writing {}: {e}", self.dir.display()))
+            };
+            return Err(self.refuse(err));
+        }
+        self.written = total;
+        Ok(())
+    }
+}
+
+/// Checks that `need` bytes fit in `dir` and under the board's limit.
+fn room(dir: &Path, need: u64, max_size: Option<u64>) -> Result<(), TransferError> {
+    if let Some(m) = max_size {
+        if need > m {
+            return Err(TransferError::NoSpace(format!(
+                "{need} bytes is over the board's max_size of {m}"
+            )));
+        }
+    }
+    let free = free_space(dir)?;
+    if need > free {
+        return Err(TransferError::NoSpace(format!(
+            "{need} bytes needed, {free} free in {}",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Fetches a Download into the transfer directory; returns the complete file.
+pub fn download(job: &Job, s: &Settings) -> Result<PathBuf, TransferError> {
+    std::fs::create_dir_all(&s.dir)
+        .map_err(|e| TransferError::Local(format!("{}: {e}", s.dir.display())))?;
+    if job.file_size > 0 {
+        room(&s.dir, job.file_size, s.max_size)?;
+    }
+    let c = client(job, s)?;
+    let part = part_path(&s.dir, job.id);
+    let file = File::create(&part)
+        .map_err(|e| TransferError::Local(format!("{}: {e}", part.display())))?;
+    let mut sink = FileSink {
+        file,
+        dir: &s.dir,
+        written: 0,
+        announced: job.file_size,
+        max_size: s.max_size,
+        error: None,
+    };
+    let result = c.session().get_to(&mut sink);
+    let outcome = match result {
+        Ok(r) if (200..300).contains(&r.status) => {
+            if job.file_size > 0 && sink.written != job.file_size {
+                Err(TransferError::Corrupted(format!(
+                    "{} bytes arrived, FileSize says {}",
+                    sink.written, job.file_size
+                )))
+            } else {
+                sink.file
+                    .sync_all()
+                    .map_err(|e| TransferError::Local(format!("{}: {e}", part.display())))
+            }
+        }
+        Ok(r) => Err(status_error(&r)),
+        Err(e) => Err(client_error(e, sink.error.take())),
+    };
+    drop(sink);
+    if let Err(e) = outcome {
+        let _ = std::fs::remove_file(&part);
+        return Err(e);
+    }
+    let done = file_path(&s.dir, job.id);
+    std::fs::rename(&part, &done).map_err(|e| {
+        let _ = std::fs::remove_file(&part);
+        TransferError::Local(format!("{}: {e}", done.display()))
+    })?;
+    log::info!(
+        "transfer {}: {} bytes in {}",
+        job.id,
+        std::fs::metadata(&done).map(|m| m.len()).unwrap_or(0),
+        done.display()
+    );
+    Ok(done)
+}
+
+/// Runs the board's apply command on a downloaded file, then removes the file.
+pub fn apply(job: &Job, file: &Path, how: &DownloadType) -> Result<(), TransferError> {
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let argv: Vec<String> = how
+        .apply
+        .iter()
+        .map(|a| {
+            a.replace("{file}", &file.to_string_lossy())
+                .replace("{target}", &job.target_file_name)
+                .replace("{type}", &job.file_type)
+                .replace("{size}", &size.to_string())
+                .replace("{key}", &job.command_key)
+        })
+        .collect();
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    log::info!("transfer {}: apply: {}", job.id, argv.join(" "));
+    let timeout = Duration::from_secs(how.timeout.unwrap_or(DEFAULT_APPLY_TIMEOUT));
+    let result = crate::backend::command::run(&refs, timeout)
+        .map(|_| ())
+        .map_err(|e| TransferError::Corrupted(format!("apply refused the file: {e}")));
+    let _ = std::fs::remove_file(file);
+    result
+}
+
+/// Runs a source command with its standard output in `out`, bounded in time and size.
+fn capture(argv: &[String], out: &Path, limit: u64) -> Result<(), TransferError> {
+    let (prog, rest) = argv
+        .split_first()
+        .ok_or_else(|| TransferError::Local("empty source command".into()))?;
+    let file =
+        File::create(out).map_err(|e| TransferError::Local(format!("{}: {e}", out.display())))?;
+    let mut child = Command::new(prog)
+        .args(rest)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(file))
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| TransferError::Local(format!("{prog}: {e}")))?;
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) => {
+                let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+                if start.elapsed() > SOURCE_TIMEOUT || size > limit {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(TransferError::Local(format!(
+                        "{prog}: stopped (over {} s or {limit} bytes)",
+                        SOURCE_TIMEOUT.as_secs()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(TransferError::Local(format!("{prog}: {e}"))),
+        }
+    };
+    if !status.success() {
+        return Err(TransferError::Local(format!("{prog}: {status}")));
+    }
+    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    if size > limit {
+        return Err(TransferError::Local(format!(
+            "{prog}: output over {limit} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Sends an Upload from its board-named source.
+pub fn upload(job: &Job, source: &UploadSource, s: &Settings) -> Result<(), TransferError> {
+    let c = client(job, s)?;
+    let (path, staged) = match (&source.file, &source.command) {
+        (Some(f), _) => (f.clone(), false),
+        (None, Some(argv)) => {
+            std::fs::create_dir_all(&s.dir)
+                .map_err(|e| TransferError::Local(format!("{}: {e}", s.dir.display())))?;
+            let out = staging_path(&s.dir, job.id);
+            let limit = s.max_size.unwrap_or(DEFAULT_UPLOAD_LIMIT);
+            if let Err(e) = capture(argv, &out, limit) {
+                let _ = std::fs::remove_file(&out);
+                return Err(e);
+            }
+            (out, true)
+        }
+        (None, None) => {
+            return Err(TransferError::Local(format!(
+                "the board names no source for {:?}",
+                job.file_type
+            )))
+        }
+    };
+    let result = File::open(&path)
+        .map_err(|e| TransferError::Local(format!("{}: {e}", path.display())))
+        .and_then(|mut f| {
+            c.session()
+                .put_file(&mut f)
+                .map_err(|e| client_error(e, None))
+        })
+        .and_then(|r| {
+            if (200..300).contains(&r.status) {
+                Ok(())
+            } else {
+                Err(status_error(&r))
+            }
+        });
+    if staged {
+        let _ = std::fs::remove_file(&path);
+    }
+    result
+}

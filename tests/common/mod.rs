@@ -1,0 +1,145 @@
+//! Shared by the integration tests: the real `cwmpd run` with a written config and board,
+//! and SOAP snippets for the scripted test ACS.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cwmpd_testacs::Acs;
+
+pub const T: Duration = Duration::from_secs(15);
+
+pub struct Agent {
+    pub child: Option<Child>,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Agent {
+    /// Writes a config and a board (the Linux board plus `extra`) and starts cwmpd.
+    pub fn start(tag: &str, acs: &Acs, extra_cfg: &str, extra_board: &str) -> Agent {
+        let dir = agent_dir(tag);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let d = dir.display();
+        std::fs::write(
+            dir.join("board.toml"),
+            format!(
+                "[board]\nname = \"test\"\ninclude = [\"{root}/board/linux.toml\"]\nreboot = [\"touch\", \"{d}/rebooted\"]\n\
+                 factory_reset = [\"touch\", \"{d}/reset\"]\n\n[[object]]\npath = \"Device.ManagementServer.\"\n[object.params]\n\
+                 CWMPRetryMinimumWaitInterval = {{ handler = \"stored\", default = \"1\", write = true }}\n\
+                 CWMPRetryIntervalMultiplier = {{ handler = \"stored\", default = \"1000\", write = true }}\n{extra_board}"
+            ),
+        )
+        .unwrap();
+        // A fixed port for the agent's whole life, restarts included: a new port would be a
+        // real change of ConnectionRequestURL, notified as such.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.join("cwmpd.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[acs]\nurl = \"{}\"\nusername = \"cpe\"\npassword = \"pw\"\ntimeout = 5\n{extra_cfg}\n[connection_request]\nlisten = \"127.0.0.1:{port}\"\npath = \"/cr\"\n\
+                 username = \"acs\"\npassword = \"crpw\"\n[paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{d}/board.toml\"\nstate_dir = \"{d}/state\"\n",
+                acs.url()
+            ),
+        )
+        .unwrap();
+        let mut a = Agent {
+            child: None,
+            dir,
+            config,
+        };
+        a.spawn();
+        a
+    }
+
+    pub fn spawn(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_cwmpd"))
+            .args(["run", "--config"])
+            .arg(&self.config)
+            .env("CWMPD_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.join("log.txt")).unwrap())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    pub fn signal(&mut self, sig: nix::sys::signal::Signal) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig);
+        let deadline = Instant::now() + T;
+        loop {
+            if let Ok(Some(s)) = child.try_wait() {
+                return Some(s);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn wait_exit(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let deadline = Instant::now() + T;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        None
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log.txt")).unwrap_or_default()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn acs() -> Acs {
+    Acs::start(0, Some(("cpe", "pw"))).unwrap()
+}
+
+pub fn gpv(names: &[&str]) -> String {
+    let items: String = names
+        .iter()
+        .map(|n| format!("<string>{n}</string>"))
+        .collect();
+    format!("<cwmp:GetParameterValues><ParameterNames soap-enc:arrayType=\"xsd:string[{}]\">{items}</ParameterNames></cwmp:GetParameterValues>", names.len())
+}
+
+pub fn spv(name: &str, ty: &str, value: &str, key: &str) -> String {
+    format!(
+        "<cwmp:SetParameterValues><ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[1]\"><ParameterValueStruct><Name>{name}</Name>\
+         <Value xsi:type=\"xsd:{ty}\">{value}</Value></ParameterValueStruct></ParameterList><ParameterKey>{key}</ParameterKey></cwmp:SetParameterValues>"
+    )
+}
+
+/// The directory [`Agent::start`] uses for `tag`.
+pub fn agent_dir(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("cwmpd-agent-{tag}-{}", std::process::id()))
+}
