@@ -125,6 +125,9 @@ pub struct Notify {
     /// Seconds between value-change checks of notified parameters (0 turns checking off).
     #[serde(default = "default_notify_interval")]
     pub interval: u32,
+    /// Check at once when the kernel reports a link or address change (rtnetlink events).
+    #[serde(default = "default_true")]
+    pub netlink: bool,
 }
 
 /// The whole configuration.
@@ -190,12 +193,16 @@ fn default_paths() -> Paths {
         state_dir: default_state_dir(),
     }
 }
+fn default_true() -> bool {
+    true
+}
 fn default_notify_interval() -> u32 {
     30
 }
 fn default_notify() -> Notify {
     Notify {
         interval: default_notify_interval(),
+        netlink: true,
     }
 }
 fn default_log() -> Log {

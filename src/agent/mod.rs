@@ -28,6 +28,9 @@ use crate::soap::{CwmpVersion, ParameterValue};
 use crate::transfer::run;
 use state::{AgentState, Scheduled};
 
+/// How long after a netlink event the values are compared (the burst settles).
+pub const NETLINK_SETTLE: Duration = Duration::from_millis(100);
+
 /// Longest the loop sleeps without a deadline.
 pub const MAX_WAIT: Duration = Duration::from_secs(3600);
 
@@ -92,6 +95,8 @@ pub struct Agent {
     reboot_after_apply: bool,
     /// Where and how transfers run.
     transfer: run::Settings,
+    /// Set by the netlink watcher when links or addresses changed.
+    netlink_changed: Arc<AtomicBool>,
     /// Sessions run so far (for logs and tests).
     pub sessions: u64,
 }
@@ -159,6 +164,7 @@ impl Agent {
             inbox: Vec::new(),
             reboot_after_apply: false,
             transfer,
+            netlink_changed: Arc::new(AtomicBool::new(false)),
             sessions: 0,
         };
         a.read_management();
@@ -274,9 +280,20 @@ impl Agent {
     /// M Reboot when we come back from a Reboot RPC.
     fn startup(&mut self) {
         self.state.events.restarted();
-        if self.cfg.notify.interval > 0 {
+        if self.cfg.notify.interval > 0 || self.cfg.notify.netlink {
             // Establish (or compare with) the baseline at once, then every interval.
             self.next_notify = Some(Instant::now());
+        }
+        if self.cfg.notify.netlink {
+            let flag = self.netlink_changed.clone();
+            let waker = self.listener.waker();
+            let started = crate::backend::netlink::watch::spawn(move || {
+                flag.store(true, Ordering::SeqCst);
+                waker.wake();
+            });
+            if let Err(e) = started {
+                log::warn!("notify: no netlink events ({e}); periodic checks only");
+            }
         }
         if self.state.bootstrapped_url.as_deref() != Some(self.management.url.as_str()) {
             self.push(Event::new(code::BOOTSTRAP));
@@ -380,11 +397,20 @@ impl Agent {
 
     fn timers(&mut self, now: Instant) {
         self.transfer_turn();
+        if self.netlink_changed.swap(false, Ordering::SeqCst) {
+            // Changes come in bursts (a link going up brings its addresses): look once the
+            // burst is over.
+            let soon = now + NETLINK_SETTLE;
+            self.next_notify = Some(self.next_notify.map_or(soon, |t| t.min(soon)));
+        }
         if self.next_notify.is_some_and(|t| t <= now) {
             self.check_values();
             self.pick_autonomous();
             self.announce_results();
-            self.next_notify = Some(now + Duration::from_secs(u64::from(self.cfg.notify.interval)));
+            self.next_notify = match self.cfg.notify.interval {
+                0 => None,
+                s => Some(now + Duration::from_secs(u64::from(s))),
+            };
         }
         if self.active_due.is_some_and(|t| t <= now) {
             self.active_due = None;
@@ -561,6 +587,11 @@ impl Agent {
         }
         let set_by_acs = std::mem::take(&mut self.actions.set_by_acs);
         self.rebaseline(&set_by_acs);
+        if self.next_notify.is_some() || self.cfg.notify.netlink {
+            // Parameters the ACS just made notified get their baseline now, so the first
+            // change after this session is reported.
+            self.check_values();
+        }
         if success {
             log::info!("session: end (ok)");
             self.state.retry_count = 0;
@@ -757,7 +788,8 @@ impl Agent {
                 continue;
             }
             self.inbox.extend(self.reports.1.try_iter());
-            if !self.inbox.is_empty() {
+            if !self.inbox.is_empty() || self.netlink_changed.load(Ordering::SeqCst) {
+                // A wake-up meant for these may have been taken by a poll in the session.
                 continue;
             }
             let wait = if !self.state.events.is_empty()

@@ -14,11 +14,24 @@ pub struct Agent {
     pub child: Option<Child>,
     pub dir: PathBuf,
     pub config: PathBuf,
+    /// Network namespace the agent runs in (`ip netns exec`).
+    pub netns: Option<String>,
 }
 
 impl Agent {
     /// Writes a config and a board (the Linux board plus `extra`) and starts cwmpd.
     pub fn start(tag: &str, acs: &Acs, extra_cfg: &str, extra_board: &str) -> Agent {
+        Agent::start_in(tag, acs, extra_cfg, extra_board, None)
+    }
+
+    /// [`Agent::start`] inside a network namespace.
+    pub fn start_in(
+        tag: &str,
+        acs: &Acs,
+        extra_cfg: &str,
+        extra_board: &str,
+        netns: Option<&str>,
+    ) -> Agent {
         let dir = agent_dir(tag);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -55,13 +68,22 @@ impl Agent {
             child: None,
             dir,
             config,
+            netns: netns.map(str::to_string),
         };
         a.spawn();
         a
     }
 
     pub fn spawn(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_cwmpd"))
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_cwmpd")]);
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_cwmpd")),
+        };
+        let child = cmd
             .args(["run", "--config"])
             .arg(&self.config)
             .env("CWMPD_LOG", "debug")

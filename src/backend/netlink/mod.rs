@@ -7,6 +7,7 @@
 
 pub mod msg;
 pub mod socket;
+pub mod watch;
 
 use std::net::IpAddr;
 

@@ -1,0 +1,134 @@
+//! Value-change notification driven by rtnetlink events: the agent runs in a network
+//! namespace the test makes (with the test ACS listening inside it), and an address added to
+//! a veth interface there must produce `4 VALUE CHANGE` with the new value at once, long
+//! before the periodic check (set to an hour). Needs root; skipped elsewhere.
+
+mod common;
+
+use std::os::fd::AsFd;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use cwmpd_testacs::Acs;
+
+struct Netns(String);
+
+impl Netns {
+    fn create(tag: &str) -> Option<Netns> {
+        if !nix::unistd::geteuid().is_root() || std::env::var_os("CWMPD_QEMU_USER").is_some() {
+            eprintln!("skipped: needs root and a native kernel for a network namespace");
+            return None;
+        }
+        let name = format!("cwmpd-{tag}-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip netns add {name} failed (is iproute2 installed?)");
+        Some(Netns(name))
+    }
+
+    fn ip(&self, args: &str) {
+        let mut full = vec!["-n", &self.0];
+        full.extend(args.split_whitespace());
+        let out = Command::new("ip").args(&full).output().expect("run ip");
+        assert!(
+            out.status.success(),
+            "ip {args}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs `f` on a thread inside the namespace (sockets it opens stay there).
+    fn within<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/run/netns/{}", self.0);
+        std::thread::spawn(move || {
+            let fd = std::fs::File::open(&path).expect("open the namespace");
+            nix::sched::setns(fd.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            f()
+        })
+        .join()
+        .expect("namespace thread")
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+fn spa(names: &[&str]) -> String {
+    let items: String = names
+        .iter()
+        .map(|n| {
+            format!(
+                "<SetParameterAttributesStruct><Name>{n}</Name><NotificationChange>1</NotificationChange><Notification>2</Notification>\
+                 <AccessListChange>0</AccessListChange><AccessList></AccessList></SetParameterAttributesStruct>"
+            )
+        })
+        .collect();
+    format!(
+        "<cwmp:SetParameterAttributes><ParameterList soap-enc:arrayType=\"cwmp:SetParameterAttributesStruct[{}]\">{items}</ParameterList></cwmp:SetParameterAttributes>",
+        names.len()
+    )
+}
+
+#[test]
+fn an_address_added_to_a_veth_in_a_namespace_is_an_active_value_change() {
+    let Some(ns) = Netns::create("nl") else {
+        return;
+    };
+    ns.ip("link set lo up");
+    ns.ip("link add cwa type veth peer name cwb");
+    ns.ip("link set cwa up");
+    ns.ip("link set cwb up");
+    let acs: Acs = ns.within(|| Acs::start(0, Some(("cpe", "pw"))).expect("ACS in the namespace"));
+    // lo is interface 1; the veth ends are 2 and 3 (in whichever order the kernel listed them).
+    acs.push(&spa(&[
+        "Device.IP.Interface.2.IPv4AddressNumberOfEntries",
+        "Device.IP.Interface.3.IPv4AddressNumberOfEntries",
+    ]));
+    let a = Agent::start_in(
+        "nl",
+        &acs,
+        "[notify]\ninterval = 3600\nnetlink = true",
+        "",
+        Some(&ns.0),
+    );
+    assert!(
+        acs.wait(T, |_, r, left| left == 0
+            && r.iter().any(|r| r.name == "SetParameterAttributesResponse")),
+        "{}",
+        a.log()
+    );
+    let n = acs.informs().len();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(acs.informs().len(), n, "nothing changed yet");
+    let added = Instant::now();
+    ns.ip("addr add 10.213.9.1/24 dev cwa");
+    assert!(
+        acs.wait_informs(n + 1, Duration::from_secs(5)),
+        "{}",
+        a.log()
+    );
+    let took = added.elapsed();
+    let inform = acs.informs().into_iter().last().unwrap();
+    assert!(
+        inform.codes().contains(&"4 VALUE CHANGE".to_string()),
+        "{:?}",
+        inform.codes()
+    );
+    let changed: Vec<_> = inform
+        .params
+        .iter()
+        .filter(|(k, _)| k.ends_with("IPv4AddressNumberOfEntries"))
+        .collect();
+    assert_eq!(changed.len(), 1, "{:?}", inform.params);
+    assert_eq!(changed[0].1, "1", "the new value");
+    // The periodic check is an hour away: the netlink event did it.
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    eprintln!("address added → Inform in {took:?}");
+}
