@@ -80,7 +80,11 @@ fn main() {
     println!("  idle RSS before any download: {idle} KiB");
     let cr = format!("http://127.0.0.1:{port}/cr");
     for (i, s) in sizes.iter().enumerate() {
-        acs.push(&download(&format!("dl{i}"), &files.url(&format!("/{s}.bin")), *s));
+        acs.push(&download(
+            &format!("dl{i}"),
+            &files.url(&format!("/{s}.bin")),
+            *s,
+        ));
         assert_eq!(Acs::connection_request(&cr, "acs", "pw").unwrap(), 200);
         let start = Instant::now();
         let mut peak = 0;
@@ -93,7 +97,10 @@ fn main() {
         };
         while !done(&acs) {
             peak = peak.max(rss_kib(pid, "VmRSS:"));
-            assert!(start.elapsed() < Duration::from_secs(120), "download too slow");
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "download too slow"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         let secs = start.elapsed().as_secs_f64();

@@ -38,7 +38,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 /// A CA, a second CA nobody trusts, server certificates for 127.0.0.1 and for another host,
 /// and a client certificate.
-fn pki() -> Option<Pki> {
+fn pki(tag: &str) -> Option<Pki> {
     if Command::new("openssl").arg("version").output().is_err() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -47,7 +47,7 @@ fn pki() -> Option<Pki> {
         eprintln!("skipped: openssl not installed");
         return None;
     }
-    let d = std::env::temp_dir().join(format!("cwmpd-pki-{}", std::process::id()));
+    let d = std::env::temp_dir().join(format!("cwmpd-pki-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     let ec = [
@@ -199,7 +199,7 @@ fn post(url: &str, tls: TlsSettings) -> Result<Vec<u8>, ClientError> {
 
 #[test]
 fn https_verifies_the_acs_and_presents_client_certificates() {
-    let Some(pki) = pki() else { return };
+    let Some(pki) = pki("acs") else { return };
     let ca = Some(pki.0.join("ca.pem"));
     // A certificate from the trusted CA for 127.0.0.1.
     let (url, h) = serve(&pki, "server", false);
@@ -295,4 +295,53 @@ fn https_verifies_the_acs_and_presents_client_certificates() {
         ),
         Err(ClientError::Tls(_))
     ));
+}
+
+#[test]
+fn https_downloads_use_the_same_verification() {
+    use cwmpd::transfer::{error::TransferError, run, Direction, Job, Phase};
+    let Some(pki) = pki("download") else { return };
+    let dir = pki.0.join("xfer");
+    let settings = |insecure: bool| run::Settings {
+        dir: dir.clone(),
+        max_size: None,
+        tls: TlsSettings {
+            ca_file: Some(pki.0.join("ca.pem")),
+            insecure,
+            ..Default::default()
+        },
+        timeout: Duration::from_secs(5),
+    };
+    let job = |id: u64, url: &str| Job {
+        id,
+        direction: Direction::Download,
+        scheduled: false,
+        command_key: "k".into(),
+        file_type: "1 Firmware Upgrade Image".into(),
+        url: url.into(),
+        username: String::new(),
+        password: String::new(),
+        file_size: 2,
+        target_file_name: String::new(),
+        due: 0,
+        windows: Vec::new(),
+        retries_left: 0,
+        phase: Phase::Running,
+        started: None,
+        file: None,
+    };
+    let (url, h) = serve(&pki, "server", false);
+    let file = run::download(&job(1, &url), &settings(false)).unwrap();
+    assert_eq!(std::fs::read(&file).unwrap(), b"ok");
+    let _ = h.join();
+    // An image from a server nobody vouches for is never fetched: 9015.
+    let (url, h) = serve(&pki, "rogueserver", false);
+    let e = run::download(&job(2, &url), &settings(false)).unwrap_err();
+    assert!(
+        matches!(e, TransferError::Unreachable(ref m) if m.contains("nknown")),
+        "{e}"
+    );
+    assert_eq!(cwmpd::fault::transfer_fault(true, &e).code(), 9015);
+    let _ = h.join();
+    assert!(!run::part_path(&dir, 2).exists(), "no partial file");
 }
