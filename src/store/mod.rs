@@ -7,6 +7,7 @@
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -59,7 +60,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
     let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
     let result = (|| {
-        let mut f = File::create(&tmp)?;
+        // A file keeps its permissions; a new one is private (state holds passwords).
+        let mode = fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o600);
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -135,6 +146,27 @@ mod tests {
         let d = std::env::temp_dir().join(format!("cwmpd-store-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         d
+    }
+
+    #[test]
+    fn new_files_are_private_and_old_ones_keep_their_mode() {
+        let d = dir("mode");
+        let f = d.join("state.toml");
+        write_atomic(&f, b"a").unwrap();
+        assert_eq!(
+            fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let g = d.join("network");
+        fs::write(&g, b"x").unwrap();
+        fs::set_permissions(&g, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&g, b"y").unwrap();
+        assert_eq!(
+            fs::metadata(&g).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        assert_eq!(fs::read(&g).unwrap(), b"y");
+        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
