@@ -340,6 +340,37 @@ fn init_script_paths_are_installed_and_the_binary_accepts_its_arguments() {
     let stop: u32 = init.settings["STOP"].parse().unwrap();
     assert!((1..=99).contains(&start) && (1..=99).contains(&stop));
     assert_eq!(init.instances, 1);
+    // Parameters procd.sh knows (`_procd_set_param`); any other is silently dropped there.
+    const PROCD_PARAMS: &[&str] = &[
+        "env",
+        "data",
+        "limits",
+        "command",
+        "netdev",
+        "file",
+        "respawn",
+        "watch",
+        "watchdog",
+        "error",
+        "nice",
+        "term_timeout",
+        "reload_signal",
+        "pidfile",
+        "user",
+        "group",
+        "seccomp",
+        "capabilities",
+        "facility",
+        "extroot",
+        "overlaydir",
+        "tmpoverlaysize",
+        "stdout",
+        "stderr",
+        "no_new_privs",
+    ];
+    for name in init.params.keys() {
+        assert!(PROCD_PARAMS.contains(&name.as_str()), "procd has no {name}");
+    }
     assert!(init.has_reload_service);
     assert_eq!(init.params["respawn"].len(), 3, "{:?}", init.params);
     assert_eq!(init.params["stderr"], ["1"]);
