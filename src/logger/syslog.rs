@@ -35,8 +35,9 @@ pub fn severity(level: log::Level) -> u8 {
     }
 }
 
-/// The datagrams for one record: `<PRI>cwmpd[pid]: ` then the text, one record per line of
-/// text and each line cut (on a character boundary) so no datagram exceeds `max` bytes.
+/// The datagrams for one record: `<PRI>cwmpd[pid]: ` then the text, one datagram per line of
+/// text (empty lines of a multi-line text are left out) and each line cut on a character
+/// boundary so no datagram exceeds `max` bytes.
 pub fn datagrams(level: log::Level, pid: u32, text: &str, max: usize) -> Vec<Vec<u8>> {
     let pri = FACILITY_DAEMON * 8 + severity(level);
     let header = format!("<{pri}>{TAG}[{pid}]: ");
@@ -44,6 +45,9 @@ pub fn datagrams(level: log::Level, pid: u32, text: &str, max: usize) -> Vec<Vec
     let room = max.saturating_sub(header.len()).max(4);
     let mut out = Vec::new();
     for line in text.split('\n') {
+        if line.is_empty() && !text.is_empty() {
+            continue;
+        }
         let mut rest = line;
         loop {
             let mut cut = rest.len().min(room);
@@ -197,7 +201,7 @@ mod tests {
 
     #[test]
     fn splits_lines_and_long_text_on_character_boundaries() {
-        let d = datagrams(log::Level::Debug, 1, "a\nb", MAX_DATAGRAM);
+        let d = datagrams(log::Level::Debug, 1, "a\n\nb\n", MAX_DATAGRAM);
         assert_eq!(
             d,
             vec![b"<31>cwmpd[1]: a".to_vec(), b"<31>cwmpd[1]: b".to_vec()]
