@@ -109,6 +109,17 @@ pub struct Paths {
     pub state_dir: PathBuf,
 }
 
+/// Where `cwmpd run` writes its log records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogTarget {
+    /// One line per record on standard error (procd or a terminal collects it).
+    #[default]
+    Stderr,
+    /// RFC 3164 datagrams to the local syslog socket (`syslog_socket`), facility daemon.
+    Syslog,
+}
+
 /// `[log]`
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +127,12 @@ pub struct Log {
     /// error, warn, info, debug or trace.
     #[serde(default = "default_level")]
     pub level: String,
+    /// stderr or syslog (`check` and `get` always log to stderr: a person is reading).
+    #[serde(default)]
+    pub target: LogTarget,
+    /// The syslog daemon's datagram socket, used when `target` is syslog.
+    #[serde(default = "default_syslog_socket")]
+    pub syslog_socket: PathBuf,
 }
 
 /// `[notify]`
@@ -177,6 +194,9 @@ fn default_state_dir() -> PathBuf {
 fn default_level() -> String {
     "info".into()
 }
+fn default_syslog_socket() -> PathBuf {
+    "/dev/log".into()
+}
 fn default_cr() -> ConnectionRequest {
     ConnectionRequest {
         listen: default_listen(),
@@ -208,6 +228,8 @@ fn default_notify() -> Notify {
 fn default_log() -> Log {
     Log {
         level: default_level(),
+        target: LogTarget::default(),
+        syslog_socket: default_syslog_socket(),
     }
 }
 
@@ -275,6 +297,7 @@ impl Config {
         fix(&mut cfg.paths.datamodel);
         fix(&mut cfg.paths.board);
         fix(&mut cfg.paths.state_dir);
+        fix(&mut cfg.log.syslog_socket);
         for p in [
             &mut cfg.acs.ca_file,
             &mut cfg.acs.client_cert,
@@ -338,6 +361,27 @@ mod tests {
         assert_eq!(c.connection_request.listen, "0.0.0.0:7547");
         assert_eq!(c.paths.board, Path::new("/etc/x/b.toml"));
         assert_eq!(c.paths.state_dir, Path::new("/etc/cwmpd/state"));
+        assert_eq!(c.log.target, LogTarget::Stderr);
+        assert_eq!(c.log.syslog_socket, Path::new("/dev/log"));
+    }
+
+    #[test]
+    fn log_target_and_socket_are_read_and_resolved() {
+        let c = Config::parse(
+            "[acs]\nurl = \"http://x\"\n[log]\ntarget = \"syslog\"\nsyslog_socket = \"run/log\"\n",
+            "t",
+            Path::new("/etc/x"),
+        )
+        .unwrap();
+        assert_eq!(c.log.target, LogTarget::Syslog);
+        assert_eq!(c.log.syslog_socket, Path::new("/etc/x/run/log"));
+        let c = Config::parse(
+            "[acs]\nurl = \"http://x\"\n[log]\ntarget = \"stderr\"\n",
+            "t",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(c.log.target, LogTarget::Stderr);
     }
 
     #[test]
@@ -361,6 +405,10 @@ mod tests {
                 "log.level",
             ),
             ("[acs]\nurl = 5\n", "string"),
+            (
+                "[acs]\nurl = \"http://x\"\n[log]\ntarget = \"file\"\n",
+                "unknown variant `file`, expected `stderr` or `syslog`",
+            ),
         ];
         for (text, want) in cases {
             let e = Config::parse(text, "t", Path::new(".")).unwrap_err();

@@ -18,7 +18,7 @@
 //! | [`config`] | the agent's configuration file and its embedded default |
 //! | [`device`] | config → board → schema → handlers → state → a live model |
 //! | [`cli`] | the `cwmpd` command line |
-//! | [`logger`] | the stderr logger |
+//! | [`logger`] | where log records go: stderr or syslog (RFC 3164 to `/dev/log`) |
 //! | [`event`] | the Inform event queue and its retention rules |
 //! | [`session`] | one CWMP session as a state machine; retry back-off |
 //! | [`soap`] | CWMP SOAP bytes ↔ typed messages (one enum per direction) |

@@ -1,5 +1,6 @@
 //! Command-line front end: `cwmpd check`, `cwmpd get`, `cwmpd run`. Parses arguments,
-//! sets up logging, and prints results; all real work is in the library.
+//! sets up logging (`run` where `[log] target` says, `check` and `get` on stderr), and prints
+//! results; all real work is in the library.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +11,8 @@ use crate::device::Device;
 const USAGE: &str = "usage:
   cwmpd check [--config FILE]          validate config, data model and board; print counts
   cwmpd get [--config FILE] PATH...    print live values (`Path = value`), no ACS needed
-  cwmpd run [--config FILE]            run the agent (TR-069 sessions with the ACS)
+  cwmpd run [--config FILE]            run the agent (TR-069 sessions with the ACS); logs
+                                       where [log] target says (stderr or syslog)
   cwmpd --version | --help
 
 Without --config the embedded default is used (a demo on loopback, paths relative to the
@@ -71,7 +73,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
 
 fn load(config: &Option<PathBuf>) -> Result<(Config, Device), String> {
     let cfg = Config::load(config.as_deref()).map_err(|e| e.to_string())?;
-    crate::logger::init(&cfg.log.level);
+    crate::logger::init_stderr(&cfg.log.level);
     let dev = Device::open(&cfg).map_err(|e| e.to_string())?;
     Ok((cfg, dev))
 }
@@ -102,7 +104,7 @@ pub fn main(args: &[String]) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            crate::logger::init(&cfg.log.level);
+            crate::logger::init(&cfg.log);
             let signals = match crate::agent::block_signals() {
                 Ok(s) => s,
                 Err(e) => {
