@@ -205,9 +205,4 @@ impl Device {
             log::error!("{e}");
         }
     }
-
-    /// [`Device::persist_with`] for callers without agent state (the CLI).
-    pub fn persist(&mut self) {
-        self.persist_with(None);
-    }
 }

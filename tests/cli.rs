@@ -55,6 +55,10 @@ fn check_reports_counts_for_the_linux_board() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("board: linux"), "{text}");
+    assert!(
+        !d.0.join("state/state.toml").exists(),
+        "check never writes state (a running agent owns it)"
+    );
     let live: usize = text
         .lines()
         .find_map(|l| {

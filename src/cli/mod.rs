@@ -160,7 +160,7 @@ pub fn main(args: &[String]) -> ExitCode {
                     dev.board.name, objects, params
                 );
                 println!("live: {live} parameters mapped, {failed} unreadable now");
-                dev.persist();
+                // check and get never write state: the agent may be running and owns it.
                 ExitCode::SUCCESS
             }
         },
@@ -188,7 +188,6 @@ pub fn main(args: &[String]) -> ExitCode {
                         ExitCode::FAILURE
                     }
                 };
-                dev.persist();
                 code
             }
         },
