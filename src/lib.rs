@@ -8,7 +8,7 @@
 //! | [`fault`] | every CWMP fault code and every error → fault mapping |
 //! | [`model`] | TR-181 schema, paths, typed values, instances, attributes, all-or-nothing Set |
 //! | [`rpc`] | one ACS request + the model → one CPE response or fault |
-//! | [`backend`] | the `Handler` trait and the constant, stored, file, command, UCI, netlink handlers |
+//! | [`backend`] | the `Handler` trait and the constant, stored, file, command, UCI, netlink, diagnostics handlers |
 //! | [`codec`] | base64 and hex |
 //! | [`auth`] | Basic and Digest (MD5, SHA-256) math for both sides |
 //! | [`acs`] | HTTP(S) client: ACS sessions (cookies, 401, redirects) and streamed file transfers |
@@ -17,6 +17,7 @@
 //! | [`board`] | board TOML → bindings, checked against the schema and handlers at load |
 //! | [`config`] | the agent's configuration file and its embedded default |
 //! | [`device`] | config → board → schema → handlers → state → a live model |
+//! | [`diag`] | IPPing and TraceRoute with ICMP over nix sockets (run by the agent's worker) |
 //! | [`cli`] | the `cwmpd` command line |
 //! | [`logger`] | where log records go: stderr or syslog (RFC 3164 to `/dev/log`) |
 //! | [`event`] | the Inform event queue and its retention rules |
@@ -35,6 +36,7 @@ pub mod codec;
 pub mod config;
 pub mod cr;
 pub mod device;
+pub mod diag;
 pub mod event;
 pub mod fault;
 pub mod logger;

@@ -5,60 +5,10 @@
 
 mod common;
 
-use std::os::fd::AsFd;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 use cwmpd_testacs::Acs;
-
-struct Netns(String);
-
-impl Netns {
-    fn create(tag: &str) -> Option<Netns> {
-        if !nix::unistd::geteuid().is_root() || std::env::var_os("CWMPD_QEMU_USER").is_some() {
-            eprintln!("skipped: needs root and a native kernel for a network namespace");
-            return None;
-        }
-        let name = format!("cwmpd-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "ip netns add {name} failed (is iproute2 installed?)");
-        Some(Netns(name))
-    }
-
-    fn ip(&self, args: &str) {
-        let mut full = vec!["-n", &self.0];
-        full.extend(args.split_whitespace());
-        let out = Command::new("ip").args(&full).output().expect("run ip");
-        assert!(
-            out.status.success(),
-            "ip {args}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Runs `f` on a thread inside the namespace (sockets it opens stay there).
-    fn within<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/run/netns/{}", self.0);
-        std::thread::spawn(move || {
-            let fd = std::fs::File::open(&path).expect("open the namespace");
-            nix::sched::setns(fd.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-            f()
-        })
-        .join()
-        .expect("namespace thread")
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
 
 fn spa(names: &[&str]) -> String {
     let items: String = names

@@ -28,6 +28,15 @@ pub enum Report {
         /// How.
         result: Result<(), TransferError>,
     },
+    /// A diagnostic test ended.
+    Diagnostic {
+        /// `ipping` or `traceroute`.
+        test: String,
+        /// The run it belongs to (stale runs are dropped).
+        generation: u64,
+        /// What it found.
+        outcome: Result<crate::diag::Outcome, crate::diag::DiagError>,
+    },
 }
 
 /// Worker stack: enough for a TLS handshake and a command.
@@ -151,6 +160,11 @@ impl Agent {
     fn on_report(&mut self, r: Report) {
         let now = unix_now();
         match r {
+            Report::Diagnostic {
+                test,
+                generation,
+                outcome,
+            } => self.diagnostic_done(&test, generation, outcome),
             Report::Fetched { id, file } => {
                 let Some(job) = self.state.transfers.job_mut(id) else {
                     let _ = std::fs::remove_file(&file);
@@ -258,26 +272,35 @@ impl Agent {
     /// cannot start, or panics, reports the job as failed.
     fn spawn_worker(&mut self, id: u64, work: impl FnOnce() -> Report + Send + 'static) {
         self.worker_busy = true;
+        self.spawn_thread("transfer", work, move |why| Report::Finished {
+            id,
+            result: Err(TransferError::Local(why)),
+        });
+    }
+
+    /// Runs `work` in a thread whose report wakes the loop; `failed` makes the report when
+    /// the thread cannot start or panics.
+    pub(super) fn spawn_thread(
+        &mut self,
+        name: &str,
+        work: impl FnOnce() -> Report + Send + 'static,
+        failed: impl Fn(String) -> Report + Send + Clone + 'static,
+    ) {
         let tx: mpsc::Sender<Report> = self.reports.0.clone();
         let waker = self.listener.waker();
+        let (tx2, failed2, what) = (tx.clone(), failed.clone(), name.to_string());
         let spawned = std::thread::Builder::new()
-            .name("transfer".into())
+            .name(name.into())
             .stack_size(WORKER_STACK)
             .spawn(move || {
                 let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-                    .unwrap_or_else(|_| Report::Finished {
-                        id,
-                        result: Err(TransferError::Local("the transfer worker failed".into())),
-                    });
-                let _ = tx.send(report);
+                    .unwrap_or_else(|_| failed2(format!("the {what} worker failed")));
+                let _ = tx2.send(report);
                 waker.wake();
             });
         if let Err(e) = spawned {
-            log::error!("transfer: cannot start a worker: {e}");
-            let _ = self.reports.0.send(Report::Finished {
-                id,
-                result: Err(TransferError::Local(format!("cannot start a worker: {e}"))),
-            });
+            log::error!("agent: cannot start a {name} worker: {e}");
+            let _ = tx.send(failed(format!("cannot start a worker: {e}")));
         }
     }
 

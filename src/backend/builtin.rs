@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::backend::{command, constant, file, netlink, stored, system, uci, Registry};
+use crate::backend::{
+    command, constant, diagnostics, file, netlink, stored, system, uci, Registry,
+};
 
 fn setting(
     settings: &toml::Table,
@@ -39,6 +41,7 @@ pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, St
         )),
     );
     reg.register("netlink", Box::new(netlink::Netlink::default()));
+    reg.register("diagnostics", Box::new(diagnostics::Diagnostics::default()));
     reg.register("uci", Box::new(uci::Uci::new(settings.get("uci"))?));
     Ok(reg)
 }

@@ -9,6 +9,7 @@
 pub mod builtin;
 pub mod command;
 pub mod constant;
+pub mod diagnostics;
 pub mod file;
 pub mod netlink;
 pub mod stored;
@@ -222,6 +223,12 @@ pub trait Handler {
     /// Runs pending apply actions (e.g. reload services); called after the session.
     fn apply(&mut self) -> Result<(), BackendError> {
         Ok(())
+    }
+
+    /// The handler as `Any`, for the agent to reach a built-in handler's own methods (the
+    /// `diagnostics` handler's test queue). Other handlers keep the default.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
     }
 }
 

@@ -1,0 +1,101 @@
+//! The agent's side of IP diagnostics: after a session that set DiagnosticsState to
+//! Requested, each requested test runs in a worker thread (`diag::run`); its outcome goes back
+//! to the `diagnostics` handler and queues `8 DIAGNOSTICS COMPLETE`.
+
+use std::collections::BTreeMap;
+
+use super::transfers::Report;
+use super::Agent;
+use crate::backend::diagnostics::Diagnostics;
+use crate::event::{code, Event};
+
+impl Agent {
+    fn diagnostics(&mut self) -> Option<&mut Diagnostics> {
+        self.dev
+            .model
+            .registry_mut()
+            .get_mut("diagnostics")
+            .and_then(|h| h.as_any_mut())
+            .and_then(|a| a.downcast_mut::<Diagnostics>())
+    }
+
+    /// Linux names of the IP interfaces, by path without the trailing dot.
+    fn interface_names(&mut self) -> BTreeMap<String, String> {
+        self.dev.model.begin();
+        self.dev
+            .model
+            .get_values(&["Device.IP.Interface."])
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|pv| {
+                pv.name
+                    .strip_suffix(".Name")
+                    .filter(|p| p.matches('.').count() == 3)
+                    .map(|p| (p.to_string(), pv.value.clone()))
+            })
+            .collect()
+    }
+
+    /// Starts the tests the ACS requested in the session that just ended.
+    pub(super) fn start_diagnostics(&mut self) {
+        let pending = match self.diagnostics() {
+            Some(d) => d.has_pending(),
+            None => return,
+        };
+        if !pending {
+            return;
+        }
+        let names = self.interface_names();
+        let Some(d) = self.diagnostics() else { return };
+        let requested = d.requested(|path| names.get(path).cloned());
+        for (test, generation, request) in requested {
+            match request {
+                Err(e) => {
+                    log::warn!("diagnostics: {test}: {e}");
+                    self.diagnostic_done(&test, generation, Err(e));
+                }
+                Ok(req) => {
+                    log::info!("diagnostics: {test} started");
+                    let (t1, t2) = (test.clone(), test.clone());
+                    self.spawn_thread(
+                        "diagnostics",
+                        move || Report::Diagnostic {
+                            test: t1,
+                            generation,
+                            outcome: Ok(crate::diag::run(&req)),
+                        },
+                        move |why| Report::Diagnostic {
+                            test: t2.clone(),
+                            generation,
+                            outcome: Err(crate::diag::DiagError::Internal(why)),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// A test ended: results into the handler, 8 DIAGNOSTICS COMPLETE queued (TR-069 3.7.1.5:
+    /// whatever the result). A stale run (the ACS changed the test meanwhile) is dropped.
+    pub(super) fn diagnostic_done(
+        &mut self,
+        test: &str,
+        generation: u64,
+        outcome: Result<crate::diag::Outcome, crate::diag::DiagError>,
+    ) {
+        let stored = self
+            .diagnostics()
+            .map(|d| {
+                let ok = d.finish(test, generation, outcome);
+                (ok, d.state(test).to_string())
+            })
+            .unwrap_or((false, String::new()));
+        match stored {
+            (true, state) => {
+                log::info!("diagnostics: {test} ended: {state}");
+                self.push(Event::new(code::DIAGNOSTICS_COMPLETE));
+            }
+            (false, _) => log::info!("diagnostics: {test}: result dropped (test changed)"),
+        }
+    }
+}

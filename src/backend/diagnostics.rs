@@ -1,0 +1,619 @@
+//! `diagnostics`: the parameters of the TR-181 IP diagnostics (`Device.IP.Diagnostics.IPPing.`,
+//! `.TraceRoute.` and its `RouteHops.{i}.` table), held in memory. Writes are staged until
+//! commit. TR-181 rules: only `Requested` (or `Canceled`) may be written to DiagnosticsState;
+//! writing any other parameter of a test resets it to `None` and clears its results, except
+//! when DiagnosticsState=Requested comes in the same SetParameterValues. The agent takes
+//! requested tests with [`Diagnostics::requested`], runs them (`diag::run`) after the
+//! session and hands back the outcome with [`Diagnostics::finish`].
+//!
+//! Bindings: `{ handler = "diagnostics", test = "ipping", field = "Host", default = "" }`;
+//! the hop table: `instances = { handler = "diagnostics", test = "traceroute", table =
+//! "RouteHops" }` with `{ …, field = "RouteHops.Host", hop = "{hop}" }` below it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::diag::{self, DiagError, Outcome, Protocol, Request, Target};
+
+/// Tests this handler knows.
+pub const TESTS: [&str; 2] = ["ipping", "traceroute"];
+
+/// Defaults for inputs the ACS has not set (TR-181 leaves them to the CPE).
+const PING_REPETITIONS: u32 = 4;
+const PING_TIMEOUT_MS: u64 = 1000;
+const TRACE_TRIES: u32 = 3;
+const TRACE_TIMEOUT_MS: u64 = 5000;
+const TRACE_MAX_HOPS: u8 = 30;
+const DATA_BLOCK_SIZE: u16 = 56;
+
+#[derive(Debug, Clone, Default)]
+struct Test {
+    state: String,
+    inputs: BTreeMap<String, String>,
+    results: BTreeMap<String, String>,
+    hops: Vec<BTreeMap<String, String>>,
+    /// Requested and not yet handed to the agent.
+    pending: bool,
+    /// Bumped whenever a run's result must be dropped (inputs changed, canceled).
+    generation: u64,
+}
+
+impl Test {
+    fn reset(&mut self, state: &str) {
+        self.state = state.to_string();
+        self.results.clear();
+        self.hops.clear();
+        self.pending = false;
+        self.generation += 1;
+    }
+}
+
+/// The handler.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    tests: BTreeMap<String, Test>,
+    staged: Vec<(String, String, String)>,
+}
+
+fn test_name(args: &Args) -> Result<&str, BackendError> {
+    let t = args.str("test")?;
+    if TESTS.contains(&t) {
+        Ok(t)
+    } else {
+        Err(BackendError::BadArgs(format!("unknown test {t:?}")))
+    }
+}
+
+/// A test ready to run: its name, the generation its result must match, and the request (or
+/// why its inputs cannot make one).
+pub type Requested = (String, u64, Result<Request, DiagError>);
+
+impl Diagnostics {
+    fn test(&mut self, name: &str) -> &mut Test {
+        self.tests.entry(name.to_string()).or_insert_with(|| Test {
+            state: "None".into(),
+            ..Default::default()
+        })
+    }
+
+    /// True when a requested test waits to be started.
+    pub fn has_pending(&self) -> bool {
+        self.tests.values().any(|t| t.pending)
+    }
+
+    /// Tests requested since the last call, with their inputs parsed. `interface` maps an
+    /// Interface reference (`Device.IP.Interface.2`) to a Linux interface name.
+    pub fn requested(&mut self, interface: impl Fn(&str) -> Option<String>) -> Vec<Requested> {
+        let mut out = Vec::new();
+        for (name, t) in self.tests.iter_mut().filter(|(_, t)| t.pending) {
+            t.pending = false;
+            out.push((
+                name.clone(),
+                t.generation,
+                request(name, &t.inputs, &interface),
+            ));
+        }
+        out
+    }
+
+    /// Stores a finished test's results and state. Returns false when the result is stale
+    /// (the ACS changed or canceled the test meanwhile): it is dropped.
+    pub fn finish(
+        &mut self,
+        name: &str,
+        generation: u64,
+        outcome: Result<Outcome, DiagError>,
+    ) -> bool {
+        let t = self.test(name);
+        if t.generation != generation || t.state != "Requested" {
+            return false;
+        }
+        t.results.clear();
+        t.hops.clear();
+        let ip = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or_default();
+        let error = match outcome {
+            Err(e) => Some(e),
+            Ok(Outcome::Ping(Err(e))) => Some(e),
+            Ok(Outcome::Ping(Ok(r))) => {
+                let ms = |us: u32| (us.div_ceil(1000)).to_string();
+                for (k, v) in [
+                    ("IPAddressUsed", ip(r.source)),
+                    ("SuccessCount", r.success.to_string()),
+                    ("FailureCount", r.failure.to_string()),
+                    ("AverageResponseTime", ms(r.avg_us)),
+                    ("MinimumResponseTime", ms(r.min_us)),
+                    ("MaximumResponseTime", ms(r.max_us)),
+                    ("AverageResponseTimeDetailed", r.avg_us.to_string()),
+                    ("MinimumResponseTimeDetailed", r.min_us.to_string()),
+                    ("MaximumResponseTimeDetailed", r.max_us.to_string()),
+                ] {
+                    t.results.insert(k.into(), v);
+                }
+                None
+            }
+            Ok(Outcome::Trace(r, e)) => {
+                t.results.insert("IPAddressUsed".into(), ip(r.source));
+                t.results
+                    .insert("ResponseTime".into(), r.response_ms.to_string());
+                for h in r.hops {
+                    let addr = ip(h.address);
+                    let rtts: Vec<String> = h.rtts_ms.iter().map(u32::to_string).collect();
+                    t.hops.push(BTreeMap::from([
+                        ("Host".to_string(), addr.clone()),
+                        ("HostAddress".to_string(), addr),
+                        ("ErrorCode".to_string(), h.error_code.to_string()),
+                        ("RTTimes".to_string(), rtts.join(",")),
+                    ]));
+                }
+                e
+            }
+        };
+        t.state = match &error {
+            None => "Complete".to_string(),
+            Some(e) => {
+                log::warn!("diagnostics: {name}: {e}");
+                e.state().to_string()
+            }
+        };
+        true
+    }
+
+    /// The DiagnosticsState of a test (tests, logs).
+    pub fn state(&self, name: &str) -> &str {
+        self.tests.get(name).map_or("None", |t| t.state.as_str())
+    }
+}
+
+fn num<T: std::str::FromStr>(
+    inputs: &BTreeMap<String, String>,
+    k: &str,
+    default: T,
+) -> Result<T, DiagError> {
+    match inputs.get(k).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| DiagError::Internal(format!("{k} {v:?} is not a number"))),
+    }
+}
+
+/// Builds the request from a test's inputs.
+fn request(
+    name: &str,
+    inputs: &BTreeMap<String, String>,
+    interface: &impl Fn(&str) -> Option<String>,
+) -> Result<Request, DiagError> {
+    let get = |k: &str| inputs.get(k).cloned().unwrap_or_default();
+    let trace = name == "traceroute";
+    let protocol = Protocol::parse(&get("ProtocolVersion")).ok_or_else(|| {
+        DiagError::Internal(format!("ProtocolVersion {:?}", get("ProtocolVersion")))
+    })?;
+    let iface = match get("Interface").trim().trim_end_matches('.') {
+        "" => None,
+        path => Some(
+            interface(path)
+                .ok_or_else(|| DiagError::Internal(format!("Interface {path} does not exist")))?,
+        ),
+    };
+    let timeout = num(
+        inputs,
+        "Timeout",
+        if trace {
+            TRACE_TIMEOUT_MS
+        } else {
+            PING_TIMEOUT_MS
+        },
+    )?;
+    let size: u16 = num(inputs, "DataBlockSize", DATA_BLOCK_SIZE)?;
+    let dscp: u8 = num(inputs, "DSCP", 0)?;
+    if timeout == 0 || size == 0 || dscp > 63 {
+        return Err(DiagError::Internal(
+            "Timeout, DataBlockSize or DSCP out of range".into(),
+        ));
+    }
+    let target = Target {
+        host: get("Host"),
+        protocol,
+        interface: iface,
+        timeout: Duration::from_millis(timeout),
+        size,
+        dscp,
+    };
+    if trace {
+        let tries: u32 = num(inputs, "NumberOfTries", TRACE_TRIES)?;
+        let max_hops: u8 = num(inputs, "MaxHopCount", TRACE_MAX_HOPS)?;
+        if !(1..=3).contains(&tries) || !(1..=64).contains(&max_hops) {
+            return Err(DiagError::Internal(
+                "NumberOfTries or MaxHopCount out of range".into(),
+            ));
+        }
+        Ok(Request::TraceRoute {
+            target,
+            tries,
+            max_hops,
+        })
+    } else {
+        let repetitions: u32 = num(inputs, "NumberOfRepetitions", PING_REPETITIONS)?;
+        if repetitions == 0 || repetitions > diag::ping::MAX_REPETITIONS {
+            return Err(DiagError::Internal(
+                "NumberOfRepetitions out of range".into(),
+            ));
+        }
+        Ok(Request::IpPing {
+            target,
+            repetitions,
+        })
+    }
+}
+
+impl Handler for Diagnostics {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+        let allowed: &[&str] = match kind {
+            BindingKind::Table => &["test", "table"],
+            _ => &["test", "field", "default", "hop"],
+        };
+        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(format!("unknown argument `{k}`"));
+        }
+        let test = args.get("test").and_then(|v| v.as_str()).unwrap_or("");
+        if !TESTS.contains(&test) {
+            return Err(format!("`test` must be one of {}", TESTS.join(", ")));
+        }
+        match kind {
+            BindingKind::Table => match args.get("table").and_then(|v| v.as_str()) {
+                Some("RouteHops") if test == "traceroute" => Ok(()),
+                _ => Err("the only table is `table = \"RouteHops\"` of traceroute".into()),
+            },
+            _ => {
+                let field = args.get("field").and_then(|v| v.as_str()).unwrap_or("");
+                if field.is_empty() {
+                    return Err("`field` (a string) is required".into());
+                }
+                if field.starts_with("RouteHops.") != args.contains_key("hop") {
+                    return Err("RouteHops fields need `hop = \"{hop}\"`, others none".into());
+                }
+                if kind == BindingKind::ReadWrite && field.starts_with("RouteHops.") {
+                    return Err("RouteHops results cannot be written".into());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn begin(&mut self) {
+        self.staged.clear();
+    }
+
+    fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        let name = test_name(args)?.to_string();
+        let field = args.str("field")?.to_string();
+        let default = args.opt_str("default")?.unwrap_or("").to_string();
+        let t = self.test(&name);
+        if field == "DiagnosticsState" {
+            return Ok(t.state.clone());
+        }
+        if let Some(f) = field.strip_prefix("RouteHops.") {
+            let hop: usize = args
+                .str("hop")?
+                .parse()
+                .map_err(|_| BackendError::BadArgs("hop must be a number".into()))?;
+            return hop
+                .checked_sub(1)
+                .and_then(|i| t.hops.get(i))
+                .map(|h| h.get(f).cloned().unwrap_or(default))
+                .ok_or_else(|| BackendError::NotFound(format!("hop {hop}")));
+        }
+        Ok(t.inputs
+            .get(&field)
+            .or_else(|| t.results.get(&field))
+            .cloned()
+            .unwrap_or(default))
+    }
+
+    fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        let name = test_name(args)?.to_string();
+        let field = args.str("field")?.to_string();
+        if field == "DiagnosticsState" && !["Requested", "Canceled"].contains(&value) {
+            return Err(BackendError::InvalidValue(
+                "DiagnosticsState can only be set to Requested or Canceled".into(),
+            ));
+        }
+        self.staged.push((name, field, value.to_string()));
+        Ok(())
+    }
+
+    fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
+        let name = test_name(args)?.to_string();
+        Ok((1..=self.test(&name).hops.len())
+            .map(|i| Instance::new(i.to_string()).var("hop", i.to_string()))
+            .collect())
+    }
+
+    fn commit(&mut self) -> Result<bool, BackendError> {
+        let staged = std::mem::take(&mut self.staged);
+        let requested: Vec<String> = staged
+            .iter()
+            .filter(|(_, f, v)| f == "DiagnosticsState" && v == "Requested")
+            .map(|(t, _, _)| t.clone())
+            .collect();
+        for (name, field, value) in staged {
+            let t = self.test(&name);
+            if field == "DiagnosticsState" {
+                if value == "Canceled" {
+                    t.reset("None");
+                }
+                continue;
+            }
+            t.inputs.insert(field, value);
+            if !requested.contains(&name) && t.state != "None" {
+                t.reset("None");
+            }
+        }
+        for name in requested {
+            let t = self.test(&name);
+            t.reset("Requested");
+            t.pending = true;
+        }
+        Ok(false)
+    }
+
+    fn abort(&mut self) {
+        self.staged.clear();
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::{Hop, PingReport, TraceReport};
+
+    fn args(test: &str, field: &str) -> Args {
+        let mut table = toml::Table::new();
+        table.insert("test".into(), test.into());
+        table.insert("field".into(), field.into());
+        Args {
+            table,
+            path: String::new(),
+        }
+    }
+
+    fn set(d: &mut Diagnostics, list: &[(&str, &str, &str)]) -> Result<(), BackendError> {
+        d.begin();
+        for (t, f, v) in list {
+            if let Err(e) = d.set(&args(t, f), v) {
+                d.abort();
+                return Err(e);
+            }
+        }
+        d.commit().map(|_| ())
+    }
+
+    fn get(d: &mut Diagnostics, t: &str, f: &str) -> String {
+        d.get(&args(t, f)).unwrap()
+    }
+
+    fn no_iface(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn requested_with_inputs_runs_with_the_new_inputs() {
+        let mut d = Diagnostics::default();
+        assert_eq!(get(&mut d, "ipping", "DiagnosticsState"), "None");
+        set(
+            &mut d,
+            &[
+                ("ipping", "Host", "10.0.0.1"),
+                ("ipping", "NumberOfRepetitions", "2"),
+                ("ipping", "DiagnosticsState", "Requested"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(get(&mut d, "ipping", "DiagnosticsState"), "Requested");
+        let r = d.requested(no_iface);
+        assert_eq!(r.len(), 1);
+        let (name, generation, req) = &r[0];
+        assert_eq!(name, "ipping");
+        match req {
+            Ok(Request::IpPing {
+                target,
+                repetitions,
+            }) => {
+                assert_eq!((target.host.as_str(), *repetitions), ("10.0.0.1", 2));
+                assert_eq!(target.timeout, Duration::from_millis(PING_TIMEOUT_MS));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(d.requested(no_iface).is_empty(), "handed out once");
+        let report = PingReport {
+            success: 2,
+            min_us: 100,
+            avg_us: 1500,
+            max_us: 2900,
+            ..Default::default()
+        };
+        assert!(d.finish("ipping", *generation, Ok(Outcome::Ping(Ok(report)))));
+        assert_eq!(get(&mut d, "ipping", "DiagnosticsState"), "Complete");
+        assert_eq!(get(&mut d, "ipping", "SuccessCount"), "2");
+        assert_eq!(
+            get(&mut d, "ipping", "AverageResponseTime"),
+            "2",
+            "rounded up"
+        );
+        assert_eq!(get(&mut d, "ipping", "MaximumResponseTimeDetailed"), "2900");
+    }
+
+    #[test]
+    fn changing_an_input_resets_and_makes_a_running_result_stale() {
+        let mut d = Diagnostics::default();
+        set(&mut d, &[("ipping", "DiagnosticsState", "Requested")]).unwrap();
+        let (_, generation, _) = d.requested(no_iface).remove(0);
+        set(&mut d, &[("ipping", "Host", "h2")]).unwrap();
+        assert_eq!(get(&mut d, "ipping", "DiagnosticsState"), "None");
+        assert!(
+            !d.finish(
+                "ipping",
+                generation,
+                Ok(Outcome::Ping(Ok(PingReport::default())))
+            ),
+            "a result for the old inputs is dropped"
+        );
+        assert_eq!(get(&mut d, "ipping", "SuccessCount"), "");
+        // Canceled stops a requested test too.
+        set(&mut d, &[("traceroute", "DiagnosticsState", "Requested")]).unwrap();
+        set(&mut d, &[("traceroute", "DiagnosticsState", "Canceled")]).unwrap();
+        assert_eq!(get(&mut d, "traceroute", "DiagnosticsState"), "None");
+        assert!(d.requested(no_iface).is_empty());
+    }
+
+    #[test]
+    fn only_requested_or_canceled_may_be_written_and_abort_drops_staged_writes() {
+        let mut d = Diagnostics::default();
+        assert!(matches!(
+            set(
+                &mut d,
+                &[
+                    ("ipping", "Host", "x"),
+                    ("ipping", "DiagnosticsState", "Complete")
+                ]
+            ),
+            Err(BackendError::InvalidValue(_))
+        ));
+        assert_eq!(
+            get(&mut d, "ipping", "Host"),
+            "",
+            "the Host write was aborted"
+        );
+        assert!(matches!(
+            d.get(&args("nope", "Host")),
+            Err(BackendError::BadArgs(_))
+        ));
+    }
+
+    #[test]
+    fn bad_inputs_and_unknown_interfaces_become_errors_not_runs() {
+        let mut d = Diagnostics::default();
+        set(
+            &mut d,
+            &[
+                ("traceroute", "Host", "h"),
+                ("traceroute", "Interface", "Device.IP.Interface.7"),
+                ("traceroute", "DiagnosticsState", "Requested"),
+            ],
+        )
+        .unwrap();
+        let (_, generation, req) = d.requested(no_iface).remove(0);
+        let e = req.unwrap_err();
+        assert_eq!(e.state(), "Error_Internal");
+        assert!(d.finish("traceroute", generation, Err(e)));
+        assert_eq!(
+            get(&mut d, "traceroute", "DiagnosticsState"),
+            "Error_Internal"
+        );
+        set(
+            &mut d,
+            &[
+                ("traceroute", "Interface", "Device.IP.Interface.2."),
+                ("traceroute", "NumberOfTries", "x"),
+                ("traceroute", "DiagnosticsState", "Requested"),
+            ],
+        )
+        .unwrap();
+        let r = d.requested(|p| (p == "Device.IP.Interface.2").then(|| "eth0".to_string()));
+        assert!(r[0].2.is_err(), "NumberOfTries is not a number");
+        set(
+            &mut d,
+            &[
+                ("traceroute", "NumberOfTries", "2"),
+                ("traceroute", "DiagnosticsState", "Requested"),
+            ],
+        )
+        .unwrap();
+        let r = d.requested(|p| (p == "Device.IP.Interface.2").then(|| "eth0".to_string()));
+        match &r[0].2 {
+            Ok(Request::TraceRoute { target, tries, .. }) => {
+                assert_eq!((target.interface.as_deref(), *tries), (Some("eth0"), 2))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn trace_hops_form_the_route_hops_table() {
+        let mut d = Diagnostics::default();
+        set(&mut d, &[("traceroute", "DiagnosticsState", "Requested")]).unwrap();
+        let (_, generation, _) = d.requested(no_iface).remove(0);
+        let hop = |a: &str, rtts: Vec<u32>| Hop {
+            address: a.parse().ok(),
+            error_code: 0,
+            rtts_ms: rtts,
+        };
+        let report = TraceReport {
+            source: "10.0.0.2".parse().ok(),
+            response_ms: 3,
+            hops: vec![hop("10.0.0.1", vec![1, 0, 2]), hop("10.0.1.1", vec![3])],
+        };
+        assert!(d.finish(
+            "traceroute",
+            generation,
+            Ok(Outcome::Trace(report, Some(DiagError::MaxHopCountExceeded)))
+        ));
+        assert_eq!(
+            get(&mut d, "traceroute", "DiagnosticsState"),
+            "Error_MaxHopCountExceeded"
+        );
+        let mut table = toml::Table::new();
+        table.insert("test".into(), "traceroute".into());
+        table.insert("table".into(), "RouteHops".into());
+        let list = d
+            .instances(&Args {
+                table,
+                path: String::new(),
+            })
+            .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1].vars["hop"], "2");
+        let mut a = args("traceroute", "RouteHops.RTTimes");
+        a.table.insert("hop".into(), "1".into());
+        assert_eq!(d.get(&a).unwrap(), "1,0,2");
+        a.table.insert("hop".into(), "3".into());
+        assert!(matches!(d.get(&a), Err(BackendError::NotFound(_))));
+        assert_eq!(get(&mut d, "traceroute", "IPAddressUsed"), "10.0.0.2");
+    }
+
+    #[test]
+    fn bindings_are_checked() {
+        let d = Diagnostics::default();
+        let t = |s: &str| -> toml::Table { toml::from_str(s).unwrap() };
+        assert!(d
+            .check(BindingKind::Read, &t("test = \"ipping\"\nfield = \"Host\""))
+            .is_ok());
+        for (kind, text) in [
+            (BindingKind::Read, "test = \"dns\"\nfield = \"Host\""),
+            (BindingKind::Read, "test = \"ipping\""),
+            (
+                BindingKind::Read,
+                "test = \"traceroute\"\nfield = \"RouteHops.Host\"",
+            ),
+            (
+                BindingKind::ReadWrite,
+                "test = \"traceroute\"\nfield = \"RouteHops.Host\"\nhop = \"1\"",
+            ),
+            (
+                BindingKind::Table,
+                "test = \"ipping\"\ntable = \"RouteHops\"",
+            ),
+            (
+                BindingKind::Read,
+                "test = \"ipping\"\nfield = \"Host\"\ncolour = 1",
+            ),
+        ] {
+            assert!(d.check(kind, &t(text)).is_err(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! IPPing and TraceRoute over real ICMP between network namespaces the test makes, never
+//! outside this machine:
+//!
+//! ```text
+//!   ns A (cwmpd, test ACS)  a0 10.213.1.1 ── b0 10.213.1.2  ns B (router)  b1 10.213.2.1 ── c0 10.213.2.2  ns C
+//!                           a0 fd13:1::1 ─── b0 fd13:1::2
+//! ```
+//!
+//! The library is driven from a thread inside ns A; the agent runs in ns A and is driven by
+//! the ACS (SetParameterValues → 8 DIAGNOSTICS COMPLETE → GetParameterValues). Needs root.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use cwmpd::diag::{self, Outcome, Protocol, Request, Target};
+use cwmpd_testacs::Acs;
+
+struct Net {
+    a: Netns,
+    _b: Netns,
+    _c: Netns,
+}
+
+fn net(tag: &str) -> Option<Net> {
+    let a = Netns::create(&format!("{tag}a"))?;
+    let b = Netns::create(&format!("{tag}b"))?;
+    let c = Netns::create(&format!("{tag}c"))?;
+    for n in [&a, &b, &c] {
+        n.ip("link set lo up");
+        // New interfaces skip duplicate address detection: a link-local address still
+        // tentative right after the link comes up would delay the first IPv6 probes.
+        n.within(|| {
+            std::fs::write("/proc/sys/net/ipv6/conf/default/accept_dad", "0").expect("accept_dad")
+        });
+    }
+    a.ip(&format!("link add a0 type veth peer name b0 netns {}", b.0));
+    b.ip(&format!("link add b1 type veth peer name c0 netns {}", c.0));
+    a.ip("addr add 10.213.1.1/24 dev a0");
+    a.ip("addr add fd13:1::1/64 dev a0 nodad");
+    b.ip("addr add 10.213.1.2/24 dev b0");
+    b.ip("addr add fd13:1::2/64 dev b0 nodad");
+    b.ip("addr add 10.213.2.1/24 dev b1");
+    c.ip("addr add 10.213.2.2/24 dev c0");
+    a.ip("link set a0 up");
+    b.ip("link set b0 up");
+    b.ip("link set b1 up");
+    c.ip("link set c0 up");
+    a.ip("route add 10.213.2.0/24 via 10.213.1.2");
+    c.ip("route add default via 10.213.2.1");
+    // B forwards, and answers every probe (no ICMP rate limit in the way of repeated tests).
+    b.within(|| {
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").expect("ip_forward");
+        std::fs::write("/proc/sys/net/ipv4/icmp_ratelimit", "0").expect("icmp_ratelimit");
+    });
+    Some(Net { a, _b: b, _c: c })
+}
+
+fn target(host: &str, protocol: Protocol, timeout_ms: u64) -> Target {
+    Target {
+        host: host.into(),
+        protocol,
+        interface: None,
+        timeout: Duration::from_millis(timeout_ms),
+        size: 56,
+        dscp: 10,
+    }
+}
+
+#[test]
+fn ping_and_traceroute_across_namespaces() {
+    let Some(n) = net("dg") else { return };
+    let run = |r: Request| n.a.within(move || diag::run(&r));
+    // Two hops away: every echo answered, round trips sane.
+    match run(Request::IpPing {
+        target: target("10.213.2.2", Protocol::Any, 1000),
+        repetitions: 3,
+    }) {
+        Outcome::Ping(Ok(r)) => {
+            assert_eq!((r.success, r.failure), (3, 0), "{r:?}");
+            assert!(
+                r.min_us > 0 && r.min_us <= r.avg_us && r.avg_us <= r.max_us,
+                "{r:?}"
+            );
+            assert!(r.max_us < 1_000_000, "{r:?}");
+            assert_eq!(r.source, Some("10.213.1.1".parse().unwrap()));
+        }
+        o => panic!("{o:?}"),
+    }
+    // IPv6 on the first link (the first echo waits for neighbour discovery on both sides,
+    // about a second on a fresh link: a generous timeout).
+    match run(Request::IpPing {
+        target: target("fd13:1::2", Protocol::V6, 3000),
+        repetitions: 2,
+    }) {
+        Outcome::Ping(Ok(r)) => assert_eq!((r.success, r.failure), (2, 0), "{r:?}"),
+        o => panic!("{o:?}"),
+    }
+    // Nobody at .99: each echo fails within its timeout, no hang.
+    let started = std::time::Instant::now();
+    match run(Request::IpPing {
+        target: target("10.213.2.99", Protocol::V4, 300),
+        repetitions: 2,
+    }) {
+        Outcome::Ping(Ok(r)) => assert_eq!((r.success, r.failure), (0, 2), "{r:?}"),
+        o => panic!("{o:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // No route at all.
+    match run(Request::IpPing {
+        target: target("10.214.0.1", Protocol::V4, 300),
+        repetitions: 1,
+    }) {
+        Outcome::Ping(Err(e)) => assert_eq!(e.state(), "Error_NoRouteToHost"),
+        o => panic!("{o:?}"),
+    }
+    // TraceRoute: the router, then the host.
+    match run(Request::TraceRoute {
+        target: target("10.213.2.2", Protocol::V4, 1000),
+        tries: 2,
+        max_hops: 8,
+    }) {
+        Outcome::Trace(r, None) => {
+            let hops: Vec<String> = r
+                .hops
+                .iter()
+                .map(|h| h.address.map(|a| a.to_string()).unwrap_or_default())
+                .collect();
+            assert_eq!(hops, ["10.213.1.2", "10.213.2.2"]);
+            assert!(r
+                .hops
+                .iter()
+                .all(|h| h.rtts_ms.len() == 2 && h.rtts_ms.iter().all(|&t| t >= 1)));
+            assert!(r.response_ms >= 1);
+        }
+        o => panic!("{o:?}"),
+    }
+    // One hop allowed: the router answers, the host is out of reach.
+    match run(Request::TraceRoute {
+        target: target("10.213.2.2", Protocol::V4, 1000),
+        tries: 1,
+        max_hops: 1,
+    }) {
+        Outcome::Trace(r, Some(e)) => {
+            assert_eq!(e.state(), "Error_MaxHopCountExceeded");
+            assert_eq!(r.hops.len(), 1);
+            assert_eq!(r.hops[0].address, Some("10.213.1.2".parse().unwrap()));
+        }
+        o => panic!("{o:?}"),
+    }
+}
+
+fn spv(list: &[(&str, &str, &str)]) -> String {
+    let items: String = list
+        .iter()
+        .map(|(n, t, v)| {
+            format!("<ParameterValueStruct><Name>{n}</Name><Value xsi:type=\"xsd:{t}\">{v}</Value></ParameterValueStruct>")
+        })
+        .collect();
+    format!(
+        "<cwmp:SetParameterValues><ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[{}]\">{items}</ParameterList>\
+         <ParameterKey>diag</ParameterKey></cwmp:SetParameterValues>",
+        list.len()
+    )
+}
+
+#[test]
+fn the_acs_requests_tests_and_reads_their_results() {
+    let Some(n) = net("dga") else { return };
+    let acs: Acs =
+        n.a.within(|| Acs::start(0, Some(("cpe", "pw"))).expect("ACS in ns A"));
+    let p = "Device.IP.Diagnostics.";
+    acs.push(&spv(&[
+        (&format!("{p}IPPing.Host"), "string", "10.213.2.2"),
+        (
+            &format!("{p}IPPing.NumberOfRepetitions"),
+            "unsignedInt",
+            "3",
+        ),
+        (&format!("{p}IPPing.Timeout"), "unsignedInt", "1000"),
+        (
+            &format!("{p}IPPing.DiagnosticsState"),
+            "string",
+            "Requested",
+        ),
+        (&format!("{p}TraceRoute.Host"), "string", "10.213.2.2"),
+        (&format!("{p}TraceRoute.NumberOfTries"), "unsignedInt", "1"),
+        (
+            &format!("{p}TraceRoute.DiagnosticsState"),
+            "string",
+            "Requested",
+        ),
+    ]));
+    let a = Agent::start_in("diag", &acs, "", "", Some(&n.a.0));
+    let eight = |i: &[cwmpd_testacs::Inform]| {
+        i.iter()
+            .filter(|i| i.codes().contains(&"8 DIAGNOSTICS COMPLETE".to_string()))
+            .count()
+    };
+    assert!(
+        acs.wait(Duration::from_secs(20), |i, _, _| eight(i) >= 1),
+        "{}",
+        a.log()
+    );
+    // Both tests may finish before or after each other's session: wait until both are done.
+    let done = || {
+        acs.push(&gpv(&[
+            &format!("{p}IPPing.DiagnosticsState"),
+            &format!("{p}TraceRoute.DiagnosticsState"),
+        ]));
+        let cr = acs.cr_url().unwrap();
+        let before = acs.replies().len();
+        let status =
+            n.a.within(move || Acs::connection_request(&cr, "acs", "crpw").unwrap());
+        assert_eq!(status, 200);
+        assert!(acs.wait(T, |_, r, _| r.len() > before));
+        acs.replies().last().unwrap().values()
+    };
+    let mut states = done();
+    for _ in 0..20 {
+        if states.iter().all(|(_, v)| v == "Complete") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        states = done();
+    }
+    assert!(
+        states.iter().all(|(_, v)| v == "Complete"),
+        "{states:?}\n{}",
+        a.log()
+    );
+    acs.push(&gpv(&[&format!("{p}IPPing."), &format!("{p}TraceRoute.")]));
+    let cr = acs.cr_url().unwrap();
+    let before = acs.replies().len();
+    n.a.within(move || Acs::connection_request(&cr, "acs", "crpw").unwrap());
+    assert!(acs.wait(T, |_, r, _| r.len() > before));
+    let values = acs.replies().last().unwrap().values();
+    let v = |k: &str| {
+        values
+            .iter()
+            .find(|(n, _)| n == &format!("{p}{k}"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{k} missing: {values:?}"))
+    };
+    assert_eq!(v("IPPing.SuccessCount"), "3");
+    assert_eq!(v("IPPing.FailureCount"), "0");
+    assert_eq!(v("IPPing.IPAddressUsed"), "10.213.1.1");
+    assert_eq!(v("TraceRoute.RouteHopsNumberOfEntries"), "2");
+    assert_eq!(v("TraceRoute.RouteHops.1.HostAddress"), "10.213.1.2");
+    assert_eq!(v("TraceRoute.RouteHops.2.HostAddress"), "10.213.2.2");
+    assert_eq!(v("TraceRoute.RouteHops.2.ErrorCode"), "0");
+}
