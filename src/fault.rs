@@ -296,12 +296,14 @@ pub fn transfer_fault(download: bool, e: &TransferError) -> FaultCode {
         (T::Access(_), true) => FaultCode::FileAccessFailure,
         (T::Incomplete(_), true) => FaultCode::DownloadIncomplete,
         (T::Corrupted(_), true) => FaultCode::FileCorrupted,
+        (T::FileAuth(_), true) => FaultCode::FileAuthFailure,
         (T::NoSpace(_) | T::Local(_) | T::Interrupted, true) => FaultCode::DownloadFailure,
         (
             T::Unreachable(_)
             | T::Access(_)
             | T::Incomplete(_)
             | T::Corrupted(_)
+            | T::FileAuth(_)
             | T::NoSpace(_)
             | T::Local(_)
             | T::Interrupted,
@@ -399,6 +401,7 @@ mod tests {
             (T::Access(m("404")), 9016, 9011),
             (T::Incomplete(m("cut")), 9017, 9011),
             (T::Corrupted(m("size")), 9018, 9011),
+            (T::FileAuth(m("sig")), 9019, 9011),
             (T::NoSpace(m("full")), 9010, 9011),
             (T::Local(m("io")), 9010, 9011),
             (T::Interrupted, 9010, 9011),

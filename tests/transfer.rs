@@ -280,8 +280,27 @@ fn every_download_failure_has_its_fault_and_leaves_nothing() {
         ("", ""),
         0,
     ));
-    let a = Agent::start(tag, &acs, "", &board(tag, false, ""));
-    let tc = wait_completes(&acs, 9, &a);
+    // Apply commands that refuse the file: a bad signature (9019) and a bad image (9018).
+    acs.push(&download(
+        "sig",
+        "X 00D09E signed",
+        &files.url("/ok.bin"),
+        0,
+        ("", ""),
+        0,
+    ));
+    acs.push(&download(
+        "bad",
+        "X 00D09E image",
+        &files.url("/ok.bin"),
+        0,
+        ("", ""),
+        0,
+    ));
+    let extra = "[transfer.download.\"X 00D09E signed\"]\napply = [\"sh\", \"-c\", \"exit 19\"]\nauth_failure_status = 19\n\
+                 [transfer.download.\"X 00D09E image\"]\napply = [\"sh\", \"-c\", \"echo not for this board >&2; exit 1\"]\n";
+    let a = Agent::start(tag, &acs, "", &board(tag, false, extra));
+    let tc = wait_completes(&acs, 11, &a);
     let faults: Vec<u32> = replies_named(&acs, "Fault")
         .iter()
         .filter_map(|r| r.fault_code())
@@ -303,6 +322,13 @@ fn every_download_failure_has_its_fault_and_leaves_nothing() {
     assert_eq!(code("badauth").0, 9012, "{:?}", code("badauth"));
     assert_eq!(code("auth").0, 0, "{:?}", code("auth"));
     assert_eq!(code("unreachable").0, 9015, "{:?}", code("unreachable"));
+    assert_eq!(code("sig").0, 9019, "{:?}", code("sig"));
+    assert_eq!(code("bad").0, 9018, "{:?}", code("bad"));
+    assert!(
+        code("bad").1.contains("not for this board"),
+        "{:?}",
+        code("bad")
+    );
     assert_eq!(std::fs::read(a.file("applied")).unwrap(), body);
     assert_eq!(
         leftovers(tag),

@@ -9,6 +9,7 @@
 //! apply = ["sysupgrade", "{file}"]      # {file} {target} {type} {size} {key}
 //! reboot = true                         # the apply takes the device down: success is reported
 //!                                       # after the boot, with 1 BOOT
+//! auth_failure_status = 19              # this exit status means "signature bad" (9019)
 //! [transfer.upload."2 Vendor Log File"]
 //! command = ["logread"]                 # or: file = "/var/log/messages"
 //! ```
@@ -51,6 +52,9 @@ pub struct DownloadType {
     pub reboot: bool,
     /// Seconds the apply may run.
     pub timeout: Option<u64>,
+    /// Exit status by which the apply says the file failed authentication (a bad signature),
+    /// reported as 9019 instead of 9018.
+    pub auth_failure_status: Option<i32>,
 }
 
 /// Where an Upload FileType's content comes from: a file, or a command's standard output.

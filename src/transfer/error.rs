@@ -18,6 +18,8 @@ pub enum TransferError {
     Incomplete(String),
     /// What arrived is not what was announced, or the apply command rejected it (9018).
     Corrupted(String),
+    /// The apply command found the file's signature or checksum bad (9019).
+    FileAuth(String),
     /// Not enough room for the file (9010).
     NoSpace(String),
     /// A local failure: files, the source command of an upload (9010 / 9011).
@@ -37,6 +39,7 @@ impl fmt::Display for TransferError {
             TransferError::Access(m) => write!(f, "file server refused: {m}"),
             TransferError::Incomplete(m) => write!(f, "transfer incomplete: {m}"),
             TransferError::Corrupted(m) => write!(f, "file unusable: {m}"),
+            TransferError::FileAuth(m) => write!(f, "file authentication failed: {m}"),
             TransferError::NoSpace(m) => write!(f, "not enough space: {m}"),
             TransferError::Local(m) => write!(f, "{m}"),
             TransferError::Interrupted => write!(f, "interrupted by a restart of the agent"),

@@ -248,7 +248,11 @@ pub fn download(job: &Job, s: &Settings) -> Result<PathBuf, TransferError> {
     Ok(done)
 }
 
-/// Runs the board's apply command on a downloaded file, then removes the file.
+/// Longest part of an apply command's standard error kept for the FaultString.
+const APPLY_STDERR: u64 = 200;
+
+/// Runs the board's apply command on a downloaded file, then removes the file. Exit status 0
+/// is success; the board's `auth_failure_status` is 9019; any other failure is 9018.
 pub fn apply(job: &Job, file: &Path, how: &DownloadType) -> Result<(), TransferError> {
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let argv: Vec<String> = how
@@ -262,14 +266,67 @@ pub fn apply(job: &Job, file: &Path, how: &DownloadType) -> Result<(), TransferE
                 .replace("{key}", &job.command_key)
         })
         .collect();
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
     log::info!("transfer {}: apply: {}", job.id, argv.join(" "));
     let timeout = Duration::from_secs(how.timeout.unwrap_or(DEFAULT_APPLY_TIMEOUT));
-    let result = crate::backend::command::run(&refs, timeout)
-        .map(|_| ())
-        .map_err(|e| TransferError::Corrupted(format!("apply refused the file: {e}")));
+    let result = run_apply(&argv, timeout).map_err(|(status, msg)| {
+        if status.is_some() && status == how.auth_failure_status {
+            TransferError::FileAuth(msg)
+        } else {
+            TransferError::Corrupted(format!("apply refused the file: {msg}"))
+        }
+    });
     let _ = std::fs::remove_file(file);
     result
+}
+
+/// Runs an apply command with a timeout; on failure, its exit status (if it exited) and what
+/// it said.
+fn run_apply(argv: &[String], timeout: Duration) -> Result<(), (Option<i32>, String)> {
+    use std::io::Read;
+    let (prog, rest) = argv
+        .split_first()
+        .ok_or_else(|| (None, "empty apply command".to_string()))?;
+    let mut child = Command::new(prog)
+        .args(rest)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| (None, format!("{prog}: {e}")))?;
+    let stderr = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut e) = stderr {
+            let mut buf = Vec::new();
+            let _ = (&mut e).take(APPLY_STDERR).read_to_end(&mut buf);
+            // Drain the rest so the command never blocks on a full pipe.
+            let _ = std::io::copy(&mut e, &mut std::io::sink());
+            text = String::from_utf8_lossy(&buf).trim().to_string();
+        }
+        text
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if start.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err((
+                    None,
+                    format!("{prog}: timed out after {} s", timeout.as_secs()),
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err((None, format!("{prog}: {e}"))),
+        }
+    };
+    let said = reader.join().unwrap_or_default();
+    if status.success() {
+        Ok(())
+    } else {
+        Err((status.code(), format!("{prog}: {status}: {said}")))
+    }
 }
 
 /// Runs a source command with its standard output in `out`, bounded in time and size.
