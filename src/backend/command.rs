@@ -22,6 +22,28 @@ pub const MAX_LINES: usize = 4096;
 #[derive(Default)]
 pub struct Command;
 
+/// Waits for a child until `timeout`, or until `stop` says so (checked every poll, e.g. an
+/// output file grown too large); then kills it. `Ok(None)` means it was stopped.
+pub fn wait_bounded(
+    child: &mut std::process::Child,
+    timeout: Duration,
+    poll: Duration,
+    mut stop: impl FnMut() -> bool,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok(Some(s));
+        }
+        if start.elapsed() >= timeout || stop() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(poll);
+    }
+}
+
 /// Runs argv with a timeout; returns stdout. Non-zero exit, timeout, or more output than
 /// [`MAX_OUTPUT`] are errors.
 pub fn run(argv: &[&str], timeout: Duration) -> Result<String, BackendError> {
@@ -57,21 +79,15 @@ pub fn run(argv: &[&str], timeout: Duration) -> Result<String, BackendError> {
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if start.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(BackendError::Command(format!(
-                    "{prog}: timed out after {} ms",
-                    timeout.as_millis()
-                )));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Err(BackendError::Command(format!("{prog}: {e}"))),
+    let status = match wait_bounded(&mut child, timeout, Duration::from_millis(2), || false) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Err(BackendError::Command(format!(
+                "{prog}: timed out after {} ms",
+                timeout.as_millis()
+            )))
         }
+        Err(e) => return Err(BackendError::Command(format!("{prog}: {e}"))),
     };
     let stdout = out.join().unwrap_or_default();
     let stderr = err.join().unwrap_or_default();

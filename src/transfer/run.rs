@@ -8,15 +8,18 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::error::TransferError;
 use super::Job;
 use crate::acs::{self, ClientError, Response};
+use crate::backend::command::wait_bounded;
 use crate::board::transfer::{DownloadType, UploadSource, DEFAULT_APPLY_TIMEOUT};
 
 /// Longest an upload's source command may run.
 pub const SOURCE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often a running command is looked at.
+const POLL: Duration = Duration::from_millis(20);
 /// Largest upload taken from a command when the board sets no `max_size`.
 pub const DEFAULT_UPLOAD_LIMIT: u64 = 64 << 20;
 
@@ -305,21 +308,15 @@ fn run_apply(argv: &[String], timeout: Duration) -> Result<(), (Option<i32>, Str
         }
         text
     });
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if start.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err((
-                    None,
-                    format!("{prog}: timed out after {} s", timeout.as_secs()),
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err((None, format!("{prog}: {e}"))),
+    let status = match wait_bounded(&mut child, timeout, POLL, || false) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Err((
+                None,
+                format!("{prog}: timed out after {} s", timeout.as_secs()),
+            ))
         }
+        Err(e) => return Err((None, format!("{prog}: {e}"))),
     };
     let said = reader.join().unwrap_or_default();
     if status.success() {
@@ -343,24 +340,16 @@ fn capture(argv: &[String], out: &Path, limit: u64) -> Result<(), TransferError>
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| TransferError::Local(format!("{prog}: {e}")))?;
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) => {
-                let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
-                if start.elapsed() > SOURCE_TIMEOUT || size > limit {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(TransferError::Local(format!(
-                        "{prog}: stopped (over {} s or {limit} bytes)",
-                        SOURCE_TIMEOUT.as_secs()
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => return Err(TransferError::Local(format!("{prog}: {e}"))),
+    let grown = || std::fs::metadata(out).map(|m| m.len()).unwrap_or(0) > limit;
+    let status = match wait_bounded(&mut child, SOURCE_TIMEOUT, POLL, grown) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Err(TransferError::Local(format!(
+                "{prog}: stopped (over {} s or {limit} bytes)",
+                SOURCE_TIMEOUT.as_secs()
+            )))
         }
+        Err(e) => return Err(TransferError::Local(format!("{prog}: {e}"))),
     };
     if !status.success() {
         return Err(TransferError::Local(format!("{prog}: {status}")));

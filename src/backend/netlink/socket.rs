@@ -35,17 +35,23 @@ fn io(what: &str, e: nix::Error) -> BackendError {
     BackendError::Io(format!("netlink {what}: {e}"))
 }
 
+/// A NETLINK_ROUTE socket bound to these multicast groups (0: none).
+pub fn bound(groups: u32) -> Result<OwnedFd, BackendError> {
+    let fd = socket::socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkRoute,
+    )
+    .map_err(|e| io("socket", e))?;
+    socket::bind(fd.as_raw_fd(), &NetlinkAddr::new(0, groups)).map_err(|e| io("bind", e))?;
+    Ok(fd)
+}
+
 impl Socket {
     /// Opens and binds a socket.
     pub fn open() -> Result<Socket, BackendError> {
-        let fd = socket::socket(
-            AddressFamily::Netlink,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::NetlinkRoute,
-        )
-        .map_err(|e| io("socket", e))?;
-        socket::bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0)).map_err(|e| io("bind", e))?;
+        let fd = bound(0)?;
         socket::setsockopt(
             &fd,
             socket::sockopt::ReceiveTimeout,

@@ -6,9 +6,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use nix::sys::socket::{
-    self, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType,
-};
+use nix::sys::socket::{self, MsgFlags};
 
 use crate::backend::BackendError;
 
@@ -23,16 +21,9 @@ pub struct Watch {
 impl Watch {
     /// Opens the socket in the caller's network namespace.
     pub fn open() -> Result<Watch, BackendError> {
-        let io = |what: &str, e: nix::Error| BackendError::Io(format!("netlink {what}: {e}"));
-        let fd = socket::socket(
-            AddressFamily::Netlink,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::NetlinkRoute,
-        )
-        .map_err(|e| io("socket", e))?;
-        socket::bind(fd.as_raw_fd(), &NetlinkAddr::new(0, GROUPS)).map_err(|e| io("bind", e))?;
-        Ok(Watch { fd })
+        Ok(Watch {
+            fd: super::socket::bound(GROUPS)?,
+        })
     }
 
     /// Blocks until the kernel reports a change; returns the bytes read (0 for an overflow,
