@@ -10,10 +10,12 @@ pub mod builtin;
 pub mod command;
 pub mod constant;
 pub mod file;
+#[cfg(feature = "netlink")]
 pub mod netlink;
 pub mod stored;
 pub mod system;
 pub mod text;
+#[cfg(feature = "uci")]
 pub mod uci;
 
 use std::collections::BTreeMap;
