@@ -25,6 +25,9 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 
 use super::ClientError;
 
+#[cfg(feature = "tls")]
+mod provider;
+
 /// Where the system's CA bundle lives on Debian and OpenWrt (ca-bundle / ca-certificates).
 pub const SYSTEM_CA_FILES: [&str; 3] = [
     "/etc/ssl/certs/ca-certificates.crt",
@@ -105,10 +108,10 @@ impl ServerCertVerifier for AcceptAny {
 #[cfg(feature = "tls")]
 pub type Config = Arc<ClientConfig>;
 
-/// A built client configuration (none can exist without the `tls` feature).
+/// A built client configuration (never built without the `tls` feature).
 #[cfg(not(feature = "tls"))]
 #[derive(Debug, Clone)]
-pub enum Config {}
+pub struct Config(());
 
 /// An established TLS connection to the ACS.
 #[cfg(feature = "tls")]
@@ -162,16 +165,16 @@ pub fn connect(cfg: Config, host: &str, sock: TcpStream) -> Result<Stream, Clien
     Ok(Box::new(tls))
 }
 
-/// Opens TLS on a connected socket: unreachable without the `tls` feature (no [`Config`]).
+/// Opens TLS on a connected socket: always an error without the `tls` feature.
 #[cfg(not(feature = "tls"))]
-pub fn connect(cfg: Config, _: &str, _: TcpStream) -> Result<Stream, ClientError> {
-    match cfg {}
+pub fn connect(_: Config, _: &str, _: TcpStream) -> Result<Stream, ClientError> {
+    Err(ClientError::Tls(NOT_BUILT.into()))
 }
 
 /// Builds the rustls client configuration.
 #[cfg(feature = "tls")]
 pub fn client_config(s: &TlsSettings) -> Result<Config, ClientError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider::provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| ClientError::Tls(e.to_string()))?;
