@@ -16,7 +16,6 @@ pub mod url;
 use std::fmt;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::digest::{self, Challenge, Scheme};
@@ -88,7 +87,7 @@ pub struct Settings {
 pub struct Client {
     settings: Settings,
     url: Url,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    tls: Option<tls::Config>,
 }
 
 /// An HTTP response.
@@ -163,7 +162,7 @@ impl Sink for Memory {
 
 enum Stream {
     Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Tls(tls::Stream),
 }
 
 impl Read for Stream {
@@ -491,18 +490,7 @@ impl Session<'_> {
                             Some(c) => c.clone(),
                             None => tls::client_config(&self.client.settings.tls)?,
                         };
-                        let name = rustls::pki_types::ServerName::try_from(self.url.host.clone())
-                            .map_err(|e| ClientError::Tls(e.to_string()))?;
-                        let conn = rustls::ClientConnection::new(cfg, name)
-                            .map_err(|e| ClientError::Tls(e.to_string()))?;
-                        let mut tls = rustls::StreamOwned::new(conn, s);
-                        // Handshake now so certificate problems are reported as TLS errors.
-                        while tls.conn.is_handshaking() {
-                            tls.conn
-                                .complete_io(&mut tls.sock)
-                                .map_err(|e| ClientError::Tls(e.to_string()))?;
-                        }
-                        Stream::Tls(Box::new(tls))
+                        Stream::Tls(tls::connect(cfg, &self.url.host, s)?)
                     } else {
                         Stream::Plain(s)
                     };

@@ -285,6 +285,7 @@ impl Agent {
             // Establish (or compare with) the baseline at once, then every interval.
             self.next_notify = Some(Instant::now());
         }
+        #[cfg(feature = "netlink")]
         if self.cfg.notify.netlink {
             let flag = self.netlink_changed.clone();
             let waker = self.listener.waker();

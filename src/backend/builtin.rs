@@ -1,11 +1,38 @@
 //! The built-in handlers, registered under the names board files use, configured from the
-//! board's `[handlers.<name>]` settings.
+//! board's `[handlers.<name>]` settings. A handler left out of the build by its cargo feature
+//! (`uci`, `netlink`) is registered as [`NotBuilt`], so a board that binds it fails to load
+//! with a message naming the feature instead of "unknown handler".
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "netlink")]
+use crate::backend::netlink;
+#[cfg(feature = "uci")]
+use crate::backend::uci;
 use crate::backend::{
-    command, constant, diagnostics, file, netlink, stored, system, uci, Registry,
+    command, constant, diagnostics, file, stored, system, Args, BackendError, BindingKind,
 };
+use crate::backend::{Handler, Registry};
+
+/// Stands in for a handler whose cargo feature is off: every binding is refused at board load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotBuilt {
+    /// The cargo feature that would build the real handler.
+    pub feature: &'static str,
+}
+
+impl Handler for NotBuilt {
+    fn check(&self, _: BindingKind, _: &toml::Table) -> Result<(), String> {
+        Err(format!(
+            "this cwmpd was built without the `{}` feature",
+            self.feature
+        ))
+    }
+
+    fn get(&mut self, _: &Args) -> Result<String, BackendError> {
+        Err(BackendError::Unsupported("get (handler not built)"))
+    }
+}
 
 fn setting(
     settings: &toml::Table,
@@ -40,8 +67,57 @@ pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, St
             &setting(settings, "system", "etc", "/etc")?,
         )),
     );
+    #[cfg(feature = "netlink")]
     reg.register("netlink", Box::new(netlink::Netlink::default()));
+    #[cfg(not(feature = "netlink"))]
+    reg.register("netlink", Box::new(NotBuilt { feature: "netlink" }));
     reg.register("diagnostics", Box::new(diagnostics::Diagnostics::default()));
+    #[cfg(feature = "uci")]
     reg.register("uci", Box::new(uci::Uci::new(settings.get("uci"))?));
+    #[cfg(not(feature = "uci"))]
+    reg.register("uci", Box::new(NotBuilt { feature: "uci" }));
     Ok(reg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_handler_name_is_registered_whatever_the_features() {
+        let reg = registry(&toml::Table::new(), Path::new("/nonexistent")).unwrap();
+        let names: Vec<&str> = reg.names().collect();
+        assert_eq!(
+            names,
+            ["command", "constant", "file", "netlink", "stored", "system", "uci"]
+        );
+    }
+
+    #[test]
+    fn a_handler_left_out_of_the_build_refuses_bindings_naming_its_feature() {
+        let h = NotBuilt { feature: "netlink" };
+        let err = h.check(BindingKind::Read, &toml::Table::new()).unwrap_err();
+        assert_eq!(err, "this cwmpd was built without the `netlink` feature");
+        let reg = registry(&toml::Table::new(), Path::new("/nonexistent")).unwrap();
+        for (name, feature) in [
+            ("netlink", cfg!(feature = "netlink")),
+            ("uci", cfg!(feature = "uci")),
+        ] {
+            let built = reg
+                .get(name)
+                .unwrap()
+                .check(BindingKind::Read, &toml::Table::new());
+            if feature {
+                assert!(
+                    !matches!(&built, Err(m) if m.contains("built without")),
+                    "{name}: {built:?}"
+                );
+            } else {
+                assert_eq!(
+                    built.unwrap_err(),
+                    format!("this cwmpd was built without the `{name}` feature")
+                );
+            }
+        }
+    }
 }

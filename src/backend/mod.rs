@@ -11,10 +11,12 @@ pub mod command;
 pub mod constant;
 pub mod diagnostics;
 pub mod file;
+#[cfg(feature = "netlink")]
 pub mod netlink;
 pub mod stored;
 pub mod system;
 pub mod text;
+#[cfg(feature = "uci")]
 pub mod uci;
 
 use std::collections::BTreeMap;
