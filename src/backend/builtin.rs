@@ -89,7 +89,16 @@ mod tests {
         let names: Vec<&str> = reg.names().collect();
         assert_eq!(
             names,
-            ["command", "constant", "file", "netlink", "stored", "system", "uci"]
+            [
+                "command",
+                "constant",
+                "diagnostics",
+                "file",
+                "netlink",
+                "stored",
+                "system",
+                "uci"
+            ]
         );
     }
 
