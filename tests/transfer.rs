@@ -166,8 +166,8 @@ fn a_firmware_download_is_applied_and_reported_once() {
     // Exactly once: later sessions do not repeat it.
     acs.push("<cwmp:GetRPCMethods/>");
     let cr = acs.cr_url().unwrap();
-    assert_eq!(Acs::connection_request(&cr, "acs", "crpw").unwrap(), 200);
     let n = acs.informs().len();
+    assert_eq!(Acs::connection_request(&cr, "acs", "crpw").unwrap(), 200);
     assert!(acs.wait_informs(n + 1, T));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(completes(&acs).len(), 1);

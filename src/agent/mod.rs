@@ -408,7 +408,6 @@ impl Agent {
         if self.next_notify.is_some_and(|t| t <= now) {
             self.check_values();
             self.pick_autonomous();
-            self.announce_results();
             self.next_notify = match self.cfg.notify.interval {
                 0 => None,
                 s => Some(now + Duration::from_secs(u64::from(s))),

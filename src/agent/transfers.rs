@@ -71,14 +71,16 @@ impl Agent {
     pub(super) fn pick_autonomous(&mut self) {
         let dir = self.cfg.paths.state_dir.join(autonomous::SPOOL_DIR);
         for d in autonomous::scan(&dir, unix_now()) {
+            self.announce(&d);
             self.state.transfers.push_done(d);
             self.dirty = true;
         }
     }
 
-    /// Queues the events every undelivered result needs in the next Inform (TR-069 A.3.3.1:
-    /// 7 TRANSFER COMPLETE / 10 AUTONOMOUS TRANSFER COMPLETE until the result is acknowledged,
-    /// with its M event).
+    /// Adds to the Inform about to go the events undelivered results need: 7 TRANSFER
+    /// COMPLETE / 10 AUTONOMOUS TRANSFER COMPLETE go in every Inform until the ACS has
+    /// acknowledged the result (its M event was queued when the result was new). Results the
+    /// ACS refused with a fault wait for the next session; they do not start one.
     pub(super) fn announce_results(&mut self) {
         let done = self.state.transfers.done.clone();
         for d in &done {
@@ -90,6 +92,7 @@ impl Agent {
         }
     }
 
+    /// Queues the events of a new result: its M event and 7 (or 10).
     fn announce(&mut self, d: &Done) {
         if let Some(m) = d.method_event() {
             self.push(Event::with_key(m, &d.command_key));
