@@ -250,4 +250,37 @@ fn the_acs_requests_tests_and_reads_their_results() {
     assert_eq!(v("TraceRoute.RouteHops.1.HostAddress"), "10.213.1.2");
     assert_eq!(v("TraceRoute.RouteHops.2.HostAddress"), "10.213.2.2");
     assert_eq!(v("TraceRoute.RouteHops.2.ErrorCode"), "0");
+    // A second run rebuilds the hop table as RouteHops.1 and .2 again.
+    acs.push(&spv(&[(
+        &format!("{p}TraceRoute.DiagnosticsState"),
+        "string",
+        "Requested",
+    )]));
+    // Read while the hops are cleared (the model then forgets remembered keys).
+    acs.push(&gpv(&[&format!("{p}TraceRoute.")]));
+    let informs = acs.informs().len();
+    let cr = acs.cr_url().unwrap();
+    n.a.within(move || Acs::connection_request(&cr, "acs", "crpw").unwrap());
+    assert!(acs.wait(Duration::from_secs(20), |i, _, _| eight(&i[informs..]) >= 1));
+    acs.push(&gpv(&[&format!("{p}TraceRoute.")]));
+    let cr = acs.cr_url().unwrap();
+    let before = acs.replies().len();
+    n.a.within(move || Acs::connection_request(&cr, "acs", "crpw").unwrap());
+    assert!(acs.wait(T, |_, r, _| r.len() > before));
+    let hops: Vec<String> = acs
+        .replies()
+        .last()
+        .unwrap()
+        .values()
+        .into_iter()
+        .filter(|(n, _)| n.ends_with(".HostAddress"))
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        hops,
+        [
+            format!("{p}TraceRoute.RouteHops.1.HostAddress"),
+            format!("{p}TraceRoute.RouteHops.2.HostAddress")
+        ]
+    );
 }

@@ -644,6 +644,7 @@ impl Agent {
             args: toml::Table::new(),
             write: false,
             add: false,
+            numbered: false,
             at: Default::default(),
         };
         let args = crate::model::tree::substitute(&b, &Default::default(), path, None);

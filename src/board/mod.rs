@@ -68,6 +68,9 @@ pub struct Binding {
     pub write: bool,
     /// The ACS may add and delete instances of this table.
     pub add: bool,
+    /// A table whose instances are numbered by their keys (`"1"`, `"2"` …) instead of
+    /// remembered numbers: results rebuilt on every run (TraceRoute RouteHops.{i}).
+    pub numbered: bool,
     /// Where it was written.
     pub at: Location,
 }
@@ -262,6 +265,7 @@ fn binding(value: toml::Value, at: Location) -> Result<Binding, BoardError> {
                 args: t,
                 write: false,
                 add: false,
+                numbered: false,
                 at,
             });
         }
@@ -303,11 +307,16 @@ fn binding(value: toml::Value, at: Location) -> Result<Binding, BoardError> {
         at: at.clone(),
         message: m,
     })?;
+    let numbered = flag(&mut table, "numbered").map_err(|m| BoardError {
+        at: at.clone(),
+        message: m,
+    })?;
     Ok(Binding {
         handler,
         args: table,
         write,
         add,
+        numbered,
         at,
     })
 }

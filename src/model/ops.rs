@@ -1010,6 +1010,7 @@ fn substitute_str(s: &str, vars: &Vars) -> String {
             .collect(),
         write: false,
         add: false,
+        numbered: false,
         at: Default::default(),
     };
     substitute(&b, vars, "", None)

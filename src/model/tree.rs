@@ -346,7 +346,19 @@ impl Tree {
                 })?
         };
         let keys: Vec<&str> = instances.iter().map(|i| i.key.as_str()).collect();
-        let (numbered, changed) = state.number(table_path, &keys);
+        let (numbered, changed) = if b.numbered {
+            // Numbered by key: 1 … n again after every run, nothing to remember.
+            let mut n: Vec<(u32, usize)> = keys
+                .iter()
+                .enumerate()
+                .filter_map(|(idx, k)| k.parse::<u32>().ok().filter(|n| *n > 0).map(|n| (n, idx)))
+                .collect();
+            n.sort_unstable();
+            n.dedup_by_key(|e| e.0);
+            (n, false)
+        } else {
+            state.number(table_path, &keys)
+        };
         let listed: Vec<Listed> = numbered
             .into_iter()
             .filter_map(|(number, idx)| {
