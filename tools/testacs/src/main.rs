@@ -1,37 +1,16 @@
 //! `cwmpd-testacs`: the demo ACS. It waits for cwmpd's bootstrap Inform, reads
 //! `Device.DeviceInfo.`, sets two parameters, then sends a Connection Request and watches
-//! the session it triggers, printing each step. With `--inform-only SECS` it only waits for
-//! one Inform and prints it. Loopback only; not for routers.
+//! the session it triggers, printing each step. Loopback only; not for routers.
 
 use std::time::Duration;
 
 use cwmpd_testacs::Acs;
 
-/// `--inform-only SECS`: wait that long for one Inform, print it and exit (0 when one came).
-/// `scripts/qemu-system` uses it for the guest's agent.
-fn inform_only(acs: &Acs, secs: u64) -> std::process::ExitCode {
-    if !acs.wait_informs(1, Duration::from_secs(secs)) {
-        eprintln!("testacs: no Inform within {secs} s");
-        return std::process::ExitCode::FAILURE;
-    }
-    let first = &acs.informs()[0];
-    println!("Inform: events {:?}", first.codes());
-    for (n, v) in &first.params {
-        println!("     {n} = {v}");
-    }
-    // Let the session finish before the ACS goes away.
-    let _ = acs.wait(Duration::from_secs(10), |_, _, left| left == 0);
-    std::thread::sleep(Duration::from_millis(500));
-    std::process::ExitCode::SUCCESS
-}
-
 fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let port: u16 = args.get(1).and_then(|p| p.parse().ok()).unwrap_or(7557);
-    let only = args
-        .iter()
-        .position(|a| a == "--inform-only")
-        .map(|i| args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(120));
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(7557);
     let acs = match Acs::start(port, Some(("cpe", "cpe-secret"))) {
         Ok(a) => a,
         Err(e) => {
@@ -40,9 +19,6 @@ fn main() -> std::process::ExitCode {
         }
     };
     println!("testacs: listening on {} (Digest user cpe)", acs.url());
-    if let Some(secs) = only {
-        return inform_only(&acs, secs);
-    }
     acs.push("<cwmp:GetParameterValues><ParameterNames soap-enc:arrayType=\"xsd:string[1]\"><string>Device.DeviceInfo.</string></ParameterNames></cwmp:GetParameterValues>");
     acs.push(
         "<cwmp:SetParameterValues><ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[2]\">\
