@@ -273,9 +273,9 @@ fn send(stream: &mut Stream, head: &[u8], payload: &mut Payload) -> Result<(), C
     use std::io::{Seek, SeekFrom};
     match payload {
         Payload::Bytes(b) => {
-            let mut all = head.to_vec();
-            all.extend_from_slice(b);
-            stream.write_all(&all).map_err(io)?;
+            // Head and body written apart: no copy of a large SOAP body just to send it.
+            stream.write_all(head).map_err(io)?;
+            stream.write_all(b).map_err(io)?;
         }
         Payload::File(f, len) => {
             stream.write_all(head).map_err(io)?;
