@@ -10,17 +10,8 @@ use std::time::{Duration, Instant};
 
 use cwmpd_testacs::Acs;
 
-fn proc_status(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix(key)
-                    .and_then(|r| r.split_whitespace().next()?.parse().ok())
-            })
-        })
-        .unwrap_or(0)
-}
+mod common;
+use common::proc_status;
 
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -71,7 +62,7 @@ fn main() {
     assert!(acs.wait_informs(1, Duration::from_secs(20)));
     let first = acs.informs()[0].at.duration_since(started);
     std::thread::sleep(Duration::from_millis(300));
-    let rss_idle = proc_status(pid, "VmRSS:");
+    let rss_idle = proc_status(&pid.to_string(), "VmRSS:");
     let url = acs.cr_url().unwrap();
 
     // Connection Request → Inform, 30 times (each after the previous session ended).
@@ -102,7 +93,7 @@ fn main() {
         gpv.push(reply.at.duration_since(inform).as_secs_f64() * 1000.0);
     }
     let (gpv_med, gpv_min, gpv_max) = median(gpv);
-    let rss_peak = proc_status(pid, "VmHWM:");
+    let rss_peak = proc_status(&pid.to_string(), "VmHWM:");
 
     // Idle CPU.
     let secs: u64 = std::env::var("CWMPD_IDLE_SECS")
@@ -113,7 +104,7 @@ fn main() {
     let t0 = cpu_ticks(pid);
     std::thread::sleep(Duration::from_secs(secs));
     let t1 = cpu_ticks(pid);
-    let rss_after = proc_status(pid, "VmRSS:");
+    let rss_after = proc_status(&pid.to_string(), "VmRSS:");
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);

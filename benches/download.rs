@@ -10,17 +10,8 @@ use std::time::{Duration, Instant};
 use cwmpd_testacs::files::{FileServer, Serve};
 use cwmpd_testacs::Acs;
 
-fn rss_kib(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix(key)
-                    .and_then(|r| r.split_whitespace().next()?.parse().ok())
-            })
-        })
-        .unwrap_or(0)
-}
+mod common;
+use common::proc_status;
 
 fn download(key: &str, url: &str, size: u64) -> String {
     format!(
@@ -75,7 +66,7 @@ fn main() {
     let pid = child.id();
     assert!(acs.wait_informs(1, Duration::from_secs(20)), "no Inform");
     std::thread::sleep(Duration::from_millis(500));
-    let idle = rss_kib(pid, "VmRSS:");
+    let idle = proc_status(&pid.to_string(), "VmRSS:");
     println!("download bench (release cwmpd, loopback file server, RSS sampled every 10 ms)");
     println!("  idle RSS before any download: {idle} KiB");
     let cr = format!("http://127.0.0.1:{port}/cr");
@@ -96,7 +87,7 @@ fn main() {
                 > i
         };
         while !done(&acs) {
-            peak = peak.max(rss_kib(pid, "VmRSS:"));
+            peak = peak.max(proc_status(&pid.to_string(), "VmRSS:"));
             assert!(
                 start.elapsed() < Duration::from_secs(120),
                 "download too slow"
@@ -125,7 +116,10 @@ fn main() {
             peak.saturating_sub(idle)
         );
     }
-    println!("  VmHWM (whole run): {} KiB", rss_kib(pid, "VmHWM:"));
+    println!(
+        "  VmHWM (whole run): {} KiB",
+        proc_status(&pid.to_string(), "VmHWM:")
+    );
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);

@@ -9,28 +9,19 @@ use std::time::{Duration, Instant};
 use cwmpd::config::Config;
 use cwmpd::device::Device;
 
-fn status_kib(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix(key)
-                    .and_then(|r| r.split_whitespace().next()?.parse().ok())
-            })
-        })
-        .unwrap_or(0)
-}
+mod common;
+use common::proc_status;
 
 fn rss_kib() -> u64 {
-    status_kib("VmRSS:")
+    proc_status("self", "VmRSS:")
 }
 
 fn rss_split() -> String {
     format!(
         "{} KiB (heap/anon {} KiB, code/file {} KiB)",
         rss_kib(),
-        status_kib("RssAnon:"),
-        status_kib("RssFile:")
+        proc_status("self", "RssAnon:"),
+        proc_status("self", "RssFile:")
     )
 }
 
