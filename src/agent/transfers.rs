@@ -29,6 +29,7 @@ pub enum Report {
         result: Result<(), TransferError>,
     },
     /// A diagnostic test ended.
+    #[cfg(feature = "diagnostics")]
     Diagnostic {
         /// `ipping` or `traceroute`.
         test: String,
@@ -160,6 +161,7 @@ impl Agent {
     fn on_report(&mut self, r: Report) {
         let now = unix_now();
         match r {
+            #[cfg(feature = "diagnostics")]
             Report::Diagnostic {
                 test,
                 generation,
