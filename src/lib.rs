@@ -36,6 +36,7 @@ pub mod codec;
 pub mod config;
 pub mod cr;
 pub mod device;
+#[cfg(feature = "diagnostics")]
 pub mod diag;
 pub mod event;
 pub mod fault;

@@ -6,6 +6,7 @@
 //! Reboot, FactoryReset) run → the loop waits on the Connection Request listener until the
 //! next deadline. Nothing polls; SIGTERM wakes the wait through the listener's waker.
 
+#[cfg(feature = "diagnostics")]
 mod diagnostics;
 pub mod state;
 mod transfers;
@@ -618,6 +619,7 @@ impl Agent {
         for e in self.dev.model.apply() {
             log::warn!("apply: {e}");
         }
+        #[cfg(feature = "diagnostics")]
         self.start_diagnostics();
         let wall = unix_now();
         for (delay, key) in std::mem::take(&mut self.actions.scheduled) {

@@ -29,6 +29,7 @@ pub enum Report {
         result: Result<(), TransferError>,
     },
     /// A diagnostic test ended.
+    #[cfg(feature = "diagnostics")]
     Diagnostic {
         /// `ipping` or `traceroute`.
         test: String,
@@ -163,6 +164,7 @@ impl Agent {
     fn on_report(&mut self, r: Report) {
         let now = unix_now();
         match r {
+            #[cfg(feature = "diagnostics")]
             Report::Diagnostic {
                 test,
                 generation,

@@ -1,17 +1,17 @@
 //! The built-in handlers, registered under the names board files use, configured from the
 //! board's `[handlers.<name>]` settings. A handler left out of the build by its cargo feature
-//! (`uci`, `netlink`) is registered as [`NotBuilt`], so a board that binds it fails to load
+//! (`uci`, `netlink`, `diagnostics`) is registered as [`NotBuilt`], so a board that binds it fails to load
 //! with a message naming the feature instead of "unknown handler".
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "diagnostics")]
+use crate::backend::diagnostics;
 #[cfg(feature = "netlink")]
 use crate::backend::netlink;
 #[cfg(feature = "uci")]
 use crate::backend::uci;
-use crate::backend::{
-    command, constant, diagnostics, file, stored, system, Args, BackendError, BindingKind,
-};
+use crate::backend::{command, constant, file, stored, system, Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
 
 /// Stands in for a handler whose cargo feature is off: every binding is refused at board load.
@@ -71,7 +71,15 @@ pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, St
     reg.register("netlink", Box::new(netlink::Netlink::default()));
     #[cfg(not(feature = "netlink"))]
     reg.register("netlink", Box::new(NotBuilt { feature: "netlink" }));
+    #[cfg(feature = "diagnostics")]
     reg.register("diagnostics", Box::new(diagnostics::Diagnostics::default()));
+    #[cfg(not(feature = "diagnostics"))]
+    reg.register(
+        "diagnostics",
+        Box::new(NotBuilt {
+            feature: "diagnostics",
+        }),
+    );
     #[cfg(feature = "uci")]
     reg.register("uci", Box::new(uci::Uci::new(settings.get("uci"))?));
     #[cfg(not(feature = "uci"))]
@@ -111,6 +119,7 @@ mod tests {
         for (name, feature) in [
             ("netlink", cfg!(feature = "netlink")),
             ("uci", cfg!(feature = "uci")),
+            ("diagnostics", cfg!(feature = "diagnostics")),
         ] {
             let built = reg
                 .get(name)

@@ -9,6 +9,7 @@
 pub mod builtin;
 pub mod command;
 pub mod constant;
+#[cfg(feature = "diagnostics")]
 pub mod diagnostics;
 pub mod file;
 #[cfg(feature = "netlink")]
