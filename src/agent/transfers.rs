@@ -9,7 +9,7 @@ use super::{unix_now, Agent};
 use crate::event::{code, Event};
 use crate::soap::CpeMessage;
 use crate::transfer::error::TransferError;
-use crate::transfer::{autonomous, run, Direction, Done, Job, Phase};
+use crate::transfer::{autonomous, run, Direction, Done, Phase};
 
 /// What a worker thread sends back.
 #[derive(Debug)]
@@ -315,10 +315,5 @@ impl Agent {
             return None;
         }
         self.state.transfers.next_deadline(unix_now())
-    }
-
-    /// True when a job of this id is still queued (tests, logs).
-    pub fn job(&self, id: u64) -> Option<&Job> {
-        self.state.transfers.jobs.iter().find(|j| j.id == id)
     }
 }
