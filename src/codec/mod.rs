@@ -5,3 +5,4 @@
 pub mod base64;
 pub mod hex;
 pub mod lines;
+pub mod toml;

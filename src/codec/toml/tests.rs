@@ -1,0 +1,272 @@
+use super::parse::MAX_DEPTH;
+use super::*;
+
+fn t(text: &str) -> Table {
+    match parse(text) {
+        Ok(t) => t,
+        Err(e) => panic!("{text:?}: {e}"),
+    }
+}
+
+fn err(text: &str) -> ParseError {
+    match parse(text) {
+        Ok(t) => panic!("{text:?} parsed: {t:?}"),
+        Err(e) => e,
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::String(v.into())
+}
+
+/// The `toml` crate's reading of a document, in this module's value tree.
+fn reference(text: &str) -> Table {
+    fn conv(v: ::toml::Value) -> Value {
+        match v {
+            ::toml::Value::String(s) => Value::String(s),
+            ::toml::Value::Integer(i) => Value::Integer(i128::from(i)),
+            ::toml::Value::Boolean(b) => Value::Boolean(b),
+            ::toml::Value::Array(a) => Value::Array(a.into_iter().map(conv).collect()),
+            ::toml::Value::Table(t) => Value::Table(t.into_iter().map(|(k, v)| (k, conv(v))).collect()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let table: ::toml::Table = ::toml::from_str(text).expect("reference parse");
+    table.into_iter().map(|(k, v)| (k, conv(v))).collect()
+}
+
+#[test]
+fn reads_every_toml_file_of_the_repository_as_the_toml_crate_does() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for dir in ["board", "datamodel", "packaging/openwrt/cwmpd/files", "tests/data", "."] {
+        let Ok(rd) = std::fs::read_dir(root.join(dir)) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                if dir == "." && text.contains("[package]") {
+                    continue;
+                }
+                assert_eq!(t(&text), reference(&text), "{}", p.display());
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 40, "only {n} files");
+}
+
+#[test]
+fn strings_in_all_four_forms() {
+    let doc = t(r#"
+a = "tab\there \"q\" \\ \u00e9 \U0001F600 \e"
+b = 'C:\path\n'
+c = """
+first
+  second \
+    joined"""
+d = '''
+raw \n ''quoted'' '''
+e = """two "" quotes"""""
+"#);
+    assert_eq!(doc["a"], s("tab\there \"q\" \\ é 😀 \u{1b}"));
+    assert_eq!(doc["b"], s("C:\\path\\n"));
+    assert_eq!(doc["c"], s("first\n  second joined"));
+    assert_eq!(doc["d"], s("raw \\n ''quoted'' "));
+    assert_eq!(doc["e"], s("two \"\" quotes\"\""));
+}
+
+#[test]
+fn integers_in_every_base_and_the_unsigned_64_bit_range() {
+    let doc = t("a = 1_000\nb = -17\nc = 0xDEAD_beef\nd = 0o755\ne = 0b1010\nf = +3\n\
+                 g = 18446744073709551615\nh = -9223372036854775808\ni = 0\n");
+    let i = |k: &str| match &doc[k] {
+        Value::Integer(i) => *i,
+        v => panic!("{v:?}"),
+    };
+    assert_eq!(
+        [i("a"), i("b"), i("c"), i("d"), i("e"), i("f"), i("i")],
+        [1000, -17, 0xdead_beef, 0o755, 10, 3, 0]
+    );
+    assert_eq!(i("g"), i128::from(u64::MAX));
+    assert_eq!(i("h"), i128::from(i64::MIN));
+    for bad in [
+        "a = 18446744073709551616",
+        "a = -9223372036854775809",
+        "a = 1__0",
+        "a = _1",
+        "a = 1_",
+        "a = 012",
+        "a = -0x1",
+        "a = 0xg",
+        "a = 99999999999999999999999999999999999999999999",
+    ] {
+        err(bad);
+    }
+}
+
+#[test]
+fn floats_and_dates_are_refused_by_name() {
+    assert!(err("a = 1.5").message.contains("floats"));
+    assert!(err("a = 1e3").message.contains("floats"));
+    assert!(err("a = inf").message.contains("floats"));
+    assert!(err("a = 1979-05-27").message.contains("dates"));
+    assert!(err("a = 07:32:00").message.contains("dates"));
+}
+
+#[test]
+fn tables_arrays_of_tables_dotted_and_quoted_keys() {
+    let doc = t(r#"
+top = 1
+[a.b]
+c = true
+"d.e" = 'x'
+f.g = [1, "two", [3], { h = 4 }]
+[[list]]
+n = 1
+[list.sub]
+m = 2
+[[list]]
+n = 2
+[inline]
+t = { x = 1, y.z = 2,
+      w = [ # a comment
+        1,
+        2, ],
+    }
+"#);
+    assert_eq!(doc["top"], Value::Integer(1));
+    let b = doc["a"].as_table().unwrap()["b"].as_table().unwrap();
+    assert_eq!(b["c"], Value::Boolean(true));
+    assert_eq!(b["d.e"], s("x"));
+    let g = &b["f"].as_table().unwrap()["g"];
+    assert_eq!(g.as_array().unwrap().len(), 4);
+    let list = doc["list"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].as_table().unwrap()["sub"].as_table().unwrap()["m"], Value::Integer(2));
+    assert_eq!(list[1].as_table().unwrap()["n"], Value::Integer(2));
+    let it = doc["inline"].as_table().unwrap()["t"].as_table().unwrap();
+    assert_eq!(it["y"].as_table().unwrap()["z"], Value::Integer(2));
+    assert_eq!(it["w"], Value::Array(vec![Value::Integer(1), Value::Integer(2)]));
+}
+
+#[test]
+fn errors_carry_line_and_column() {
+    let e = err("a = 1\nb = 2\nc = = 3\n");
+    assert_eq!((e.line, e.col), (3, 5));
+    let e = err("a = 1\na = 2\n");
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("duplicate key `a`"), "{e}");
+    assert!(err("[x]\n[x]\n").message.contains("defined twice"));
+    assert!(err("x = 1\n[x]\n").message.contains("already a value"));
+    assert!(err("x = [1]\n[[x]]\n").message.contains("array of values"));
+    assert!(err("x = 1\n[[x]]\n").message.contains("not an array of tables"));
+    assert!(err("a.b = 1\na.b.c = 2\n").message.contains("already a value"));
+    for bad in [
+        "a = \"unterminated",
+        "a = \"two\nlines\"",
+        "a = 'x",
+        "a = \"\"\"never closed",
+        "a = '''never closed",
+        "a = \"\\q\"",
+        "a = \"\\u12\"",
+        "a = \"\\uD800\"",
+        "a = \"nul \u{0} here\"",
+        "a = 1 b = 2",
+        "a = [1 2]",
+        "a = { b = 1 c = 2 }",
+        "a",
+        "= 1",
+        "[a",
+        "[[a]",
+        "a = tru",
+        "a = \"x\" # \u{7}",
+        "a = \"\"\"x\ry\"\"\"",
+    ] {
+        err(bad);
+    }
+}
+
+#[test]
+fn nesting_is_bounded() {
+    let deep = format!("a = {}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+    assert!(err(&deep).message.contains("nested"));
+    let ok = format!("a = {}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+    t(&ok);
+    let deep = format!("a = {}", "{ b = ".repeat(MAX_DEPTH + 1));
+    err(&deep);
+}
+
+#[test]
+fn lines_are_recorded_for_keys_headers_and_array_elements() {
+    let text = "x = 1\n\n[[object]]\npath = \"A.\"\n[object.params]\nP = { h = 1 }\n\
+                [[object]]\npath = \"B.\"\nparams = { Q = 'q',\n R = 'r' }\n";
+    let (_, lines) = parse_with_lines(text).unwrap();
+    assert_eq!(lines[&path_key(&["x"])], 1);
+    assert_eq!(lines[&path_key(&["object", "0"])], 3);
+    assert_eq!(lines[&path_key(&["object", "0", "params", "P"])], 6);
+    assert_eq!(lines[&path_key(&["object", "0", "params", "P", "h"])], 6);
+    assert_eq!(lines[&path_key(&["object", "1"])], 7);
+    assert_eq!(lines[&path_key(&["object", "1", "params", "R"])], 10);
+}
+
+#[test]
+fn written_documents_read_back_the_same() {
+    let text = r#"
+version = 3
+name = "quote \" backslash \\ newline\n tab\t bell \u0007 del \u007f é"
+"odd key" = [1, -2, 9223372036854775807]
+empty = []
+mixed = [{ a = 1 }, "s"]
+[state.inner]
+flag = false
+[state.empty]
+[[jobs]]
+key = "k1"
+[jobs.window]
+start = 5
+[[jobs]]
+key = "k2"
+nested = [[{ deep = true }]]
+"#;
+    let doc = t(text);
+    let written = to_string(&doc);
+    assert_eq!(t(&written), doc, "{written}");
+    assert_eq!(to_string(&t(&written)), written);
+    assert_eq!(reference(&written), doc);
+    assert_eq!(to_string(&Table::new()), "");
+    let big = t("max = 18446744073709551615\n");
+    assert_eq!(t(&to_string(&big)), big);
+}
+
+#[test]
+fn fields_take_typed_values_and_refuse_leftovers() {
+    let text = "name = \"n\"\ncount = 300\nflag = true\nlist = [\"a\"]\n[sub]\nx = 1\ntypo = 2\n\
+                [[item]]\nk = 'v'\n[[item]]\nk = 7\n";
+    let (table, lines) = parse_with_lines(text).unwrap();
+    let mut f = Fields::with_lines(table, &lines);
+    assert_eq!(f.str("name").unwrap(), "n");
+    let e = f.int::<u8>("count").unwrap_err();
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("`count`: 300 is out of range"), "{e}");
+    assert!(f.flag("flag").unwrap());
+    assert!(!f.flag("absent").unwrap());
+    assert_eq!(f.strings("list").unwrap(), ["a"]);
+    assert_eq!(f.opt_str("missing").unwrap(), None);
+    assert!(f.str("missing").unwrap_err().message.contains("missing"));
+    let mut sub = f.sub("sub").unwrap();
+    assert_eq!(sub.int::<u32>("x").unwrap(), 1);
+    let e = sub.finish().unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (7, "`sub.typo`: unknown key"));
+    let mut items = f.tables("item").unwrap();
+    assert_eq!(items[0].str("k").unwrap(), "v");
+    let e = items[1].str("k").unwrap_err();
+    assert_eq!(e.line, 11);
+    assert!(e.message.contains("`item[1].k`: expected a string, found integer"), "{e}");
+    f.finish().unwrap();
+    let mut f = Fields::new(t("mode = \"x\""));
+    let e = f
+        .opt_parse("mode", |s| (s == "y").then_some(1), "y")
+        .unwrap_err();
+    assert_eq!(e.to_string(), "`mode`: `x` is not y");
+}
