@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::backend::Registry;
 use crate::board::{self, Board};
+use crate::codec::toml::{FieldError, Fields, Table, Value};
 use crate::config::Config;
 use crate::model::ops::Model;
 use crate::model::state::ModelState;
@@ -17,14 +18,21 @@ pub const STATE_FILE: &str = "state.toml";
 /// Version of the state file format.
 pub const STATE_VERSION: u32 = 1;
 
-/// The state file's layout.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+/// The state file's layout: `[model]` and `[agent]`.
+#[derive(Debug, Clone, Default)]
 struct StateDoc {
-    #[serde(default)]
     model: ModelState,
     /// The agent's section, kept opaque here (the agent owns its type).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    agent: Option<toml::Value>,
+    agent: Option<Table>,
+}
+
+impl StateDoc {
+    fn from_table(table: Table) -> Result<StateDoc, FieldError> {
+        let mut f = Fields::new(table);
+        let model = ModelState::from_fields(&mut f.sub("model")?)?;
+        let agent = f.opt_table("agent")?;
+        Ok(StateDoc { model, agent })
+    }
 }
 
 /// Why a device could not be opened.
@@ -78,7 +86,7 @@ pub struct Device {
     /// Parameters in the loaded data-model files.
     pub schema_params: usize,
     state_file: PathBuf,
-    agent_section: Option<toml::Value>,
+    agent_section: Option<Table>,
 }
 
 /// All handlers a board may use: the built-ins, configured from the board's `[handlers]`.
@@ -136,7 +144,12 @@ impl Device {
             return Err(SetupError::Bindings(errors));
         }
         let state_file = cfg.paths.state_dir.join(STATE_FILE);
-        let doc = match crate::store::read_versioned::<StateDoc>(&state_file, STATE_VERSION) {
+        let read = crate::store::read_versioned(&state_file, STATE_VERSION).and_then(|t| {
+            t.map(StateDoc::from_table)
+                .transpose()
+                .map_err(|e| crate::store::StoreError::Corrupt(state_file.clone(), e.to_string()))
+        });
+        let doc = match read {
             Ok(d) => d.unwrap_or_default(),
             Err(e) => {
                 log::warn!(
@@ -168,25 +181,28 @@ impl Device {
         Device::open_with(cfg, Vec::new())
     }
 
-    /// The agent's saved state, or its default when there is none or it cannot be read.
-    pub fn agent_state<T: serde::de::DeserializeOwned + Default>(&self) -> T {
-        match self.agent_section.clone().map(T::deserialize) {
-            Some(Ok(s)) => s,
-            Some(Err(e)) => {
+    /// The agent's saved state read by `read`, or its default when there is none or it cannot
+    /// be read.
+    pub fn agent_state<T: Default>(&self, read: fn(&mut Fields) -> Result<T, FieldError>) -> T {
+        let Some(section) = self.agent_section.clone() else {
+            return T::default();
+        };
+        match read(&mut Fields::new(section)) {
+            Ok(s) => s,
+            Err(e) => {
                 log::warn!(
                     "{}: agent state unreadable ({e}); starting fresh",
                     self.state_file.display()
                 );
                 T::default()
             }
-            None => T::default(),
         }
     }
 
     /// Ends a loop turn: lets handlers write what they keep, then writes the state file if the
     /// model's state changed or the agent passes a changed section. Failures are logged (the
     /// agent keeps running).
-    pub fn persist_with(&mut self, agent: Option<toml::Value>) {
+    pub fn persist_with(&mut self, agent: Option<Table>) {
         for e in self.model.flush() {
             log::error!("cannot save: {e}");
         }
@@ -197,11 +213,12 @@ impl Device {
         if agent.is_some() {
             self.agent_section = agent;
         }
-        let doc = StateDoc {
-            model: self.model.state().clone(),
-            agent: self.agent_section.clone(),
-        };
-        if let Err(e) = crate::store::write_versioned(&self.state_file, STATE_VERSION, &doc) {
+        let mut doc = Table::new();
+        doc.insert("model".into(), Value::Table(self.model.state().to_table()));
+        if let Some(agent) = &self.agent_section {
+            doc.insert("agent".into(), Value::Table(agent.clone()));
+        }
+        if let Err(e) = crate::store::write_versioned(&self.state_file, STATE_VERSION, doc) {
             log::error!("{e}");
         }
     }

@@ -121,7 +121,7 @@ impl Agent {
                 dev.model.set_global("connection_request_url", &url);
             }
         }
-        let state: AgentState = dev.agent_state();
+        let state = dev.agent_state(AgentState::from_fields);
         let transfer = run::Settings {
             dir: dev
                 .board
@@ -684,17 +684,7 @@ impl Agent {
 
     /// Ends a loop turn: one write of the state file, only if something changed.
     fn persist(&mut self) {
-        let section = if std::mem::take(&mut self.dirty) {
-            match toml::Value::try_from(&self.state) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    log::error!("agent: cannot encode state: {e}");
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let section = std::mem::take(&mut self.dirty).then(|| self.state.to_table());
         self.dev.persist_with(section);
     }
 

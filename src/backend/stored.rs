@@ -6,9 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::toml::{FieldResult, Fields, Table, Value};
 use crate::store;
 
 /// File name under the state directory.
@@ -20,17 +19,42 @@ pub const MAX_STORED_VALUES: usize = 10_000;
 /// Most instances the ACS may create in one stored table.
 pub const MAX_STORED_INSTANCES: usize = 1024;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Data {
     /// Full instance path → value.
-    #[serde(default)]
     values: BTreeMap<String, String>,
     /// Table path → instance keys.
-    #[serde(default)]
     tables: BTreeMap<String, Vec<String>>,
     /// Table path → last key number handed out.
-    #[serde(default)]
     counters: BTreeMap<String, u64>,
+}
+
+impl Data {
+    fn to_table(&self) -> Table {
+        let values = self
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()));
+        let tables = self
+            .tables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()));
+        let counters = self.counters.iter().map(|(k, v)| (k.clone(), (*v).into()));
+        let mut t = Table::new();
+        t.insert("values".into(), Value::Table(values.collect()));
+        t.insert("tables".into(), Value::Table(tables.collect()));
+        t.insert("counters".into(), Value::Table(counters.collect()));
+        t
+    }
+
+    fn from_table(table: Table) -> FieldResult<Data> {
+        let mut f = Fields::new(table);
+        Ok(Data {
+            values: f.map("values", |f, k| f.str(k))?,
+            tables: f.map("tables", |f, k| f.strings(k))?,
+            counters: f.map("counters", |f, k| f.int(k))?,
+        })
+    }
 }
 
 /// The stored handler.
@@ -46,7 +70,12 @@ impl Stored {
     /// Opens the store under `state_dir`; an unreadable file is reported and replaced.
     pub fn open(state_dir: &std::path::Path) -> Stored {
         let file = state_dir.join(STORED_FILE);
-        let data = match store::read_versioned::<Data>(&file, STORED_VERSION) {
+        let read = store::read_versioned(&file, STORED_VERSION).and_then(|t| {
+            t.map(Data::from_table)
+                .transpose()
+                .map_err(|e| store::StoreError::Corrupt(file.clone(), e.to_string()))
+        });
+        let data = match read {
             Ok(d) => d.unwrap_or_default(),
             Err(e) => {
                 log::warn!("{e}; stored values start from their defaults");
@@ -160,7 +189,7 @@ impl Handler for Stored {
 
     fn flush(&mut self) -> Result<(), BackendError> {
         if self.dirty {
-            store::write_versioned(&self.file, STORED_VERSION, &self.data)
+            store::write_versioned(&self.file, STORED_VERSION, self.data.to_table())
                 .map_err(|e| BackendError::Io(e.to_string()))?;
             self.dirty = false;
         }

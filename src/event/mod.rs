@@ -6,7 +6,7 @@
 //! agent restarts (PERIODIC, VALUE CHANGE …), and 6 CONNECTION REQUEST is never retried.
 //! Single events appear at most once; "M" events carry a CommandKey and may repeat.
 
-use serde::{Deserialize, Serialize};
+use crate::codec::toml::{FieldResult, Fields, Table, Value};
 
 /// Most events kept; beyond it the oldest droppable ones go first.
 pub const MAX_EVENTS: usize = 64;
@@ -23,12 +23,11 @@ pub enum Retention {
 }
 
 /// One event: its code and, for "M" events and some others, a CommandKey.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// EventCode, e.g. `0 BOOTSTRAP` or `M Reboot`.
     pub code: String,
     /// CommandKey (empty for most events).
-    #[serde(default)]
     pub command_key: String,
 }
 
@@ -103,14 +102,42 @@ pub fn is_multiple(code: &str) -> bool {
 }
 
 /// The queue of undelivered events.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Queue {
     /// Events in the order they occurred.
-    #[serde(default)]
     pub events: Vec<Event>,
 }
 
 impl Queue {
+    /// The queue as saved in the agent's state: `events = [{ code, command_key }, …]`.
+    pub fn to_table(&self) -> Table {
+        let events = self
+            .events
+            .iter()
+            .map(|e| {
+                let mut t = Table::new();
+                t.insert("code".into(), e.code.clone().into());
+                t.insert("command_key".into(), e.command_key.clone().into());
+                Value::Table(t)
+            })
+            .collect();
+        [("events".to_string(), Value::Array(events))]
+            .into_iter()
+            .collect()
+    }
+
+    /// Reads a saved queue back.
+    pub fn from_fields(f: &mut Fields) -> FieldResult<Queue> {
+        let mut events = Vec::new();
+        for mut e in f.tables("events")? {
+            events.push(Event {
+                code: e.str("code")?,
+                command_key: e.opt_str("command_key")?.unwrap_or_default(),
+            });
+        }
+        Ok(Queue { events })
+    }
+
     /// Adds an event; a single event already queued is not added twice. Returns true when the
     /// queue changed.
     pub fn push(&mut self, ev: Event) -> bool {

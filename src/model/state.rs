@@ -1,5 +1,5 @@
 //! What the model must remember across restarts: instance numbers, parameter attributes and
-//! the ParameterKey. Plain serde data; the agent persists it through `store`.
+//! the ParameterKey. Plain data, written to and read from the state file's `[model]` table.
 //!
 //! TR-069 A.3.2.6: instance numbers are assigned by the CPE, never reused while the object
 //! exists, and stay the same across reboots. Each table keeps a counter that only grows and a
@@ -7,13 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use crate::codec::toml::{FieldResult, Fields, Table, Value};
 
 /// Most instances remembered per table; beyond it new instances are refused (9004).
 pub const MAX_INSTANCES_PER_TABLE: usize = 4096;
 
 /// Numbering of one table instance (`Device.IP.Interface.3.IPv4Address.`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableNumbers {
     /// The next number to hand out (numbers are never reused).
     pub next: u32,
@@ -22,30 +22,85 @@ pub struct TableNumbers {
 }
 
 /// The attributes of one parameter (TR-069 A.3.2.4), stored only when not the default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attributes {
     /// 0 off, 1 passive, 2 active.
     pub notification: u8,
     /// Entities besides the ACS that may write (only "Subscriber" is defined).
-    #[serde(default)]
     pub access_list: Vec<String>,
 }
 
 /// The model's durable state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelState {
     /// Table instance path → numbering.
-    #[serde(default)]
     pub instances: BTreeMap<String, TableNumbers>,
     /// Parameter instance path → attributes set by the ACS.
-    #[serde(default)]
     pub attributes: BTreeMap<String, Attributes>,
     /// ParameterKey of the last successful Set/Add/Delete (TR-069 A.3.2.1).
-    #[serde(default)]
     pub parameter_key: String,
 }
 
 impl ModelState {
+    /// The `[model]` table of the state file.
+    pub fn to_table(&self) -> Table {
+        let mut t = Table::new();
+        let instances = self
+            .instances
+            .iter()
+            .map(|(k, n)| {
+                let keys = n.keys.iter().map(|(k, v)| (k.clone(), (*v).into()));
+                let mut nt = Table::new();
+                nt.insert("next".into(), n.next.into());
+                nt.insert("keys".into(), Value::Table(keys.collect()));
+                (k.clone(), Value::Table(nt))
+            })
+            .collect();
+        t.insert("instances".into(), Value::Table(instances));
+        let attributes = self
+            .attributes
+            .iter()
+            .map(|(k, a)| {
+                let mut at = Table::new();
+                at.insert("notification".into(), a.notification.into());
+                at.insert("access_list".into(), a.access_list.clone().into());
+                (k.clone(), Value::Table(at))
+            })
+            .collect();
+        t.insert("attributes".into(), Value::Table(attributes));
+        t.insert("parameter_key".into(), self.parameter_key.clone().into());
+        t
+    }
+
+    /// Reads the `[model]` table back (keys it does not know are ignored).
+    pub fn from_fields(f: &mut Fields) -> FieldResult<ModelState> {
+        let mut s = ModelState {
+            parameter_key: f.opt_str("parameter_key")?.unwrap_or_default(),
+            ..ModelState::default()
+        };
+        let mut instances = f.sub("instances")?;
+        for (path, v) in instances.take_all() {
+            let mut n = instances.child(&path, table_of(&instances, &path, v)?);
+            let keys = n.map("keys", |f, k| f.int(k))?;
+            let next = n.opt_int("next")?.unwrap_or(1);
+            s.instances.insert(path, TableNumbers { next, keys });
+        }
+        let mut attributes = f.sub("attributes")?;
+        for (path, v) in attributes.take_all() {
+            let mut a = attributes.child(&path, table_of(&attributes, &path, v)?);
+            let notification = a.opt_int("notification")?.unwrap_or(0);
+            let access_list = a.strings("access_list")?;
+            s.attributes.insert(
+                path,
+                Attributes {
+                    notification,
+                    access_list,
+                },
+            );
+        }
+        Ok(s)
+    }
+
     /// Numbers a table's current keys: known keys keep their numbers, new keys get fresh
     /// ones, vanished keys are forgotten (their numbers stay used). Returns (number, index
     /// into `keys`) sorted by number, and whether the state changed.
@@ -102,6 +157,14 @@ impl ModelState {
     }
 }
 
+/// A value that must be a table.
+fn table_of(f: &Fields, k: &str, v: Value) -> FieldResult<Table> {
+    match v {
+        Value::Table(t) => Ok(t),
+        v => Err(f.error(k, format_args!("expected a table, found {}", v.type_str()))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +188,7 @@ mod tests {
     }
 
     #[test]
-    fn survives_a_serde_round_trip() {
+    fn survives_a_round_trip_through_toml() {
         let mut s = ModelState::default();
         s.number("Device.Hosts.Host.", &["br-lan/192.168.1.2"]);
         s.attributes.insert(
@@ -136,9 +199,14 @@ mod tests {
             },
         );
         s.parameter_key = "k1".into();
-        let text = toml::to_string(&s).unwrap();
-        let back: ModelState = toml::from_str(&text).unwrap();
+        let text = crate::codec::toml::to_string(&s.to_table());
+        let table = crate::codec::toml::parse(&text).unwrap();
+        let back = ModelState::from_fields(&mut Fields::new(table)).unwrap();
         assert_eq!(back, s);
+        let bad =
+            crate::codec::toml::parse("[instances.\"Device.X.\"]\nkeys = { a = -1 }").unwrap();
+        let e = ModelState::from_fields(&mut Fields::new(bad)).unwrap_err();
+        assert!(e.message.contains("instances.Device.X..keys.a"), "{e}");
     }
 
     #[test]

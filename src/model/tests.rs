@@ -652,7 +652,7 @@ fn instance_numbers_survive_a_restart_through_the_state() {
     let mut f = fixture();
     f.model.get_values(&["Device.Box.Row."]).unwrap();
     let saved = f.model.state().clone();
-    let text = toml::to_string(&saved).unwrap();
+    let text = crate::codec::toml::to_string(&saved.to_table());
     // Row "a" disappears and "c" appears before the restart.
     f.log.borrow_mut().rows = vec!["b".into(), "c".into()];
     let (_dir, path) = temp_board(BOARD);
@@ -661,7 +661,10 @@ fn instance_numbers_survive_a_restart_through_the_state() {
         &schema(),
         &b,
         registry(&f.log),
-        toml::from_str(&text).unwrap(),
+        crate::model::state::ModelState::from_fields(&mut crate::codec::toml::Fields::new(
+            crate::codec::toml::parse(&text).unwrap(),
+        ))
+        .unwrap(),
     )
     .unwrap();
     m.begin();

@@ -10,8 +10,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use crate::codec::toml::{self, Table, Value};
 
 /// Largest state file read back.
 pub const MAX_STATE_BYTES: u64 = 4 << 20;
@@ -84,11 +83,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-/// Reads a versioned document; `Ok(None)` when the file does not exist.
-pub fn read_versioned<T: DeserializeOwned>(
-    path: &Path,
-    version: u32,
-) -> Result<Option<T>, StoreError> {
+/// Reads a versioned document (its table, without the `version` key); `Ok(None)` when the
+/// file does not exist.
+pub fn read_versioned(path: &Path, version: u32) -> Result<Option<Table>, StoreError> {
     let p = || path.to_path_buf();
     let meta = match fs::metadata(path) {
         Ok(m) => m,
@@ -101,45 +98,36 @@ pub fn read_versioned<T: DeserializeOwned>(
     let bytes = fs::read(path).map_err(|e| StoreError::Io(p(), e))?;
     let text =
         String::from_utf8(bytes).map_err(|_| StoreError::Corrupt(p(), "not UTF-8".into()))?;
-    let mut table: toml::Table =
-        toml::from_str(&text).map_err(|e| StoreError::Corrupt(p(), e.message().to_string()))?;
+    let mut table = toml::parse(&text).map_err(|e| StoreError::Corrupt(p(), e.to_string()))?;
     match table.remove("version") {
-        Some(toml::Value::Integer(v)) if v == i64::from(version) => {}
-        Some(toml::Value::Integer(v)) => return Err(StoreError::Version(p(), v, version)),
-        _ => return Err(StoreError::Corrupt(p(), "no version".into())),
+        Some(Value::Integer(v)) if v == i128::from(version) => Ok(Some(table)),
+        Some(Value::Integer(v)) => Err(StoreError::Version(
+            p(),
+            i64::try_from(v).unwrap_or(i64::MAX),
+            version,
+        )),
+        _ => Err(StoreError::Corrupt(p(), "no version".into())),
     }
-    T::deserialize(toml::Value::Table(table))
-        .map(Some)
-        .map_err(|e| StoreError::Corrupt(p(), e.to_string()))
 }
 
 /// Writes a versioned document atomically.
-pub fn write_versioned<T: Serialize>(
-    path: &Path,
-    version: u32,
-    value: &T,
-) -> Result<(), StoreError> {
-    let p = || path.to_path_buf();
-    let mut table = match toml::Value::try_from(value) {
-        Ok(toml::Value::Table(t)) => t,
-        Ok(_) => return Err(StoreError::Corrupt(p(), "state is not a table".into())),
-        Err(e) => return Err(StoreError::Corrupt(p(), e.to_string())),
-    };
-    table.insert("version".into(), toml::Value::Integer(i64::from(version)));
-    let text = toml::to_string(&table).map_err(|e| StoreError::Corrupt(p(), e.to_string()))?;
-    write_atomic(path, text.as_bytes()).map_err(|e| StoreError::Io(p(), e))
+pub fn write_versioned(path: &Path, version: u32, mut table: Table) -> Result<(), StoreError> {
+    table.insert("version".into(), version.into());
+    let text = toml::to_string(&table);
+    write_atomic(path, text.as_bytes()).map_err(|e| StoreError::Io(path.to_path_buf(), e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
-    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, Default)]
-    struct Doc {
-        name: String,
-        #[serde(default)]
-        map: BTreeMap<String, u32>,
+    /// A small document: a name and a table of numbers.
+    fn doc(name: &str, map: &[(&str, u32)]) -> Table {
+        let mut t = Table::new();
+        t.insert("name".into(), name.into());
+        let m = map.iter().map(|(k, v)| (k.to_string(), (*v).into()));
+        t.insert("map".into(), Value::Table(m.collect()));
+        t
     }
 
     fn dir(tag: &str) -> PathBuf {
@@ -173,15 +161,10 @@ mod tests {
     fn round_trip_and_missing_file() {
         let d = dir("rt");
         let f = d.join("sub/state.toml");
-        assert!(read_versioned::<Doc>(&f, 1).unwrap().is_none());
-        let doc = Doc {
-            name: "x".into(),
-            map: [("Device.IP.Interface.".to_string(), 3)]
-                .into_iter()
-                .collect(),
-        };
-        write_versioned(&f, 1, &doc).unwrap();
-        assert_eq!(read_versioned::<Doc>(&f, 1).unwrap(), Some(doc));
+        assert!(read_versioned(&f, 1).unwrap().is_none());
+        let doc = doc("x", &[("Device.IP.Interface.", 3)]);
+        write_versioned(&f, 1, doc.clone()).unwrap();
+        assert_eq!(read_versioned(&f, 1).unwrap(), Some(doc));
         assert!(
             !d.join("sub/.state.toml.tmp").exists(),
             "temp file removed by rename"
@@ -193,39 +176,36 @@ mod tests {
     fn truncated_corrupt_and_wrong_version_files_are_reported() {
         let d = dir("bad");
         let f = d.join("state.toml");
-        write_versioned(
-            &f,
-            1,
-            &Doc {
-                name: "a".repeat(100),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        write_versioned(&f, 1, doc(&"a".repeat(100), &[])).unwrap();
         let full = fs::read(&f).unwrap();
         fs::write(&f, &full[..full.len() / 2]).unwrap();
         assert!(matches!(
-            read_versioned::<Doc>(&f, 1),
+            read_versioned(&f, 1),
             Err(StoreError::Corrupt(..))
         ));
         fs::write(&f, [0xff, 0xfe, 0x00]).unwrap();
         assert!(matches!(
-            read_versioned::<Doc>(&f, 1),
+            read_versioned(&f, 1),
             Err(StoreError::Corrupt(..))
         ));
         fs::write(&f, "name = \"x\"\n").unwrap();
         assert!(matches!(
-            read_versioned::<Doc>(&f, 1),
+            read_versioned(&f, 1),
             Err(StoreError::Corrupt(..))
         ));
-        write_versioned(&f, 2, &Doc::default()).unwrap();
+        fs::write(&f, "version = \"1\"\n").unwrap();
         assert!(matches!(
-            read_versioned::<Doc>(&f, 1),
+            read_versioned(&f, 1),
+            Err(StoreError::Corrupt(..))
+        ));
+        write_versioned(&f, 2, Table::new()).unwrap();
+        assert!(matches!(
+            read_versioned(&f, 1),
             Err(StoreError::Version(_, 2, 1))
         ));
         fs::write(&f, vec![b'#'; MAX_STATE_BYTES as usize + 1]).unwrap();
         assert!(matches!(
-            read_versioned::<Doc>(&f, 1),
+            read_versioned(&f, 1),
             Err(StoreError::TooLarge(..))
         ));
         fs::remove_dir_all(&d).unwrap();
@@ -237,16 +217,9 @@ mod tests {
         fs::create_dir_all(&d).unwrap();
         fs::write(d.join(".state.toml.tmp"), "garbage from a power cut").unwrap();
         let f = d.join("state.toml");
-        write_versioned(
-            &f,
-            1,
-            &Doc {
-                name: "ok".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(read_versioned::<Doc>(&f, 1).unwrap().unwrap().name, "ok");
+        write_versioned(&f, 1, doc("ok", &[])).unwrap();
+        let back = read_versioned(&f, 1).unwrap().unwrap();
+        assert_eq!(back["name"].as_str(), Some("ok"));
         fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -19,7 +19,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use crate::codec::toml::{self, FieldResult, Fields};
 
 use super::{Autonomous, Direction, Done};
 use crate::model::datetime;
@@ -31,25 +31,46 @@ pub const MAX_REPORT_BYTES: u64 = 16 * 1024;
 /// Most reports taken in one scan.
 pub const MAX_REPORTS: usize = 16;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A report as the board writes it.
 struct Report {
     is_download: bool,
     file_type: String,
-    #[serde(default)]
     transfer_url: String,
-    #[serde(default)]
     announce_url: String,
-    #[serde(default)]
     file_size: u32,
-    #[serde(default)]
     target_file_name: String,
-    #[serde(default)]
     fault_code: u32,
-    #[serde(default)]
     fault_string: String,
     start_time: Option<String>,
     complete_time: Option<String>,
+}
+
+impl Report {
+    /// Reads a report; unknown keys are errors (a misspelt key would silently lose a fact).
+    fn read(text: &str) -> Result<Report, String> {
+        let table = toml::parse(text).map_err(|e| e.to_string())?;
+        let mut f = Fields::new(table);
+        let r = Report::fields(&mut f).map_err(|e| e.to_string())?;
+        f.finish().map_err(|e| e.to_string())?;
+        Ok(r)
+    }
+
+    fn fields(f: &mut Fields) -> FieldResult<Report> {
+        Ok(Report {
+            is_download: f
+                .opt_bool("is_download")?
+                .ok_or_else(|| f.error("is_download", "missing"))?,
+            file_type: f.str("file_type")?,
+            transfer_url: f.opt_str("transfer_url")?.unwrap_or_default(),
+            announce_url: f.opt_str("announce_url")?.unwrap_or_default(),
+            file_size: f.opt_int("file_size")?.unwrap_or(0),
+            target_file_name: f.opt_str("target_file_name")?.unwrap_or_default(),
+            fault_code: f.opt_int("fault_code")?.unwrap_or(0),
+            fault_string: f.opt_str("fault_string")?.unwrap_or_default(),
+            start_time: f.opt_str("start_time")?,
+            complete_time: f.opt_str("complete_time")?,
+        })
+    }
 }
 
 fn time(s: &Option<String>, what: &str) -> Result<Option<i64>, String> {
@@ -62,7 +83,7 @@ fn time(s: &Option<String>, what: &str) -> Result<Option<i64>, String> {
 }
 
 fn parse(text: &str, now: i64) -> Result<Done, String> {
-    let r: Report = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    let r = Report::read(text)?;
     if r.file_type.trim().is_empty() {
         return Err("file_type is empty".into());
     }

@@ -22,7 +22,7 @@ pub mod run;
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use crate::codec::toml::{FieldResult, Fields, Table, Value};
 
 use crate::fault::{transfer_fault, Fault, FaultCode};
 use crate::model::datetime;
@@ -39,8 +39,7 @@ pub const RETRY_SECONDS: i64 = 30;
 pub const DEFAULT_RETRIES: i32 = 2;
 
 /// Download or Upload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     /// The device fetches a file.
     Download,
@@ -49,8 +48,7 @@ pub enum Direction {
 }
 
 /// Where a job is in its life.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Phase {
     /// Not started (TransferState 1).
     #[default]
@@ -62,7 +60,7 @@ pub enum Phase {
 }
 
 /// A ScheduleDownload time window, in absolute Unix time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
     /// Opens.
     pub start: i64,
@@ -73,14 +71,13 @@ pub struct Window {
 }
 
 /// A transfer the ACS asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     /// Local identity (file names, worker reports).
     pub id: u64,
     /// Download or Upload.
     pub direction: Direction,
     /// From ScheduleDownload (reported with M ScheduleDownload).
-    #[serde(default)]
     pub scheduled: bool,
     /// CommandKey.
     pub command_key: String,
@@ -89,87 +86,68 @@ pub struct Job {
     /// URL.
     pub url: String,
     /// File server username.
-    #[serde(default)]
     pub username: String,
     /// File server password.
-    #[serde(default)]
     pub password: String,
     /// FileSize (0: unknown).
-    #[serde(default)]
     pub file_size: u64,
     /// TargetFileName.
-    #[serde(default)]
     pub target_file_name: String,
     /// Earliest start (Unix time).
     pub due: i64,
     /// ScheduleDownload windows (empty for Download and Upload).
-    #[serde(default)]
     pub windows: Vec<Window>,
     /// Attempts left after a failure within a window.
-    #[serde(default)]
     pub retries_left: i32,
     /// Where it is.
-    #[serde(default)]
     pub phase: Phase,
     /// When the transfer started (Unix time).
-    #[serde(default)]
     pub started: Option<i64>,
     /// The downloaded file while it is applied.
-    #[serde(default)]
     pub file: Option<PathBuf>,
 }
 
 /// An AutonomousTransferComplete's extra facts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Autonomous {
     /// AnnounceURL.
-    #[serde(default)]
     pub announce_url: String,
     /// TransferURL.
-    #[serde(default)]
     pub transfer_url: String,
     /// IsDownload.
     pub is_download: bool,
     /// FileType.
     pub file_type: String,
     /// FileSize.
-    #[serde(default)]
     pub file_size: u32,
     /// TargetFileName.
-    #[serde(default)]
     pub target_file_name: String,
 }
 
 /// A finished transfer waiting for the ACS to acknowledge its report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Done {
     /// Download or Upload.
     pub direction: Direction,
     /// From ScheduleDownload.
-    #[serde(default)]
     pub scheduled: bool,
     /// CommandKey.
     pub command_key: String,
     /// FileType (for the queue listing).
-    #[serde(default)]
     pub file_type: String,
     /// FileSize (for the queue listing).
-    #[serde(default)]
     pub file_size: u64,
     /// TargetFileName (for the queue listing).
-    #[serde(default)]
     pub target_file_name: String,
     /// 0 on success.
     pub fault_code: u32,
     /// Why it failed.
-    #[serde(default)]
     pub fault_string: String,
     /// Started (Unix time; 0 unknown).
     pub start: i64,
     /// Completed (Unix time).
     pub complete: i64,
     /// Set for transfers the device started itself.
-    #[serde(default)]
     pub autonomous: Option<Autonomous>,
 }
 
@@ -217,21 +195,228 @@ impl Done {
     }
 }
 
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Direction::Download => "download",
+            Direction::Upload => "upload",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Direction> {
+        match s {
+            "download" => Some(Direction::Download),
+            "upload" => Some(Direction::Upload),
+            _ => None,
+        }
+    }
+}
+
+impl Phase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::Waiting => "waiting",
+            Phase::Running => "running",
+            Phase::Applying => "applying",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Phase> {
+        match s {
+            "waiting" => Some(Phase::Waiting),
+            "running" => Some(Phase::Running),
+            "applying" => Some(Phase::Applying),
+            _ => None,
+        }
+    }
+}
+
+/// Builds a table from (key, value) pairs.
+fn table<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Table(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+impl Job {
+    fn to_value(&self) -> Value {
+        let windows = self
+            .windows
+            .iter()
+            .map(|w| {
+                table([
+                    ("start", w.start.into()),
+                    ("end", w.end.into()),
+                    ("mode", w.mode.clone().into()),
+                ])
+            })
+            .collect();
+        let mut t = table([
+            ("id", self.id.into()),
+            ("direction", self.direction.as_str().into()),
+            ("scheduled", self.scheduled.into()),
+            ("command_key", self.command_key.clone().into()),
+            ("file_type", self.file_type.clone().into()),
+            ("url", self.url.clone().into()),
+            ("username", self.username.clone().into()),
+            ("password", self.password.clone().into()),
+            ("file_size", self.file_size.into()),
+            ("target_file_name", self.target_file_name.clone().into()),
+            ("due", self.due.into()),
+            ("windows", Value::Array(windows)),
+            ("retries_left", self.retries_left.into()),
+            ("phase", self.phase.as_str().into()),
+        ]);
+        if let Value::Table(t) = &mut t {
+            if let Some(s) = self.started {
+                t.insert("started".into(), s.into());
+            }
+            if let Some(f) = &self.file {
+                t.insert("file".into(), f.to_string_lossy().into_owned().into());
+            }
+        }
+        t
+    }
+
+    fn from_fields(f: &mut Fields) -> FieldResult<Job> {
+        let mut windows = Vec::new();
+        for mut w in f.tables("windows")? {
+            windows.push(Window {
+                start: w.int("start")?,
+                end: w.int("end")?,
+                mode: w.str("mode")?,
+            });
+        }
+        Ok(Job {
+            id: f.int("id")?,
+            direction: direction(f)?,
+            scheduled: f.flag("scheduled")?,
+            command_key: f.str("command_key")?,
+            file_type: f.str("file_type")?,
+            url: f.str("url")?,
+            username: f.opt_str("username")?.unwrap_or_default(),
+            password: f.opt_str("password")?.unwrap_or_default(),
+            file_size: f.opt_int("file_size")?.unwrap_or(0),
+            target_file_name: f.opt_str("target_file_name")?.unwrap_or_default(),
+            due: f.int("due")?,
+            windows,
+            retries_left: f.opt_int("retries_left")?.unwrap_or(0),
+            phase: f
+                .opt_parse("phase", Phase::parse, "waiting, running or applying")?
+                .unwrap_or_default(),
+            started: f.opt_int("started")?,
+            file: f.opt_str("file")?.map(PathBuf::from),
+        })
+    }
+}
+
+fn direction(f: &mut Fields) -> FieldResult<Direction> {
+    f.opt_parse("direction", Direction::parse, "download or upload")?
+        .ok_or_else(|| f.error("direction", "missing"))
+}
+
+impl Done {
+    fn to_value(&self) -> Value {
+        let mut t = table([
+            ("direction", self.direction.as_str().into()),
+            ("scheduled", self.scheduled.into()),
+            ("command_key", self.command_key.clone().into()),
+            ("file_type", self.file_type.clone().into()),
+            ("file_size", self.file_size.into()),
+            ("target_file_name", self.target_file_name.clone().into()),
+            ("fault_code", self.fault_code.into()),
+            ("fault_string", self.fault_string.clone().into()),
+            ("start", self.start.into()),
+            ("complete", self.complete.into()),
+        ]);
+        if let (Value::Table(t), Some(a)) = (&mut t, &self.autonomous) {
+            t.insert(
+                "autonomous".into(),
+                table([
+                    ("announce_url", a.announce_url.clone().into()),
+                    ("transfer_url", a.transfer_url.clone().into()),
+                    ("is_download", a.is_download.into()),
+                    ("file_type", a.file_type.clone().into()),
+                    ("file_size", a.file_size.into()),
+                    ("target_file_name", a.target_file_name.clone().into()),
+                ]),
+            );
+        }
+        t
+    }
+
+    fn from_fields(f: &mut Fields) -> FieldResult<Done> {
+        let autonomous = if f.has("autonomous") {
+            let mut a = f.sub("autonomous")?;
+            Some(Autonomous {
+                announce_url: a.opt_str("announce_url")?.unwrap_or_default(),
+                transfer_url: a.opt_str("transfer_url")?.unwrap_or_default(),
+                is_download: a.opt_bool("is_download")?.unwrap_or(false),
+                file_type: a.str("file_type")?,
+                file_size: a.opt_int("file_size")?.unwrap_or(0),
+                target_file_name: a.opt_str("target_file_name")?.unwrap_or_default(),
+            })
+        } else {
+            None
+        };
+        Ok(Done {
+            direction: direction(f)?,
+            scheduled: f.flag("scheduled")?,
+            command_key: f.str("command_key")?,
+            file_type: f.opt_str("file_type")?.unwrap_or_default(),
+            file_size: f.opt_int("file_size")?.unwrap_or(0),
+            target_file_name: f.opt_str("target_file_name")?.unwrap_or_default(),
+            fault_code: f.int("fault_code")?,
+            fault_string: f.opt_str("fault_string")?.unwrap_or_default(),
+            start: f.int("start")?,
+            complete: f.int("complete")?,
+            autonomous,
+        })
+    }
+}
+
 /// The queue and the undelivered results (saved with the agent's state).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Transfers {
     /// Jobs in the order they were requested.
-    #[serde(default)]
     pub jobs: Vec<Job>,
     /// Results not yet acknowledged by the ACS.
-    #[serde(default)]
     pub done: Vec<Done>,
     /// The next job id.
-    #[serde(default)]
     pub next_id: u64,
 }
 
 impl Transfers {
+    /// The queue as saved in the agent's state.
+    pub fn to_table(&self) -> Table {
+        let mut t = Table::new();
+        t.insert(
+            "jobs".into(),
+            Value::Array(self.jobs.iter().map(Job::to_value).collect()),
+        );
+        t.insert(
+            "done".into(),
+            Value::Array(self.done.iter().map(Done::to_value).collect()),
+        );
+        t.insert("next_id".into(), self.next_id.into());
+        t
+    }
+
+    /// Reads a saved queue back.
+    pub fn from_fields(f: &mut Fields) -> FieldResult<Transfers> {
+        let mut jobs = Vec::new();
+        for mut j in f.tables("jobs")? {
+            jobs.push(Job::from_fields(&mut j)?);
+        }
+        let mut done = Vec::new();
+        for mut d in f.tables("done")? {
+            done.push(Done::from_fields(&mut d)?);
+        }
+        Ok(Transfers {
+            jobs,
+            done,
+            next_id: f.opt_int("next_id")?.unwrap_or(0),
+        })
+    }
+
     /// Queues a job (its id is assigned here). 9004 when the queue is full.
     pub fn add(&mut self, mut job: Job) -> Result<u64, Fault> {
         if self.jobs.len() >= MAX_JOBS {

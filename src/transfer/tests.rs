@@ -174,9 +174,30 @@ fn limits_cancel_listing_and_messages() {
         }
         m => panic!("{m:?}"),
     }
-    // The queue is plain data: it round-trips through the state file's TOML.
-    let text = toml::to_string(&t).unwrap();
-    let back: Transfers = toml::from_str(&text).unwrap();
+    // The queue is plain data: it round-trips through the state file's TOML, every field.
+    let mut sj = scheduled("s", &[(10, 20), (30, 40)], 2);
+    sj.direction = Direction::Upload;
+    sj.username = "u \"q\"".into();
+    sj.password = "p\\w".into();
+    sj.file_size = u64::MAX;
+    sj.target_file_name = "t".into();
+    sj.phase = Phase::Applying;
+    sj.started = Some(-5);
+    sj.file = Some(PathBuf::from("/tmp/x y"));
+    t.jobs[1] = sj;
+    t.done[1].autonomous = Some(Autonomous {
+        announce_url: "a".into(),
+        transfer_url: "b".into(),
+        is_download: true,
+        file_type: "1 Firmware Upgrade Image".into(),
+        file_size: 9,
+        target_file_name: "n".into(),
+    });
+    t.done[1].fault_code = 9010;
+    t.done[1].fault_string = "x\ny".into();
+    let text = crate::codec::toml::to_string(&t.to_table());
+    let table = crate::codec::toml::parse(&text).unwrap();
+    let back = Transfers::from_fields(&mut crate::codec::toml::Fields::new(table)).unwrap();
     assert_eq!(back, t);
 }
 

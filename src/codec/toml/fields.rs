@@ -3,6 +3,7 @@
 //! config or board file is an error that names it (and its line, when the document was parsed
 //! with lines) instead of being ignored.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use super::parse::{Lines, SEP};
@@ -125,8 +126,7 @@ impl<'l> Fields<'l> {
 
     /// A string that must be present.
     pub fn str(&mut self, k: &str) -> FieldResult<String> {
-        self.opt_str(k)?
-            .ok_or_else(|| self.error(k, "missing"))
+        self.opt_str(k)?.ok_or_else(|| self.error(k, "missing"))
     }
 
     /// An optional boolean.
@@ -244,6 +244,29 @@ impl<'l> Fields<'l> {
             }
             Some(v) => Err(self.wrong(k, "an array of tables", &v)),
         }
+    }
+
+    /// A table of entries of one type (`{ name = value, … }`), each read from the table by
+    /// `read` (a getter such as `|f, k| f.str(k)`); empty when absent.
+    pub fn map<T>(
+        &mut self,
+        k: &str,
+        read: fn(&mut Fields<'l>, &str) -> FieldResult<T>,
+    ) -> FieldResult<BTreeMap<String, T>> {
+        let mut sub = self.sub(k)?;
+        let keys: Vec<String> = sub.table.keys().cloned().collect();
+        let mut out = BTreeMap::new();
+        for key in keys {
+            let v = read(&mut sub, &key)?;
+            out.insert(key, v);
+        }
+        Ok(out)
+    }
+
+    /// Takes every key not taken yet (for tables keyed by name); the fields stay usable for
+    /// [`Fields::child`] and [`Fields::error`].
+    pub fn take_all(&mut self) -> Table {
+        std::mem::take(&mut self.table)
     }
 
     /// The keys not taken yet, with their values (for tables keyed by name).

@@ -49,7 +49,11 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.col, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.col, self.message
+        )
     }
 }
 
@@ -256,7 +260,9 @@ impl<'a> Parser<'a> {
             let last = i + 1 == keys.len();
             push_part(&mut pkey, k);
             if last && array {
-                let entry = t.entry(k.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                let entry = t
+                    .entry(k.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()));
                 let Value::Array(a) = entry else {
                     let msg = format!("`{}` is not an array of tables", keys.join("."));
                     return self.err(msg);
@@ -491,9 +497,7 @@ impl<'a> Parser<'a> {
             self.pos = start;
             return self.err("dates and times are not supported: quote them");
         }
-        if radix == 10
-            && (digits.contains(['.', 'e', 'E']) || matches!(digits, "inf" | "nan"))
-        {
+        if radix == 10 && (digits.contains(['.', 'e', 'E']) || matches!(digits, "inf" | "nan")) {
             self.pos = start;
             return self.err("floats are not supported");
         }
@@ -547,7 +551,9 @@ impl<'a> Parser<'a> {
                     return Ok(out);
                 }
                 b'\\' => self.escape(&mut out)?,
-                b'\n' | b'\r' => return self.err("newline in a string (use \"\"\" for several lines)"),
+                b'\n' | b'\r' => {
+                    return self.err("newline in a string (use \"\"\" for several lines)")
+                }
                 _ => self.plain_run(&mut out, b'"')?,
             }
         }

@@ -27,7 +27,9 @@ fn reference(text: &str) -> Table {
             ::toml::Value::Integer(i) => Value::Integer(i128::from(i)),
             ::toml::Value::Boolean(b) => Value::Boolean(b),
             ::toml::Value::Array(a) => Value::Array(a.into_iter().map(conv).collect()),
-            ::toml::Value::Table(t) => Value::Table(t.into_iter().map(|(k, v)| (k, conv(v))).collect()),
+            ::toml::Value::Table(t) => {
+                Value::Table(t.into_iter().map(|(k, v)| (k, conv(v))).collect())
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -39,8 +41,16 @@ fn reference(text: &str) -> Table {
 fn reads_every_toml_file_of_the_repository_as_the_toml_crate_does() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut n = 0;
-    for dir in ["board", "datamodel", "packaging/openwrt/cwmpd/files", "tests/data", "."] {
-        let Ok(rd) = std::fs::read_dir(root.join(dir)) else { continue };
+    for dir in [
+        "board",
+        "datamodel",
+        "packaging/openwrt/cwmpd/files",
+        "tests/data",
+        ".",
+    ] {
+        let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "toml") {
@@ -78,8 +88,10 @@ e = """two "" quotes"""""
 
 #[test]
 fn integers_in_every_base_and_the_unsigned_64_bit_range() {
-    let doc = t("a = 1_000\nb = -17\nc = 0xDEAD_beef\nd = 0o755\ne = 0b1010\nf = +3\n\
-                 g = 18446744073709551615\nh = -9223372036854775808\ni = 0\n");
+    let doc = t(
+        "a = 1_000\nb = -17\nc = 0xDEAD_beef\nd = 0o755\ne = 0b1010\nf = +3\n\
+                 g = 18446744073709551615\nh = -9223372036854775808\ni = 0\n",
+    );
     let i = |k: &str| match &doc[k] {
         Value::Integer(i) => *i,
         v => panic!("{v:?}"),
@@ -143,11 +155,17 @@ t = { x = 1, y.z = 2,
     assert_eq!(g.as_array().unwrap().len(), 4);
     let list = doc["list"].as_array().unwrap();
     assert_eq!(list.len(), 2);
-    assert_eq!(list[0].as_table().unwrap()["sub"].as_table().unwrap()["m"], Value::Integer(2));
+    assert_eq!(
+        list[0].as_table().unwrap()["sub"].as_table().unwrap()["m"],
+        Value::Integer(2)
+    );
     assert_eq!(list[1].as_table().unwrap()["n"], Value::Integer(2));
     let it = doc["inline"].as_table().unwrap()["t"].as_table().unwrap();
     assert_eq!(it["y"].as_table().unwrap()["z"], Value::Integer(2));
-    assert_eq!(it["w"], Value::Array(vec![Value::Integer(1), Value::Integer(2)]));
+    assert_eq!(
+        it["w"],
+        Value::Array(vec![Value::Integer(1), Value::Integer(2)])
+    );
 }
 
 #[test]
@@ -160,8 +178,12 @@ fn errors_carry_line_and_column() {
     assert!(err("[x]\n[x]\n").message.contains("defined twice"));
     assert!(err("x = 1\n[x]\n").message.contains("already a value"));
     assert!(err("x = [1]\n[[x]]\n").message.contains("array of values"));
-    assert!(err("x = 1\n[[x]]\n").message.contains("not an array of tables"));
-    assert!(err("a.b = 1\na.b.c = 2\n").message.contains("already a value"));
+    assert!(err("x = 1\n[[x]]\n")
+        .message
+        .contains("not an array of tables"));
+    assert!(err("a.b = 1\na.b.c = 2\n")
+        .message
+        .contains("already a value"));
     for bad in [
         "a = \"unterminated",
         "a = \"two\nlines\"",
@@ -189,7 +211,11 @@ fn errors_carry_line_and_column() {
 
 #[test]
 fn nesting_is_bounded() {
-    let deep = format!("a = {}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+    let deep = format!(
+        "a = {}{}",
+        "[".repeat(MAX_DEPTH + 1),
+        "]".repeat(MAX_DEPTH + 1)
+    );
     assert!(err(&deep).message.contains("nested"));
     let ok = format!("a = {}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
     t(&ok);
@@ -262,7 +288,11 @@ fn fields_take_typed_values_and_refuse_leftovers() {
     assert_eq!(items[0].str("k").unwrap(), "v");
     let e = items[1].str("k").unwrap_err();
     assert_eq!(e.line, 11);
-    assert!(e.message.contains("`item[1].k`: expected a string, found integer"), "{e}");
+    assert!(
+        e.message
+            .contains("`item[1].k`: expected a string, found integer"),
+        "{e}"
+    );
     f.finish().unwrap();
     let mut f = Fields::new(t("mode = \"x\""));
     let e = f

@@ -64,8 +64,7 @@ fn header(out: &mut String, path: &[&str], array: bool) {
 
 fn write_key(out: &mut String, k: &str) {
     if !k.is_empty()
-        && k
-            .bytes()
+        && k.bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
     {
         out.push_str(k);
