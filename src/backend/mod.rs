@@ -23,6 +23,8 @@ pub mod uci;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::codec::toml;
+
 /// Errors a backend reports. `model` turns them into CWMP faults (see `fault.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendError {
@@ -92,7 +94,9 @@ impl Args {
     pub fn opt_int(&self, key: &str) -> Result<Option<i64>, BackendError> {
         match self.table.get(key) {
             None => Ok(None),
-            Some(toml::Value::Integer(i)) => Ok(Some(*i)),
+            Some(v @ toml::Value::Integer(_)) => v.as_integer().map(Some).ok_or_else(|| {
+                BackendError::BadArgs(format!("{key} must be a 64-bit signed integer"))
+            }),
             Some(_) => Err(BackendError::BadArgs(format!("{key} must be an integer"))),
         }
     }

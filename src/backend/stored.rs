@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::toml;
 use crate::store;
 
 /// File name under the state directory.
@@ -175,6 +176,7 @@ impl Handler for Stored {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::toml;
 
     fn dir(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("cwmpd-stored-{tag}-{}", std::process::id()));

@@ -10,14 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path as FsPath, PathBuf};
 
-use serde::Deserialize;
-use toml::Spanned;
-
 pub mod transfer;
 
 pub use transfer::TransferBoard;
 
 use crate::backend::{BindingKind, Registry};
+use crate::codec::toml::{self, FieldError, FieldResult, Fields};
 use crate::model::schema::{Access, Schema};
 
 /// Largest board file accepted.
@@ -107,44 +105,88 @@ pub struct Board {
     pub files: Vec<PathBuf>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[board]`.
 struct FileMeta {
     name: Option<String>,
-    #[serde(default)]
     include: Vec<String>,
     reboot: Option<Vec<String>>,
     factory_reset: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One `[[object]]`, with the lines of what it binds.
 struct FileObject {
-    path: Spanned<String>,
+    path: String,
+    /// Line of the `[[object]]` header.
+    line: usize,
     /// Replace what an included board said about this object instead of merging.
-    #[serde(default)]
     replace: bool,
     /// Drop this object (and everything below it) from what included boards bound.
-    #[serde(default)]
     remove: bool,
-    instances: Option<Spanned<toml::Value>>,
-    #[serde(default)]
-    params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    /// The instance source and the line of its key.
+    instances: Option<(toml::Value, usize)>,
+    /// Parameter name, binding, line of the name.
+    params: Vec<(String, toml::Value, usize)>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A whole board file.
 struct BoardFile {
     board: FileMeta,
-    #[serde(default)]
     handlers: toml::Table,
-    #[serde(default)]
     transfer: TransferBoard,
-    #[serde(default)]
-    object: Vec<Spanned<FileObject>>,
+    object: Vec<FileObject>,
 }
 
-use crate::codec::lines::line_of;
+impl BoardFile {
+    /// Reads a parsed file; unknown keys are errors.
+    fn read(mut f: Fields) -> FieldResult<BoardFile> {
+        if !f.has("board") {
+            return Err(f.error("board", "missing"));
+        }
+        let mut m = f.sub("board")?;
+        let board = FileMeta {
+            name: m.opt_str("name")?,
+            include: m.strings("include")?,
+            reboot: m.opt_strings("reboot")?,
+            factory_reset: m.opt_strings("factory_reset")?,
+        };
+        m.finish()?;
+        let handlers = f.opt_table("handlers")?.unwrap_or_default();
+        let transfer = TransferBoard::read(f.sub("transfer")?)?;
+        let mut object = Vec::new();
+        for mut o in f.tables("object")? {
+            let instances_line = o.line("instances");
+            let instances = o.take("instances").map(|v| (v, instances_line));
+            // Only the lines of the names are wanted from `params`: its values are
+            // bindings, read by `binding`.
+            let names = o.child("params", toml::Table::new());
+            let params = o
+                .opt_table("params")?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, v)| {
+                    let line = names.line(&name);
+                    (name, v, line)
+                })
+                .collect();
+            object.push(FileObject {
+                path: o.str("path")?,
+                line: o.own_line(),
+                replace: o.flag("replace")?,
+                remove: o.flag("remove")?,
+                instances,
+                params,
+            });
+            o.finish()?;
+        }
+        f.finish()?;
+        Ok(BoardFile {
+            board,
+            handlers,
+            transfer,
+            object,
+        })
+    }
+}
 
 /// Reads a board file and its includes (paths relative to the including file).
 pub fn parse(path: &FsPath) -> Result<Board, BoardError> {
@@ -179,10 +221,9 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
-    let file: BoardFile = toml::from_str(&text).map_err(|e| {
-        let line = crate::codec::lines::toml_error_line(&text, &e);
-        err(line, e.message().to_string())
-    })?;
+    let (table, lines) = toml::parse_with_lines(&text).map_err(|e| err(e.line, e.message))?;
+    let file = BoardFile::read(Fields::with_lines(table, &lines))
+        .map_err(|e: FieldError| err(e.line, e.message))?;
     let dir = path.parent().unwrap_or(FsPath::new("."));
     for inc in &file.board.include {
         parse_into(&dir.join(inc), board, depth + 1)?;
@@ -207,9 +248,8 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
         }
     }
     for obj in file.object {
-        let obj_line = line_of(&text, obj.span().start);
-        let obj = obj.into_inner();
-        let obj_path = obj.path.into_inner();
+        let obj_line = obj.line;
+        let obj_path = obj.path;
         if obj.remove {
             board.objects.retain(|k, _| !k.starts_with(&obj_path));
             continue;
@@ -229,26 +269,24 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
                     line: obj_line,
                 },
             });
-        if let Some(inst) = obj.instances {
-            let line = line_of(&text, inst.span().start);
+        if let Some((inst, line)) = obj.instances {
             entry.instances = Some(binding(
-                inst.into_inner(),
+                inst,
                 Location {
                     file: path.to_path_buf(),
                     line,
                 },
             )?);
         }
-        for (name, value) in obj.params {
-            let line = line_of(&text, name.span().start);
+        for (name, value, line) in obj.params {
             let b = binding(
-                value.into_inner(),
+                value,
                 Location {
                     file: path.to_path_buf(),
                     line,
                 },
             )?;
-            entry.params.insert(name.into_inner(), b);
+            entry.params.insert(name, b);
         }
     }
     board.files.push(path.to_path_buf());
