@@ -432,4 +432,73 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.line, 3);
     }
+
+    #[test]
+    fn every_field_error_names_its_key_and_line() {
+        for (text, line, want) in [
+            (
+                "[acs]\nurl = \"http://x\"\n[notify]\ninterval = 5\ncolour = 1\n",
+                5,
+                "`notify.colour`: unknown key",
+            ),
+            (
+                "[acs]\nurl = \"http://x\"\ntimeout = 4294967296\n",
+                3,
+                "`acs.timeout`: 4294967296 is out of range",
+            ),
+            ("[acs]\nusername = \"u\"\n", 1, "`acs.url`: missing"),
+            ("[paths]\nboard = \"b\"\n", 0, "`acs`: missing"),
+            (
+                "[acs]\nurl = \"http://x\"\n[extra]\n",
+                3,
+                "`extra`: unknown key",
+            ),
+            (
+                "[acs]\nurl = \"http://x\"\ninsecure = \"yes\"\n",
+                3,
+                "`acs.insecure`: expected true or false, found string",
+            ),
+            (
+                "[acs]\nurl = \"http://x\"\n[paths]\nstate_dir = [\"a\"]\n",
+                4,
+                "`paths.state_dir`: expected a string, found array",
+            ),
+            ("[acs]\nurl = \"http://x\"\n[log\n", 3, "expected"),
+        ] {
+            let e = Config::parse(text, "t", Path::new(".")).unwrap_err();
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(e.message.contains(want), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let c = Config::parse(
+            "[acs]\nurl = \"https://a/\"\nusername = \"u\"\npassword = \"p\"\nperiodic_inform_enable = false\n\
+             periodic_inform_interval = 60\nca_file = \"ca.pem\"\nclient_cert = \"/c.pem\"\nclient_key = \"k.pem\"\n\
+             insecure = true\ntimeout = 5\n\
+             [connection_request]\nlisten = \"127.0.0.1:7548\"\npath = \"/cr\"\nusername = \"cu\"\npassword = \"cp\"\nurl = \"http://me/\"\n\
+             [paths]\ndatamodel = \"dm\"\nstate_dir = \"/s\"\n[log]\nlevel = \"debug\"\n[notify]\ninterval = 0\nnetlink = false\n",
+            "t",
+            Path::new("/b"),
+        )
+        .unwrap();
+        let a = &c.acs;
+        assert_eq!((a.username.as_str(), a.password.as_str()), ("u", "p"));
+        assert!(!a.periodic_inform_enable && a.insecure);
+        assert_eq!((a.periodic_inform_interval, a.timeout), (60, 5));
+        assert_eq!(a.ca_file.as_deref(), Some(Path::new("/b/ca.pem")));
+        assert_eq!(a.client_cert.as_deref(), Some(Path::new("/c.pem")));
+        assert_eq!(a.client_key.as_deref(), Some(Path::new("/b/k.pem")));
+        let cr = &c.connection_request;
+        assert_eq!(
+            [&cr.listen, &cr.path, &cr.username, &cr.password, &cr.url],
+            ["127.0.0.1:7548", "/cr", "cu", "cp", "http://me/"]
+        );
+        assert_eq!(c.paths.datamodel, Path::new("/b/dm"));
+        assert_eq!(c.paths.state_dir, Path::new("/s"));
+        assert_eq!(c.paths.board, Path::new("/etc/cwmpd/board.toml"));
+        assert_eq!(c.log.level, "debug");
+        assert_eq!((c.notify.interval, c.notify.netlink), (0, false));
+    }
 }

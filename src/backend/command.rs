@@ -278,6 +278,12 @@ mod tests {
         assert!(c
             .check(
                 BindingKind::Read,
+                &toml::from_str("get = [\"x\"]\ntimeout_ms = 18446744073709551615").unwrap()
+            )
+            .is_err());
+        assert!(c
+            .check(
+                BindingKind::Read,
                 &toml::from_str("get = [\"x\"]\nshell = true").unwrap()
             )
             .is_err());

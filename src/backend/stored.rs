@@ -4,13 +4,11 @@
 //! by `abort`), and written atomically by `flush`, which the agent calls once per loop turn.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
-use crate::codec::toml;
-use crate::store;
+use crate::codec::toml::{self, FieldResult, Fields};
+use crate::store::{self, StoreError};
 
 /// File name under the state directory.
 pub const STORED_FILE: &str = "stored.toml";
@@ -21,17 +19,103 @@ pub const MAX_STORED_VALUES: usize = 10_000;
 /// Most instances the ACS may create in one stored table.
 pub const MAX_STORED_INSTANCES: usize = 1024;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Data {
     /// Full instance path → value.
-    #[serde(default)]
     values: BTreeMap<String, String>,
     /// Table path → instance keys.
-    #[serde(default)]
     tables: BTreeMap<String, Vec<String>>,
     /// Table path → last key number handed out.
-    #[serde(default)]
     counters: BTreeMap<String, u64>,
+}
+
+impl Data {
+    /// The file's document (without its `version`).
+    fn to_table(&self) -> toml::Table {
+        let mut t = toml::Table::new();
+        let values = self
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().into()));
+        t.insert("values".into(), toml::Value::Table(values.collect()));
+        let tables = self
+            .tables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()));
+        t.insert("tables".into(), toml::Value::Table(tables.collect()));
+        let counters = self.counters.iter().map(|(k, n)| (k.clone(), (*n).into()));
+        t.insert("counters".into(), toml::Value::Table(counters.collect()));
+        t
+    }
+
+    /// Reads the document back; keys it does not know are ignored, as they always were.
+    fn from_table(t: toml::Table) -> FieldResult<Data> {
+        let mut f = Fields::new(t);
+        let mut data = Data::default();
+        let (names, mut values) = section(&mut f, "values")?;
+        for k in names {
+            if let Some(v) = values.opt_str(&k)? {
+                data.values.insert(k, v);
+            }
+        }
+        let (names, mut tables) = section(&mut f, "tables")?;
+        for k in names {
+            if let Some(v) = tables.opt_strings(&k)? {
+                data.tables.insert(k, v);
+            }
+        }
+        let (names, mut counters) = section(&mut f, "counters")?;
+        for k in names {
+            if let Some(n) = counters.opt_int(&k)? {
+                data.counters.insert(k, n);
+            }
+        }
+        Ok(data)
+    }
+}
+
+/// A table keyed by path: its keys, and its fields to take them from.
+fn section(f: &mut Fields<'static>, k: &str) -> FieldResult<(Vec<String>, Fields<'static>)> {
+    let t = f.opt_table(k)?.unwrap_or_default();
+    let names = t.keys().cloned().collect();
+    Ok((names, f.child(k, t)))
+}
+
+/// Reads the file, `Ok(None)` when there is none, with the store's limits and its version
+/// check (the store's versioned reader is generic over serde types, which cost bytes).
+fn read_file(path: &Path) -> Result<Option<Data>, StoreError> {
+    let p = || path.to_path_buf();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::Io(p(), e)),
+    };
+    if meta.len() > store::MAX_STATE_BYTES {
+        return Err(StoreError::TooLarge(p(), meta.len()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| StoreError::Io(p(), e))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| StoreError::Corrupt(p(), "not UTF-8".into()))?;
+    let mut table = toml::parse(&text).map_err(|e| StoreError::Corrupt(p(), e.to_string()))?;
+    match table.remove("version") {
+        Some(v @ toml::Value::Integer(_)) => match v.as_integer() {
+            Some(n) if n == i64::from(STORED_VERSION) => {}
+            Some(n) => return Err(StoreError::Version(p(), n, STORED_VERSION)),
+            None => return Err(StoreError::Corrupt(p(), "version out of range".into())),
+        },
+        _ => return Err(StoreError::Corrupt(p(), "no version".into())),
+    }
+    Data::from_table(table)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(p(), e.to_string()))
+}
+
+/// Writes the file atomically, through the store, with its version.
+fn write_file(path: &Path, data: &Data) -> Result<(), StoreError> {
+    let mut table = data.to_table();
+    table.insert("version".into(), STORED_VERSION.into());
+    store::write_atomic(path, toml::to_string(&table).as_bytes())
+        .map_err(|e| StoreError::Io(path.to_path_buf(), e))
 }
 
 /// The stored handler.
@@ -47,7 +131,7 @@ impl Stored {
     /// Opens the store under `state_dir`; an unreadable file is reported and replaced.
     pub fn open(state_dir: &std::path::Path) -> Stored {
         let file = state_dir.join(STORED_FILE);
-        let data = match store::read_versioned::<Data>(&file, STORED_VERSION) {
+        let data = match read_file(&file) {
             Ok(d) => d.unwrap_or_default(),
             Err(e) => {
                 log::warn!("{e}; stored values start from their defaults");
@@ -161,8 +245,7 @@ impl Handler for Stored {
 
     fn flush(&mut self) -> Result<(), BackendError> {
         if self.dirty {
-            store::write_versioned(&self.file, STORED_VERSION, &self.data)
-                .map_err(|e| BackendError::Io(e.to_string()))?;
+            write_file(&self.file, &self.data).map_err(|e| BackendError::Io(e.to_string()))?;
             self.dirty = false;
         }
         Ok(())
@@ -273,6 +356,43 @@ mod tests {
         assert!(again
             .delete(&a("Device.T.", ""), &Instance::new("nope"))
             .is_err());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn reads_the_file_as_the_serde_version_wrote_it_and_names_what_is_wrong() {
+        let d = dir("format");
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join(STORED_FILE);
+        std::fs::write(
+            &f,
+            "version = 1\n\n[values]\n\"Device.X.Alias\" = \"a\"\n\n[tables]\n\"Device.T.\" = [\"s1\", \"s3\"]\n\n[counters]\n\"Device.T.\" = 3\n",
+        )
+        .unwrap();
+        let data = read_file(&f).unwrap().unwrap();
+        assert_eq!(data.values["Device.X.Alias"], "a");
+        assert_eq!(data.tables["Device.T."], ["s1", "s3"]);
+        assert_eq!(data.counters["Device.T."], 3);
+        write_file(&f, &data).unwrap();
+        assert_eq!(read_file(&f).unwrap(), Some(data));
+        for (text, want) in [
+            (
+                "version = 1\n[counters]\n\"Device.T.\" = -1\n",
+                "`counters.Device.T.`: -1 is out of range",
+            ),
+            (
+                "version = 1\n[values]\n\"Device.X\" = 5\n",
+                "`values.Device.X`: expected a string",
+            ),
+            ("version = 1\nvalues = []\n", "`values`: expected a table"),
+            ("version = 2\n", "version 2, expected 1"),
+            ("[values]\n", "no version"),
+        ] {
+            std::fs::write(&f, text).unwrap();
+            let e = read_file(&f).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+        assert_eq!(read_file(&d.join("absent")).unwrap(), None);
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -216,6 +216,8 @@ mod tests {
     fn rule_types_are_checked() {
         assert!(check_rules(&toml::from_str("line = \"x\"").unwrap()).is_err());
         assert!(check_rules(&toml::from_str("divide = 0").unwrap()).is_err());
+        // Integers past i64 (the parser reads up to u64::MAX) are refused here, at load.
+        assert!(check_rules(&toml::from_str("line = 9223372036854775808").unwrap()).is_err());
         assert!(check_rules(&toml::from_str("parse = \"float\"").unwrap()).is_err());
         assert!(check_rules(&toml::from_str("map = { a = 1 }").unwrap()).is_err());
         assert!(check_rules(&toml::from_str("line = 1\nmap = { a = \"b\" }").unwrap()).is_ok());

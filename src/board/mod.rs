@@ -551,3 +551,153 @@ fn check_handler(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A board file in a fresh directory, removed on drop.
+    struct Dir(PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn files(tag: &str, files: &[(&str, &str)]) -> Dir {
+        let d = std::env::temp_dir().join(format!("cwmpd-board-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        for (name, text) in files {
+            std::fs::write(d.join(name), text).unwrap();
+        }
+        Dir(d)
+    }
+
+    #[test]
+    fn bindings_keep_the_lines_of_objects_instances_and_params() {
+        let d = files(
+            "lines",
+            &[(
+                "b.toml",
+                r#"[board]
+name = "t"
+
+[[object]]
+path = "Device.A."
+params.X = "1"
+
+[[object]]
+path = "Device.T.{i}."
+instances = { handler = "constant", instances = ["a"], add = true }
+[object.params]
+Name = { handler = "constant", value = "{key}", write = true }
+Other = "v"
+"#,
+            )],
+        );
+        let b = parse(&d.0.join("b.toml")).unwrap();
+        let a = &b.objects["Device.A."];
+        assert_eq!(a.at.line, 4);
+        assert_eq!(a.params["X"].at.line, 6);
+        assert_eq!(a.params["X"].handler, "constant");
+        let t = &b.objects["Device.T.{i}."];
+        assert_eq!(t.at.line, 8);
+        let inst = t.instances.as_ref().unwrap();
+        assert_eq!((inst.at.line, inst.add), (10, true));
+        assert_eq!(t.params["Name"].at.line, 12);
+        assert!(t.params["Name"].write);
+        assert!(!t.params["Name"].args.contains_key("write"));
+        assert_eq!(t.params["Other"].at.line, 13);
+        assert_eq!(
+            t.params["Other"].at.to_string(),
+            format!("{}:13", d.0.join("b.toml").display())
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_line() {
+        let head = "[board]\nname = \"x\"\n";
+        for (text, line, want) in [
+            (
+                format!("{head}[[object]]\npath = \"Device.A.\"\ncolour = 1\n"),
+                5,
+                "`object[0].colour`: unknown key",
+            ),
+            ("[board]\nnam = \"x\"\n".into(), 2, "`board.nam`: unknown key"),
+            ("[handlers]\n".into(), 0, "`board`: missing"),
+            (format!("{head}[[object]]\nreplace = true\n"), 3, "`object[0].path`: missing"),
+            (
+                format!("{head}[transfer]\ndir = 5\n"),
+                4,
+                "`transfer.dir`: expected a string, found integer",
+            ),
+            (
+                format!("{head}[[object]]\npath = \"D.\"\nparams = 3\n"),
+                5,
+                "`object[0].params`: expected a table, found integer",
+            ),
+            (
+                format!("{head}[[object]]\npath = \"D.\"\ninstances = 3\n"),
+                5,
+                "a binding is a string or a table, not integer",
+            ),
+            (
+                format!("{head}[[object]]\npath = \"D.\"\n[object.params]\nA = {{ value = \"x\" }}\n"),
+                6,
+                "binding has no `handler`",
+            ),
+            (
+                format!("{head}[[object]]\npath = \"D.\"\nparams.A = {{ handler = \"h\", write = 1 }}\n"),
+                5,
+                "`write` must be true or false",
+            ),
+            (format!("colour = 1\n{head}"), 1, "`colour`: unknown key"),
+            (format!("{head}[[object]]\npath = \n"), 4, ""),
+        ] {
+            let d = files("errors", &[("b.toml", &text)]);
+            let e = parse(&d.0.join("b.toml")).unwrap_err();
+            assert_eq!(e.at.line, line, "{text:?}: {e}");
+            assert!(e.message.contains(want), "{text:?}: {e}");
+            assert!(e.to_string().starts_with("board: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn includes_merge_and_the_including_file_wins() {
+        let d = files(
+            "include",
+            &[
+                (
+                    "base.toml",
+                    "[board]\nname = \"base\"\nreboot = [\"reboot\"]\n[handlers.system]\nproc = \"/p\"\nsys = \"/s\"\n\
+                     [transfer]\ndir = \"/t\"\n[[object]]\npath = \"Device.A.\"\nparams.X = \"1\"\nparams.Y = \"2\"\n\
+                     [[object]]\npath = \"Device.B.\"\nparams.Z = \"3\"\n",
+                ),
+                (
+                    "main.toml",
+                    "[board]\nname = \"main\"\ninclude = [\"base.toml\"]\nfactory_reset = [\"firstboot\"]\n\
+                     [handlers.system]\nsys = \"/sys2\"\n[transfer]\nmax_size = 10\n\
+                     [[object]]\npath = \"Device.A.\"\nparams.X = \"one\"\n[[object]]\npath = \"Device.B.\"\nremove = true\n",
+                ),
+            ],
+        );
+        let b = parse(&d.0.join("main.toml")).unwrap();
+        assert_eq!(b.name, "main");
+        assert_eq!(b.reboot, Some(vec!["reboot".to_string()]));
+        assert_eq!(b.factory_reset, Some(vec!["firstboot".to_string()]));
+        let sys = b.handlers["system"].as_table().unwrap();
+        assert_eq!(
+            (sys["proc"].as_str(), sys["sys"].as_str()),
+            (Some("/p"), Some("/sys2"))
+        );
+        assert_eq!(b.transfer.dir, Some(PathBuf::from("/t")));
+        assert_eq!(b.transfer.max_size, Some(10));
+        let a = &b.objects["Device.A."];
+        assert_eq!(a.params["X"].args["value"].as_str(), Some("one"));
+        assert_eq!(a.params["Y"].args["value"].as_str(), Some("2"));
+        assert!(!b.objects.contains_key("Device.B."));
+        assert_eq!(b.files, [d.0.join("base.toml"), d.0.join("main.toml")]);
+    }
+}

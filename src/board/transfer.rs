@@ -260,6 +260,46 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_and_wrong_types_are_named_with_their_line() {
+        for (text, line, want) in [
+            (
+                "[download.\"1 Firmware Upgrade Image\"]\napply = [\"x\"]\ncolour = 1\n",
+                3,
+                "`download.1 Firmware Upgrade Image.colour`: unknown key",
+            ),
+            (
+                "dir = \"/a\"\n[download.\"2 Web Content\"]\nreboot = true\n",
+                2,
+                "`download.2 Web Content.apply`: missing",
+            ),
+            (
+                "[upload]\n\"2 Vendor Log File\" = \"logread\"\n",
+                2,
+                "`upload.2 Vendor Log File`: expected a table, found string",
+            ),
+            ("max_size = -1\n", 1, "`max_size`: -1 is out of range"),
+            (
+                "[download.\"2 Web Content\"]\napply = [\"x\"]\ntimeout = \"1m\"\n",
+                3,
+                "`download.2 Web Content.timeout`: expected an integer, found string",
+            ),
+        ] {
+            let e = read(text).unwrap_err();
+            assert_eq!((e.line, e.message.as_str()), (line, want), "{text:?}");
+        }
+        let b = board("[download.\"X 00D09E fpga\"]\napply = [\"x\"]\ntimeout = 5\nauth_failure_status = 19\n[upload.\"2 Vendor Log File\"]\nfile = \"/var/log/messages\"\n");
+        let d = &b.download["X 00D09E fpga"];
+        assert_eq!(
+            (d.timeout, d.auth_failure_status, d.reboot),
+            (Some(5), Some(19), false)
+        );
+        assert_eq!(
+            b.upload["2 Vendor Log File"].file,
+            Some(PathBuf::from("/var/log/messages"))
+        );
+    }
+
+    #[test]
     fn later_files_override_per_key() {
         let mut a = board("dir = \"/a\"\n[download.\"1 Firmware Upgrade Image\"]\napply = [\"x\"]\n[download.\"2 Web Content\"]\napply = [\"w\"]\n");
         a.merge(board(
