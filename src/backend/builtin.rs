@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "diagnostics")]
 use crate::backend::diagnostics;
 #[cfg(feature = "netlink")]
 use crate::backend::netlink;
@@ -12,7 +13,6 @@ use crate::backend::netlink;
 use crate::backend::uci;
 use crate::backend::{command, constant, file, stored, system, Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
-#[cfg(feature = "diagnostics")]
 use crate::codec::toml;
 
 /// Stands in for a handler whose cargo feature is off: every binding is refused at board load.
