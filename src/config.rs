@@ -7,7 +7,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use crate::codec::toml::{self, FieldResult, Fields};
 
 /// The configuration compiled into the binary: a demo against a test ACS on loopback.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../config/default.toml");
@@ -39,79 +39,58 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// `[acs]`
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acs {
     /// ACS URL (http or https).
     pub url: String,
     /// Username for HTTP authentication to the ACS.
-    #[serde(default)]
     pub username: String,
     /// Password for HTTP authentication to the ACS.
-    #[serde(default)]
     pub password: String,
     /// Initial Device.ManagementServer.PeriodicInformEnable.
-    #[serde(default = "yes")]
     pub periodic_inform_enable: bool,
     /// Initial Device.ManagementServer.PeriodicInformInterval, seconds (≥ 1).
-    #[serde(default = "default_interval")]
     pub periodic_inform_interval: u32,
     /// PEM file of CA certificates trusted for the ACS (default: the system store).
-    #[serde(default)]
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate presented to the ACS.
-    #[serde(default)]
     pub client_cert: Option<PathBuf>,
     /// PEM private key of the client certificate.
-    #[serde(default)]
     pub client_key: Option<PathBuf>,
     /// Skip certificate verification (logged as a warning on every session).
-    #[serde(default)]
     pub insecure: bool,
     /// Seconds to wait for each HTTP round trip.
-    #[serde(default = "default_timeout")]
     pub timeout: u32,
 }
 
 /// `[connection_request]`
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionRequest {
     /// Listen address, `ip:port`.
-    #[serde(default = "default_listen")]
     pub listen: String,
     /// URL path that accepts Connection Requests.
-    #[serde(default = "default_cr_path")]
     pub path: String,
     /// Username the ACS must use (Digest).
-    #[serde(default)]
     pub username: String,
     /// Password the ACS must use (Digest).
-    #[serde(default)]
     pub password: String,
     /// ConnectionRequestURL to report instead of the one derived from `listen`.
-    #[serde(default)]
     pub url: String,
 }
 
 /// `[paths]`
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
     /// Directory of generated data-model TOML files.
-    #[serde(default = "default_datamodel")]
     pub datamodel: PathBuf,
     /// Board file.
-    #[serde(default = "default_board")]
     pub board: PathBuf,
     /// Directory for durable state (must survive reboots).
-    #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
 }
 
 /// Where `cwmpd run` writes its log records.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogTarget {
     /// One line per record on standard error (procd or a terminal collects it).
     #[default]
@@ -121,55 +100,40 @@ pub enum LogTarget {
 }
 
 /// `[log]`
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Log {
     /// error, warn, info, debug or trace.
-    #[serde(default = "default_level")]
     pub level: String,
     /// stderr or syslog (`check` and `get` always log to stderr: a person is reading).
-    #[serde(default)]
     pub target: LogTarget,
     /// The syslog daemon's datagram socket, used when `target` is syslog.
-    #[serde(default = "default_syslog_socket")]
     pub syslog_socket: PathBuf,
 }
 
 /// `[notify]`
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notify {
     /// Seconds between value-change checks of notified parameters (0 turns checking off).
-    #[serde(default = "default_notify_interval")]
     pub interval: u32,
     /// Check at once when the kernel reports a link or address change (rtnetlink events).
-    #[serde(default = "default_true")]
     pub netlink: bool,
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `[acs]`
     pub acs: Acs,
     /// `[connection_request]`
-    #[serde(default = "default_cr")]
     pub connection_request: ConnectionRequest,
     /// `[paths]`
-    #[serde(default = "default_paths")]
     pub paths: Paths,
     /// `[log]`
-    #[serde(default = "default_log")]
     pub log: Log,
     /// `[notify]`
-    #[serde(default = "default_notify")]
     pub notify: Notify,
 }
 
-fn yes() -> bool {
-    true
-}
 fn default_interval() -> u32 {
     3600
 }
@@ -197,43 +161,90 @@ fn default_level() -> String {
 fn default_syslog_socket() -> PathBuf {
     "/dev/log".into()
 }
-fn default_cr() -> ConnectionRequest {
-    ConnectionRequest {
-        listen: default_listen(),
-        path: default_cr_path(),
-        username: String::new(),
-        password: String::new(),
-        url: String::new(),
-    }
-}
-fn default_paths() -> Paths {
-    Paths {
-        datamodel: default_datamodel(),
-        board: default_board(),
-        state_dir: default_state_dir(),
-    }
-}
-fn default_true() -> bool {
-    true
-}
 fn default_notify_interval() -> u32 {
     30
 }
-fn default_notify() -> Notify {
-    Notify {
-        interval: default_notify_interval(),
-        netlink: true,
-    }
-}
-fn default_log() -> Log {
-    Log {
-        level: default_level(),
-        target: LogTarget::default(),
-        syslog_socket: default_syslog_socket(),
+
+impl LogTarget {
+    /// The target named in the file.
+    fn parse(s: &str) -> Option<LogTarget> {
+        match s {
+            "stderr" => Some(LogTarget::Stderr),
+            "syslog" => Some(LogTarget::Syslog),
+            _ => None,
+        }
     }
 }
 
 impl Config {
+    /// Reads a parsed file field by field: defaults for what is absent, unknown keys refused.
+    fn read(mut f: Fields) -> FieldResult<Config> {
+        if !f.has("acs") {
+            return Err(f.error("acs", "missing"));
+        }
+        let mut a = f.sub("acs")?;
+        let acs = Acs {
+            url: a.str("url")?,
+            username: a.opt_str("username")?.unwrap_or_default(),
+            password: a.opt_str("password")?.unwrap_or_default(),
+            periodic_inform_enable: a.opt_bool("periodic_inform_enable")?.unwrap_or(true),
+            periodic_inform_interval: a
+                .opt_int("periodic_inform_interval")?
+                .unwrap_or_else(default_interval),
+            ca_file: a.opt_str("ca_file")?.map(PathBuf::from),
+            client_cert: a.opt_str("client_cert")?.map(PathBuf::from),
+            client_key: a.opt_str("client_key")?.map(PathBuf::from),
+            insecure: a.flag("insecure")?,
+            timeout: a.opt_int("timeout")?.unwrap_or_else(default_timeout),
+        };
+        a.finish()?;
+        let mut c = f.sub("connection_request")?;
+        let connection_request = ConnectionRequest {
+            listen: c.opt_str("listen")?.unwrap_or_else(default_listen),
+            path: c.opt_str("path")?.unwrap_or_else(default_cr_path),
+            username: c.opt_str("username")?.unwrap_or_default(),
+            password: c.opt_str("password")?.unwrap_or_default(),
+            url: c.opt_str("url")?.unwrap_or_default(),
+        };
+        c.finish()?;
+        let mut p = f.sub("paths")?;
+        let path = |p: &mut Fields, k: &str, default: fn() -> PathBuf| {
+            p.opt_str(k)
+                .map(|s| s.map(PathBuf::from).unwrap_or_else(default))
+        };
+        let paths = Paths {
+            datamodel: path(&mut p, "datamodel", default_datamodel)?,
+            board: path(&mut p, "board", default_board)?,
+            state_dir: path(&mut p, "state_dir", default_state_dir)?,
+        };
+        p.finish()?;
+        let mut l = f.sub("log")?;
+        let log = Log {
+            level: l.opt_str("level")?.unwrap_or_else(default_level),
+            target: l
+                .opt_parse("target", LogTarget::parse, "`stderr` or `syslog`")?
+                .unwrap_or_default(),
+            syslog_socket: path(&mut l, "syslog_socket", default_syslog_socket)?,
+        };
+        l.finish()?;
+        let mut n = f.sub("notify")?;
+        let notify = Notify {
+            interval: n
+                .opt_int("interval")?
+                .unwrap_or_else(default_notify_interval),
+            netlink: n.opt_bool("netlink")?.unwrap_or(true),
+        };
+        n.finish()?;
+        f.finish()?;
+        Ok(Config {
+            acs,
+            connection_request,
+            paths,
+            log,
+            notify,
+        })
+    }
+
     /// Parses configuration text; `name` is used in errors, `base` resolves relative paths.
     pub fn parse(text: &str, name: &str, base: &Path) -> Result<Config, ConfigError> {
         let err = |line: usize, message: String| ConfigError {
@@ -241,10 +252,9 @@ impl Config {
             line,
             message,
         };
-        let mut cfg: Config = toml::from_str(text).map_err(|e| {
-            let line = crate::codec::lines::toml_error_line(text, &e);
-            err(line, e.message().to_string())
-        })?;
+        let (table, lines) = toml::parse_with_lines(text).map_err(|e| err(e.line, e.message))?;
+        let mut cfg =
+            Config::read(Fields::with_lines(table, &lines)).map_err(|e| err(e.line, e.message))?;
         if !(cfg.acs.url.starts_with("http://") || cfg.acs.url.starts_with("https://")) {
             return Err(err(
                 0,
@@ -398,7 +408,7 @@ mod tests {
             ),
             (
                 "[acs]\nurl = \"http://x\"\nuser = \"typo\"\n",
-                "unknown field",
+                "`acs.user`: unknown key",
             ),
             (
                 "[acs]\nurl = \"http://x\"\n[log]\nlevel = \"loud\"\n",
@@ -407,7 +417,7 @@ mod tests {
             ("[acs]\nurl = 5\n", "string"),
             (
                 "[acs]\nurl = \"http://x\"\n[log]\ntarget = \"file\"\n",
-                "unknown variant `file`, expected `stderr` or `syslog`",
+                "`log.target`: `file` is not `stderr` or `syslog`",
             ),
         ];
         for (text, want) in cases {
@@ -421,5 +431,74 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.line, 3);
+    }
+
+    #[test]
+    fn every_field_error_names_its_key_and_line() {
+        for (text, line, want) in [
+            (
+                "[acs]\nurl = \"http://x\"\n[notify]\ninterval = 5\ncolour = 1\n",
+                5,
+                "`notify.colour`: unknown key",
+            ),
+            (
+                "[acs]\nurl = \"http://x\"\ntimeout = 4294967296\n",
+                3,
+                "`acs.timeout`: 4294967296 is out of range",
+            ),
+            ("[acs]\nusername = \"u\"\n", 1, "`acs.url`: missing"),
+            ("[paths]\nboard = \"b\"\n", 0, "`acs`: missing"),
+            (
+                "[acs]\nurl = \"http://x\"\n[extra]\n",
+                3,
+                "`extra`: unknown key",
+            ),
+            (
+                "[acs]\nurl = \"http://x\"\ninsecure = \"yes\"\n",
+                3,
+                "`acs.insecure`: expected true or false, found string",
+            ),
+            (
+                "[acs]\nurl = \"http://x\"\n[paths]\nstate_dir = [\"a\"]\n",
+                4,
+                "`paths.state_dir`: expected a string, found array",
+            ),
+            ("[acs]\nurl = \"http://x\"\n[log\n", 3, "expected"),
+        ] {
+            let e = Config::parse(text, "t", Path::new(".")).unwrap_err();
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(e.message.contains(want), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let c = Config::parse(
+            "[acs]\nurl = \"https://a/\"\nusername = \"u\"\npassword = \"p\"\nperiodic_inform_enable = false\n\
+             periodic_inform_interval = 60\nca_file = \"ca.pem\"\nclient_cert = \"/c.pem\"\nclient_key = \"k.pem\"\n\
+             insecure = true\ntimeout = 5\n\
+             [connection_request]\nlisten = \"127.0.0.1:7548\"\npath = \"/cr\"\nusername = \"cu\"\npassword = \"cp\"\nurl = \"http://me/\"\n\
+             [paths]\ndatamodel = \"dm\"\nstate_dir = \"/s\"\n[log]\nlevel = \"debug\"\n[notify]\ninterval = 0\nnetlink = false\n",
+            "t",
+            Path::new("/b"),
+        )
+        .unwrap();
+        let a = &c.acs;
+        assert_eq!((a.username.as_str(), a.password.as_str()), ("u", "p"));
+        assert!(!a.periodic_inform_enable && a.insecure);
+        assert_eq!((a.periodic_inform_interval, a.timeout), (60, 5));
+        assert_eq!(a.ca_file.as_deref(), Some(Path::new("/b/ca.pem")));
+        assert_eq!(a.client_cert.as_deref(), Some(Path::new("/c.pem")));
+        assert_eq!(a.client_key.as_deref(), Some(Path::new("/b/k.pem")));
+        let cr = &c.connection_request;
+        assert_eq!(
+            [&cr.listen, &cr.path, &cr.username, &cr.password, &cr.url],
+            ["127.0.0.1:7548", "/cr", "cu", "cp", "http://me/"]
+        );
+        assert_eq!(c.paths.datamodel, Path::new("/b/dm"));
+        assert_eq!(c.paths.state_dir, Path::new("/s"));
+        assert_eq!(c.paths.board, Path::new("/etc/cwmpd/board.toml"));
+        assert_eq!(c.log.level, "debug");
+        assert_eq!((c.notify.interval, c.notify.netlink), (0, false));
     }
 }

@@ -167,7 +167,7 @@ fn set_writes_uci_and_reports_pending_apply() {
 struct Broken;
 
 impl Handler for Broken {
-    fn check(&self, _kind: BindingKind, _args: &toml::Table) -> Result<(), String> {
+    fn check(&self, _kind: BindingKind, _args: &cwmpd::codec::toml::Table) -> Result<(), String> {
         Ok(())
     }
     fn get(&mut self, _args: &Args) -> Result<String, BackendError> {

@@ -643,7 +643,7 @@ impl Agent {
     fn stored_secret(&mut self, path: &str, fallback: &str) -> String {
         let b = crate::board::Binding {
             handler: "stored".into(),
-            args: toml::Table::new(),
+            args: crate::codec::toml::Table::new(),
             write: false,
             add: false,
             numbered: false,

@@ -13,6 +13,7 @@ use crate::backend::netlink;
 use crate::backend::uci;
 use crate::backend::{command, constant, file, stored, system, Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
+use crate::codec::toml;
 
 /// Stands in for a handler whose cargo feature is off: every binding is refused at board load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +41,11 @@ fn setting(
     key: &str,
     default: &str,
 ) -> Result<PathBuf, String> {
-    match settings.get(handler).and_then(|t| t.get(key)) {
+    match settings
+        .get(handler)
+        .and_then(|t| t.as_table())
+        .and_then(|t| t.get(key))
+    {
         None => Ok(PathBuf::from(default)),
         Some(toml::Value::String(s)) => Ok(PathBuf::from(s)),
         Some(_) => Err(format!("handlers.{handler}.{key} must be a string")),
@@ -50,7 +55,7 @@ fn setting(
 /// Builds the registry of built-in handlers.
 pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, String> {
     for (name, v) in settings {
-        if !v.is_table() {
+        if v.as_table().is_none() {
             return Err(format!("handlers.{name} must be a table"));
         }
     }
@@ -90,6 +95,7 @@ pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::toml;
 
     #[test]
     fn every_handler_name_is_registered_whatever_the_features() {

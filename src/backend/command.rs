@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::text;
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::toml;
 
 /// Default time a command may run.
 pub const DEFAULT_TIMEOUT_MS: u64 = 2000;
@@ -130,9 +131,10 @@ impl Handler for Command {
                 return Err(format!("unknown argument `{k}`"));
             }
         }
-        if args.get("timeout_ms").is_some_and(
-            |v| !matches!(v, toml::Value::Integer(i) if *i > 0 && *i as u64 <= MAX_TIMEOUT_MS),
-        ) {
+        if args.get("timeout_ms").is_some_and(|v| {
+            !v.as_integer()
+                .is_some_and(|i| i > 0 && i as u64 <= MAX_TIMEOUT_MS)
+        }) {
             return Err(format!("`timeout_ms` must be 1..={MAX_TIMEOUT_MS}"));
         }
         match kind {
@@ -185,6 +187,7 @@ impl Handler for Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::toml;
 
     fn a(t: &str) -> Args {
         Args {
@@ -270,6 +273,12 @@ mod tests {
             .check(
                 BindingKind::Read,
                 &toml::from_str("get = [\"x\"]\ntimeout_ms = 0").unwrap()
+            )
+            .is_err());
+        assert!(c
+            .check(
+                BindingKind::Read,
+                &toml::from_str("get = [\"x\"]\ntimeout_ms = 18446744073709551615").unwrap()
             )
             .is_err());
         assert!(c

@@ -1,6 +1,7 @@
 //! `constant`: fixed values, and fixed instance lists for tables (`instances = ["main"]`).
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::toml;
 
 /// The constant handler.
 pub struct Constant;
@@ -48,6 +49,7 @@ impl Handler for Constant {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::toml;
 
     #[test]
     fn values_and_instance_lists() {

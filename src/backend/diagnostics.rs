@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::toml;
 use crate::diag::{self, DiagError, Outcome, Protocol, Request, Target};
 
 /// Tests this handler knows.
@@ -370,6 +371,7 @@ impl Handler for Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::toml;
     use crate::diag::{Hop, PingReport, TraceReport};
 
     fn args(test: &str, field: &str) -> Args {

@@ -9,6 +9,7 @@ use std::io::Read;
 
 use crate::backend::text;
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::toml;
 
 /// Most bytes read from one file.
 pub const MAX_READ: u64 = 64 * 1024;
@@ -128,6 +129,7 @@ impl Handler for File {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::toml;
 
     fn a(t: &str) -> Args {
         Args {

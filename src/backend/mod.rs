@@ -23,6 +23,8 @@ pub mod uci;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::codec::toml;
+
 /// Errors a backend reports. `model` turns them into CWMP faults (see `fault.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendError {
@@ -92,7 +94,9 @@ impl Args {
     pub fn opt_int(&self, key: &str) -> Result<Option<i64>, BackendError> {
         match self.table.get(key) {
             None => Ok(None),
-            Some(toml::Value::Integer(i)) => Ok(Some(*i)),
+            Some(v @ toml::Value::Integer(_)) => v.as_integer().map(Some).ok_or_else(|| {
+                BackendError::BadArgs(format!("{key} must be a 64-bit signed integer"))
+            }),
             Some(_) => Err(BackendError::BadArgs(format!("{key} must be an integer"))),
         }
     }
@@ -270,5 +274,32 @@ impl Registry {
     /// Iterates mutably over all handlers.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Box<dyn Handler>)> {
         self.handlers.iter_mut().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Args {
+        Args {
+            table: toml::from_str(text).unwrap(),
+            path: String::new(),
+        }
+    }
+
+    #[test]
+    fn arguments_of_the_wrong_type_or_range_are_bad_args() {
+        let a = args("s = \"x\"\ni = -5\nb = true\nl = [\"a\", \"b\"]\nbig = 9223372036854775808");
+        assert_eq!(a.str("s"), Ok("x"));
+        assert_eq!(a.opt_int("i"), Ok(Some(-5)));
+        assert_eq!(a.opt_bool("b"), Ok(Some(true)));
+        assert_eq!(a.str_list("l"), Ok(vec!["a", "b"]));
+        assert_eq!(a.opt_str_list("none"), Ok(None));
+        assert!(matches!(a.opt_int("big"), Err(BackendError::BadArgs(m)) if m.contains("64-bit")));
+        assert!(matches!(a.opt_int("s"), Err(BackendError::BadArgs(_))));
+        assert!(matches!(a.str("i"), Err(BackendError::BadArgs(_))));
+        assert!(matches!(a.str("none"), Err(BackendError::BadArgs(m)) if m.contains("missing")));
+        assert!(matches!(a.opt_bool("s"), Err(BackendError::BadArgs(_))));
     }
 }

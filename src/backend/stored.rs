@@ -4,11 +4,11 @@
 //! by `abort`), and written atomically by `flush`, which the agent calls once per loop turn.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml::{FieldResult, Fields, Table, Value};
-use crate::store;
+use crate::store::{self, StoreError};
 
 /// File name under the state directory.
 pub const STORED_FILE: &str = "stored.toml";
@@ -57,6 +57,20 @@ impl Data {
     }
 }
 
+/// Reads the file, `Ok(None)` when there is none.
+fn read_file(path: &Path) -> Result<Option<Data>, StoreError> {
+    let table = store::read_versioned(path, STORED_VERSION)?;
+    table
+        .map(Data::from_table)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(path.to_path_buf(), e.to_string()))
+}
+
+/// Writes the file atomically.
+fn write_file(path: &Path, data: &Data) -> Result<(), StoreError> {
+    store::write_versioned(path, STORED_VERSION, data.to_table())
+}
+
 /// The stored handler.
 pub struct Stored {
     file: PathBuf,
@@ -70,12 +84,7 @@ impl Stored {
     /// Opens the store under `state_dir`; an unreadable file is reported and replaced.
     pub fn open(state_dir: &std::path::Path) -> Stored {
         let file = state_dir.join(STORED_FILE);
-        let read = store::read_versioned(&file, STORED_VERSION).and_then(|t| {
-            t.map(Data::from_table)
-                .transpose()
-                .map_err(|e| store::StoreError::Corrupt(file.clone(), e.to_string()))
-        });
-        let data = match read {
+        let data = match read_file(&file) {
             Ok(d) => d.unwrap_or_default(),
             Err(e) => {
                 log::warn!("{e}; stored values start from their defaults");
@@ -101,7 +110,7 @@ impl Stored {
 }
 
 impl Handler for Stored {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &Table) -> Result<(), String> {
         let allowed: &[&str] = if kind == BindingKind::Table {
             &[]
         } else {
@@ -189,8 +198,7 @@ impl Handler for Stored {
 
     fn flush(&mut self) -> Result<(), BackendError> {
         if self.dirty {
-            store::write_versioned(&self.file, STORED_VERSION, self.data.to_table())
-                .map_err(|e| BackendError::Io(e.to_string()))?;
+            write_file(&self.file, &self.data).map_err(|e| BackendError::Io(e.to_string()))?;
             self.dirty = false;
         }
         Ok(())
@@ -204,6 +212,7 @@ impl Handler for Stored {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::toml;
 
     fn dir(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("cwmpd-stored-{tag}-{}", std::process::id()));
@@ -300,6 +309,43 @@ mod tests {
         assert!(again
             .delete(&a("Device.T.", ""), &Instance::new("nope"))
             .is_err());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn reads_the_file_as_the_serde_version_wrote_it_and_names_what_is_wrong() {
+        let d = dir("format");
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join(STORED_FILE);
+        std::fs::write(
+            &f,
+            "version = 1\n\n[values]\n\"Device.X.Alias\" = \"a\"\n\n[tables]\n\"Device.T.\" = [\"s1\", \"s3\"]\n\n[counters]\n\"Device.T.\" = 3\n",
+        )
+        .unwrap();
+        let data = read_file(&f).unwrap().unwrap();
+        assert_eq!(data.values["Device.X.Alias"], "a");
+        assert_eq!(data.tables["Device.T."], ["s1", "s3"]);
+        assert_eq!(data.counters["Device.T."], 3);
+        write_file(&f, &data).unwrap();
+        assert_eq!(read_file(&f).unwrap(), Some(data));
+        for (text, want) in [
+            (
+                "version = 1\n[counters]\n\"Device.T.\" = -1\n",
+                "`counters.Device.T.`: -1 is out of range",
+            ),
+            (
+                "version = 1\n[values]\n\"Device.X\" = 5\n",
+                "`values.Device.X`: expected a string",
+            ),
+            ("version = 1\nvalues = []\n", "`values`: expected a table"),
+            ("version = 2\n", "version 2, expected 1"),
+            ("[values]\n", "no version"),
+        ] {
+            std::fs::write(&f, text).unwrap();
+            let e = read_file(&f).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+        assert_eq!(read_file(&d.join("absent")).unwrap(), None);
         std::fs::remove_dir_all(&d).unwrap();
     }
 

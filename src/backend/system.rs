@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::toml;
 use crate::model::datetime;
 
 /// Most processes listed.
@@ -297,6 +298,7 @@ impl Handler for System {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::toml;
 
     fn a(what: &str) -> Args {
         Args {
@@ -447,7 +449,7 @@ mod tests {
     #[test]
     fn arguments_are_checked() {
         let s = System::new(Path::new("/proc"), Path::new("/sys"), Path::new("/etc"));
-        let t = |x: &str| toml::from_str::<toml::Table>(x).unwrap();
+        let t = |x: &str| toml::from_str(x).unwrap();
         assert!(s.check(BindingKind::Read, &t("what = \"uptime\"")).is_ok());
         assert!(s.check(BindingKind::Read, &t("what = \"nope\"")).is_err());
         assert!(s

@@ -5,6 +5,7 @@
 //! `map` (with `map_default`), `parse`.
 
 use crate::backend::{Args, BackendError};
+use crate::codec::toml;
 
 /// Argument names understood here (handlers accept them in `check`).
 pub const RULE_KEYS: [&str; 10] = [
@@ -24,11 +25,9 @@ pub const RULE_KEYS: [&str; 10] = [
 pub fn check_rules(args: &toml::Table) -> Result<(), String> {
     for (k, v) in args {
         let ok = match k.as_str() {
-            "line" | "field" | "scale" | "divide" => {
-                matches!(v, toml::Value::Integer(i) if *i >= 0)
-            }
+            "line" | "field" | "scale" | "divide" => v.as_integer().is_some_and(|i| i >= 0),
             "key" | "sep" | "map_default" => v.is_str(),
-            "trim" => v.is_bool(),
+            "trim" => v.as_bool().is_some(),
             "map" => v.as_table().is_some_and(|t| t.values().all(|x| x.is_str())),
             "parse" => matches!(v.as_str(), Some("int" | "bool" | "string")),
             _ => true,
@@ -139,6 +138,7 @@ pub fn reverse_map(value: &str, args: &Args) -> Result<String, BackendError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::toml;
 
     fn args(t: &str) -> Args {
         Args {
@@ -216,6 +216,8 @@ mod tests {
     fn rule_types_are_checked() {
         assert!(check_rules(&toml::from_str("line = \"x\"").unwrap()).is_err());
         assert!(check_rules(&toml::from_str("divide = 0").unwrap()).is_err());
+        // Integers past i64 (the parser reads up to u64::MAX) are refused here, at load.
+        assert!(check_rules(&toml::from_str("line = 9223372036854775808").unwrap()).is_err());
         assert!(check_rules(&toml::from_str("parse = \"float\"").unwrap()).is_err());
         assert!(check_rules(&toml::from_str("map = { a = 1 }").unwrap()).is_err());
         assert!(check_rules(&toml::from_str("line = 1\nmap = { a = \"b\" }").unwrap()).is_ok());

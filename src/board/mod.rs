@@ -10,14 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path as FsPath, PathBuf};
 
-use serde::Deserialize;
-use toml::Spanned;
-
 pub mod transfer;
 
 pub use transfer::TransferBoard;
 
 use crate::backend::{BindingKind, Registry};
+use crate::codec::toml::{self, FieldError, FieldResult, Fields};
 use crate::model::schema::{Access, Schema};
 
 /// Largest board file accepted.
@@ -107,44 +105,88 @@ pub struct Board {
     pub files: Vec<PathBuf>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[board]`.
 struct FileMeta {
     name: Option<String>,
-    #[serde(default)]
     include: Vec<String>,
     reboot: Option<Vec<String>>,
     factory_reset: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One `[[object]]`, with the lines of what it binds.
 struct FileObject {
-    path: Spanned<String>,
+    path: String,
+    /// Line of the `[[object]]` header.
+    line: usize,
     /// Replace what an included board said about this object instead of merging.
-    #[serde(default)]
     replace: bool,
     /// Drop this object (and everything below it) from what included boards bound.
-    #[serde(default)]
     remove: bool,
-    instances: Option<Spanned<toml::Value>>,
-    #[serde(default)]
-    params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    /// The instance source and the line of its key.
+    instances: Option<(toml::Value, usize)>,
+    /// Parameter name, binding, line of the name.
+    params: Vec<(String, toml::Value, usize)>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A whole board file.
 struct BoardFile {
     board: FileMeta,
-    #[serde(default)]
     handlers: toml::Table,
-    #[serde(default)]
     transfer: TransferBoard,
-    #[serde(default)]
-    object: Vec<Spanned<FileObject>>,
+    object: Vec<FileObject>,
 }
 
-use crate::codec::lines::line_of;
+impl BoardFile {
+    /// Reads a parsed file; unknown keys are errors.
+    fn read(mut f: Fields) -> FieldResult<BoardFile> {
+        if !f.has("board") {
+            return Err(f.error("board", "missing"));
+        }
+        let mut m = f.sub("board")?;
+        let board = FileMeta {
+            name: m.opt_str("name")?,
+            include: m.strings("include")?,
+            reboot: m.opt_strings("reboot")?,
+            factory_reset: m.opt_strings("factory_reset")?,
+        };
+        m.finish()?;
+        let handlers = f.opt_table("handlers")?.unwrap_or_default();
+        let transfer = TransferBoard::read(f.sub("transfer")?)?;
+        let mut object = Vec::new();
+        for mut o in f.tables("object")? {
+            let instances_line = o.line("instances");
+            let instances = o.take("instances").map(|v| (v, instances_line));
+            // Only the lines of the names are wanted from `params`: its values are
+            // bindings, read by `binding`.
+            let names = o.child("params", toml::Table::new());
+            let params = o
+                .opt_table("params")?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, v)| {
+                    let line = names.line(&name);
+                    (name, v, line)
+                })
+                .collect();
+            object.push(FileObject {
+                path: o.str("path")?,
+                line: o.own_line(),
+                replace: o.flag("replace")?,
+                remove: o.flag("remove")?,
+                instances,
+                params,
+            });
+            o.finish()?;
+        }
+        f.finish()?;
+        Ok(BoardFile {
+            board,
+            handlers,
+            transfer,
+            object,
+        })
+    }
+}
 
 /// Reads a board file and its includes (paths relative to the including file).
 pub fn parse(path: &FsPath) -> Result<Board, BoardError> {
@@ -179,10 +221,9 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
-    let file: BoardFile = toml::from_str(&text).map_err(|e| {
-        let line = crate::codec::lines::toml_error_line(&text, &e);
-        err(line, e.message().to_string())
-    })?;
+    let (table, lines) = toml::parse_with_lines(&text).map_err(|e| err(e.line, e.message))?;
+    let file = BoardFile::read(Fields::with_lines(table, &lines))
+        .map_err(|e: FieldError| err(e.line, e.message))?;
     let dir = path.parent().unwrap_or(FsPath::new("."));
     for inc in &file.board.include {
         parse_into(&dir.join(inc), board, depth + 1)?;
@@ -207,9 +248,8 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
         }
     }
     for obj in file.object {
-        let obj_line = line_of(&text, obj.span().start);
-        let obj = obj.into_inner();
-        let obj_path = obj.path.into_inner();
+        let obj_line = obj.line;
+        let obj_path = obj.path;
         if obj.remove {
             board.objects.retain(|k, _| !k.starts_with(&obj_path));
             continue;
@@ -229,26 +269,24 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
                     line: obj_line,
                 },
             });
-        if let Some(inst) = obj.instances {
-            let line = line_of(&text, inst.span().start);
+        if let Some((inst, line)) = obj.instances {
             entry.instances = Some(binding(
-                inst.into_inner(),
+                inst,
                 Location {
                     file: path.to_path_buf(),
                     line,
                 },
             )?);
         }
-        for (name, value) in obj.params {
-            let line = line_of(&text, name.span().start);
+        for (name, value, line) in obj.params {
             let b = binding(
-                value.into_inner(),
+                value,
                 Location {
                     file: path.to_path_buf(),
                     line,
                 },
             )?;
-            entry.params.insert(name.into_inner(), b);
+            entry.params.insert(name, b);
         }
     }
     board.files.push(path.to_path_buf());
@@ -511,5 +549,155 @@ fn check_handler(
                 fail(&b.at, format!("{}: {m}", b.handler));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A board file in a fresh directory, removed on drop.
+    struct Dir(PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn files(tag: &str, files: &[(&str, &str)]) -> Dir {
+        let d = std::env::temp_dir().join(format!("cwmpd-board-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        for (name, text) in files {
+            std::fs::write(d.join(name), text).unwrap();
+        }
+        Dir(d)
+    }
+
+    #[test]
+    fn bindings_keep_the_lines_of_objects_instances_and_params() {
+        let d = files(
+            "lines",
+            &[(
+                "b.toml",
+                r#"[board]
+name = "t"
+
+[[object]]
+path = "Device.A."
+params.X = "1"
+
+[[object]]
+path = "Device.T.{i}."
+instances = { handler = "constant", instances = ["a"], add = true }
+[object.params]
+Name = { handler = "constant", value = "{key}", write = true }
+Other = "v"
+"#,
+            )],
+        );
+        let b = parse(&d.0.join("b.toml")).unwrap();
+        let a = &b.objects["Device.A."];
+        assert_eq!(a.at.line, 4);
+        assert_eq!(a.params["X"].at.line, 6);
+        assert_eq!(a.params["X"].handler, "constant");
+        let t = &b.objects["Device.T.{i}."];
+        assert_eq!(t.at.line, 8);
+        let inst = t.instances.as_ref().unwrap();
+        assert_eq!((inst.at.line, inst.add), (10, true));
+        assert_eq!(t.params["Name"].at.line, 12);
+        assert!(t.params["Name"].write);
+        assert!(!t.params["Name"].args.contains_key("write"));
+        assert_eq!(t.params["Other"].at.line, 13);
+        assert_eq!(
+            t.params["Other"].at.to_string(),
+            format!("{}:13", d.0.join("b.toml").display())
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_line() {
+        let head = "[board]\nname = \"x\"\n";
+        for (text, line, want) in [
+            (
+                format!("{head}[[object]]\npath = \"Device.A.\"\ncolour = 1\n"),
+                5,
+                "`object[0].colour`: unknown key",
+            ),
+            ("[board]\nnam = \"x\"\n".into(), 2, "`board.nam`: unknown key"),
+            ("[handlers]\n".into(), 0, "`board`: missing"),
+            (format!("{head}[[object]]\nreplace = true\n"), 3, "`object[0].path`: missing"),
+            (
+                format!("{head}[transfer]\ndir = 5\n"),
+                4,
+                "`transfer.dir`: expected a string, found integer",
+            ),
+            (
+                format!("{head}[[object]]\npath = \"D.\"\nparams = 3\n"),
+                5,
+                "`object[0].params`: expected a table, found integer",
+            ),
+            (
+                format!("{head}[[object]]\npath = \"D.\"\ninstances = 3\n"),
+                5,
+                "a binding is a string or a table, not integer",
+            ),
+            (
+                format!("{head}[[object]]\npath = \"D.\"\n[object.params]\nA = {{ value = \"x\" }}\n"),
+                6,
+                "binding has no `handler`",
+            ),
+            (
+                format!("{head}[[object]]\npath = \"D.\"\nparams.A = {{ handler = \"h\", write = 1 }}\n"),
+                5,
+                "`write` must be true or false",
+            ),
+            (format!("colour = 1\n{head}"), 1, "`colour`: unknown key"),
+            (format!("{head}[[object]]\npath = \n"), 4, ""),
+        ] {
+            let d = files("errors", &[("b.toml", &text)]);
+            let e = parse(&d.0.join("b.toml")).unwrap_err();
+            assert_eq!(e.at.line, line, "{text:?}: {e}");
+            assert!(e.message.contains(want), "{text:?}: {e}");
+            assert!(e.to_string().starts_with("board: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn includes_merge_and_the_including_file_wins() {
+        let d = files(
+            "include",
+            &[
+                (
+                    "base.toml",
+                    "[board]\nname = \"base\"\nreboot = [\"reboot\"]\n[handlers.system]\nproc = \"/p\"\nsys = \"/s\"\n\
+                     [transfer]\ndir = \"/t\"\n[[object]]\npath = \"Device.A.\"\nparams.X = \"1\"\nparams.Y = \"2\"\n\
+                     [[object]]\npath = \"Device.B.\"\nparams.Z = \"3\"\n",
+                ),
+                (
+                    "main.toml",
+                    "[board]\nname = \"main\"\ninclude = [\"base.toml\"]\nfactory_reset = [\"firstboot\"]\n\
+                     [handlers.system]\nsys = \"/sys2\"\n[transfer]\nmax_size = 10\n\
+                     [[object]]\npath = \"Device.A.\"\nparams.X = \"one\"\n[[object]]\npath = \"Device.B.\"\nremove = true\n",
+                ),
+            ],
+        );
+        let b = parse(&d.0.join("main.toml")).unwrap();
+        assert_eq!(b.name, "main");
+        assert_eq!(b.reboot, Some(vec!["reboot".to_string()]));
+        assert_eq!(b.factory_reset, Some(vec!["firstboot".to_string()]));
+        let sys = b.handlers["system"].as_table().unwrap();
+        assert_eq!(
+            (sys["proc"].as_str(), sys["sys"].as_str()),
+            (Some("/p"), Some("/sys2"))
+        );
+        assert_eq!(b.transfer.dir, Some(PathBuf::from("/t")));
+        assert_eq!(b.transfer.max_size, Some(10));
+        let a = &b.objects["Device.A."];
+        assert_eq!(a.params["X"].args["value"].as_str(), Some("one"));
+        assert_eq!(a.params["Y"].args["value"].as_str(), Some("2"));
+        assert!(!b.objects.contains_key("Device.B."));
+        assert_eq!(b.files, [d.0.join("base.toml"), d.0.join("main.toml")]);
     }
 }

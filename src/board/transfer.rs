@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use crate::codec::toml::{self, FieldResult, Fields};
 
 /// Placeholders an apply command may use.
 pub const PLACEHOLDERS: [&str; 5] = ["{file}", "{target}", "{type}", "{size}", "{key}"];
@@ -26,29 +26,24 @@ pub const PLACEHOLDERS: [&str; 5] = ["{file}", "{target}", "{type}", "{size}", "
 pub const DEFAULT_APPLY_TIMEOUT: u64 = 600;
 
 /// `[transfer]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TransferBoard {
     /// Directory for downloads and staged uploads.
     pub dir: Option<PathBuf>,
     /// Largest download accepted, in bytes.
     pub max_size: Option<u64>,
     /// Download FileTypes the device accepts.
-    #[serde(default)]
     pub download: BTreeMap<String, DownloadType>,
     /// Upload FileTypes the device can send.
-    #[serde(default)]
     pub upload: BTreeMap<String, UploadSource>,
 }
 
 /// What to do with a downloaded file of one FileType.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DownloadType {
     /// argv run with the file; exit status 0 means applied.
     pub apply: Vec<String>,
     /// The apply reboots the device (it may never return).
-    #[serde(default)]
     pub reboot: bool,
     /// Seconds the apply may run.
     pub timeout: Option<u64>,
@@ -58,8 +53,7 @@ pub struct DownloadType {
 }
 
 /// Where an Upload FileType's content comes from: a file, or a command's standard output.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UploadSource {
     /// A file sent as it is.
     pub file: Option<PathBuf>,
@@ -68,6 +62,39 @@ pub struct UploadSource {
 }
 
 impl TransferBoard {
+    /// Reads the section; unknown keys are errors.
+    pub fn read(mut f: Fields) -> FieldResult<TransferBoard> {
+        let mut t = TransferBoard {
+            dir: f.opt_str("dir")?.map(PathBuf::from),
+            max_size: f.opt_int("max_size")?,
+            ..TransferBoard::default()
+        };
+        for (ty, mut d) in named_tables(&mut f, "download")? {
+            let apply = match d.opt_strings("apply")? {
+                Some(a) => a,
+                None => return Err(d.error("apply", "missing")),
+            };
+            let download = DownloadType {
+                apply,
+                reboot: d.flag("reboot")?,
+                timeout: d.opt_int("timeout")?,
+                auth_failure_status: d.opt_int("auth_failure_status")?,
+            };
+            d.finish()?;
+            t.download.insert(ty, download);
+        }
+        for (ty, mut u) in named_tables(&mut f, "upload")? {
+            let upload = UploadSource {
+                file: u.opt_str("file")?.map(PathBuf::from),
+                command: u.opt_strings("command")?,
+            };
+            u.finish()?;
+            t.upload.insert(ty, upload);
+        }
+        f.finish()?;
+        Ok(t)
+    }
+
     /// Adds a later file's section: its keys replace the earlier ones.
     pub fn merge(&mut self, later: TransferBoard) {
         if later.dir.is_some() {
@@ -116,6 +143,22 @@ impl TransferBoard {
         }
         out
     }
+}
+
+/// The tables under key `k`, each keyed by its name (`[transfer.download."<type>"]`).
+fn named_tables<'l>(f: &mut Fields<'l>, k: &str) -> FieldResult<Vec<(String, Fields<'l>)>> {
+    let parent = f.child(k, toml::Table::new());
+    let mut out = Vec::new();
+    for (name, v) in f.opt_table(k)?.unwrap_or_default() {
+        match v {
+            toml::Value::Table(t) => out.push((name.clone(), parent.child(&name, t))),
+            v => {
+                let found = v.type_str();
+                return Err(parent.error(&name, format_args!("expected a table, found {found}")));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `{name}` placeholders in a string.
@@ -173,8 +216,13 @@ pub fn upload_type_ok(ty: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn read(text: &str) -> FieldResult<TransferBoard> {
+        let (table, lines) = toml::parse_with_lines(text).unwrap();
+        TransferBoard::read(Fields::with_lines(table, &lines))
+    }
+
     fn board(text: &str) -> TransferBoard {
-        toml::from_str(text).unwrap()
+        read(text).unwrap()
     }
 
     #[test]
@@ -208,7 +256,47 @@ mod tests {
         ] {
             assert!(p.contains(needle), "{needle} missing from:\n{p}");
         }
-        assert!(toml::from_str::<TransferBoard>("colour = 1").is_err());
+        assert!(read("colour = 1").is_err());
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_named_with_their_line() {
+        for (text, line, want) in [
+            (
+                "[download.\"1 Firmware Upgrade Image\"]\napply = [\"x\"]\ncolour = 1\n",
+                3,
+                "`download.1 Firmware Upgrade Image.colour`: unknown key",
+            ),
+            (
+                "dir = \"/a\"\n[download.\"2 Web Content\"]\nreboot = true\n",
+                2,
+                "`download.2 Web Content.apply`: missing",
+            ),
+            (
+                "[upload]\n\"2 Vendor Log File\" = \"logread\"\n",
+                2,
+                "`upload.2 Vendor Log File`: expected a table, found string",
+            ),
+            ("max_size = -1\n", 1, "`max_size`: -1 is out of range"),
+            (
+                "[download.\"2 Web Content\"]\napply = [\"x\"]\ntimeout = \"1m\"\n",
+                3,
+                "`download.2 Web Content.timeout`: expected an integer, found string",
+            ),
+        ] {
+            let e = read(text).unwrap_err();
+            assert_eq!((e.line, e.message.as_str()), (line, want), "{text:?}");
+        }
+        let b = board("[download.\"X 00D09E fpga\"]\napply = [\"x\"]\ntimeout = 5\nauth_failure_status = 19\n[upload.\"2 Vendor Log File\"]\nfile = \"/var/log/messages\"\n");
+        let d = &b.download["X 00D09E fpga"];
+        assert_eq!(
+            (d.timeout, d.auth_failure_status, d.reboot),
+            (Some(5), Some(19), false)
+        );
+        assert_eq!(
+            b.upload["2 Vendor Log File"].file,
+            Some(PathBuf::from("/var/log/messages"))
+        );
     }
 
     #[test]

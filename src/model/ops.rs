@@ -1005,9 +1005,7 @@ fn normalize(base: BaseType, raw: String) -> String {
 fn substitute_str(s: &str, vars: &Vars) -> String {
     let b = crate::board::Binding {
         handler: String::new(),
-        args: [("k".to_string(), toml::Value::String(s.to_string()))]
-            .into_iter()
-            .collect(),
+        args: [("k".to_string(), s.into())].into_iter().collect(),
         write: false,
         add: false,
         numbered: false,

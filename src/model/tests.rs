@@ -30,7 +30,7 @@ struct Log {
 struct Mem(Rc<RefCell<Log>>);
 
 impl Handler for Mem {
-    fn check(&self, _kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, _kind: BindingKind, args: &crate::codec::toml::Table) -> Result<(), String> {
         if args.contains_key("bogus") {
             return Err("unknown argument bogus".into());
         }
@@ -86,7 +86,7 @@ impl Handler for Mem {
 
 struct Constant;
 impl Handler for Constant {
-    fn check(&self, _kind: BindingKind, _args: &toml::Table) -> Result<(), String> {
+    fn check(&self, _kind: BindingKind, _args: &crate::codec::toml::Table) -> Result<(), String> {
         Ok(())
     }
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {

@@ -613,6 +613,7 @@ pub fn substitute(b: &Binding, vars: &Vars, path: &str, value: Option<&str>) -> 
         out.push_str(rest);
         out
     }
+    use crate::codec::toml;
     fn sub_val(v: &toml::Value, vars: &Vars, value: Option<&str>) -> toml::Value {
         match v {
             toml::Value::String(s) => toml::Value::String(sub_str(s, vars, value)),

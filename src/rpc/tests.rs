@@ -27,9 +27,9 @@ fn env(tag: &str) -> Env {
     let _ = std::fs::remove_dir_all(&dir);
     let text = format!("[acs]\nurl = \"http://127.0.0.1:1/\"\n[paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{root}/board/linux.toml\"\nstate_dir = \"{}\"\n", dir.display());
     let cfg = Config::parse(&text, "t", std::path::Path::new("/")).unwrap();
-    let board: TransferBoard = toml::from_str(
+    let board = TransferBoard::read(crate::codec::toml::Fields::new(crate::codec::toml::parse(
         "[download.\"1 Firmware Upgrade Image\"]\napply = [\"true\"]\n[upload.\"2 Vendor Log File\"]\ncommand = [\"true\"]\n",
-    )
+    ).unwrap()))
     .unwrap();
     Env {
         dev: Device::open(&cfg).unwrap(),

@@ -12,6 +12,7 @@ pub mod watch;
 use std::net::IpAddr;
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::toml;
 use msg::{Addr, Link, Neigh, Route};
 use socket::Socket;
 

@@ -5,6 +5,7 @@
 use std::process::Command;
 
 use super::*;
+use crate::codec::toml;
 
 struct Netns(String);
 
@@ -268,7 +269,7 @@ fn writes_link_state_mtu_and_addresses_in_a_namespace() {
 #[test]
 fn arguments_are_checked() {
     let nl = Netlink::default();
-    let t = |x: &str| toml::from_str::<toml::Table>(x).unwrap();
+    let t = |x: &str| toml::from_str(x).unwrap();
     assert!(nl
         .check(BindingKind::Table, &t("kind = \"links\"\ntype = \"ether\""))
         .is_ok());

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::backend::text;
 use crate::backend::{command, Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::toml;
 use doc::Doc;
 
 /// Time an apply command may take.
@@ -214,13 +215,13 @@ impl Handler for Uci {
         need("section")?;
         need("option")?;
         for flag in ["list", "bool", "invert", "duration"] {
-            if args.get(flag).is_some_and(|v| !v.is_bool()) {
+            if args.get(flag).is_some_and(|v| v.as_bool().is_none()) {
                 return Err(format!("`{flag}` must be true or false"));
             }
         }
         if args
             .get("item")
-            .is_some_and(|v| !matches!(v, toml::Value::Integer(i) if *i >= 0))
+            .is_some_and(|v| !matches!(v.as_integer(), Some(i) if i >= 0))
         {
             return Err("`item` must be a non-negative integer".into());
         }

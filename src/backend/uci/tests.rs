@@ -2,6 +2,7 @@
 //! (`tests/fixtures/uci`) in a temporary directory.
 
 use super::*;
+use crate::codec::toml;
 
 const PACKAGES: [&str; 5] = ["network", "wireless", "dhcp", "system", "firewall"];
 
@@ -28,13 +29,15 @@ fn tree(tag: &str) -> Tree {
 }
 
 fn handler(t: &Tree) -> Uci {
-    let settings: toml::Value = toml::from_str(&format!(
+    let settings = toml::Value::Table(
+        toml::from_str(&format!(
         "dir = \"{}\"\napply.network = [\"touch\", \"{}/applied-network\"]\napply.wireless = [\"touch\", \"{}/applied-wireless\"]",
         t.0.display(),
         t.0.display(),
         t.0.display()
     ))
-    .unwrap();
+    .unwrap(),
+    );
     Uci::new(Some(&settings)).unwrap()
 }
 
@@ -297,13 +300,16 @@ fn add_and_delete_sections() {
 
 #[test]
 fn settings_and_arguments_are_checked() {
-    assert!(Uci::new(Some(&toml::from_str::<toml::Value>("dir = 5").unwrap())).is_err());
-    assert!(Uci::new(Some(
-        &toml::from_str::<toml::Value>("apply.network = []").unwrap()
-    ))
+    assert!(Uci::new(Some(&toml::Value::Table(
+        toml::from_str("dir = 5").unwrap()
+    )))
+    .is_err());
+    assert!(Uci::new(Some(&toml::Value::Table(
+        toml::from_str("apply.network = []").unwrap()
+    )))
     .is_err());
     let u = Uci::new(None).unwrap();
-    let t = |x: &str| toml::from_str::<toml::Table>(x).unwrap();
+    let t = |x: &str| toml::from_str(x).unwrap();
     assert!(u
         .check(
             BindingKind::Read,
