@@ -1,8 +1,6 @@
-//! Small text codecs shared by several layers: base64 (RFC 4648), hex, and line numbers for
-//! error messages. Decoders never
-//! panic and reject anything malformed.
+//! Small text codecs shared by several layers: base64 (RFC 4648), hex, and TOML. Decoders
+//! never panic and reject anything malformed.
 
 pub mod base64;
 pub mod hex;
-pub mod lines;
 pub mod toml;

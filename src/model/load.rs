@@ -4,9 +4,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
-use crate::model::schema::{Object, Schema};
+use crate::codec::toml::{self, FieldError, Fields};
+use crate::model::schema::{Object, Parameter, Schema};
 
 /// Largest data-model file accepted.
 pub const MAX_FILE_BYTES: u64 = 8 << 20;
@@ -43,21 +42,16 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OneParam {
-    p: crate::model::schema::Parameter,
-}
-
 /// Parses the generated layout one piece at a time: each `[[object]]` header as a small
 /// document, each line of its `param = [` list as one inline table. Parsing the whole file
 /// as one TOML document would build a tree about ten times the size of the text, and the
 /// allocator keeps that memory: on the Linux board this halves the agent's resident size.
 fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
-    let perr = |line: usize, e: &toml::de::Error, text: &str| {
-        let within = crate::codec::lines::toml_error_line(text, e).saturating_sub(1);
-        LoadError::Parse(path.to_path_buf(), line + within, e.message().to_string())
+    // An error at `line` of a piece that starts at line `first` of the file.
+    let perr = |first: usize, line: usize, message: String| {
+        LoadError::Parse(path.to_path_buf(), first + line.max(1) - 1, message)
     };
+    let ferr = |first: usize, e: FieldError| perr(first, e.line, e.message);
     let mut objects = Vec::new();
     let mut header = String::new();
     let mut header_line = 0usize;
@@ -68,7 +62,11 @@ fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
                   header_line: usize,
                   params: Vec<crate::model::schema::Parameter>|
      -> Result<Object, LoadError> {
-        let mut obj: Object = toml::from_str(header).map_err(|e| perr(header_line, &e, header))?;
+        let (table, lines) =
+            toml::parse_with_lines(header).map_err(|e| perr(header_line, e.line, e.message))?;
+        let mut f = Fields::with_lines(table, &lines);
+        let mut obj = Object::read(&mut f).map_err(|e| ferr(header_line, e))?;
+        f.finish().map_err(|e| ferr(header_line, e))?;
         obj.params = params;
         Ok(obj)
     };
@@ -79,11 +77,7 @@ fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
             if t == "]" {
                 in_params = false;
             } else if !t.is_empty() && !t.starts_with('#') {
-                let doc = format!("p = {}", t.trim_end_matches(','));
-                let one: OneParam = toml::from_str(&doc).map_err(|e| {
-                    LoadError::Parse(path.to_path_buf(), n, e.message().to_string())
-                })?;
-                params.push(one.p);
+                params.push(parse_param(t).map_err(|m| perr(n, 1, m))?);
             }
         } else if t == "[[object]]" {
             if started {
@@ -124,6 +118,19 @@ fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
         objects.push(finish(&header, header_line, params)?);
     }
     Ok(objects)
+}
+
+/// One line of a `param = [` list: an inline table, maybe followed by a comma.
+fn parse_param(line: &str) -> Result<Parameter, String> {
+    let doc = format!("p = {}", line.trim_end_matches(','));
+    let mut table = toml::parse(&doc).map_err(|e| e.message)?;
+    let Some(toml::Value::Table(t)) = table.remove("p") else {
+        return Err("expected an inline table".into());
+    };
+    let mut f = Fields::new(t);
+    let p = Parameter::read(&mut f).map_err(|e| e.message)?;
+    f.finish().map_err(|e| e.message)?;
+    Ok(p)
 }
 
 /// The top-level names present in a data-model directory (`DeviceInfo`, `IP` …), sorted,
@@ -331,8 +338,39 @@ mod tests {
         )
         .unwrap();
         match load(&d, Some(&["Bad"])).unwrap_err() {
-            LoadError::Parse(p, line, _) => assert!(p.ends_with("Bad.toml") && line > 0, "{line}"),
+            LoadError::Parse(p, line, m) => {
+                assert!(p.ends_with("Bad.toml"));
+                assert_eq!(line, 3);
+                assert!(m.contains("`access`: `sideways` is not"), "{m}");
+            }
             e => panic!("{e}"),
+        }
+        // Unknown keys, in a header and in a parameter line, are refused with their line.
+        for (text, want_line, want) in [
+            (
+                "# c\n[[object]]\npath = \"Device.Bad.\"\naccess = \"readOnly\"\nmin_entries = 1\ncolour = 2\n",
+                6,
+                "`colour`: unknown key",
+            ),
+            (
+                "[[object]]\npath = \"Device.Bad.\"\naccess = \"readOnly\"\nmin_entries = 1\nparam = [\n  { name = \"A\", access = \"readOnly\", syntax = { type = \"string\", colour = 1 } },\n]\n",
+                6,
+                "`syntax.colour`: unknown key",
+            ),
+            (
+                "[[object]]\npath = \"Device.Bad.\"\naccess = \"readOnly\"\nmin_entries = 1\nparam = [\n  { name = \"A\", access = \"readOnly\", syntax = { type = \"string\", ranges = [{ max = 18446744073709551616 }] } },\n]\n",
+                6,
+                "out of range",
+            ),
+        ] {
+            std::fs::write(d.join("Bad.toml"), text).unwrap();
+            match load(&d, Some(&["Bad"])).unwrap_err() {
+                LoadError::Parse(_, line, m) => {
+                    assert_eq!(line, want_line, "{m}");
+                    assert!(m.contains(want), "{m}");
+                }
+                e => panic!("{e}"),
+            }
         }
         std::fs::write(
             d.join("Bad.toml"),

@@ -6,9 +6,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::codec::toml::{FieldResult, Fields, Value};
+
 /// Who may write (TR-106 A.2.7.1 `access`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Access {
     /// Never writable by the ACS.
     ReadOnly,
@@ -19,10 +20,7 @@ pub enum Access {
 }
 
 /// Life-cycle status of an object or parameter.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize, serde::Serialize,
-)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Status {
     /// In use.
     #[default]
@@ -36,10 +34,7 @@ pub enum Status {
 }
 
 /// The active-notification policy of a parameter (TR-106 A.2.7.1 `activeNotify`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize, serde::Serialize,
-)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum NotifyPolicy {
     /// Active notification may be requested and must be honoured.
     #[default]
@@ -52,9 +47,60 @@ pub enum NotifyPolicy {
     ForceDefaultEnabled,
 }
 
+/// `as_str` and `parse` for the names an enum has in the data-model files.
+macro_rules! file_names {
+    ($t:ident { $($v:ident = $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The name used in the data-model files.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $s),*
+                }
+            }
+
+            /// The value a data-model file names.
+            pub fn parse(s: &str) -> Option<$t> {
+                match s {
+                    $($s => Some($t::$v),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+file_names!(Access {
+    ReadOnly = "readOnly",
+    ReadWrite = "readWrite",
+    WriteOnceReadOnly = "writeOnceReadOnly",
+});
+file_names!(Status {
+    Current = "current",
+    Deprecated = "deprecated",
+    Obsoleted = "obsoleted",
+    Deleted = "deleted",
+});
+file_names!(NotifyPolicy {
+    Normal = "normal",
+    CanDeny = "canDeny",
+    ForceEnabled = "forceEnabled",
+    ForceDefaultEnabled = "forceDefaultEnabled",
+});
+file_names!(BaseType {
+    String = "string",
+    Boolean = "boolean",
+    Int = "int",
+    UnsignedInt = "unsignedInt",
+    Long = "long",
+    UnsignedLong = "unsignedLong",
+    DateTime = "dateTime",
+    Base64 = "base64",
+    HexBinary = "hexBinary",
+    Decimal = "decimal",
+});
+
 /// The primitive type of a parameter (TR-106 §3.2, XSD types on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BaseType {
     /// xsd:string
     String,
@@ -115,68 +161,51 @@ impl BaseType {
 
 /// An inclusive numeric range with an optional step (TR-106 A.2.3.4). Bounds are `i128` so
 /// that every value of every integer type fits; decimal ranges are stored as written.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Range {
     /// Smallest allowed value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<i128>,
     /// Largest allowed value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<i128>,
     /// Allowed values are `min + k * step`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<i128>,
 }
 
 /// A comma-separated list type (TR-106 3.2.3): the item syntax is the rest of [`Syntax`].
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListSpec {
     /// Fewest items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_items: Option<u32>,
     /// Most items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_items: Option<u32>,
     /// Longest whole list string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
 }
 
 /// The full syntax of a parameter value.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Syntax {
     /// Primitive type of the value (of each item for lists).
-    #[serde(rename = "type")]
     pub base: BaseType,
     /// The named TR-181 data type this came from (`IPAddress`, `MACAddress`, `Alias` …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_type: Option<String>,
     /// Present when the value is a comma-separated list of items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<ListSpec>,
     /// Shortest string / binary length (bytes for base64/hexBinary after decoding).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_length: Option<u32>,
     /// Longest string / binary length.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
     /// Allowed ranges (a value must lie in at least one).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ranges: Vec<Range>,
     /// Allowed values (strings only).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub enumeration: Vec<String>,
     /// XSD-style regular expressions; a value must match one of them entirely.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<String>,
     /// The value is a path reference (or list of them) to another object or parameter.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reference: bool,
     /// A password or key: always read back as an empty string (TR-106 A.2.7.1 `hidden`/`secured`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hidden: bool,
     /// Units, for display only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub units: Option<String>,
 }
 
@@ -200,7 +229,7 @@ impl Syntax {
 }
 
 /// One parameter of an object.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parameter {
     /// The parameter's own name (no object path).
     pub name: String,
@@ -209,21 +238,17 @@ pub struct Parameter {
     /// Access.
     pub access: Access,
     /// Default value from the data model, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// Always sent in every Inform (TR-069 A.3.3.1).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forced_inform: bool,
     /// Active-notification policy.
-    #[serde(default)]
     pub notify: NotifyPolicy,
     /// Life-cycle status.
-    #[serde(default)]
     pub status: Status,
 }
 
 /// One object (single- or multi-instance).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
     /// Schema path, ending in a dot, `{i}` for instances: `Device.IP.Interface.{i}.`
     pub path: String,
@@ -232,29 +257,17 @@ pub struct Object {
     /// Minimum number of instances.
     pub min_entries: u32,
     /// Maximum number of instances; `None` means unbounded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_entries: Option<u32>,
     /// Name of the `…NumberOfEntries` parameter in the parent object that counts instances.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_entries: Option<String>,
     /// Sets of parameter names whose values are unique across instances.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unique_keys: Vec<Vec<String>>,
     /// Name of the parameter that enables an instance, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_parameter: Option<String>,
     /// Life-cycle status.
-    #[serde(default)]
     pub status: Status,
-    /// The object's parameters, in data-model order. Not read with the object's header: the
-    /// loader reads each parameter line on its own (`model::load`), so the header's reader
-    /// needs no second copy of the parameter reader (−2.7 KB on MIPS).
-    #[serde(
-        default,
-        rename = "param",
-        skip_serializing_if = "Vec::is_empty",
-        skip_deserializing
-    )]
+    /// The object's parameters, in data-model order (the loader reads each parameter line on
+    /// its own, `model::load`).
     pub params: Vec<Parameter>,
 }
 
@@ -297,5 +310,128 @@ impl Schema {
             self.objects.len(),
             self.objects.values().map(|o| o.params.len()).sum(),
         )
+    }
+}
+
+// Reading the generated files (`model::load` splits them into one object header and one
+// parameter line at a time). Unknown keys are errors: the files come from our generator.
+
+fn access(f: &mut Fields) -> FieldResult<Access> {
+    f.opt_parse(
+        "access",
+        Access::parse,
+        "readOnly, readWrite or writeOnceReadOnly",
+    )?
+    .ok_or_else(|| f.error("access", "missing"))
+}
+
+fn status(f: &mut Fields) -> FieldResult<Status> {
+    let status = f.opt_parse("status", Status::parse, "a TR-106 status")?;
+    Ok(status.unwrap_or_default())
+}
+
+impl Syntax {
+    /// Reads a `syntax = { … }` table.
+    pub fn read(f: &mut Fields) -> FieldResult<Syntax> {
+        let base = f
+            .opt_parse("type", BaseType::parse, "a TR-106 base type")?
+            .ok_or_else(|| f.error("type", "missing"))?;
+        let list = if f.has("list") {
+            let mut l = f.sub("list")?;
+            let spec = ListSpec {
+                min_items: l.opt_int("min_items")?,
+                max_items: l.opt_int("max_items")?,
+                max_length: l.opt_int("max_length")?,
+            };
+            l.finish()?;
+            Some(spec)
+        } else {
+            None
+        };
+        let mut ranges = Vec::new();
+        for mut r in f.tables("ranges")? {
+            ranges.push(Range {
+                min: r.opt_int("min")?,
+                max: r.opt_int("max")?,
+                step: r.opt_int("step")?,
+            });
+            r.finish()?;
+        }
+        Ok(Syntax {
+            base,
+            data_type: f.opt_str("data_type")?,
+            list,
+            min_length: f.opt_int("min_length")?,
+            max_length: f.opt_int("max_length")?,
+            ranges,
+            enumeration: f.strings("enumeration")?,
+            patterns: f.strings("patterns")?,
+            reference: f.flag("reference")?,
+            hidden: f.flag("hidden")?,
+            units: f.opt_str("units")?,
+        })
+    }
+}
+
+impl Parameter {
+    /// Reads one parameter's inline table.
+    pub fn read(f: &mut Fields) -> FieldResult<Parameter> {
+        if !f.has("syntax") {
+            return Err(f.error("syntax", "missing"));
+        }
+        let mut sf = f.sub("syntax")?;
+        let syntax = Syntax::read(&mut sf)?;
+        sf.finish()?;
+        Ok(Parameter {
+            name: f.str("name")?,
+            syntax,
+            access: access(f)?,
+            default: f.opt_str("default")?,
+            forced_inform: f.flag("forced_inform")?,
+            notify: f
+                .opt_parse("notify", NotifyPolicy::parse, "a TR-106 notify policy")?
+                .unwrap_or_default(),
+            status: status(f)?,
+        })
+    }
+}
+
+impl Object {
+    /// Reads an `[[object]]` header (its parameters are read line by line by the loader).
+    pub fn read(f: &mut Fields) -> FieldResult<Object> {
+        let mut unique_keys = Vec::new();
+        match f.take("unique_keys") {
+            None => {}
+            Some(Value::Array(sets)) => {
+                for set in sets {
+                    let names = match set {
+                        Value::Array(names) => names
+                            .into_iter()
+                            .map(|n| match n {
+                                Value::String(s) => Some(s),
+                                _ => None,
+                            })
+                            .collect::<Option<Vec<String>>>(),
+                        _ => None,
+                    };
+                    match names {
+                        Some(n) => unique_keys.push(n),
+                        None => return Err(f.error("unique_keys", "expected arrays of names")),
+                    }
+                }
+            }
+            Some(_) => return Err(f.error("unique_keys", "expected arrays of names")),
+        }
+        Ok(Object {
+            path: f.str("path")?,
+            access: access(f)?,
+            min_entries: f.int("min_entries")?,
+            max_entries: f.opt_int("max_entries")?,
+            num_entries: f.opt_str("num_entries")?,
+            unique_keys,
+            enable_parameter: f.opt_str("enable_parameter")?,
+            status: status(f)?,
+            params: Vec::new(),
+        })
     }
 }

@@ -343,15 +343,8 @@ fn list_of(items: &[String]) -> String {
     )
 }
 
-fn enum_name<T: serde::Serialize>(v: &T) -> String {
-    match toml::Value::try_from(v) {
-        Ok(toml::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
 fn syntax_toml(s: &Syntax) -> String {
-    let mut f = vec![format!("type = {}", q(&enum_name(&s.base)))];
+    let mut f = vec![format!("type = {}", q(s.base.as_str()))];
     if let Some(d) = &s.data_type {
         f.push(format!("data_type = {}", q(d)));
     }
@@ -417,7 +410,7 @@ fn object_toml(o: &Object, out: &mut String) {
         out,
         "\n[[object]]\npath = {}\naccess = {}",
         q(&o.path),
-        q(&enum_name(&o.access))
+        q(o.access.as_str())
     );
     let _ = writeln!(out, "min_entries = {}", o.min_entries);
     if let Some(m) = o.max_entries {
@@ -434,7 +427,7 @@ fn object_toml(o: &Object, out: &mut String) {
         let _ = writeln!(out, "enable_parameter = {}", q(e));
     }
     if o.status != Status::Current {
-        let _ = writeln!(out, "status = {}", q(&enum_name(&o.status)));
+        let _ = writeln!(out, "status = {}", q(o.status.as_str()));
     }
     if o.params.is_empty() {
         return;
@@ -443,7 +436,7 @@ fn object_toml(o: &Object, out: &mut String) {
     for p in &o.params {
         let mut f = vec![
             format!("name = {}", q(&p.name)),
-            format!("access = {}", q(&enum_name(&p.access))),
+            format!("access = {}", q(p.access.as_str())),
         ];
         if let Some(d) = &p.default {
             f.push(format!("default = {}", q(d)));
@@ -452,10 +445,10 @@ fn object_toml(o: &Object, out: &mut String) {
             f.push("forced_inform = true".into());
         }
         if p.notify != NotifyPolicy::Normal {
-            f.push(format!("notify = {}", q(&enum_name(&p.notify))));
+            f.push(format!("notify = {}", q(p.notify.as_str())));
         }
         if p.status != Status::Current {
-            f.push(format!("status = {}", q(&enum_name(&p.status))));
+            f.push(format!("status = {}", q(p.status.as_str())));
         }
         f.push(format!("syntax = {}", syntax_toml(&p.syntax)));
         let _ = writeln!(out, "  {{ {} }},", f.join(", "));
