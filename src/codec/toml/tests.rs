@@ -300,3 +300,64 @@ fn fields_take_typed_values_and_refuse_leftovers() {
         .unwrap_err();
     assert_eq!(e.to_string(), "`mode`: `x` is not y");
 }
+
+/// Mutations of the fuzz corpus (a few thousand, deterministic): each text parses or fails
+/// cleanly, and what parses is written back to text that reads as the same table.
+#[test]
+fn mutated_documents_parse_or_fail_cleanly_and_round_trip() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/toml");
+    let mut seeds: Vec<Vec<char>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap().chars().collect())
+        .collect();
+    assert!(seeds.len() >= 4, "corpus missing");
+    seeds.sort();
+    let pieces = [
+        "\"", "'", "[", "]", "[[", "{", "}", "=", ",", ".", "#", "\\", "\n", "\r", "0x", "_",
+        "-", "+", ":", "e", " ", "\"\"\"", "'''", "\\u", "é", "\u{0}", "9999999999999999999",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % n.max(1)
+    };
+    let (mut ok, mut failed) = (0, 0);
+    for round in 0..3000 {
+        let mut doc = seeds[round % seeds.len()].clone();
+        for _ in 0..1 + next(3) {
+            let at = next(doc.len() + 1);
+            match next(3) {
+                0 if at < doc.len() => {
+                    let end = (at + 1 + next(8)).min(doc.len());
+                    doc.drain(at..end);
+                }
+                1 => {
+                    let p = pieces[next(pieces.len())];
+                    doc.splice(at..at, p.chars());
+                }
+                _ => {
+                    let end = (at + next(40)).min(doc.len());
+                    let copy: Vec<char> = doc[at..end].to_vec();
+                    let to = next(doc.len() + 1);
+                    doc.splice(to..to, copy);
+                }
+            }
+        }
+        let text: String = doc.into_iter().collect();
+        match parse(&text) {
+            Ok(table) => {
+                let written = to_string(&table);
+                assert_eq!(parse(&written).as_ref(), Ok(&table), "{text:?}\n{written}");
+                ok += 1;
+            }
+            Err(e) => {
+                assert!(e.line >= 1 && e.col >= 1, "{e}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(ok > 100 && failed > 100, "{ok} parsed, {failed} refused");
+}

@@ -1,0 +1,16 @@
+//! Fuzzes cwmpd's TOML reader and writer: any text must parse or fail cleanly, never panic,
+//! and what parses must be written back to text that reads as the same table.
+//! Run: `cargo fuzz run toml fuzz/corpus/toml`.
+#![no_main]
+
+use cwmpd::codec::toml;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(table) = toml::parse(text) {
+        let written = toml::to_string(&table);
+        assert_eq!(toml::parse(&written).ok(), Some(table), "{written}");
+    }
+});
