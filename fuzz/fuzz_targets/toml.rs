@@ -1,6 +1,7 @@
 //! Fuzzes cwmpd's TOML reader and writer: any text must parse or fail cleanly, never panic,
 //! and what parses must be written back to text that reads as the same table.
-//! Run: `cargo fuzz run toml fuzz/corpus/toml`.
+//! Run: `mkdir -p /tmp/toml-corpus && cargo fuzz run toml /tmp/toml-corpus fuzz/corpus/toml` (new
+//! inputs go to the first directory; the committed seeds are replayed by `cargo test`).
 #![no_main]
 
 use cwmpd::codec::toml;

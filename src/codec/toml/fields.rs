@@ -76,11 +76,7 @@ impl<'l> Fields<'l> {
     }
 
     fn child_key(&self, k: &str) -> String {
-        if self.key.is_empty() {
-            k.to_string()
-        } else {
-            format!("{}{SEP}{k}", self.key)
-        }
+        format!("{}{SEP}{k}", self.key)
     }
 
     /// The line of a key of this table (of the table itself when the key has none).

@@ -16,8 +16,8 @@ pub const MAX_DEPTH: usize = 32;
 /// Separates the parts of a [`Lines`] key.
 pub const SEP: char = '\u{1f}';
 
-/// The line of every key and table header: keyed by the path of keys from the root joined
-/// with [`SEP`], array-of-tables elements by their index (`object␟3␟params␟Enable`).
+/// The line of every key and table header: keyed by the path of keys from the root, each
+/// preceded by [`SEP`], array-of-tables elements by their index (`␟object␟3␟params␟Enable`).
 pub type Lines = BTreeMap<String, usize>;
 
 /// The [`Lines`] key of a path.
@@ -29,10 +29,9 @@ pub fn path_key(parts: &[&str]) -> String {
     k
 }
 
+/// Every part starts with [`SEP`], so that empty keys (`[""]`) make distinct paths.
 fn push_part(key: &mut String, part: &str) {
-    if !key.is_empty() {
-        key.push(SEP);
-    }
+    key.push(SEP);
     key.push_str(part);
 }
 

@@ -261,6 +261,16 @@ nested = [[{ deep = true }]]
     assert_eq!(to_string(&t(&written)), written);
     assert_eq!(reference(&written), doc);
     assert_eq!(to_string(&Table::new()), "");
+    // Empty keys are keys like any other (found by `cargo fuzz run toml`).
+    for text in [
+        "[\"\".\"\"]\n",
+        "[\"\"]\n[\"\".\"\"]\n",
+        "\"\" = 1\n[a]\n\"\" = 2\n",
+    ] {
+        let doc = t(text);
+        assert_eq!(t(&to_string(&doc)), doc, "{text}");
+        assert_eq!(reference(text), doc, "{text}");
+    }
     let big = t("max = 18446744073709551615\n");
     assert_eq!(t(&to_string(&big)), big);
 }
@@ -314,8 +324,33 @@ fn mutated_documents_parse_or_fail_cleanly_and_round_trip() {
     assert!(seeds.len() >= 4, "corpus missing");
     seeds.sort();
     let pieces = [
-        "\"", "'", "[", "]", "[[", "{", "}", "=", ",", ".", "#", "\\", "\n", "\r", "0x", "_",
-        "-", "+", ":", "e", " ", "\"\"\"", "'''", "\\u", "é", "\u{0}", "9999999999999999999",
+        "\"",
+        "'",
+        "[",
+        "]",
+        "[[",
+        "{",
+        "}",
+        "=",
+        ",",
+        ".",
+        "#",
+        "\\",
+        "\n",
+        "\r",
+        "0x",
+        "_",
+        "-",
+        "+",
+        ":",
+        "e",
+        " ",
+        "\"\"\"",
+        "'''",
+        "\\u",
+        "é",
+        "\u{0}",
+        "9999999999999999999",
     ];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = |n: usize| {
