@@ -372,6 +372,14 @@ fn notify_agent(tag: &str, acs: &Acs) -> Agent {
     Agent::start(tag, acs, "[notify]\ninterval = 1", &extra)
 }
 
+/// Replaces a watched file's content at once (write + rename): a plain `fs::write` truncates
+/// first, and the agent's check could read the empty file in between.
+fn replace(path: &std::path::Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
 fn notify_dir(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!("cwmpd-notify-{tag}-{}", std::process::id()))
 }
@@ -389,7 +397,7 @@ fn active_and_passive_value_change_notification() {
     );
     std::thread::sleep(Duration::from_millis(1500));
     // Passive: no session of its own.
-    std::fs::write(notify_dir("vc").join("descr"), "D2\n").unwrap();
+    replace(&notify_dir("vc").join("descr"), "D2\n");
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(
         acs.informs().len(),
@@ -398,7 +406,7 @@ fn active_and_passive_value_change_notification() {
         a.log()
     );
     // Active: a session with 4 VALUE CHANGE and both new values.
-    std::fs::write(notify_dir("vc").join("model"), "M2\n").unwrap();
+    replace(&notify_dir("vc").join("model"), "M2\n");
     assert!(acs.wait_informs(2, T), "{}", a.log());
     let i = &acs.informs()[1];
     assert_eq!(i.codes(), ["4 VALUE CHANGE"]);
