@@ -73,6 +73,7 @@ fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let t = line.trim();
+        let mut in_header = false;
         if in_params {
             if t == "]" {
                 in_params = false;
@@ -104,6 +105,11 @@ fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
                 ));
             }
             header.push_str(line);
+            header.push('\n');
+            in_header = true;
+        }
+        if started && !in_header && t != "[[object]]" {
+            // Keep the header's own line numbers those of the file.
             header.push('\n');
         }
     }
@@ -350,6 +356,11 @@ mod tests {
             (
                 "# c\n[[object]]\npath = \"Device.Bad.\"\naccess = \"readOnly\"\nmin_entries = 1\ncolour = 2\n",
                 6,
+                "`colour`: unknown key",
+            ),
+            (
+                "[[object]]\npath = \"Device.Bad.\"\n\n# c\naccess = \"readOnly\"\nparam = [\n  { name = \"A\", access = \"readOnly\", syntax = { type = \"string\" } },\n]\nmin_entries = 1\ncolour = 2\n",
+                10,
                 "`colour`: unknown key",
             ),
             (
