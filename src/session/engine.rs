@@ -274,6 +274,26 @@ mod tests {
         )
     }
 
+    /// What a session borrows besides the model.
+    #[derive(Default)]
+    struct Parts {
+        actions: Actions,
+        transfers: crate::transfer::Transfers,
+        board: crate::board::TransferBoard,
+    }
+
+    impl Parts {
+        fn ctx<'a>(&'a mut self, model: &'a mut crate::model::ops::Model) -> Context<'a> {
+            Context {
+                model,
+                actions: &mut self.actions,
+                transfers: &mut self.transfers,
+                board: &self.board,
+                now: 0,
+            }
+        }
+    }
+
     fn acs(body: &str, hold: bool) -> Vec<u8> {
         let h = if hold {
             "<cwmp:HoldRequests>1</cwmp:HoldRequests>"
@@ -304,14 +324,8 @@ mod tests {
     #[test]
     fn inform_requests_empty_post_and_end() {
         let (mut dev, dir) = device("basic");
-        let mut actions = Actions::default();
-        let mut ctx = Context {
-            model: &mut dev.model,
-            actions: &mut actions,
-            transfers: &mut Default::default(),
-            board: &Default::default(),
-            now: 0,
-        };
+        let mut parts = Parts::default();
+        let mut ctx = parts.ctx(&mut dev.model);
         let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
         let inform = crate::session::inform::build(
             ctx.model,
@@ -341,14 +355,8 @@ mod tests {
     #[test]
     fn hold_requests_delays_cpe_requests_until_lifted() {
         let (mut dev, dir) = device("hold");
-        let mut actions = Actions::default();
-        let mut ctx = Context {
-            model: &mut dev.model,
-            actions: &mut actions,
-            transfers: &mut Default::default(),
-            board: &Default::default(),
-            now: 0,
-        };
+        let mut parts = Parts::default();
+        let mut ctx = parts.ctx(&mut dev.model);
         let mut e = Engine::new(CwmpVersion::V1_0, vec![CpeMessage::GetRPCMethods]);
         e.start(&CpeMessage::GetRPCMethods);
         assert_eq!(
@@ -372,14 +380,8 @@ mod tests {
     #[test]
     fn a_request_the_acs_faults_stays_pending() {
         let (mut dev, dir) = device("held");
-        let mut actions = Actions::default();
-        let mut ctx = Context {
-            model: &mut dev.model,
-            actions: &mut actions,
-            transfers: &mut Default::default(),
-            board: &Default::default(),
-            now: 0,
-        };
+        let mut parts = Parts::default();
+        let mut ctx = parts.ctx(&mut dev.model);
         let mut e = Engine::new(CwmpVersion::V1_0, vec![CpeMessage::GetRPCMethods]);
         e.start(&CpeMessage::GetRPCMethods);
         assert!(
@@ -400,14 +402,8 @@ mod tests {
     #[test]
     fn the_acs_namespace_and_use_cwmp_version_choose_the_version() {
         let (mut dev, dir) = device("version");
-        let mut actions = Actions::default();
-        let mut ctx = Context {
-            model: &mut dev.model,
-            actions: &mut actions,
-            transfers: &mut Default::default(),
-            board: &Default::default(),
-            now: 0,
-        };
+        let mut parts = Parts::default();
+        let mut ctx = parts.ctx(&mut dev.model);
         let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
         e.start(&CpeMessage::GetRPCMethods);
         let v12 = String::from_utf8(acs(INFORM_RESPONSE, false))
@@ -431,14 +427,8 @@ mod tests {
     #[test]
     fn failures_end_the_session() {
         let (mut dev, dir) = device("fail");
-        let mut actions = Actions::default();
-        let mut ctx = Context {
-            model: &mut dev.model,
-            actions: &mut actions,
-            transfers: &mut Default::default(),
-            board: &Default::default(),
-            now: 0,
-        };
+        let mut parts = Parts::default();
+        let mut ctx = parts.ctx(&mut dev.model);
         for (status, body) in [
             (500, Vec::new()),
             (200, b"garbage".to_vec()),
@@ -457,14 +447,8 @@ mod tests {
     #[test]
     fn bad_arguments_get_9003_with_the_requests_id() {
         let (mut dev, dir) = device("args");
-        let mut actions = Actions::default();
-        let mut ctx = Context {
-            model: &mut dev.model,
-            actions: &mut actions,
-            transfers: &mut Default::default(),
-            board: &Default::default(),
-            now: 0,
-        };
+        let mut parts = Parts::default();
+        let mut ctx = parts.ctx(&mut dev.model);
         let mut e = Engine::new(CwmpVersion::V1_0, Vec::new());
         e.start(&CpeMessage::GetRPCMethods);
         e.on_response(200, &acs(INFORM_RESPONSE, false), &mut ctx);
