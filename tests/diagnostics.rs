@@ -8,14 +8,21 @@
 //!
 //! The library is driven from a thread inside ns A; the agent runs in ns A and is driven by
 //! the ACS (SetParameterValues → 8 DIAGNOSTICS COMPLETE → GetParameterValues). Needs root.
+//!
+//! DownloadDiagnostics needs no namespace: the library and the agent fetch from a file server
+//! and from one-shot HTTP servers on 127.0.0.1.
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use cwmpd::diag::{self, Outcome, Protocol, Request, Target};
+use cwmpd::diag::http::{self, Download, DownloadReport};
+use cwmpd::diag::{self, DiagError, Outcome, Protocol, Request, Target};
+use cwmpd_testacs::files::{FileServer, Serve};
 use cwmpd_testacs::Acs;
+use std::io::{Read, Write};
+use std::net::TcpListener;
 
 /// A Connection Request from namespace A, sent again while the agent's rate limit (3 at once,
 /// then one a second) answers 503: the test polls with Connection Requests.
@@ -293,4 +300,168 @@ fn the_acs_requests_tests_and_reads_their_results() {
             format!("{p}TraceRoute.RouteHops.2.HostAddress")
         ]
     );
+}
+
+fn fetch(url: &str) -> Result<DownloadReport, DiagError> {
+    http::download(&Download {
+        url: url.into(),
+        protocol: Protocol::Any,
+        interface: None,
+        dscp: 10,
+        priority: 3,
+    })
+}
+
+/// A server on 127.0.0.1 that answers one request with `response` and closes.
+fn one_shot(response: &'static [u8]) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut c, _)) = l.accept() {
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && c.read(&mut b).unwrap_or(0) == 1 {
+                head.push(b[0]);
+            }
+            let _ = c.write_all(response);
+        }
+    });
+    format!("http://127.0.0.1:{port}/file")
+}
+
+#[test]
+fn download_diagnostics_time_and_count_one_http_get() {
+    let files = FileServer::start(None).unwrap();
+    files.serve("/100k", Serve::Pattern(100_000));
+    let r = fetch(&files.url("/100k")).unwrap();
+    assert!(
+        r.test_bytes > 100_000 && r.test_bytes < 100_000 + 1024,
+        "head and body: {}",
+        r.test_bytes
+    );
+    assert!(r.tcp_open_request <= r.tcp_open_response);
+    assert!(
+        r.tcp_open_response <= r.rom && r.rom <= r.bom && r.bom <= r.eom,
+        "{r:?}"
+    );
+    assert_eq!(r.source, Some("127.0.0.1".parse().unwrap()));
+    // Chunked and close-delimited bodies, counted with their framing and head.
+    let chunked: &[u8] =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3;x=y\r\nabc\r\n0\r\n\r\n";
+    assert_eq!(
+        fetch(&one_shot(chunked)).unwrap().test_bytes,
+        chunked.len() as u64
+    );
+    let close: &[u8] = b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nsome bytes until the close";
+    assert_eq!(
+        fetch(&one_shot(close)).unwrap().test_bytes,
+        close.len() as u64
+    );
+}
+
+#[test]
+fn download_diagnostics_failures_have_their_states() {
+    let files = FileServer::start(None).unwrap();
+    files.serve("/missing", Serve::Status(404));
+    files.serve(
+        "/cut",
+        Serve::Cut {
+            body: vec![7; 5000],
+            sent: 1000,
+        },
+    );
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (files.url("/missing"), "Error_TransferFailed"),
+        (files.url("/cut"), "Error_TransferFailed"),
+        (
+            format!("http://127.0.0.1:{closed}/"),
+            "Error_InitConnectionFailed",
+        ),
+        (one_shot(b""), "Error_NoResponse"),
+        (one_shot(b"SSH-2.0-x\r\n\r\n"), "Error_NoResponse"),
+        (
+            one_shot(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+            "Error_TransferFailed",
+        ),
+        ("https://127.0.0.1/x".into(), "Error_Other"),
+        ("ftp://127.0.0.1/x".into(), "Error_Other"),
+    ];
+    for (url, state) in cases {
+        let e = fetch(&url).unwrap_err();
+        assert_eq!(e.state(), state, "{url}: {e}");
+    }
+    // A name that is not an address of the family asked for: no DNS query leaves the host.
+    let e = http::download(&Download {
+        url: "http://127.0.0.1/x".into(),
+        protocol: Protocol::V6,
+        interface: None,
+        dscp: 0,
+        priority: 0,
+    })
+    .unwrap_err();
+    assert_eq!(e.state(), "Error_CannotResolveHostName");
+}
+
+#[test]
+fn the_acs_runs_a_download_diagnostic_and_reads_its_results() {
+    let files = FileServer::start(None).unwrap();
+    files.serve("/speed", Serve::Pattern(300_000));
+    let acs = acs();
+    let p = "Device.IP.Diagnostics.DownloadDiagnostics.";
+    acs.push(&spv(&[
+        (&format!("{p}DownloadURL"), "string", &files.url("/speed")),
+        (&format!("{p}DSCP"), "unsignedInt", "8"),
+        (&format!("{p}DiagnosticsState"), "string", "Requested"),
+    ]));
+    let a = Agent::start("dldiag", &acs, "", "");
+    assert!(
+        acs.wait(Duration::from_secs(20), |i, _, _| i.iter().any(|i| i
+            .codes()
+            .contains(&"8 DIAGNOSTICS COMPLETE".to_string()))),
+        "{}",
+        a.log()
+    );
+    acs.push(&gpv(&[p]));
+    let before = acs.replies().len();
+    let cr = acs.cr_url().unwrap();
+    assert_eq!(Acs::connection_request(&cr, "acs", "crpw").unwrap(), 200);
+    assert!(acs.wait(T, |_, r, _| r.len() > before), "{}", a.log());
+    let values = acs.replies().last().unwrap().values();
+    let v = |k: &str| {
+        values
+            .iter()
+            .find(|(n, _)| n == &format!("{p}{k}"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{k} missing: {values:?}"))
+    };
+    assert_eq!(v("DiagnosticsState"), "Complete", "{}", a.log());
+    assert_eq!(v("IPAddressUsed"), "127.0.0.1");
+    let bytes: u64 = v("TestBytesReceived").parse().unwrap();
+    assert!((300_000..301_024).contains(&bytes), "{bytes}");
+    assert_eq!(
+        v("TestBytesReceivedUnderFullLoading"),
+        v("TestBytesReceived")
+    );
+    // Same-length UTC times with microseconds: their text order is their time order.
+    let times: Vec<String> = [
+        "TCPOpenRequestTime",
+        "TCPOpenResponseTime",
+        "ROMTime",
+        "BOMTime",
+        "EOMTime",
+    ]
+    .iter()
+    .map(|k| v(k))
+    .collect();
+    for t in &times {
+        assert_eq!(t.len(), "2026-11-25T10:00:00.000000Z".len(), "{t}");
+        assert!(t.ends_with('Z') && !t.starts_with("0001"), "{t}");
+    }
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert_eq!(v("DownloadTransports"), "HTTP");
+    assert_eq!(v("DownloadDiagnosticMaxConnections"), "1");
 }

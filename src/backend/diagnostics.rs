@@ -1,5 +1,5 @@
 //! `diagnostics`: the parameters of the TR-181 IP diagnostics (`Device.IP.Diagnostics.IPPing.`,
-//! `.TraceRoute.` and its `RouteHops.{i}.` table), held in memory. Writes are staged until
+//! `.TraceRoute.` and its `RouteHops.{i}.` table, `.DownloadDiagnostics.`), held in memory. Writes are staged until
 //! commit. TR-181 rules: only `Requested` (or `Canceled`) may be written to DiagnosticsState;
 //! writing any other parameter of a test resets it to `None` and clears its results, except
 //! when DiagnosticsState=Requested comes in the same SetParameterValues. The agent takes
@@ -18,7 +18,7 @@ use crate::codec::toml;
 use crate::diag::{self, DiagError, Outcome, Protocol, Request, Target};
 
 /// Tests this handler knows.
-pub const TESTS: [&str; 2] = ["ipping", "traceroute"];
+pub const TESTS: [&str; 3] = ["ipping", "traceroute", "download"];
 
 /// Defaults for inputs the ACS has not set (TR-181 leaves them to the CPE).
 const PING_REPETITIONS: u32 = 4;
@@ -133,6 +133,41 @@ impl Diagnostics {
                 }
                 None
             }
+            Ok(Outcome::Download(Err(e))) => Some(e),
+            Ok(Outcome::Download(Ok(r))) => {
+                let t_ = diag::http::format_micros;
+                let full_us = r
+                    .eom
+                    .duration_since(r.bom)
+                    .unwrap_or_default()
+                    .as_micros()
+                    .min(u128::from(u32::MAX));
+                for (k, v) in [
+                    ("IPAddressUsed", ip(r.source)),
+                    ("TCPOpenRequestTime", t_(r.tcp_open_request)),
+                    ("TCPOpenResponseTime", t_(r.tcp_open_response)),
+                    ("ROMTime", t_(r.rom)),
+                    ("BOMTime", t_(r.bom)),
+                    ("EOMTime", t_(r.eom)),
+                    ("TestBytesReceived", r.test_bytes.to_string()),
+                    ("TotalBytesReceived", r.total_received.to_string()),
+                    ("TotalBytesSent", r.total_sent.to_string()),
+                    // One connection, no time-based test: all of it is under full loading.
+                    (
+                        "TestBytesReceivedUnderFullLoading",
+                        r.test_bytes.to_string(),
+                    ),
+                    (
+                        "TotalBytesReceivedUnderFullLoading",
+                        r.total_received.to_string(),
+                    ),
+                    ("TotalBytesSentUnderFullLoading", r.total_sent.to_string()),
+                    ("PeriodOfFullLoading", full_us.to_string()),
+                ] {
+                    t.results.insert(k.into(), v);
+                }
+                None
+            }
             Ok(Outcome::Trace(r, e)) => {
                 t.results.insert("IPAddressUsed".into(), ip(r.source));
                 t.results
@@ -179,6 +214,55 @@ fn num<T: std::str::FromStr>(
     }
 }
 
+/// The Linux interface an Interface reference names (none when empty).
+fn interface_name(
+    inputs: &BTreeMap<String, String>,
+    interface: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, DiagError> {
+    match inputs
+        .get("Interface")
+        .map_or("", |s| s.trim().trim_end_matches('.'))
+    {
+        "" => Ok(None),
+        path => interface(path)
+            .map(Some)
+            .ok_or_else(|| DiagError::Internal(format!("Interface {path} does not exist"))),
+    }
+}
+
+/// A DownloadDiagnostics request: one connection, no time-based test (what this agent offers:
+/// DownloadDiagnosticMaxConnections 1).
+fn download_request(
+    inputs: &BTreeMap<String, String>,
+    interface: &impl Fn(&str) -> Option<String>,
+) -> Result<Request, DiagError> {
+    let get = |k: &str| inputs.get(k).cloned().unwrap_or_default();
+    let protocol = Protocol::parse(&get("ProtocolVersion")).ok_or_else(|| {
+        DiagError::Internal(format!("ProtocolVersion {:?}", get("ProtocolVersion")))
+    })?;
+    let dscp: u8 = num(inputs, "DSCP", 0)?;
+    let priority: u8 = num(inputs, "EthernetPriority", 0)?;
+    let connections: u32 = num(inputs, "NumberOfConnections", 1)?;
+    let duration: u32 = num(inputs, "TimeBasedTestDuration", 0)?;
+    if dscp > 63 || priority > 7 {
+        return Err(DiagError::Internal(
+            "DSCP or EthernetPriority out of range".into(),
+        ));
+    }
+    if connections != 1 || duration != 0 {
+        return Err(DiagError::Other(
+            "only one connection and no time-based test are offered".into(),
+        ));
+    }
+    Ok(Request::Download(diag::http::Download {
+        url: get("DownloadURL"),
+        protocol,
+        interface: interface_name(inputs, interface)?,
+        dscp,
+        priority,
+    }))
+}
+
 /// Builds the request from a test's inputs.
 fn request(
     name: &str,
@@ -186,17 +270,14 @@ fn request(
     interface: &impl Fn(&str) -> Option<String>,
 ) -> Result<Request, DiagError> {
     let get = |k: &str| inputs.get(k).cloned().unwrap_or_default();
+    if name == "download" {
+        return download_request(inputs, interface);
+    }
     let trace = name == "traceroute";
     let protocol = Protocol::parse(&get("ProtocolVersion")).ok_or_else(|| {
         DiagError::Internal(format!("ProtocolVersion {:?}", get("ProtocolVersion")))
     })?;
-    let iface = match get("Interface").trim().trim_end_matches('.') {
-        "" => None,
-        path => Some(
-            interface(path)
-                .ok_or_else(|| DiagError::Internal(format!("Interface {path} does not exist")))?,
-        ),
-    };
+    let iface = interface_name(inputs, interface)?;
     let timeout = num(
         inputs,
         "Timeout",
@@ -495,6 +576,47 @@ mod tests {
             d.get(&args("nope", "Host")),
             Err(BackendError::BadArgs(_))
         ));
+    }
+
+    #[test]
+    fn download_requests_take_their_inputs_and_refuse_what_is_not_offered() {
+        let mut d = Diagnostics::default();
+        let download = [
+            ("download", "DownloadURL", "http://h/f"),
+            ("download", "Interface", "Device.IP.Interface.2"),
+            ("download", "DSCP", "46"),
+            ("download", "EthernetPriority", "5"),
+            ("download", "DiagnosticsState", "Requested"),
+        ];
+        set(&mut d, &download).unwrap();
+        let iface = |p: &str| (p == "Device.IP.Interface.2").then(|| "eth0".to_string());
+        let (name, _, req) = d.requested(iface).remove(0);
+        assert_eq!(name, "download");
+        assert_eq!(
+            req.unwrap(),
+            Request::Download(diag::http::Download {
+                url: "http://h/f".into(),
+                protocol: Protocol::Any,
+                interface: Some("eth0".into()),
+                dscp: 46,
+                priority: 5,
+            })
+        );
+        for (k, v, state) in [
+            ("NumberOfConnections", "2", "Error_Other"),
+            ("TimeBasedTestDuration", "10", "Error_Other"),
+            ("EthernetPriority", "8", "Error_Internal"),
+        ] {
+            let mut d = Diagnostics::default();
+            let mut writes: Vec<_> = download.iter().filter(|w| w.1 != k).copied().collect();
+            writes.insert(0, ("download", k, v));
+            set(&mut d, &writes).unwrap();
+            let (_, generation, req) = d.requested(iface).remove(0);
+            let e = req.unwrap_err();
+            assert_eq!(e.state(), state, "{k} = {v}");
+            assert!(d.finish("download", generation, Err(e)));
+            assert_eq!(get(&mut d, "download", "DiagnosticsState"), state);
+        }
     }
 
     #[test]

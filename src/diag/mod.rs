@@ -1,10 +1,12 @@
 //! IP diagnostics of TR-181 `Device.IP.Diagnostics`: IPPing and TraceRoute with ICMP echo over
-//! nix sockets (no other program is run or parsed). A test is a plain [`Request`] that is
+//! nix sockets, and DownloadDiagnostics over one HTTP connection (no other program is run or
+//! parsed). A test is a plain [`Request`] that is
 //! `Send`: the agent runs [`run`] in a worker thread after the session that asked for it, and
 //! the `diagnostics` handler (`backend/diagnostics.rs`) turns the [`Outcome`] into result
 //! parameters and a DiagnosticsState. Every test ends within its own time bound
 //! (repetitions × timeout, hops × tries × timeout).
 
+pub mod http;
 pub mod icmp;
 pub mod ping;
 pub mod socket;
@@ -73,6 +75,8 @@ pub enum Request {
         /// MaxHopCount (1–64).
         max_hops: u8,
     },
+    /// DownloadDiagnostics.
+    Download(http::Download),
 }
 
 /// Why a test could not complete; each maps to a DiagnosticsState value.
@@ -86,6 +90,16 @@ pub enum DiagError {
     MaxHopCountExceeded,
     /// A local failure (sockets, permissions, a bad interface).
     Internal(String),
+    /// The server did not take the connection (DownloadDiagnostics).
+    InitConnectionFailed(String),
+    /// No (HTTP) response.
+    NoResponse(String),
+    /// The transfer failed or was refused (an HTTP error status, a cut-off body).
+    TransferFailed(String),
+    /// A transfer step took too long.
+    Timeout(String),
+    /// A request this agent does not carry out (a transport or mode it lacks).
+    Other(String),
 }
 
 impl DiagError {
@@ -96,6 +110,11 @@ impl DiagError {
             DiagError::NoRoute(_) => "Error_NoRouteToHost",
             DiagError::MaxHopCountExceeded => "Error_MaxHopCountExceeded",
             DiagError::Internal(_) => "Error_Internal",
+            DiagError::InitConnectionFailed(_) => "Error_InitConnectionFailed",
+            DiagError::NoResponse(_) => "Error_NoResponse",
+            DiagError::TransferFailed(_) => "Error_TransferFailed",
+            DiagError::Timeout(_) => "Error_Timeout",
+            DiagError::Other(_) => "Error_Other",
         }
     }
 }
@@ -106,7 +125,12 @@ impl fmt::Display for DiagError {
             DiagError::CannotResolve(m) => write!(f, "cannot resolve {m}"),
             DiagError::NoRoute(m) => write!(f, "{m}"),
             DiagError::MaxHopCountExceeded => write!(f, "maximum hop count exceeded"),
-            DiagError::Internal(m) => write!(f, "{m}"),
+            DiagError::Internal(m)
+            | DiagError::InitConnectionFailed(m)
+            | DiagError::NoResponse(m)
+            | DiagError::TransferFailed(m)
+            | DiagError::Timeout(m)
+            | DiagError::Other(m) => write!(f, "{m}"),
         }
     }
 }
@@ -159,6 +183,8 @@ pub enum Outcome {
     /// TraceRoute: the hops found, and the error that ended it early, if any (the hops found
     /// before a MaxHopCountExceeded are kept).
     Trace(TraceReport, Option<DiagError>),
+    /// DownloadDiagnostics.
+    Download(Result<http::DownloadReport, DiagError>),
 }
 
 /// Resolves the host in the requested family (no DNS for literal addresses).
@@ -211,6 +237,7 @@ pub fn run(request: &Request) -> Outcome {
             let (report, error) = traceroute::run(target, *tries, *max_hops);
             Outcome::Trace(report, error)
         }
+        Request::Download(d) => Outcome::Download(http::download(d)),
     }
 }
 
