@@ -9,15 +9,15 @@
 //! The library is driven from a thread inside ns A; the agent runs in ns A and is driven by
 //! the ACS (SetParameterValues → 8 DIAGNOSTICS COMPLETE → GetParameterValues). Needs root.
 //!
-//! DownloadDiagnostics needs no namespace: the library and the agent fetch from a file server
-//! and from one-shot HTTP servers on 127.0.0.1.
+//! Download/UploadDiagnostics need no namespace: the library and the agent use a file server
+//! and one-shot HTTP servers on 127.0.0.1.
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use cwmpd::diag::http::{self, Download, DownloadReport};
+use cwmpd::diag::http::{self, HttpReport, HttpTest};
 use cwmpd::diag::{self, DiagError, Outcome, Protocol, Request, Target};
 use cwmpd_testacs::files::{FileServer, Serve};
 use cwmpd_testacs::Acs;
@@ -302,8 +302,8 @@ fn the_acs_requests_tests_and_reads_their_results() {
     );
 }
 
-fn fetch(url: &str) -> Result<DownloadReport, DiagError> {
-    http::download(&Download {
+fn fetch(url: &str) -> Result<HttpReport, DiagError> {
+    http::download(&HttpTest {
         url: url.into(),
         protocol: Protocol::Any,
         interface: None,
@@ -395,7 +395,7 @@ fn download_diagnostics_failures_have_their_states() {
         assert_eq!(e.state(), state, "{url}: {e}");
     }
     // A name that is not an address of the family asked for: no DNS query leaves the host.
-    let e = http::download(&Download {
+    let e = http::download(&HttpTest {
         url: "http://127.0.0.1/x".into(),
         protocol: Protocol::V6,
         interface: None,
@@ -464,4 +464,90 @@ fn the_acs_runs_a_download_diagnostic_and_reads_its_results() {
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     assert_eq!(v("DownloadTransports"), "HTTP");
     assert_eq!(v("DownloadDiagnosticMaxConnections"), "1");
+}
+
+#[test]
+fn upload_diagnostics_send_test_file_length_bytes_and_time_the_answer() {
+    let files = FileServer::start(None).unwrap();
+    let test = HttpTest {
+        url: files.url("/up"),
+        protocol: Protocol::V4,
+        interface: None,
+        dscp: 0,
+        priority: 0,
+    };
+    let r = http::upload(&test, 200_000).unwrap();
+    let uploads = files.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].1.len(), 200_000);
+    assert!(uploads[0]
+        .1
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == (i % 16384 % 251) as u8));
+    assert!(
+        r.test_bytes > 200_000 && r.test_bytes < 200_000 + 1024,
+        "{}",
+        r.test_bytes
+    );
+    assert!(
+        r.tcp_open_response <= r.rom && r.rom <= r.bom && r.bom <= r.eom,
+        "{r:?}"
+    );
+    // A refusal is a failed transfer; a server that says nothing is no response.
+    let refused = HttpTest {
+        url: one_shot(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+        ..test.clone()
+    };
+    assert_eq!(
+        http::upload(&refused, 10).unwrap_err().state(),
+        "Error_TransferFailed"
+    );
+    let silent = HttpTest {
+        url: one_shot(b""),
+        ..test
+    };
+    assert_eq!(
+        http::upload(&silent, 10).unwrap_err().state(),
+        "Error_NoResponse"
+    );
+}
+
+#[test]
+fn the_acs_runs_an_upload_diagnostic_and_reads_its_results() {
+    let files = FileServer::start(None).unwrap();
+    let acs = acs();
+    let p = "Device.IP.Diagnostics.UploadDiagnostics.";
+    acs.push(&spv(&[
+        (&format!("{p}UploadURL"), "string", &files.url("/speed")),
+        (&format!("{p}TestFileLength"), "unsignedLong", "150000"),
+        (&format!("{p}DiagnosticsState"), "string", "Requested"),
+    ]));
+    let a = Agent::start("uldiag", &acs, "", "");
+    assert!(
+        acs.wait(Duration::from_secs(20), |i, _, _| i.iter().any(|i| i
+            .codes()
+            .contains(&"8 DIAGNOSTICS COMPLETE".to_string()))),
+        "{}",
+        a.log()
+    );
+    acs.push(&gpv(&[p]));
+    let before = acs.replies().len();
+    let cr = acs.cr_url().unwrap();
+    assert_eq!(Acs::connection_request(&cr, "acs", "crpw").unwrap(), 200);
+    assert!(acs.wait(T, |_, r, _| r.len() > before), "{}", a.log());
+    let values = acs.replies().last().unwrap().values();
+    let v = |k: &str| {
+        values
+            .iter()
+            .find(|(n, _)| n == &format!("{p}{k}"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{k} missing: {values:?}"))
+    };
+    assert_eq!(v("DiagnosticsState"), "Complete", "{}", a.log());
+    let sent: u64 = v("TestBytesSent").parse().unwrap();
+    assert!((150_000..151_024).contains(&sent), "{sent}");
+    assert_eq!(files.uploads()[0].1.len(), 150_000);
+    assert!(v("ROMTime") <= v("BOMTime") && v("BOMTime") <= v("EOMTime"));
+    assert_eq!(v("UploadTransports"), "HTTP");
 }

@@ -1,5 +1,6 @@
 //! `diagnostics`: the parameters of the TR-181 IP diagnostics (`Device.IP.Diagnostics.IPPing.`,
-//! `.TraceRoute.` and its `RouteHops.{i}.` table, `.DownloadDiagnostics.`), held in memory. Writes are staged until
+//! `.TraceRoute.` and its `RouteHops.{i}.` table, `.DownloadDiagnostics.`,
+//! `.UploadDiagnostics.`), held in memory. Writes are staged until
 //! commit. TR-181 rules: only `Requested` (or `Canceled`) may be written to DiagnosticsState;
 //! writing any other parameter of a test resets it to `None` and clears its results, except
 //! when DiagnosticsState=Requested comes in the same SetParameterValues. The agent takes
@@ -18,7 +19,7 @@ use crate::codec::toml;
 use crate::diag::{self, DiagError, Outcome, Protocol, Request, Target};
 
 /// Tests this handler knows.
-pub const TESTS: [&str; 3] = ["ipping", "traceroute", "download"];
+pub const TESTS: [&str; 4] = ["ipping", "traceroute", "download", "upload"];
 
 /// Defaults for inputs the ACS has not set (TR-181 leaves them to the CPE).
 const PING_REPETITIONS: u32 = 4;
@@ -133,39 +134,13 @@ impl Diagnostics {
                 }
                 None
             }
-            Ok(Outcome::Download(Err(e))) => Some(e),
+            Ok(Outcome::Download(Err(e)) | Outcome::Upload(Err(e))) => Some(e),
             Ok(Outcome::Download(Ok(r))) => {
-                let t_ = diag::http::format_micros;
-                let full_us = r
-                    .eom
-                    .duration_since(r.bom)
-                    .unwrap_or_default()
-                    .as_micros()
-                    .min(u128::from(u32::MAX));
-                for (k, v) in [
-                    ("IPAddressUsed", ip(r.source)),
-                    ("TCPOpenRequestTime", t_(r.tcp_open_request)),
-                    ("TCPOpenResponseTime", t_(r.tcp_open_response)),
-                    ("ROMTime", t_(r.rom)),
-                    ("BOMTime", t_(r.bom)),
-                    ("EOMTime", t_(r.eom)),
-                    ("TestBytesReceived", r.test_bytes.to_string()),
-                    ("TotalBytesReceived", r.total_received.to_string()),
-                    ("TotalBytesSent", r.total_sent.to_string()),
-                    // One connection, no time-based test: all of it is under full loading.
-                    (
-                        "TestBytesReceivedUnderFullLoading",
-                        r.test_bytes.to_string(),
-                    ),
-                    (
-                        "TotalBytesReceivedUnderFullLoading",
-                        r.total_received.to_string(),
-                    ),
-                    ("TotalBytesSentUnderFullLoading", r.total_sent.to_string()),
-                    ("PeriodOfFullLoading", full_us.to_string()),
-                ] {
-                    t.results.insert(k.into(), v);
-                }
+                http_results(&mut t.results, &r, "Received");
+                None
+            }
+            Ok(Outcome::Upload(Ok(r))) => {
+                http_results(&mut t.results, &r, "Sent");
                 None
             }
             Ok(Outcome::Trace(r, e)) => {
@@ -201,6 +176,45 @@ impl Diagnostics {
     }
 }
 
+/// The results of a download (`TestBytesReceived…`) or upload (`TestBytesSent…`).
+fn http_results(results: &mut BTreeMap<String, String>, r: &diag::http::HttpReport, test: &str) {
+    let time = diag::http::format_micros;
+    let full_us = r
+        .eom
+        .duration_since(r.bom)
+        .unwrap_or_default()
+        .as_micros()
+        .min(u128::from(u32::MAX));
+    let ip = r.source.map(|a| a.to_string()).unwrap_or_default();
+    for (k, v) in [
+        ("IPAddressUsed".to_string(), ip),
+        ("TCPOpenRequestTime".into(), time(r.tcp_open_request)),
+        ("TCPOpenResponseTime".into(), time(r.tcp_open_response)),
+        ("ROMTime".into(), time(r.rom)),
+        ("BOMTime".into(), time(r.bom)),
+        ("EOMTime".into(), time(r.eom)),
+        (format!("TestBytes{test}"), r.test_bytes.to_string()),
+        ("TotalBytesReceived".into(), r.total_received.to_string()),
+        ("TotalBytesSent".into(), r.total_sent.to_string()),
+        // One connection, no time-based test: all of it is under full loading.
+        (
+            format!("TestBytes{test}UnderFullLoading"),
+            r.test_bytes.to_string(),
+        ),
+        (
+            "TotalBytesReceivedUnderFullLoading".into(),
+            r.total_received.to_string(),
+        ),
+        (
+            "TotalBytesSentUnderFullLoading".into(),
+            r.total_sent.to_string(),
+        ),
+        ("PeriodOfFullLoading".into(), full_us.to_string()),
+    ] {
+        results.insert(k, v);
+    }
+}
+
 fn num<T: std::str::FromStr>(
     inputs: &BTreeMap<String, String>,
     k: &str,
@@ -230,9 +244,10 @@ fn interface_name(
     }
 }
 
-/// A DownloadDiagnostics request: one connection, no time-based test (what this agent offers:
-/// DownloadDiagnosticMaxConnections 1).
-fn download_request(
+/// A Download- or UploadDiagnostics request: one connection, no time-based test (what this
+/// agent offers: DownloadDiagnosticMaxConnections 1).
+fn http_request(
+    name: &str,
     inputs: &BTreeMap<String, String>,
     interface: &impl Fn(&str) -> Option<String>,
 ) -> Result<Request, DiagError> {
@@ -254,13 +269,23 @@ fn download_request(
             "only one connection and no time-based test are offered".into(),
         ));
     }
-    Ok(Request::Download(diag::http::Download {
-        url: get("DownloadURL"),
+    let upload = name == "upload";
+    let test = diag::http::HttpTest {
+        url: get(if upload { "UploadURL" } else { "DownloadURL" }),
         protocol,
         interface: interface_name(inputs, interface)?,
         dscp,
         priority,
-    }))
+    };
+    if upload {
+        let length: u64 = num(inputs, "TestFileLength", 0)?;
+        if length == 0 {
+            return Err(DiagError::Other("TestFileLength is 0".into()));
+        }
+        Ok(Request::Upload(test, length))
+    } else {
+        Ok(Request::Download(test))
+    }
 }
 
 /// Builds the request from a test's inputs.
@@ -270,8 +295,8 @@ fn request(
     interface: &impl Fn(&str) -> Option<String>,
 ) -> Result<Request, DiagError> {
     let get = |k: &str| inputs.get(k).cloned().unwrap_or_default();
-    if name == "download" {
-        return download_request(inputs, interface);
+    if name == "download" || name == "upload" {
+        return http_request(name, inputs, interface);
     }
     let trace = name == "traceroute";
     let protocol = Protocol::parse(&get("ProtocolVersion")).ok_or_else(|| {
@@ -594,7 +619,7 @@ mod tests {
         assert_eq!(name, "download");
         assert_eq!(
             req.unwrap(),
-            Request::Download(diag::http::Download {
+            Request::Download(diag::http::HttpTest {
                 url: "http://h/f".into(),
                 protocol: Protocol::Any,
                 interface: Some("eth0".into()),
@@ -617,6 +642,26 @@ mod tests {
             assert!(d.finish("download", generation, Err(e)));
             assert_eq!(get(&mut d, "download", "DiagnosticsState"), state);
         }
+    }
+
+    #[test]
+    fn upload_requests_need_a_test_file_length() {
+        let mut d = Diagnostics::default();
+        let upload = [
+            ("upload", "UploadURL", "http://h/u"),
+            ("upload", "TestFileLength", "4096"),
+            ("upload", "DiagnosticsState", "Requested"),
+        ];
+        set(&mut d, &upload).unwrap();
+        let (name, _, req) = d.requested(no_iface).remove(0);
+        assert_eq!(name, "upload");
+        match req.unwrap() {
+            Request::Upload(t, 4096) => assert_eq!(t.url, "http://h/u"),
+            r => panic!("{r:?}"),
+        }
+        set(&mut d, &[("upload", "TestFileLength", "0"), upload[2]]).unwrap();
+        let (_, _, req) = d.requested(no_iface).remove(0);
+        assert_eq!(req.unwrap_err().state(), "Error_Other");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! IP diagnostics of TR-181 `Device.IP.Diagnostics`: IPPing and TraceRoute with ICMP echo over
-//! nix sockets, and DownloadDiagnostics over one HTTP connection (no other program is run or
+//! nix sockets, and Download/UploadDiagnostics over one HTTP connection (no other program is run or
 //! parsed). A test is a plain [`Request`] that is
 //! `Send`: the agent runs [`run`] in a worker thread after the session that asked for it, and
 //! the `diagnostics` handler (`backend/diagnostics.rs`) turns the [`Outcome`] into result
@@ -76,7 +76,9 @@ pub enum Request {
         max_hops: u8,
     },
     /// DownloadDiagnostics.
-    Download(http::Download),
+    Download(http::HttpTest),
+    /// UploadDiagnostics: TestFileLength bytes.
+    Upload(http::HttpTest, u64),
 }
 
 /// Why a test could not complete; each maps to a DiagnosticsState value.
@@ -184,7 +186,9 @@ pub enum Outcome {
     /// before a MaxHopCountExceeded are kept).
     Trace(TraceReport, Option<DiagError>),
     /// DownloadDiagnostics.
-    Download(Result<http::DownloadReport, DiagError>),
+    Download(Result<http::HttpReport, DiagError>),
+    /// UploadDiagnostics.
+    Upload(Result<http::HttpReport, DiagError>),
 }
 
 /// Resolves the host in the requested family (no DNS for literal addresses).
@@ -238,6 +242,7 @@ pub fn run(request: &Request) -> Outcome {
             Outcome::Trace(report, error)
         }
         Request::Download(d) => Outcome::Download(http::download(d)),
+        Request::Upload(d, length) => Outcome::Upload(http::upload(d, *length)),
     }
 }
 
