@@ -106,7 +106,16 @@ pub struct Agent {
 impl Agent {
     /// Opens the device, binds the Connection Request listener and loads the saved state.
     pub fn new(cfg: Config) -> Result<Agent, String> {
-        let mut dev = Device::open(&cfg).map_err(|e| e.to_string())?;
+        Agent::with_handlers(cfg, Vec::new())
+    }
+
+    /// Like [`Agent::new`], with a vendor's handlers registered after the built-ins (a name
+    /// already taken replaces the built-in).
+    pub fn with_handlers(
+        cfg: Config,
+        extra: Vec<(String, Box<dyn crate::backend::Handler>)>,
+    ) -> Result<Agent, String> {
+        let mut dev = Device::open_with(&cfg, extra).map_err(|e| e.to_string())?;
         let c = &cfg.connection_request;
         let listener = cr::Listener::bind(&cr::Settings {
             listen: c.listen.clone(),
@@ -783,8 +792,12 @@ impl Agent {
                 continue;
             }
             self.inbox.extend(self.reports.1.try_iter());
-            if !self.inbox.is_empty() || self.netlink_changed.load(Ordering::SeqCst) {
-                // A wake-up meant for these may have been taken by a poll in the session.
+            if !self.inbox.is_empty()
+                || self.netlink_changed.load(Ordering::SeqCst)
+                || self.shutdown.load(Ordering::SeqCst)
+            {
+                // A wake-up meant for these (a SIGTERM's too) may have been taken by a poll in
+                // the session.
                 continue;
             }
             let wait = if !self.state.events.is_empty()

@@ -1,12 +1,18 @@
 //! Command-line front end: `cwmpd check`, `cwmpd get`, `cwmpd run`. Parses arguments,
 //! sets up logging (`run` where `[log] target` says, `check` and `get` on stderr), and prints
-//! results; all real work is in the library.
+//! results; all real work is in the library. A vendor's own binary calls [`main_with`] with
+//! its handlers (`examples/vendor_handler.rs`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::backend::Handler;
 use crate::config::Config;
 use crate::device::Device;
+
+/// Makes a vendor's handlers: `(name, handler)` pairs registered after the built-ins. Called
+/// once for each device the command opens.
+pub type Handlers<'a> = &'a dyn Fn() -> Vec<(String, Box<dyn Handler>)>;
 
 const USAGE: &str = "usage:
   cwmpd check [--config FILE]          validate config, data model and board; print counts
@@ -71,15 +77,20 @@ fn parse(args: &[String]) -> Result<Command, String> {
     }
 }
 
-fn load(config: &Option<PathBuf>) -> Result<(Config, Device), String> {
+fn load(config: &Option<PathBuf>, handlers: Handlers) -> Result<(Config, Device), String> {
     let cfg = Config::load(config.as_deref()).map_err(|e| e.to_string())?;
     crate::logger::init_stderr(&cfg.log.level);
-    let dev = Device::open(&cfg).map_err(|e| e.to_string())?;
+    let dev = Device::open_with(&cfg, handlers()).map_err(|e| e.to_string())?;
     Ok((cfg, dev))
 }
 
 /// Runs the command line; returns the process exit code.
 pub fn main(args: &[String]) -> ExitCode {
+    main_with(args, &Vec::new)
+}
+
+/// Runs the command line with a vendor's handlers as well as the built-in ones.
+pub fn main_with(args: &[String], handlers: Handlers) -> ExitCode {
     let cmd = match parse(args) {
         Ok(c) => c,
         Err(e) => {
@@ -112,7 +123,7 @@ pub fn main(args: &[String]) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let mut agent = match crate::agent::Agent::new(cfg) {
+            let mut agent = match crate::agent::Agent::with_handlers(cfg, handlers()) {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("cwmpd: {e}");
@@ -127,7 +138,7 @@ pub fn main(args: &[String]) -> ExitCode {
             agent.run();
             ExitCode::SUCCESS
         }
-        Command::Check { config } => match load(&config) {
+        Command::Check { config } => match load(&config, handlers) {
             Err(e) => {
                 eprintln!("cwmpd: {e}");
                 ExitCode::FAILURE
@@ -164,7 +175,7 @@ pub fn main(args: &[String]) -> ExitCode {
                 ExitCode::SUCCESS
             }
         },
-        Command::Get { config, paths } => match load(&config) {
+        Command::Get { config, paths } => match load(&config, handlers) {
             Err(e) => {
                 eprintln!("cwmpd: {e}");
                 ExitCode::FAILURE
