@@ -172,10 +172,27 @@ fn serve(
         sock.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         let conn = rustls::ServerConnection::new(cfg).ok()?;
         let mut tls = rustls::StreamOwned::new(conn, sock);
+        // The whole request (head and body come in separate records): a socket closed with
+        // unread data resets the connection before the client reads the answer.
+        let mut req = Vec::new();
         let mut buf = [0u8; 4096];
-        let n = tls.read(&mut buf).ok()?;
-        if n == 0 {
-            return None;
+        loop {
+            let n = tls.read(&mut buf).ok()?;
+            if n == 0 {
+                return None;
+            }
+            req.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&req).to_ascii_lowercase();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length: usize = text[..end]
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if req.len() >= end + 4 + length {
+                    break;
+                }
+            }
         }
         let presented = tls.conn.peer_certificates().is_some_and(|c| !c.is_empty());
         tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
