@@ -324,10 +324,14 @@ fn binding(value: toml::Value, at: Location) -> Result<Binding, BoardError> {
             })
         }
         None => {
-            return Err(BoardError {
-                at,
-                message: "binding has no `handler`".into(),
-            })
+            let keys: Vec<&str> = table.keys().map(String::as_str).collect();
+            let message = if keys.is_empty() {
+                "binding has no `handler`".to_string()
+            } else {
+                // A misspelt `handler` is among them.
+                format!("binding has no `handler` (its keys: {})", keys.join(", "))
+            };
+            return Err(BoardError { at, message });
         }
     };
     let flag = |t: &mut toml::Table, key: &str| -> Result<bool, String> {
@@ -647,6 +651,11 @@ Other = "v"
                 format!("{head}[[object]]\npath = \"D.\"\n[object.params]\nA = {{ value = \"x\" }}\n"),
                 6,
                 "binding has no `handler`",
+            ),
+            (
+                format!("{head}[[object]]\npath = \"D.\"\n[object.params]\nA = {{ hanlder = \"constant\", value = \"x\" }}\n"),
+                6,
+                "binding has no `handler` (its keys: hanlder, value)",
             ),
             (
                 format!("{head}[[object]]\npath = \"D.\"\nparams.A = {{ handler = \"h\", write = 1 }}\n"),
