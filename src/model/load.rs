@@ -68,6 +68,8 @@ fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
         let mut obj = Object::read(&mut f).map_err(|e| ferr(header_line, e))?;
         f.finish().map_err(|e| ferr(header_line, e))?;
         obj.params = params;
+        // The list grew by doubling: the schema is kept for the agent's life.
+        obj.params.shrink_to_fit();
         Ok(obj)
     };
     for (i, line) in text.lines().enumerate() {

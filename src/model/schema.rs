@@ -348,8 +348,9 @@ impl Syntax {
         } else {
             None
         };
-        let mut ranges = Vec::new();
-        for mut r in f.tables("ranges")? {
+        let tables = f.tables("ranges")?;
+        let mut ranges = Vec::with_capacity(tables.len());
+        for mut r in tables {
             ranges.push(Range {
                 min: r.opt_int("min")?,
                 max: r.opt_int("max")?,

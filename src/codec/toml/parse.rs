@@ -539,6 +539,18 @@ impl<'a> Parser<'a> {
 
     /// After the opening quote; consumes the closing one.
     fn basic_string(&mut self) -> R<String> {
+        // Most strings have no escapes: copied in one piece they keep no spare capacity (the
+        // loaded data model holds thousands of them).
+        let start = self.pos;
+        let plain = self.b[start..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20 || c == 0x7f);
+        if let Some(n) = plain {
+            if self.b[start + n] == b'"' {
+                self.pos = start + n + 1;
+                return Ok(self.src[start..start + n].to_string());
+            }
+        }
         let mut out = String::new();
         loop {
             let Some(c) = self.peek() else {
