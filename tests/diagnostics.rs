@@ -312,7 +312,8 @@ fn fetch(url: &str) -> Result<HttpReport, DiagError> {
     })
 }
 
-/// A server on 127.0.0.1 that answers one request with `response` and closes.
+/// A server on 127.0.0.1 that reads one request (head and Content-Length body: closing with
+/// unread bytes would reset the connection), answers it with `response` and closes.
 fn one_shot(response: &'static [u8]) -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
@@ -323,6 +324,16 @@ fn one_shot(response: &'static [u8]) -> String {
             while !head.ends_with(b"\r\n\r\n") && c.read(&mut b).unwrap_or(0) == 1 {
                 head.push(b[0]);
             }
+            let length: u64 = String::from_utf8_lossy(&head)
+                .to_ascii_lowercase()
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let _ = std::io::copy(&mut (&mut c).take(length), &mut std::io::sink());
             let _ = c.write_all(response);
         }
     });
@@ -406,18 +417,13 @@ fn download_diagnostics_failures_have_their_states() {
     assert_eq!(e.state(), "Error_CannotResolveHostName");
 }
 
-#[test]
-fn the_acs_runs_a_download_diagnostic_and_reads_its_results() {
-    let files = FileServer::start(None).unwrap();
-    files.serve("/speed", Serve::Pattern(300_000));
-    let acs = acs();
-    let p = "Device.IP.Diagnostics.DownloadDiagnostics.";
-    acs.push(&spv(&[
-        (&format!("{p}DownloadURL"), "string", &files.url("/speed")),
-        (&format!("{p}DSCP"), "unsignedInt", "8"),
-        (&format!("{p}DiagnosticsState"), "string", "Requested"),
-    ]));
-    let a = Agent::start("dldiag", &acs, "", "");
+/// Waits for 8 DIAGNOSTICS COMPLETE, then reads the object `p` with a GetParameterValues in
+/// a session started by a Connection Request: names (without `p`) → values.
+fn results_after_completion(
+    acs: &Acs,
+    a: &Agent,
+    p: &str,
+) -> std::collections::BTreeMap<String, String> {
     assert!(
         acs.wait(Duration::from_secs(20), |i, _, _| i.iter().any(|i| i
             .codes()
@@ -431,11 +437,29 @@ fn the_acs_runs_a_download_diagnostic_and_reads_its_results() {
     assert_eq!(Acs::connection_request(&cr, "acs", "crpw").unwrap(), 200);
     assert!(acs.wait(T, |_, r, _| r.len() > before), "{}", a.log());
     let values = acs.replies().last().unwrap().values();
+    values
+        .into_iter()
+        .filter_map(|(n, v)| Some((n.strip_prefix(p)?.to_string(), v)))
+        .collect()
+}
+
+#[test]
+fn the_acs_runs_a_download_diagnostic_and_reads_its_results() {
+    let files = FileServer::start(None).unwrap();
+    files.serve("/speed", Serve::Pattern(300_000));
+    let acs = acs();
+    let p = "Device.IP.Diagnostics.DownloadDiagnostics.";
+    acs.push(&spv(&[
+        (&format!("{p}DownloadURL"), "string", &files.url("/speed")),
+        (&format!("{p}DSCP"), "unsignedInt", "8"),
+        (&format!("{p}DiagnosticsState"), "string", "Requested"),
+    ]));
+    let a = Agent::start("dldiag", &acs, "", "");
+    let values = results_after_completion(&acs, &a, p);
     let v = |k: &str| {
         values
-            .iter()
-            .find(|(n, _)| n == &format!("{p}{k}"))
-            .map(|(_, v)| v.clone())
+            .get(k)
+            .cloned()
             .unwrap_or_else(|| panic!("{k} missing: {values:?}"))
     };
     assert_eq!(v("DiagnosticsState"), "Complete", "{}", a.log());
@@ -524,24 +548,11 @@ fn the_acs_runs_an_upload_diagnostic_and_reads_its_results() {
         (&format!("{p}DiagnosticsState"), "string", "Requested"),
     ]));
     let a = Agent::start("uldiag", &acs, "", "");
-    assert!(
-        acs.wait(Duration::from_secs(20), |i, _, _| i.iter().any(|i| i
-            .codes()
-            .contains(&"8 DIAGNOSTICS COMPLETE".to_string()))),
-        "{}",
-        a.log()
-    );
-    acs.push(&gpv(&[p]));
-    let before = acs.replies().len();
-    let cr = acs.cr_url().unwrap();
-    assert_eq!(Acs::connection_request(&cr, "acs", "crpw").unwrap(), 200);
-    assert!(acs.wait(T, |_, r, _| r.len() > before), "{}", a.log());
-    let values = acs.replies().last().unwrap().values();
+    let values = results_after_completion(&acs, &a, p);
     let v = |k: &str| {
         values
-            .iter()
-            .find(|(n, _)| n == &format!("{p}{k}"))
-            .map(|(_, v)| v.clone())
+            .get(k)
+            .cloned()
             .unwrap_or_else(|| panic!("{k} missing: {values:?}"))
     };
     assert_eq!(v("DiagnosticsState"), "Complete", "{}", a.log());
