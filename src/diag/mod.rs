@@ -4,7 +4,8 @@
 //! `Send`: the agent runs [`run`] in a worker thread after the session that asked for it, and
 //! the `diagnostics` handler (`backend/diagnostics.rs`) turns the [`Outcome`] into result
 //! parameters and a DiagnosticsState. Every test ends within its own time bound
-//! (repetitions × timeout, hops × tries × timeout).
+//! (repetitions × timeout, hops × tries × timeout), and a host name lookup within
+//! [`RESOLVE_TIMEOUT`].
 
 pub mod http;
 pub mod icmp;
@@ -191,8 +192,29 @@ pub enum Outcome {
     Upload(Result<http::HttpReport, DiagError>),
 }
 
-/// Resolves the host in the requested family (no DNS for literal addresses).
+/// Longest wait for a host name to resolve: the resolver's own retries can take much longer,
+/// and the test's DiagnosticsState would stay Requested meanwhile.
+pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Resolves the host in the requested family (no DNS for literal addresses), within
+/// [`RESOLVE_TIMEOUT`].
 pub fn resolve(host: &str, protocol: Protocol) -> Result<IpAddr, DiagError> {
+    resolve_with(host, protocol, RESOLVE_TIMEOUT, |h| {
+        (h, 0)
+            .to_socket_addrs()
+            .map(|a| a.map(|s| s.ip()).collect())
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// [`resolve`] with the name lookup and its time bound given. The lookup runs in a thread of
+/// its own: one that outlives the bound is left to finish and its answer dropped.
+pub fn resolve_with(
+    host: &str,
+    protocol: Protocol,
+    timeout: Duration,
+    lookup: fn(&str) -> Result<Vec<IpAddr>, String>,
+) -> Result<IpAddr, DiagError> {
     let host = host.trim();
     if host.is_empty() {
         return Err(DiagError::CannotResolve("an empty Host".into()));
@@ -211,10 +233,24 @@ pub fn resolve(host: &str, protocol: Protocol) -> Result<IpAddr, DiagError> {
             )))
         };
     }
-    (host, 0)
-        .to_socket_addrs()
-        .map_err(|e| DiagError::CannotResolve(format!("{host}: {e}")))?
-        .map(|s| s.ip())
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_string();
+    std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let _ = tx.send(lookup(&name));
+        })
+        .map_err(|e| DiagError::Internal(format!("resolver thread: {e}")))?;
+    let addrs = match rx.recv_timeout(timeout) {
+        Ok(r) => r.map_err(|e| DiagError::CannotResolve(format!("{host}: {e}")))?,
+        Err(_) => {
+            return Err(DiagError::CannotResolve(format!(
+                "{host}: no answer within {timeout:?}"
+            )))
+        }
+    };
+    addrs
+        .into_iter()
         .find(wanted)
         .ok_or_else(|| DiagError::CannotResolve(host.to_string()))
 }

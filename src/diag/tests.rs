@@ -74,3 +74,40 @@ fn a_ping_to_an_unresolvable_host_reports_it_without_sending() {
         o => panic!("{o:?}"),
     }
 }
+
+#[test]
+fn name_lookups_are_bounded_and_filtered_by_family() {
+    let slow: fn(&str) -> Result<Vec<IpAddr>, String> = |_| {
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(vec!["10.0.0.1".parse().unwrap()])
+    };
+    let started = std::time::Instant::now();
+    let e = resolve_with(
+        "acs.example",
+        Protocol::Any,
+        Duration::from_millis(50),
+        slow,
+    )
+    .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(e.state(), "Error_CannotResolveHostName");
+    assert!(e.to_string().contains("no answer within"), "{e}");
+    let both: fn(&str) -> Result<Vec<IpAddr>, String> = |_| {
+        Ok(vec![
+            "10.0.0.1".parse().unwrap(),
+            "fd00::1".parse().unwrap(),
+        ])
+    };
+    let at = |p| resolve_with("h", p, Duration::from_secs(5), both);
+    assert_eq!(at(Protocol::V6), Ok("fd00::1".parse().unwrap()));
+    assert_eq!(at(Protocol::V4), Ok("10.0.0.1".parse().unwrap()));
+    let failing: fn(&str) -> Result<Vec<IpAddr>, String> = |_| Err("NXDOMAIN".into());
+    let e = resolve_with("h", Protocol::Any, Duration::from_secs(5), failing).unwrap_err();
+    assert_eq!(e.state(), "Error_CannotResolveHostName");
+    let none: fn(&str) -> Result<Vec<IpAddr>, String> = |_| Ok(vec!["10.0.0.1".parse().unwrap()]);
+    assert!(resolve_with("h", Protocol::V6, Duration::from_secs(5), none).is_err());
+}
