@@ -200,7 +200,7 @@ pub fn download_type_ok(ty: &str) -> bool {
         || vendor(ty)
 }
 
-/// TR-069 A.4.1.6 Upload FileTypes ("3 Vendor Configuration File <i>" names an instance).
+/// TR-069 A.4.1.6 Upload FileTypes (`3 Vendor Configuration File <i>` names an instance).
 pub fn upload_type_ok(ty: &str) -> bool {
     let numbered = |prefix: &str| {
         ty.strip_prefix(prefix)

@@ -1,4 +1,4 @@
-//! The writer: a [`Table`] to TOML text that [`super::parse`] reads back to the same table.
+//! The writer: a [`Table`] to TOML text that [`super::parse()`] reads back to the same table.
 //! Scalars and arrays of values come first, then `[sub]` tables and `[[arrays]]` of tables;
 //! tables inside arrays of values are written inline.
 
