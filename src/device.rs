@@ -144,12 +144,7 @@ impl Device {
             return Err(SetupError::Bindings(errors));
         }
         let state_file = cfg.paths.state_dir.join(STATE_FILE);
-        let read = crate::store::read_versioned(&state_file, STATE_VERSION).and_then(|t| {
-            t.map(StateDoc::from_table)
-                .transpose()
-                .map_err(|e| crate::store::StoreError::Corrupt(state_file.clone(), e.to_string()))
-        });
-        let doc = match read {
+        let doc = match crate::store::read_with(&state_file, STATE_VERSION, StateDoc::from_table) {
             Ok(d) => d.unwrap_or_default(),
             Err(e) => {
                 log::warn!(

@@ -418,12 +418,9 @@ fn download_diagnostics_failures_have_their_states() {
 }
 
 /// Waits for 8 DIAGNOSTICS COMPLETE, then reads the object `p` with a GetParameterValues in
-/// a session started by a Connection Request: names (without `p`) → values.
-fn results_after_completion(
-    acs: &Acs,
-    a: &Agent,
-    p: &str,
-) -> std::collections::BTreeMap<String, String> {
+/// a session started by a Connection Request: a lookup of a value by its name without `p`
+/// (a missing name fails the test).
+fn results_after_completion(acs: &Acs, a: &Agent, p: &str) -> impl Fn(&str) -> String {
     assert!(
         acs.wait(Duration::from_secs(20), |i, _, _| i.iter().any(|i| i
             .codes()
@@ -437,10 +434,16 @@ fn results_after_completion(
     assert_eq!(Acs::connection_request(&cr, "acs", "crpw").unwrap(), 200);
     assert!(acs.wait(T, |_, r, _| r.len() > before), "{}", a.log());
     let values = acs.replies().last().unwrap().values();
-    values
+    let values: std::collections::BTreeMap<String, String> = values
         .into_iter()
         .filter_map(|(n, v)| Some((n.strip_prefix(p)?.to_string(), v)))
-        .collect()
+        .collect();
+    move |k| {
+        values
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| panic!("{k} missing: {values:?}"))
+    }
 }
 
 #[test]
@@ -455,13 +458,7 @@ fn the_acs_runs_a_download_diagnostic_and_reads_its_results() {
         (&format!("{p}DiagnosticsState"), "string", "Requested"),
     ]));
     let a = Agent::start("dldiag", &acs, "", "");
-    let values = results_after_completion(&acs, &a, p);
-    let v = |k: &str| {
-        values
-            .get(k)
-            .cloned()
-            .unwrap_or_else(|| panic!("{k} missing: {values:?}"))
-    };
+    let v = results_after_completion(&acs, &a, p);
     assert_eq!(v("DiagnosticsState"), "Complete", "{}", a.log());
     assert_eq!(v("IPAddressUsed"), "127.0.0.1");
     let bytes: u64 = v("TestBytesReceived").parse().unwrap();
@@ -548,13 +545,7 @@ fn the_acs_runs_an_upload_diagnostic_and_reads_its_results() {
         (&format!("{p}DiagnosticsState"), "string", "Requested"),
     ]));
     let a = Agent::start("uldiag", &acs, "", "");
-    let values = results_after_completion(&acs, &a, p);
-    let v = |k: &str| {
-        values
-            .get(k)
-            .cloned()
-            .unwrap_or_else(|| panic!("{k} missing: {values:?}"))
-    };
+    let v = results_after_completion(&acs, &a, p);
     assert_eq!(v("DiagnosticsState"), "Complete", "{}", a.log());
     let sent: u64 = v("TestBytesSent").parse().unwrap();
     assert!((150_000..151_024).contains(&sent), "{sent}");

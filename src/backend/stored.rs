@@ -59,11 +59,7 @@ impl Data {
 
 /// Reads the file, `Ok(None)` when there is none.
 fn read_file(path: &Path) -> Result<Option<Data>, StoreError> {
-    let table = store::read_versioned(path, STORED_VERSION)?;
-    table
-        .map(Data::from_table)
-        .transpose()
-        .map_err(|e| StoreError::Corrupt(path.to_path_buf(), e.to_string()))
+    store::read_with(path, STORED_VERSION, Data::from_table)
 }
 
 /// Writes the file atomically.

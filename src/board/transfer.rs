@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::codec::toml::{self, FieldResult, Fields};
+use crate::codec::toml::{FieldResult, Fields};
 
 /// Placeholders an apply command may use.
 pub const PLACEHOLDERS: [&str; 5] = ["{file}", "{target}", "{type}", "{size}", "{key}"];
@@ -147,18 +147,7 @@ impl TransferBoard {
 
 /// The tables under key `k`, each keyed by its name (`[transfer.download."<type>"]`).
 fn named_tables<'l>(f: &mut Fields<'l>, k: &str) -> FieldResult<Vec<(String, Fields<'l>)>> {
-    let parent = f.child(k, toml::Table::new());
-    let mut out = Vec::new();
-    for (name, v) in f.opt_table(k)?.unwrap_or_default() {
-        match v {
-            toml::Value::Table(t) => out.push((name.clone(), parent.child(&name, t))),
-            v => {
-                let found = v.type_str();
-                return Err(parent.error(&name, format_args!("expected a table, found {found}")));
-            }
-        }
-    }
-    Ok(out)
+    Ok(f.map(k, |f, name| f.sub(name))?.into_iter().collect())
 }
 
 /// `{name}` placeholders in a string.
@@ -215,6 +204,7 @@ pub fn upload_type_ok(ty: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::toml;
 
     fn read(text: &str) -> FieldResult<TransferBoard> {
         let (table, lines) = toml::parse_with_lines(text).unwrap();

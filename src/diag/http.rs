@@ -434,10 +434,3 @@ impl Counted {
         }
     }
 }
-
-/// A dateTime with microseconds, as TR-143 times are given.
-pub fn format_micros(t: SystemTime) -> String {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = crate::model::datetime::format_utc(d.as_secs() as i64);
-    format!("{}.{:06}Z", secs.trim_end_matches('Z'), d.subsec_micros())
-}

@@ -67,6 +67,15 @@ pub fn format_utc(unix: i64) -> String {
     )
 }
 
+/// Formats a time as `YYYY-MM-DDThh:mm:ss.uuuuuuZ` (TR-143 times carry microseconds).
+pub fn format_utc_micros(t: std::time::SystemTime) -> String {
+    let d = t
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = format_utc(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    format!("{}.{:06}Z", secs.trim_end_matches('Z'), d.subsec_micros())
+}
+
 /// Formats Unix seconds in a fixed offset: `YYYY-MM-DDThh:mm:ss+hh:mm`.
 pub fn format_offset(unix: i64, offset: i32) -> String {
     let local = unix + i64::from(offset);
@@ -171,6 +180,16 @@ pub fn parse(text: &str) -> Option<DateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn microsecond_times_keep_six_digits() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::new(1_764_050_400, 1_234_000);
+        assert_eq!(format_utc_micros(t), "2025-11-25T06:00:00.001234Z");
+        assert_eq!(
+            format_utc_micros(std::time::UNIX_EPOCH),
+            "1970-01-01T00:00:00.000000Z"
+        );
+    }
 
     #[test]
     fn epoch_and_known_instants() {

@@ -78,26 +78,20 @@ impl ModelState {
             parameter_key: f.opt_str("parameter_key")?.unwrap_or_default(),
             ..ModelState::default()
         };
-        let mut instances = f.sub("instances")?;
-        for (path, v) in instances.take_all() {
-            let mut n = instances.child(&path, table_of(&instances, &path, v)?);
-            let keys = n.map("keys", |f, k| f.int(k))?;
-            let next = n.opt_int("next")?.unwrap_or(1);
-            s.instances.insert(path, TableNumbers { next, keys });
-        }
-        let mut attributes = f.sub("attributes")?;
-        for (path, v) in attributes.take_all() {
-            let mut a = attributes.child(&path, table_of(&attributes, &path, v)?);
-            let notification = a.opt_int("notification")?.unwrap_or(0);
-            let access_list = a.strings("access_list")?;
-            s.attributes.insert(
-                path,
-                Attributes {
-                    notification,
-                    access_list,
-                },
-            );
-        }
+        s.instances = f.map("instances", |f, path| {
+            let mut n = f.sub(path)?;
+            Ok(TableNumbers {
+                keys: n.map("keys", |f, k| f.int(k))?,
+                next: n.opt_int("next")?.unwrap_or(1),
+            })
+        })?;
+        s.attributes = f.map("attributes", |f, path| {
+            let mut a = f.sub(path)?;
+            Ok(Attributes {
+                notification: a.opt_int("notification")?.unwrap_or(0),
+                access_list: a.strings("access_list")?,
+            })
+        })?;
         Ok(s)
     }
 
@@ -154,14 +148,6 @@ impl ModelState {
     pub fn forget_below(&mut self, prefix: &str) {
         self.instances.retain(|k, _| !k.starts_with(prefix));
         self.attributes.retain(|k, _| !k.starts_with(prefix));
-    }
-}
-
-/// A value that must be a table.
-fn table_of(f: &Fields, k: &str, v: Value) -> FieldResult<Table> {
-    match v {
-        Value::Table(t) => Ok(t),
-        v => Err(f.error(k, format_args!("expected a table, found {}", v.type_str()))),
     }
 }
 

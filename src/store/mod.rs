@@ -110,6 +110,19 @@ pub fn read_versioned(path: &Path, version: u32) -> Result<Option<Table>, StoreE
     }
 }
 
+/// Reads a versioned document with `read` (a document it refuses is corrupt); `Ok(None)` when
+/// the file does not exist.
+pub fn read_with<T>(
+    path: &Path,
+    version: u32,
+    read: fn(Table) -> crate::codec::toml::FieldResult<T>,
+) -> Result<Option<T>, StoreError> {
+    read_versioned(path, version)?
+        .map(read)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(path.to_path_buf(), e.to_string()))
+}
+
 /// Writes a versioned document atomically.
 pub fn write_versioned(path: &Path, version: u32, mut table: Table) -> Result<(), StoreError> {
     table.insert("version".into(), version.into());

@@ -259,17 +259,6 @@ impl<'l> Fields<'l> {
         Ok(out)
     }
 
-    /// Takes every key not taken yet (for tables keyed by name); the fields stay usable for
-    /// [`Fields::child`] and [`Fields::error`].
-    pub fn take_all(&mut self) -> Table {
-        std::mem::take(&mut self.table)
-    }
-
-    /// The keys not taken yet, with their values (for tables keyed by name).
-    pub fn into_rest(self) -> Table {
-        self.table
-    }
-
     /// The line of this table's own header or key.
     pub fn own_line(&self) -> usize {
         self.lines
