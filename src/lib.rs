@@ -39,7 +39,7 @@ pub mod device;
 #[cfg(feature = "diagnostics")]
 pub mod diag;
 pub mod event;
-pub mod fault;
+
 pub mod logger;
 pub mod model;
 pub mod rpc;

@@ -358,7 +358,7 @@ fn https_downloads_use_the_same_verification() {
         matches!(e, TransferError::Unreachable(ref m) if m.contains("nknown")),
         "{e}"
     );
-    assert_eq!(cwmpd::fault::transfer_fault(true, &e).code(), 9015);
+    assert_eq!(cwmpd::rpc::fault::transfer_fault(true, &e).code(), 9015);
     let _ = h.join();
     assert!(!run::part_path(&dir, 2).exists(), "no partial file");
 }

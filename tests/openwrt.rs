@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use cwmpd::backend::{Args, BackendError, BindingKind, Handler};
 use cwmpd::config::Config;
 use cwmpd::device::Device;
-use cwmpd::fault::Fault;
 use cwmpd::model::ops::SetItem;
+use cwmpd::soap::fault::Fault;
 
 struct Env {
     dir: PathBuf,

@@ -111,7 +111,7 @@ impl Agent {
             .transfers
             .done
             .iter()
-            .map(Done::message)
+            .map(crate::rpc::transfer::complete)
             .collect()
     }
 
@@ -126,7 +126,7 @@ impl Agent {
                 .transfers
                 .done
                 .iter()
-                .position(|d| d.message() == *msg)
+                .position(|d| crate::rpc::transfer::complete(d) == *msg)
             {
                 self.state.transfers.done.remove(pos);
                 changed = true;

@@ -195,7 +195,7 @@ pub fn main_with(args: &[String], handlers: Handlers) -> ExitCode {
                         ExitCode::SUCCESS
                     }
                     Err(e) => {
-                        eprintln!("cwmpd: {} ({e})", crate::fault::Fault::from(&e).code);
+                        eprintln!("cwmpd: {} ({e})", crate::soap::fault::Fault::from(&e).code);
                         ExitCode::FAILURE
                     }
                 };

@@ -7,13 +7,13 @@ use std::rc::Rc;
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance, Registry};
 use crate::board;
-use crate::fault::Fault;
 use crate::model::error::ModelError;
 use crate::model::ops::{AttributeChange, Model, SetItem};
 use crate::model::schema::{
     Access, BaseType, NotifyPolicy, Object, Parameter, Schema, Status, Syntax,
 };
 use crate::model::state::ModelState;
+use crate::soap::fault::Fault;
 
 /// Shared view of what the memory handler did.
 #[derive(Default)]

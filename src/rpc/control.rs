@@ -1,8 +1,9 @@
 //! Reboot, FactoryReset and ScheduleInform: recorded as actions, carried out by the agent
 //! after the session (TR-069 A.3.2.9, A.4.1.1, A.4.1.7).
 
+use super::error::RequestError;
 use super::{Actions, Context};
-use crate::fault::{Fault, FaultCode};
+use crate::soap::fault::Fault;
 use crate::soap::CpeMessage;
 
 /// Most ScheduleInform requests waiting at once.
@@ -27,17 +28,11 @@ pub fn schedule_inform(
     command_key: String,
 ) -> Result<CpeMessage, Fault> {
     if delay == 0 {
-        return Err(Fault::new(
-            FaultCode::InvalidArguments,
-            "DelaySeconds must be at least 1",
-        ));
+        return Err(Fault::from(&RequestError::ZeroDelay));
     }
     let Actions { scheduled, .. } = ctx.actions;
     if scheduled.len() >= MAX_SCHEDULED {
-        return Err(Fault::new(
-            FaultCode::ResourcesExceeded,
-            "too many scheduled informs",
-        ));
+        return Err(Fault::from(&RequestError::TooManyScheduled(MAX_SCHEDULED)));
     }
     scheduled.push((delay, command_key));
     Ok(CpeMessage::ScheduleInformResponse)

@@ -3,14 +3,17 @@
 //! its typed response. No XML here, no I/O.
 
 mod control;
+pub mod error;
+pub mod fault;
 mod parameters;
-mod transfer;
+pub mod transfer;
 
 use crate::board::TransferBoard;
-use crate::fault::{Fault, FaultCode};
 use crate::model::ops::Model;
+use crate::soap::fault::Fault;
 use crate::soap::{AcsMessage, CpeMessage};
 use crate::transfer::{Direction, Transfers};
+use error::RequestError;
 
 /// Device actions requested during a session, carried out after it ends (TR-069 A.3.2.9:
 /// Reboot happens after the session is closed).
@@ -102,15 +105,14 @@ pub fn handle(msg: AcsMessage, ctx: &mut Context) -> CpeMessage {
         AcsMessage::CancelTransfer { command_key } => transfer::cancel(ctx, &command_key),
         AcsMessage::GetQueuedTransfers => Ok(transfer::queued(ctx, false)),
         AcsMessage::GetAllQueuedTransfers => Ok(transfer::queued(ctx, true)),
-        AcsMessage::Unknown { .. } => Err(Fault::new(FaultCode::MethodNotSupported, name.clone())),
+        AcsMessage::Unknown { .. } => {
+            Err(Fault::from(&RequestError::MethodNotSupported(name.clone())))
+        }
         AcsMessage::InformResponse { .. }
         | AcsMessage::TransferCompleteResponse
         | AcsMessage::AutonomousTransferCompleteResponse
         | AcsMessage::GetRPCMethodsResponse { .. }
-        | AcsMessage::Fault { .. } => Err(Fault::new(
-            FaultCode::InvalidArguments,
-            format!("{name} is not a request"),
-        )),
+        | AcsMessage::Fault { .. } => Err(Fault::from(&RequestError::NotARequest(name.clone()))),
     };
     answer.unwrap_or_else(|f| {
         log::info!("rpc: {name} → {f}");

@@ -2,8 +2,8 @@
 //! AddObject, DeleteObject — thin translations onto `model::ops`.
 
 use super::Context;
-use crate::fault::Fault;
 use crate::model::ops::{AttributeChange, SetItem};
+use crate::soap::fault::Fault;
 use crate::soap::{
     CpeMessage, ParameterAttribute, ParameterInfo, ParameterValue, SetParameterAttribute,
 };

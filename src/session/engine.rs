@@ -245,7 +245,7 @@ impl Engine {
                     (Some(m), _) => rpc::handle(m, ctx),
                     (None, Some((rpc, e))) => {
                         log::warn!("session: {rpc}: {e}");
-                        CpeMessage::Fault(crate::fault::Fault::from(&e))
+                        CpeMessage::Fault(crate::soap::fault::Fault::from(&e))
                     }
                     (None, None) => return self.finish(),
                 };

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
+use super::fault::FaultCode;
 use super::xml::escape;
 use super::*;
-use crate::fault::FaultCode;
 
 fn el(out: &mut String, name: &str, text: &str) {
     let _ = write!(out, "<{name}>{}</{name}>", escape(text));

@@ -8,6 +8,7 @@
 
 mod decode;
 mod encode;
+pub mod fault;
 #[doc(hidden)]
 pub mod samples;
 pub mod xml;
@@ -17,7 +18,7 @@ use std::fmt;
 pub use decode::decode;
 pub use encode::encode;
 
-use crate::fault::Fault;
+use fault::Fault;
 
 /// The SOAP 1.1 envelope namespace.
 pub const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";

@@ -1,7 +1,7 @@
 //! One of every CPE message, shared by the codec's unit tests and the schema validation test.
 
+use super::fault::{FaultCode, ParameterFault};
 use super::*;
-use crate::fault::{FaultCode, ParameterFault};
 
 /// One of every CPE message, for encoding tests (also used by the schema validation test).
 pub fn every_cpe_message() -> Vec<CpeMessage> {

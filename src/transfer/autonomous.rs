@@ -21,6 +21,7 @@ use std::path::Path;
 
 use crate::codec::toml::{self, FieldResult, Fields};
 
+use super::error::TransferError;
 use super::{Autonomous, Direction, Done};
 use crate::model::datetime;
 
@@ -103,8 +104,13 @@ fn parse(text: &str, now: i64) -> Result<Done, String> {
         file_type: r.file_type.clone(),
         file_size: u64::from(r.file_size),
         target_file_name: r.target_file_name.clone(),
-        fault_code: r.fault_code,
-        fault_string: r.fault_string,
+        result: match r.fault_code {
+            0 => Ok(()),
+            code => Err(TransferError::Reported {
+                code,
+                message: r.fault_string,
+            }),
+        },
         start,
         complete,
         autonomous: Some(Autonomous {
@@ -146,7 +152,10 @@ pub fn scan(dir: &Path, now: i64) -> Vec<Done> {
                         "upload"
                     },
                     d.file_type,
-                    d.fault_code
+                    match &d.result {
+                        Ok(()) => "success".to_string(),
+                        Err(e) => e.to_string(),
+                    }
                 );
                 out.push(d);
             }

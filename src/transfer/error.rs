@@ -1,5 +1,5 @@
-//! Why a transfer failed. `fault.rs` maps each variant to the TR-069 fault code of the
-//! TransferComplete that reports it.
+//! Why a transfer failed, and why the queue refused a request. `rpc/fault.rs` maps each
+//! variant to the TR-069 fault code of the TransferComplete (or RPC fault) that reports it.
 
 use std::fmt;
 
@@ -28,6 +28,13 @@ pub enum TransferError {
     Interrupted,
     /// No time window was left to run it in (9020).
     WindowsMissed,
+    /// The board reported this fault code itself (an autonomous transfer's spool file).
+    Reported {
+        /// A 90xx code.
+        code: u32,
+        /// FaultString.
+        message: String,
+    },
 }
 
 impl fmt::Display for TransferError {
@@ -46,8 +53,78 @@ impl fmt::Display for TransferError {
             TransferError::WindowsMissed => {
                 write!(f, "no time window left to complete the transfer")
             }
+            TransferError::Reported { code, message } => write!(f, "{code}: {message}"),
         }
     }
 }
 
 impl std::error::Error for TransferError {}
+
+impl TransferError {
+    /// The variant's name and its detail, as the state file keeps them.
+    pub fn to_parts(&self) -> (&'static str, String) {
+        use TransferError as T;
+        match self {
+            T::Protocol(m) => ("protocol", m.clone()),
+            T::Unreachable(m) => ("unreachable", m.clone()),
+            T::Auth(m) => ("auth", m.clone()),
+            T::Access(m) => ("access", m.clone()),
+            T::Incomplete(m) => ("incomplete", m.clone()),
+            T::Corrupted(m) => ("corrupted", m.clone()),
+            T::FileAuth(m) => ("file_auth", m.clone()),
+            T::NoSpace(m) => ("no_space", m.clone()),
+            T::Local(m) => ("local", m.clone()),
+            T::Interrupted => ("interrupted", String::new()),
+            T::WindowsMissed => ("windows_missed", String::new()),
+            T::Reported { message, .. } => ("reported", message.clone()),
+        }
+    }
+
+    /// The error [`TransferError::to_parts`] described (`code` for a reported one).
+    pub fn from_parts(kind: &str, code: Option<u32>, m: String) -> Option<TransferError> {
+        use TransferError as T;
+        Some(match kind {
+            "protocol" => T::Protocol(m),
+            "unreachable" => T::Unreachable(m),
+            "auth" => T::Auth(m),
+            "access" => T::Access(m),
+            "incomplete" => T::Incomplete(m),
+            "corrupted" => T::Corrupted(m),
+            "file_auth" => T::FileAuth(m),
+            "no_space" => T::NoSpace(m),
+            "local" => T::Local(m),
+            "interrupted" => T::Interrupted,
+            "windows_missed" => T::WindowsMissed,
+            "reported" => T::Reported {
+                code: code?,
+                message: m,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// Why the queue refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueError {
+    /// [`super::MAX_JOBS`] transfers are queued already (9004).
+    Full(usize),
+    /// CancelTransfer named a CommandKey no queued transfer has (9003).
+    UnknownKey(String),
+    /// CancelTransfer named a transfer that is under way (9021).
+    UnderWay(String),
+}
+
+impl fmt::Display for QueueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueueError::Full(n) => write!(f, "transfer: {n} transfers already queued"),
+            QueueError::UnknownKey(k) => {
+                write!(f, "transfer: no queued transfer has CommandKey {k:?}")
+            }
+            QueueError::UnderWay(k) => write!(f, "transfer: the transfer {k:?} is under way"),
+        }
+    }
+}
+
+impl std::error::Error for QueueError {}

@@ -24,10 +24,7 @@ use std::path::PathBuf;
 
 use crate::codec::toml::{FieldResult, Fields, Table, Value};
 
-use crate::fault::{transfer_fault, Fault, FaultCode};
-use crate::model::datetime;
-use crate::soap::{CpeMessage, QueuedTransfer, TransferResult};
-use error::TransferError;
+use error::{QueueError, TransferError};
 
 /// Most transfers queued at once (more is 9004).
 pub const MAX_JOBS: usize = 16;
@@ -139,10 +136,8 @@ pub struct Done {
     pub file_size: u64,
     /// TargetFileName (for the queue listing).
     pub target_file_name: String,
-    /// 0 on success.
-    pub fault_code: u32,
-    /// Why it failed.
-    pub fault_string: String,
+    /// How it ended (`rpc/fault.rs` picks the TransferComplete's fault code from it).
+    pub result: Result<(), TransferError>,
     /// Started (Unix time; 0 unknown).
     pub start: i64,
     /// Completed (Unix time).
@@ -161,36 +156,6 @@ impl Done {
             (None, Direction::Download, true) => Some(code::M_SCHEDULE_DOWNLOAD),
             (None, Direction::Download, false) => Some(code::M_DOWNLOAD),
             (None, Direction::Upload, _) => Some(code::M_UPLOAD),
-        }
-    }
-
-    /// The CPE request that reports it.
-    pub fn message(&self) -> CpeMessage {
-        let time = |t: i64| {
-            if t > 0 {
-                datetime::format_utc(t)
-            } else {
-                datetime::UNKNOWN_TIME.to_string()
-            }
-        };
-        let result = TransferResult {
-            command_key: self.command_key.clone(),
-            fault_code: self.fault_code,
-            fault_string: self.fault_string.clone(),
-            start_time: time(self.start),
-            complete_time: time(self.complete),
-        };
-        match &self.autonomous {
-            None => CpeMessage::TransferComplete(result),
-            Some(a) => CpeMessage::AutonomousTransferComplete {
-                result,
-                announce_url: a.announce_url.clone(),
-                transfer_url: a.transfer_url.clone(),
-                is_download: a.is_download,
-                file_type: a.file_type.clone(),
-                file_size: a.file_size,
-                target_file_name: a.target_file_name.clone(),
-            },
         }
     }
 }
@@ -308,6 +273,26 @@ impl Job {
     }
 }
 
+/// A result as saved: `error` names the [`TransferError`] and `message` its detail. State
+/// files written before carried only `fault_code`/`fault_string`: read as a reported code.
+fn result(f: &mut Fields) -> FieldResult<Result<(), TransferError>> {
+    let code: Option<u32> = f.opt_int("fault_code")?;
+    let message = f.opt_str("message")?;
+    let legacy = f.opt_str("fault_string")?;
+    match f.opt_str("error")? {
+        Some(kind) => TransferError::from_parts(&kind, code, message.unwrap_or_default())
+            .map(Err)
+            .ok_or_else(|| f.error("error", "unknown transfer error")),
+        None => Ok(match code {
+            None | Some(0) => Ok(()),
+            Some(code) => Err(TransferError::Reported {
+                code,
+                message: legacy.unwrap_or_default(),
+            }),
+        }),
+    }
+}
+
 fn direction(f: &mut Fields) -> FieldResult<Direction> {
     f.opt_parse("direction", Direction::parse, "download or upload")?
         .ok_or_else(|| f.error("direction", "missing"))
@@ -322,11 +307,17 @@ impl Done {
             ("file_type", self.file_type.clone().into()),
             ("file_size", self.file_size.into()),
             ("target_file_name", self.target_file_name.clone().into()),
-            ("fault_code", self.fault_code.into()),
-            ("fault_string", self.fault_string.clone().into()),
             ("start", self.start.into()),
             ("complete", self.complete.into()),
         ]);
+        if let (Value::Table(t), Err(e)) = (&mut t, &self.result) {
+            let (kind, message) = e.to_parts();
+            t.insert("error".into(), kind.into());
+            t.insert("message".into(), message.into());
+            if let TransferError::Reported { code, .. } = e {
+                t.insert("fault_code".into(), (*code).into());
+            }
+        }
         if let (Value::Table(t), Some(a)) = (&mut t, &self.autonomous) {
             t.insert(
                 "autonomous".into(),
@@ -364,8 +355,7 @@ impl Done {
             file_type: f.opt_str("file_type")?.unwrap_or_default(),
             file_size: f.opt_int("file_size")?.unwrap_or(0),
             target_file_name: f.opt_str("target_file_name")?.unwrap_or_default(),
-            fault_code: f.int("fault_code")?,
-            fault_string: f.opt_str("fault_string")?.unwrap_or_default(),
+            result: result(f)?,
             start: f.int("start")?,
             complete: f.int("complete")?,
             autonomous,
@@ -417,13 +407,10 @@ impl Transfers {
         })
     }
 
-    /// Queues a job (its id is assigned here). 9004 when the queue is full.
-    pub fn add(&mut self, mut job: Job) -> Result<u64, Fault> {
+    /// Queues a job (its id is assigned here); refused when the queue is full.
+    pub fn add(&mut self, mut job: Job) -> Result<u64, QueueError> {
         if self.jobs.len() >= MAX_JOBS {
-            return Err(Fault::new(
-                FaultCode::ResourcesExceeded,
-                format!("{MAX_JOBS} transfers already queued"),
-            ));
+            return Err(QueueError::Full(MAX_JOBS));
         }
         self.next_id += 1;
         job.id = self.next_id;
@@ -530,14 +517,9 @@ impl Transfers {
     }
 
     fn finish_job(&mut self, job: Job, result: Result<(), TransferError>, now: i64) {
-        let download = job.direction == Direction::Download;
-        let (fault_code, fault_string) = match &result {
-            Ok(()) => (0, String::new()),
-            Err(e) => (transfer_fault(download, e).code(), e.to_string()),
-        };
         match &result {
             Ok(()) => log::info!("transfer {}: complete", job.id),
-            Err(e) => log::warn!("transfer {}: failed ({fault_code}): {e}", job.id),
+            Err(e) => log::warn!("transfer {}: failed: {e}", job.id),
         }
         self.push_done(Done {
             direction: job.direction,
@@ -546,8 +528,7 @@ impl Transfers {
             file_type: job.file_type,
             file_size: job.file_size,
             target_file_name: job.target_file_name,
-            fault_code,
-            fault_string,
+            result,
             start: job.started.unwrap_or(0),
             complete: now,
             autonomous: None,
@@ -593,53 +574,21 @@ impl Transfers {
     }
 
     /// CancelTransfer (A.4.1.11): waiting jobs with the key are dropped; a running one
-    /// cannot be stopped (9021); an unknown key is 9003.
-    pub fn cancel(&mut self, command_key: &str) -> Result<(), Fault> {
+    /// cannot be stopped; an unknown key is refused.
+    pub fn cancel(&mut self, command_key: &str) -> Result<(), QueueError> {
         let matching: Vec<&Job> = self
             .jobs
             .iter()
             .filter(|j| j.command_key == command_key)
             .collect();
         if matching.is_empty() {
-            return Err(Fault::new(
-                FaultCode::InvalidArguments,
-                format!("no queued transfer has CommandKey {command_key:?}"),
-            ));
+            return Err(QueueError::UnknownKey(command_key.to_string()));
         }
         if matching.iter().any(|j| j.phase != Phase::Waiting) {
-            return Err(Fault::new(
-                FaultCode::CancelNotPermitted,
-                format!("the transfer {command_key:?} is under way"),
-            ));
+            return Err(QueueError::UnderWay(command_key.to_string()));
         }
         self.jobs.retain(|j| j.command_key != command_key);
         Ok(())
-    }
-
-    /// GetQueuedTransfers (downloads only, `all` false) or GetAllQueuedTransfers: queued and
-    /// running jobs, then completed ones not yet acknowledged (state 3).
-    pub fn listing(&self, all: bool) -> Vec<QueuedTransfer> {
-        let jobs = self.jobs.iter().map(|j| QueuedTransfer {
-            command_key: j.command_key.clone(),
-            state: if j.phase == Phase::Waiting { 1 } else { 2 },
-            is_download: j.direction == Direction::Download,
-            file_type: j.file_type.clone(),
-            file_size: u32::try_from(j.file_size).unwrap_or(u32::MAX),
-            target_file_name: j.target_file_name.clone(),
-        });
-        let done = self
-            .done
-            .iter()
-            .filter(|d| d.autonomous.is_none())
-            .map(|d| QueuedTransfer {
-                command_key: d.command_key.clone(),
-                state: 3,
-                is_download: d.direction == Direction::Download,
-                file_type: d.file_type.clone(),
-                file_size: u32::try_from(d.file_size).unwrap_or(u32::MAX),
-                target_file_name: d.target_file_name.clone(),
-            });
-        jobs.chain(done).filter(|q| all || q.is_download).collect()
     }
 }
 

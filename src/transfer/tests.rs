@@ -1,7 +1,9 @@
 //! The queue's rules without any I/O: start order, windows, retries, restart, cancel,
-//! listings, result messages; and the autonomous spool.
+//! results and the state file; and the autonomous spool. (The messages that report them, and
+//! their fault codes, are tested in `rpc/`.)
 
 use super::*;
+use error::{QueueError, TransferError};
 
 fn job(key: &str, due: i64) -> Job {
     Job {
@@ -54,7 +56,7 @@ fn one_job_at_a_time_in_due_order() {
     assert!(t.finish(b, Ok(()), 160));
     assert_eq!(t.next_to_start(300), Some(a));
     let d = &t.done[0];
-    assert_eq!((d.fault_code, d.start, d.complete), (0, 150, 160));
+    assert_eq!((&d.result, d.start, d.complete), (&Ok(()), 150, 160));
     assert_eq!(d.method_event(), Some(crate::event::code::M_DOWNLOAD));
 }
 
@@ -77,7 +79,7 @@ fn windows_open_close_and_retry() {
     assert_eq!(t.expire(250), 0);
     // Both windows past: reported as 9020.
     assert_eq!(t.expire(1100), 1);
-    assert_eq!(t.done[0].fault_code, 9020);
+    assert_eq!(t.done[0].result, Err(TransferError::WindowsMissed));
     assert_eq!(
         t.done[0].method_event(),
         Some(crate::event::code::M_SCHEDULE_DOWNLOAD)
@@ -86,7 +88,7 @@ fn windows_open_close_and_retry() {
     let id = t.add(scheduled("z", &[(0, 10_000)], 0)).unwrap();
     t.start(id, 1);
     assert!(t.finish(id, Err(TransferError::Access("HTTP 404".into())), 2));
-    assert_eq!(t.done[1].fault_code, 9016);
+    assert!(matches!(t.done[1].result, Err(TransferError::Access(_))));
 }
 
 #[test]
@@ -114,13 +116,13 @@ fn a_restart_fails_running_jobs_and_settles_applying_ones() {
         2,
         "the files of applying jobs are the caller's to remove"
     );
-    let codes: Vec<(&str, u32)> = t
+    let results: Vec<(&str, &Result<(), TransferError>)> = t
         .done
         .iter()
-        .map(|d| (d.command_key.as_str(), d.fault_code))
+        .map(|d| (d.command_key.as_str(), &d.result))
         .collect();
-    assert_eq!(codes, [("run", 9010), ("fw", 0), ("cfg", 9010)]);
-    assert!(t.done[0].fault_string.contains("interrupted"));
+    let cut = Err(TransferError::Interrupted);
+    assert_eq!(results, [("run", &cut), ("fw", &Ok(())), ("cfg", &cut)]);
     assert_eq!(t.jobs.len(), 1);
     assert_eq!(t.jobs[0].id, wait);
     // An upload cut off is an upload failure.
@@ -132,7 +134,8 @@ fn a_restart_fails_running_jobs_and_settles_applying_ones() {
         .unwrap();
     t.start(up, 10);
     t.restarted(11, |_| true);
-    assert_eq!(t.done[3].fault_code, 9011);
+    assert_eq!(t.done[3].result, Err(TransferError::Interrupted));
+    assert_eq!(t.done[3].direction, Direction::Upload);
     assert_eq!(t.done[3].method_event(), Some(crate::event::code::M_UPLOAD));
 }
 
@@ -142,14 +145,12 @@ fn limits_cancel_listing_and_messages() {
     for i in 0..MAX_JOBS {
         t.add(job(&format!("k{i}"), 0)).unwrap();
     }
-    assert_eq!(t.add(job("x", 0)).unwrap_err().code.code(), 9004);
-    assert_eq!(t.cancel("nope").unwrap_err().code.code(), 9003);
+    assert_eq!(t.add(job("x", 0)), Err(QueueError::Full(MAX_JOBS)));
+    assert_eq!(t.cancel("nope"), Err(QueueError::UnknownKey("nope".into())));
     t.start(1, 0);
-    assert_eq!(t.cancel("k0").unwrap_err().code.code(), 9021);
+    assert_eq!(t.cancel("k0"), Err(QueueError::UnderWay("k0".into())));
     t.cancel("k1").unwrap();
     assert_eq!(t.jobs.len(), MAX_JOBS - 1);
-    let l = t.listing(true);
-    assert_eq!((l[0].state, l[1].state), (2, 1));
     for i in 0..MAX_DONE + 3 {
         t.push_done(Done {
             direction: Direction::Download,
@@ -158,8 +159,7 @@ fn limits_cancel_listing_and_messages() {
             file_type: String::new(),
             file_size: 0,
             target_file_name: String::new(),
-            fault_code: 0,
-            fault_string: String::new(),
+            result: Ok(()),
             start: 0,
             complete: 1_764_050_400,
             autonomous: None,
@@ -167,13 +167,6 @@ fn limits_cancel_listing_and_messages() {
     }
     assert_eq!(t.done.len(), MAX_DONE, "the oldest results go first");
     assert_eq!(t.done[0].command_key, "d3");
-    match t.done[0].message() {
-        CpeMessage::TransferComplete(r) => {
-            assert_eq!(r.start_time, datetime::UNKNOWN_TIME);
-            assert_eq!(r.complete_time, "2025-11-25T06:00:00Z");
-        }
-        m => panic!("{m:?}"),
-    }
     // The queue is plain data: it round-trips through the state file's TOML, every field.
     let mut sj = scheduled("s", &[(10, 20), (30, 40)], 2);
     sj.direction = Direction::Upload;
@@ -193,8 +186,12 @@ fn limits_cancel_listing_and_messages() {
         file_size: 9,
         target_file_name: "n".into(),
     });
-    t.done[1].fault_code = 9010;
-    t.done[1].fault_string = "x\ny".into();
+    t.done[1].result = Err(TransferError::Reported {
+        code: 9010,
+        message: "x\ny".into(),
+    });
+    t.done[2].result = Err(TransferError::Incomplete("cut \"short\"".into()));
+    t.done[3].result = Err(TransferError::WindowsMissed);
     let text = crate::codec::toml::to_string(&t.to_table());
     let table = crate::codec::toml::parse(&text).unwrap();
     let back = Transfers::from_fields(&mut crate::codec::toml::Fields::new(table)).unwrap();
@@ -227,21 +224,22 @@ fn the_autonomous_spool_takes_good_reports_and_drops_bad_ones() {
     assert_eq!(got.len(), 1);
     let d = &got[0];
     assert_eq!(
-        (d.direction, d.fault_code, d.complete),
-        (Direction::Upload, 9011, 77)
+        (&d.direction, &d.result, d.complete),
+        (
+            &Direction::Upload,
+            &Err(TransferError::Reported {
+                code: 9011,
+                message: "disk".into()
+            }),
+            77
+        )
     );
     assert_eq!(
         d.method_event(),
         None,
         "no M event for autonomous transfers"
     );
-    assert!(matches!(
-        d.message(),
-        CpeMessage::AutonomousTransferComplete {
-            is_download: false,
-            ..
-        }
-    ));
+    assert!(d.autonomous.as_ref().is_some_and(|a| !a.is_download));
     let left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
@@ -253,4 +251,25 @@ fn the_autonomous_spool_takes_good_reports_and_drops_bad_ones() {
         "reports are consumed, bad ones too; temp names are left"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn results_saved_by_earlier_versions_load() {
+    // Before results kept their error, the state file held the fault code and string.
+    let text = "direction = \"download\"\nscheduled = false\ncommand_key = \"k\"\n\
+                fault_code = 9016\nfault_string = \"HTTP 404\"\nstart = 1\ncomplete = 2\n";
+    let table = crate::codec::toml::parse(text).unwrap();
+    let d = Done::from_fields(&mut crate::codec::toml::Fields::new(table)).unwrap();
+    assert_eq!(
+        d.result,
+        Err(TransferError::Reported {
+            code: 9016,
+            message: "HTTP 404".into()
+        })
+    );
+    let ok = "direction = \"upload\"\nscheduled = false\ncommand_key = \"k\"\n\
+              fault_code = 0\nstart = 1\ncomplete = 2\n";
+    let table = crate::codec::toml::parse(ok).unwrap();
+    let d = Done::from_fields(&mut crate::codec::toml::Fields::new(table)).unwrap();
+    assert_eq!(d.result, Ok(()));
 }
