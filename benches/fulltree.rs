@@ -42,7 +42,6 @@ fn main() {
     let mut times: Vec<Duration> = Vec::new();
     let mut n = 0;
     for _ in 0..51 {
-        dev.model.begin();
         let t = Instant::now();
         let v = dev.model.get_values(&["Device."]).expect("get");
         times.push(t.elapsed());
@@ -51,7 +50,6 @@ fn main() {
     let rss_after = rss_split();
 
     // Value-change check: every parameter passive (forceEnabled ones stay active).
-    dev.model.begin();
     let names: Vec<String> = dev
         .model
         .get_names("Device.", false)
@@ -61,18 +59,15 @@ fn main() {
         .map(|n| n.name)
         .collect();
     for n in &names {
-        let _ = dev
-            .model
-            .set_attributes(&[cwmpd::model::ops::AttributeChange {
-                name: n.clone(),
-                notification: Some(1),
-                access_list: None,
-            }]);
+        let _ = dev.model.set_attributes(&[cwmpd::model::AttributeChange {
+            name: n.clone(),
+            notification: Some(1),
+            access_list: None,
+        }]);
     }
     let mut check: Vec<Duration> = Vec::new();
     let mut watched = 0;
     for _ in 0..21 {
-        dev.model.begin();
         let t = Instant::now();
         watched = dev.model.notified().expect("notified").len();
         check.push(t.elapsed());

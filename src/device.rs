@@ -8,8 +8,8 @@ use crate::backend::Registry;
 use crate::board::{self, Board};
 use crate::codec::toml::{FieldError, Fields, Table, Value};
 use crate::config::Config;
-use crate::model::ops::Model;
 use crate::model::state::ModelState;
+use crate::model::Model;
 
 /// The one durable state file inside `state_dir`: the agent's state (events, retry count,
 /// bootstrap marker, CommandKeys) and the model's (instance numbers, attributes, ParameterKey),
@@ -155,12 +155,11 @@ impl Device {
         };
         let state = doc.model;
         let (schema_objects, schema_params) = schema.counts();
-        let mut model = Model::new(&schema, &board, reg, state)
+        let mut model = Model::new(&schema, &board.objects, reg, state)
             .map_err(|e| SetupError::Model(e.to_string()))?;
         for (k, v) in config_globals(cfg) {
             model.set_global(k, &v);
         }
-        model.begin();
         Ok(Device {
             model,
             board,

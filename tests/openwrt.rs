@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use cwmpd::backend::{Args, BackendError, BindingKind, Handler};
 use cwmpd::config::Config;
 use cwmpd::device::Device;
-use cwmpd::model::ops::SetItem;
+use cwmpd::model::SetItem;
 use cwmpd::soap::fault::Fault;
 
 struct Env {
@@ -54,7 +54,6 @@ fn env(tag: &str, extra_board: &str) -> Env {
 }
 
 fn value(dev: &mut Device, path: &str) -> String {
-    dev.model.begin();
     dev.model.get_values(&[path]).unwrap().remove(0).value
 }
 
@@ -213,21 +212,18 @@ fn add_and_delete_an_ssid_through_uci() {
     let mut dev = Device::open(&e.cfg).unwrap();
     let (n, status) = dev.model.add_object("Device.WiFi.SSID.", "add").unwrap();
     assert_eq!((n, status), (3, 1));
-    dev.model.begin();
     dev.model
         .set_values(&[item("Device.WiFi.SSID.3.SSID", "guest")], "set")
         .unwrap();
     assert!(std::fs::read_to_string(e.dir.join("config/wireless"))
         .unwrap()
         .contains("config wifi-iface\n\toption ssid 'guest'"));
-    dev.model.begin();
     dev.model
         .delete_object("Device.WiFi.SSID.3.", "del")
         .unwrap();
     assert!(!std::fs::read_to_string(e.dir.join("config/wireless"))
         .unwrap()
         .contains("guest"));
-    dev.model.begin();
     let (n, _) = dev.model.add_object("Device.WiFi.SSID.", "again").unwrap();
     assert_eq!(n, 4, "numbers are not reused");
 }

@@ -21,7 +21,6 @@ impl Agent {
 
     /// Linux names of the IP interfaces, by path without the trailing dot.
     fn interface_names(&mut self) -> BTreeMap<String, String> {
-        self.dev.model.begin();
         self.dev
             .model
             .get_values(&["Device.IP.Interface."])

@@ -196,16 +196,14 @@ impl Agent {
     fn value(&mut self, path: &str) -> String {
         self.dev
             .model
-            .get_values(&[path])
-            .ok()
-            .and_then(|mut v| v.pop())
-            .map(|v| v.value)
+            .lookup(&[path])
+            .pop()
+            .flatten()
             .unwrap_or_default()
     }
 
     /// Re-reads the ManagementServer values the loop depends on; re-arms timers on change.
     fn read_management(&mut self) {
-        self.dev.model.begin();
         let url = match self.value("Device.ManagementServer.URL") {
             u if u.is_empty() => self.cfg.acs.url.clone(),
             u => u,
@@ -321,7 +319,6 @@ impl Agent {
     /// Compares notified parameters with the baseline (TR-069 A.3.2.4): passive changes wait
     /// for the next Inform, active ones queue 4 VALUE CHANGE (throttled).
     fn check_values(&mut self) {
-        self.dev.model.begin();
         let list = match self.dev.model.notified() {
             Ok(l) => l,
             Err(e) => {
@@ -345,7 +342,7 @@ impl Agent {
                         .baseline
                         .insert(pv.name.clone(), pv.value.clone());
                     active |= level == 2;
-                    let xsd_type = pv.xsd_type.trim_start_matches("xsd:").to_string();
+                    let xsd_type = pv.xsd_type.to_string();
                     self.changed.insert(
                         pv.name.clone(),
                         ParameterValue {
@@ -395,7 +392,6 @@ impl Agent {
         if paths.is_empty() {
             return;
         }
-        self.dev.model.begin();
         if let Ok(list) = self.dev.model.notified() {
             for (pv, _) in list {
                 if paths.contains(&pv.name) {
@@ -646,26 +642,10 @@ impl Agent {
         }
     }
 
-    /// A password the ACS may have set. Passwords read back empty through the model
-    /// (TR-069 A.3.2.2), so the agent asks the stored handler directly, falling back to the
-    /// configuration.
+    /// A password the ACS may have set (read through its binding: every RPC reads it back
+    /// empty), else the configuration's.
     fn stored_secret(&mut self, path: &str, fallback: &str) -> String {
-        let b = crate::board::Binding {
-            handler: "stored".into(),
-            args: crate::codec::toml::Table::new(),
-            write: false,
-            add: false,
-            numbered: false,
-            at: Default::default(),
-        };
-        let args = crate::model::tree::substitute(&b, &Default::default(), path, None);
-        match self
-            .dev
-            .model
-            .registry_mut()
-            .get_mut("stored")
-            .and_then(|h| h.get(&args).ok())
-        {
+        match self.dev.model.secret(path) {
             Some(p) if !p.is_empty() => p,
             _ => fallback.to_string(),
         }

@@ -4,7 +4,8 @@
 //! checked against the schema and the handler registry when it loads: unknown objects or
 //! parameters, bindings whose handler is unknown or rejects its arguments, constants of the
 //! wrong type, and `write = true` on a read-only parameter are errors that name the file and
-//! line. This module reads files; it does not evaluate bindings (that is `model`).
+//! line. This module reads files into the model's own binding types (`model::binding`); it
+//! does not evaluate bindings (that is `model`), and `model` never imports it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -16,27 +17,13 @@ pub use transfer::TransferBoard;
 
 use crate::backend::{BindingKind, Registry};
 use crate::codec::toml::{self, FieldError, FieldResult, Fields};
+use crate::model::binding::{Binding, Bindings, Location, ObjectBinding, STACK_HANDLER};
 use crate::model::schema::{Access, Schema};
 
 /// Largest board file accepted.
 pub const MAX_BOARD_BYTES: u64 = 1 << 20;
 /// Deepest chain of `include`s.
 pub const MAX_INCLUDE_DEPTH: usize = 4;
-
-/// Where a binding was written.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Location {
-    /// The board file.
-    pub file: PathBuf,
-    /// 1-based line.
-    pub line: usize,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
-    }
-}
 
 /// A board error, always with the place it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,44 +42,13 @@ impl fmt::Display for BoardError {
 
 impl std::error::Error for BoardError {}
 
-/// One binding: a handler name, its arguments, and what the board allows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Binding {
-    /// Registered handler name, or one of the model's own: `var`, `ref`.
-    pub handler: String,
-    /// Arguments minus `handler`, `write` and `add`.
-    pub args: toml::Table,
-    /// The ACS may write this parameter.
-    pub write: bool,
-    /// The ACS may add and delete instances of this table.
-    pub add: bool,
-    /// A table whose instances are numbered by their keys (`"1"`, `"2"` …) instead of
-    /// remembered numbers: results rebuilt on every run (TraceRoute RouteHops.{i}).
-    pub numbered: bool,
-    /// Where it was written.
-    pub at: Location,
-}
-
-/// The bindings of one object.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ObjectBinding {
-    /// Schema path (`Device.IP.Interface.{i}.`).
-    pub path: String,
-    /// The instance source of a table.
-    pub instances: Option<Binding>,
-    /// Parameter name → binding.
-    pub params: BTreeMap<String, Binding>,
-    /// Where the object was declared.
-    pub at: Location,
-}
-
 /// A parsed board (with its includes merged).
 #[derive(Debug, Clone, Default)]
 pub struct Board {
     /// Board name.
     pub name: String,
     /// Objects by schema path.
-    pub objects: BTreeMap<String, ObjectBinding>,
+    pub objects: Bindings,
     /// `[handlers.<name>]` settings for handler constructors.
     pub handlers: toml::Table,
     /// argv run to reboot the device.
@@ -393,9 +349,6 @@ pub fn needed_objects(board: &Board) -> BTreeSet<String> {
     out
 }
 
-/// Handlers the model implements itself (not in the registry).
-pub const MODEL_HANDLERS: [&str; 3] = ["var", "ref", "stack"];
-
 /// Checks every binding against the schema and the registry; returns all problems found.
 pub fn validate(board: &Board, schema: &Schema, registry: &Registry) -> Vec<BoardError> {
     let mut errors = Vec::new();
@@ -440,7 +393,7 @@ pub fn validate(board: &Board, schema: &Schema, registry: &Registry) -> Vec<Boar
                         ),
                     );
                 }
-                if b.handler != crate::model::tree::STACK_HANDLER {
+                if b.handler != STACK_HANDLER {
                     check_handler(b, BindingKind::Table, registry, &mut fail);
                 } else if b.add {
                     fail(

@@ -67,6 +67,14 @@ fn is_name(s: &str) -> bool {
 }
 
 impl Path {
+    /// `Device.`, the root object.
+    pub fn root() -> Path {
+        Path {
+            segments: vec![Segment::Name("Device".into())],
+            partial: true,
+        }
+    }
+
     /// Parses an instance path (numbers, no placeholders).
     pub fn parse(text: &str) -> Result<Path, PathError> {
         Self::parse_inner(text, false)

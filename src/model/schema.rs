@@ -125,19 +125,19 @@ pub enum BaseType {
 }
 
 impl BaseType {
-    /// The XSD type name used in `xsi:type` (TR-069 A.3.2.1).
-    pub fn xsd_name(self) -> &'static str {
+    /// The XSD type's local name, as `xsi:type="xsd:…"` carries it (TR-069 A.3.2.1).
+    pub fn xsd_local(self) -> &'static str {
         match self {
-            BaseType::String => "xsd:string",
-            BaseType::Boolean => "xsd:boolean",
-            BaseType::Int => "xsd:int",
-            BaseType::UnsignedInt => "xsd:unsignedInt",
-            BaseType::Long => "xsd:long",
-            BaseType::UnsignedLong => "xsd:unsignedLong",
-            BaseType::DateTime => "xsd:dateTime",
-            BaseType::Base64 => "xsd:base64",
-            BaseType::HexBinary => "xsd:hexBinary",
-            BaseType::Decimal => "xsd:decimal",
+            BaseType::String => "string",
+            BaseType::Boolean => "boolean",
+            BaseType::Int => "int",
+            BaseType::UnsignedInt => "unsignedInt",
+            BaseType::Long => "long",
+            BaseType::UnsignedLong => "unsignedLong",
+            BaseType::DateTime => "dateTime",
+            BaseType::Base64 => "base64",
+            BaseType::HexBinary => "hexBinary",
+            BaseType::Decimal => "decimal",
         }
     }
 

@@ -8,11 +8,11 @@ use std::rc::Rc;
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance, Registry};
 use crate::board;
 use crate::model::error::ModelError;
-use crate::model::ops::{AttributeChange, Model, SetItem};
 use crate::model::schema::{
     Access, BaseType, NotifyPolicy, Object, Parameter, Schema, Status, Syntax,
 };
 use crate::model::state::ModelState;
+use crate::model::{AttributeChange, Model, SetItem};
 use crate::soap::fault::Fault;
 
 /// Shared view of what the memory handler did.
@@ -257,8 +257,7 @@ fn fixture() -> Fixture {
     let reg = registry(&log);
     let errors = board::validate(&b, &schema(), &reg);
     assert!(errors.is_empty(), "{errors:?}");
-    let mut model = Model::new(&schema(), &b, reg, ModelState::default()).unwrap();
-    model.begin();
+    let model = Model::new(&schema(), &b.objects, reg, ModelState::default()).unwrap();
     Fixture {
         model,
         log,
@@ -345,7 +344,7 @@ fn values_of_partial_and_full_paths() {
         .get_values(&["Device.Box.Enable", "Device.Box.Row."])
         .unwrap();
     assert_eq!(v[0].value, "true", "1 normalised to true");
-    assert_eq!(v[0].xsd_type, "xsd:boolean");
+    assert_eq!(v[0].xsd_type, "boolean");
     let rows: Vec<(&str, &str)> = v[1..]
         .iter()
         .map(|p| (p.name.as_str(), p.value.as_str()))
@@ -367,6 +366,58 @@ fn hidden_parameters_read_back_empty() {
     assert_eq!(
         f.model.get_values(&["Device.Box.Secret"]).unwrap()[0].value,
         ""
+    );
+    assert_eq!(
+        f.model.lookup(&["Device.Box.Secret"]),
+        [Some(String::new())],
+        "lookup reads as the ACS would"
+    );
+}
+
+#[test]
+fn secret_reads_the_real_value_through_its_binding() {
+    let mut f = fixture();
+    assert_eq!(
+        f.model.secret("Device.Box.Secret").as_deref(),
+        Some("hunter2")
+    );
+    f.log
+        .borrow_mut()
+        .values
+        .insert("secret".into(), "changed".into());
+    assert_eq!(
+        f.model.secret("Device.Box.Secret").as_deref(),
+        Some("changed"),
+        "every call reads fresh"
+    );
+    assert_eq!(f.model.secret("Device.Box.Nope"), None);
+    assert_eq!(
+        f.model.secret("Device.Box."),
+        None,
+        "an object is no secret"
+    );
+}
+
+#[test]
+fn lookup_reads_each_path_on_its_own() {
+    let mut f = fixture();
+    f.log.borrow_mut().values.remove("fixed");
+    assert_eq!(
+        f.model.lookup(&[
+            "Device.Box.Name",
+            "Device.Box.Nope",
+            "Device.Box.Fixed",
+            "not a path",
+            "Device.Box.Row.1.Value",
+        ]),
+        [
+            Some("box".to_string()),
+            None,
+            None,
+            None,
+            Some("va".to_string())
+        ],
+        "a missing or failing parameter does not fail the others"
     );
 }
 
@@ -609,7 +660,6 @@ fn add_and_delete_objects_never_reuse_numbers() {
     let (n, status) = f.model.add_object("Device.Box.Row.", "add1").unwrap();
     assert_eq!((n, status), (3, 0));
     assert_eq!(f.model.state().parameter_key, "add1");
-    f.model.begin();
     assert_eq!(
         f.model
             .get_values(&["Device.Box.RowNumberOfEntries"])
@@ -626,7 +676,6 @@ fn add_and_delete_objects_never_reuse_numbers() {
         f.model.delete_object("Device.Box.Row.3.", "del1").unwrap(),
         0
     );
-    f.model.begin();
     let (n, _) = f.model.add_object("Device.Box.Row.", "add2").unwrap();
     assert_eq!(n, 4, "3 is not reused");
     assert_eq!(
@@ -659,7 +708,7 @@ fn instance_numbers_survive_a_restart_through_the_state() {
     let b = board::parse(&path).unwrap();
     let mut m = Model::new(
         &schema(),
-        &b,
+        &b.objects,
         registry(&f.log),
         crate::model::state::ModelState::from_fields(&mut crate::codec::toml::Fields::new(
             crate::codec::toml::parse(&text).unwrap(),
@@ -667,7 +716,6 @@ fn instance_numbers_survive_a_restart_through_the_state() {
         .unwrap(),
     )
     .unwrap();
-    m.begin();
     let names: Vec<String> = m
         .get_names("Device.Box.Row.", true)
         .unwrap()

@@ -7,15 +7,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use crate::backend::{Args, BackendError, Instance, Registry};
-use crate::board::{Binding, Board};
+use crate::backend::{BackendError, Instance, Registry};
+use crate::model::binding::{substitute, Binding, Bindings, Vars, STACK_HANDLER};
 use crate::model::error::ModelError;
 use crate::model::path::{Path, Segment};
 use crate::model::schema::{Access, Parameter, Schema};
 use crate::model::state::ModelState;
-
-/// Variables visible to bindings: the enclosing instances' vars plus `i` and `key`.
-pub type Vars = BTreeMap<String, String>;
 
 /// Where a parameter's value comes from.
 #[derive(Debug, Clone)]
@@ -130,9 +127,6 @@ pub struct Tree {
     pub globals: Rc<Vars>,
 }
 
-/// The model-internal instance source that derives InterfaceStack rows from LowerLayers.
-pub const STACK_HANDLER: &str = "stack";
-
 fn parent_of(path: &str) -> Option<(&str, &str)> {
     // "Device.IP.Interface.{i}." → ("Device.IP.", "Interface"); "Device.IP." → ("Device.", "IP")
     let trimmed = path.strip_suffix("{i}.").unwrap_or(path);
@@ -142,12 +136,13 @@ fn parent_of(path: &str) -> Option<(&str, &str)> {
 }
 
 impl Tree {
-    /// Builds the supported tree. The board must already be validated against the schema.
-    pub fn build(schema: &Schema, board: &Board) -> Result<Tree, ModelError> {
+    /// Builds the supported tree. The bindings must already be validated against the schema
+    /// (`board::validate`).
+    pub fn build(schema: &Schema, objects: &Bindings) -> Result<Tree, ModelError> {
         let mut nodes: BTreeMap<String, ObjectNode> = BTreeMap::new();
-        let mut wanted: Vec<String> = board.objects.keys().cloned().collect();
+        let mut wanted: Vec<String> = objects.keys().cloned().collect();
         // Ancestors of bound objects are supported too (with no parameters of their own).
-        for path in board.objects.keys() {
+        for path in objects.keys() {
             let mut p = path.as_str();
             while let Some((parent, _)) = parent_of(p) {
                 if !wanted.iter().any(|w| w == parent) {
@@ -161,7 +156,7 @@ impl Tree {
             let sobj = schema
                 .object(path)
                 .ok_or_else(|| ModelError::InvalidName(path.clone()))?;
-            let bound = board.objects.get(path);
+            let bound = objects.get(path);
             let mut params = Vec::new();
             if let Some(b) = bound {
                 for sp in &sobj.params {
@@ -572,68 +567,5 @@ impl Tree {
             }
         }
         Ok(changed)
-    }
-}
-
-/// Substitutes `{var}` in every string of a binding's arguments.
-pub fn substitute(b: &Binding, vars: &Vars, path: &str, value: Option<&str>) -> Args {
-    fn sub_str(s: &str, vars: &Vars, value: Option<&str>) -> String {
-        if !s.contains('{') {
-            return s.to_string();
-        }
-        let mut out = String::with_capacity(s.len());
-        let mut rest = s;
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let after = &rest[open + 1..];
-            match after.find('}') {
-                Some(close) => {
-                    let name = &after[..close];
-                    let v = if name == "value" {
-                        value
-                    } else {
-                        vars.get(name).map(|s| s.as_str())
-                    };
-                    match v {
-                        Some(v) => out.push_str(v),
-                        None => {
-                            out.push('{');
-                            out.push_str(name);
-                            out.push('}');
-                        }
-                    }
-                    rest = &after[close + 1..];
-                }
-                None => {
-                    out.push_str(&rest[open..]);
-                    rest = "";
-                }
-            }
-        }
-        out.push_str(rest);
-        out
-    }
-    use crate::codec::toml;
-    fn sub_val(v: &toml::Value, vars: &Vars, value: Option<&str>) -> toml::Value {
-        match v {
-            toml::Value::String(s) => toml::Value::String(sub_str(s, vars, value)),
-            toml::Value::Array(a) => {
-                toml::Value::Array(a.iter().map(|x| sub_val(x, vars, value)).collect())
-            }
-            toml::Value::Table(t) => toml::Value::Table(
-                t.iter()
-                    .map(|(k, x)| (k.clone(), sub_val(x, vars, value)))
-                    .collect(),
-            ),
-            other => other.clone(),
-        }
-    }
-    Args {
-        table: b
-            .args
-            .iter()
-            .map(|(k, v)| (k.clone(), sub_val(v, vars, value)))
-            .collect(),
-        path: path.to_string(),
     }
 }

@@ -35,8 +35,8 @@ impl fmt::Display for ValueError {
         match self {
             ValueError::Type { declared, expected } => write!(
                 f,
-                "value: declared {declared}, parameter is {}",
-                expected.xsd_name()
+                "value: declared {declared}, parameter is xsd:{}",
+                expected.xsd_local()
             ),
             ValueError::Value { reason } => write!(f, "value: {reason}"),
         }
@@ -194,9 +194,9 @@ fn check_item(syntax: &Syntax, text: &str) -> Result<String, ValueError> {
                 _ => (0, u64::MAX.into(), false),
             };
             let v = parse_integer(text, signed)
-                .ok_or_else(|| bad(format!("{text:?} is not an {}", syntax.base.xsd_name())))?;
+                .ok_or_else(|| bad(format!("{text:?} is not an {}", syntax.base.xsd_local())))?;
             if v < lo || v > hi {
-                return Err(bad(format!("{v} is outside {}", syntax.base.xsd_name())));
+                return Err(bad(format!("{v} is outside {}", syntax.base.xsd_local())));
             }
             if !in_ranges(&syntax.ranges, v) {
                 return Err(bad(format!("{v} is outside the allowed range")));

@@ -9,7 +9,7 @@ mod parameters;
 pub mod transfer;
 
 use crate::board::TransferBoard;
-use crate::model::ops::Model;
+use crate::model::Model;
 use crate::soap::fault::Fault;
 use crate::soap::{AcsMessage, CpeMessage};
 use crate::transfer::{Direction, Transfers};

@@ -1,8 +1,8 @@
 //! The parameter RPCs: Get/SetParameterValues, GetParameterNames, Get/SetParameterAttributes,
-//! AddObject, DeleteObject — thin translations onto `model::ops`.
+//! AddObject, DeleteObject — thin translations onto the `model`.
 
 use super::Context;
-use crate::model::ops::{AttributeChange, SetItem};
+use crate::model::{AttributeChange, SetItem};
 use crate::soap::fault::Fault;
 use crate::soap::{
     CpeMessage, ParameterAttribute, ParameterInfo, ParameterValue, SetParameterAttribute,
@@ -12,7 +12,6 @@ type Answer = Result<CpeMessage, Fault>;
 
 /// GetParameterValues.
 pub fn get_values(ctx: &mut Context, names: &[String]) -> Answer {
-    ctx.model.begin();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let values = ctx.model.get_values(&refs).map_err(|e| Fault::from(&e))?;
     Ok(CpeMessage::GetParameterValuesResponse {
@@ -21,7 +20,7 @@ pub fn get_values(ctx: &mut Context, names: &[String]) -> Answer {
             .map(|v| ParameterValue {
                 name: v.name,
                 value: v.value,
-                xsd_type: v.xsd_type.trim_start_matches("xsd:").to_string(),
+                xsd_type: v.xsd_type.to_string(),
             })
             .collect(),
     })
@@ -29,7 +28,6 @@ pub fn get_values(ctx: &mut Context, names: &[String]) -> Answer {
 
 /// SetParameterValues.
 pub fn set_values(ctx: &mut Context, list: &[ParameterValue], key: &str) -> Answer {
-    ctx.model.begin();
     let items: Vec<SetItem> = list
         .iter()
         .map(|p| SetItem {
@@ -50,7 +48,6 @@ pub fn set_values(ctx: &mut Context, list: &[ParameterValue], key: &str) -> Answ
 
 /// GetParameterNames.
 pub fn get_names(ctx: &mut Context, path: &str, next_level: bool) -> Answer {
-    ctx.model.begin();
     let names = ctx
         .model
         .get_names(path, next_level)
@@ -68,7 +65,6 @@ pub fn get_names(ctx: &mut Context, path: &str, next_level: bool) -> Answer {
 
 /// GetParameterAttributes.
 pub fn get_attributes(ctx: &mut Context, names: &[String]) -> Answer {
-    ctx.model.begin();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let list = ctx
         .model
@@ -88,7 +84,6 @@ pub fn get_attributes(ctx: &mut Context, names: &[String]) -> Answer {
 
 /// SetParameterAttributes.
 pub fn set_attributes(ctx: &mut Context, list: &[SetParameterAttribute]) -> Answer {
-    ctx.model.begin();
     let changes: Vec<AttributeChange> = list
         .iter()
         .map(|s| AttributeChange {
@@ -105,7 +100,6 @@ pub fn set_attributes(ctx: &mut Context, list: &[SetParameterAttribute]) -> Answ
 
 /// AddObject.
 pub fn add_object(ctx: &mut Context, name: &str, key: &str) -> Answer {
-    ctx.model.begin();
     let (instance_number, status) = ctx
         .model
         .add_object(name, key)
@@ -118,7 +112,6 @@ pub fn add_object(ctx: &mut Context, name: &str, key: &str) -> Answer {
 
 /// DeleteObject.
 pub fn delete_object(ctx: &mut Context, name: &str, key: &str) -> Answer {
-    ctx.model.begin();
     let status = ctx
         .model
         .delete_object(name, key)

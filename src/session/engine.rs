@@ -283,7 +283,7 @@ mod tests {
     }
 
     impl Parts {
-        fn ctx<'a>(&'a mut self, model: &'a mut crate::model::ops::Model) -> Context<'a> {
+        fn ctx<'a>(&'a mut self, model: &'a mut crate::model::Model) -> Context<'a> {
             Context {
                 model,
                 actions: &mut self.actions,

@@ -2,17 +2,8 @@
 //! time, the retry count, and the forced-inform parameters with their live values.
 
 use crate::event::Event;
-use crate::model::ops::Model;
+use crate::model::Model;
 use crate::soap::{CpeMessage, DeviceId, EventStruct, ParameterValue};
-
-fn value(model: &mut Model, path: &str) -> String {
-    model
-        .get_values(&[path])
-        .ok()
-        .and_then(|mut v| v.pop())
-        .map(|v| v.value)
-        .unwrap_or_default()
-}
 
 /// The Inform for these events; `now` is the CurrentTime in dateTime form.
 /// `changed` are notified parameters whose values changed since the last Inform.
@@ -23,12 +14,21 @@ pub fn build(
     now: &str,
     changed: &[ParameterValue],
 ) -> CpeMessage {
-    model.begin();
+    let mut id = model
+        .lookup(&[
+            "Device.DeviceInfo.Manufacturer",
+            "Device.DeviceInfo.ManufacturerOUI",
+            "Device.DeviceInfo.ProductClass",
+            "Device.DeviceInfo.SerialNumber",
+        ])
+        .into_iter()
+        .map(Option::unwrap_or_default);
+    let mut next = || id.next().unwrap_or_default();
     let device_id = DeviceId {
-        manufacturer: value(model, "Device.DeviceInfo.Manufacturer"),
-        oui: value(model, "Device.DeviceInfo.ManufacturerOUI"),
-        product_class: value(model, "Device.DeviceInfo.ProductClass"),
-        serial_number: value(model, "Device.DeviceInfo.SerialNumber"),
+        manufacturer: next(),
+        oui: next(),
+        product_class: next(),
+        serial_number: next(),
     };
     let forced = model.forced_inform();
     let refs: Vec<&str> = forced.iter().map(String::as_str).collect();
@@ -39,7 +39,7 @@ pub fn build(
         .map(|v| ParameterValue {
             name: v.name,
             value: v.value,
-            xsd_type: v.xsd_type.trim_start_matches("xsd:").to_string(),
+            xsd_type: v.xsd_type.to_string(),
         })
         .collect();
     for c in changed {

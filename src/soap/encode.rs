@@ -25,10 +25,11 @@ fn values(out: &mut String, list: &[ParameterValue]) {
         list.len(),
         |o| {
             for p in list {
+                // The `xsd:` prefix is written here, the one place: the type is a local name.
                 let ty = if p.xsd_type.is_empty() {
                     "string"
                 } else {
-                    p.xsd_type.trim_start_matches("xsd:")
+                    p.xsd_type.as_str()
                 };
                 let _ = write!(o, "<ParameterValueStruct><Name>{}</Name><Value xsi:type=\"xsd:{}\">{}</Value></ParameterValueStruct>", escape(&p.name), escape(ty), escape(&p.value));
             }
