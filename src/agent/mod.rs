@@ -17,11 +17,11 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crate::acs;
+use crate::codec::datetime;
 use crate::config::Config;
 use crate::cr;
 use crate::device::Device;
 use crate::event::{code, Event};
-use crate::model::datetime;
 use crate::rpc::{self, Actions};
 use crate::session::backoff::RetryPolicy;
 use crate::session::engine::{Engine, Step};

@@ -178,7 +178,7 @@ impl Diagnostics {
 
 /// The results of a download (`TestBytesReceived…`) or upload (`TestBytesSent…`).
 fn http_results(results: &mut BTreeMap<String, String>, r: &diag::http::HttpReport, test: &str) {
-    let time = crate::model::datetime::format_utc_micros;
+    let time = crate::codec::datetime::format_utc_micros;
     let full_us = r
         .eom
         .duration_since(r.bom)

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::datetime;
 use crate::codec::toml;
-use crate::model::datetime;
 
 /// Most processes listed.
 pub const MAX_PROCESSES: usize = 4096;

@@ -11,7 +11,6 @@
 
 pub mod attributes;
 pub mod binding;
-pub mod datetime;
 pub mod error;
 pub mod get;
 pub mod load;

@@ -7,8 +7,8 @@
 
 use std::fmt;
 
+use crate::codec::datetime;
 use crate::codec::{base64, hex};
-use crate::model::datetime;
 use crate::model::pattern::Pattern;
 use crate::model::schema::{BaseType, Range, Syntax};
 

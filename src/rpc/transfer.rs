@@ -7,7 +7,7 @@ use super::error::RequestError;
 use super::fault::transfer_fault;
 use super::Context;
 use crate::board::TransferBoard;
-use crate::model::datetime::{self, UNKNOWN_TIME};
+use crate::codec::datetime::{self, UNKNOWN_TIME};
 use crate::soap::fault::Fault;
 use crate::soap::{CpeMessage, QueuedTransfer, TimeWindow, Transfer, TransferResult};
 use crate::transfer::{Direction, Done, Job, Phase, Transfers, Window, DEFAULT_RETRIES};

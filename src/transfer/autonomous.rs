@@ -23,7 +23,7 @@ use crate::codec::toml::{self, FieldResult, Fields};
 
 use super::error::TransferError;
 use super::{Autonomous, Direction, Done};
-use crate::model::datetime;
+use crate::codec::datetime;
 
 /// The spool directory's name under the state directory.
 pub const SPOOL_DIR: &str = "autonomous";
