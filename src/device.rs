@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::backend::builtin::Shared;
 use crate::backend::Registry;
 use crate::board::{self, Board};
 use crate::codec::toml::{FieldError, Fields, Table, Value};
@@ -75,23 +76,62 @@ impl fmt::Display for SetupError {
 
 impl std::error::Error for SetupError {}
 
+/// How long the board's reboot or factory-reset command may run.
+pub const ACTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Why a device action (Reboot, FactoryReset) could not be carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionError {
+    /// The board names no command for it (`[board] reboot` / `factory_reset`).
+    NoCommand(&'static str),
+    /// The command failed, timed out or could not start.
+    Command {
+        /// `reboot` or `factory reset`.
+        action: &'static str,
+        /// What went wrong.
+        error: crate::backend::BackendError,
+    },
+}
+
+impl fmt::Display for ActionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActionError::NoCommand(a) => {
+                write!(f, "device: {a} requested but the board names no command")
+            }
+            ActionError::Command { action, error } => write!(f, "device: {action} failed: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ActionError {}
+
 /// An opened device.
 pub struct Device {
     /// The live model.
     pub model: Model,
     /// The board it was built from.
     pub board: Board,
+    /// What built-in handlers share with the agent (the diagnostics' tests).
+    pub shared: Shared,
     /// Objects in the loaded data-model files.
     pub schema_objects: usize,
     /// Parameters in the loaded data-model files.
     pub schema_params: usize,
     state_file: PathBuf,
+    state_dir: PathBuf,
     agent_section: Option<Table>,
 }
 
-/// All handlers a board may use: the built-ins, configured from the board's `[handlers]`.
-pub fn registry(board: &Board, state_dir: &std::path::Path) -> Result<Registry, SetupError> {
-    crate::backend::builtin::registry(&board.handlers, state_dir).map_err(SetupError::Handlers)
+/// All handlers a board may use: the built-ins, configured from the board's `[handlers]`
+/// and connected to `shared`.
+pub fn registry(
+    board: &Board,
+    state_dir: &std::path::Path,
+    shared: &Shared,
+) -> Result<Registry, SetupError> {
+    crate::backend::builtin::registry(&board.handlers, state_dir, shared)
+        .map_err(SetupError::Handlers)
 }
 
 /// Configuration values boards may use as `{name}` (initial ManagementServer values).
@@ -135,7 +175,8 @@ impl Device {
             needed.contains(p)
         })
         .map_err(|e| SetupError::Schema(e.to_string()))?;
-        let mut reg = registry(&board, &cfg.paths.state_dir)?;
+        let shared = Shared::default();
+        let mut reg = registry(&board, &cfg.paths.state_dir, &shared)?;
         for (name, h) in extra {
             reg.register(&name, h);
         }
@@ -163,9 +204,11 @@ impl Device {
         Ok(Device {
             model,
             board,
+            shared,
             schema_objects,
             schema_params,
             state_file,
+            state_dir: cfg.paths.state_dir.clone(),
             agent_section: doc.agent,
         })
     }
@@ -215,5 +258,32 @@ impl Device {
         if let Err(e) = crate::store::write_versioned(&self.state_file, STATE_VERSION, doc) {
             log::error!("{e}");
         }
+    }
+
+    /// Runs the board's reboot command (TR-069 A.3.2.9, after the session).
+    pub fn reboot(&self) -> Result<(), ActionError> {
+        run_action("reboot", &self.board.reboot)
+    }
+
+    /// Forgets everything cwmpd keeps (its state and stored values), then runs the board's
+    /// factory-reset command (A.4.1.6).
+    pub fn factory_reset(&mut self) -> Result<(), ActionError> {
+        for f in [STATE_FILE, crate::backend::stored::STORED_FILE] {
+            let _ = std::fs::remove_file(self.state_dir.join(f));
+        }
+        run_action("factory reset", &self.board.factory_reset)
+    }
+}
+
+fn run_action(action: &'static str, argv: &Option<Vec<String>>) -> Result<(), ActionError> {
+    match argv {
+        Some(argv) if !argv.is_empty() => {
+            let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+            log::info!("device: {action}: {}", argv.join(" "));
+            crate::backend::command::run(&refs, ACTION_TIMEOUT)
+                .map(|_| ())
+                .map_err(|error| ActionError::Command { action, error })
+        }
+        _ => Err(ActionError::NoCommand(action)),
     }
 }

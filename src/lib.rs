@@ -32,6 +32,7 @@ pub mod auth;
 pub mod backend;
 pub mod board;
 pub mod cli;
+pub mod clock;
 pub mod codec;
 pub mod config;
 pub mod cr;

@@ -459,3 +459,36 @@ fn the_acs_own_changes_and_restarts_are_not_notified() {
     assert_eq!(acs.informs().len(), 2);
     let _ = std::fs::remove_dir_all(notify_dir("own"));
 }
+
+#[test]
+fn trace_logs_every_soap_body_with_secrets_masked() {
+    let acs = acs();
+    acs.push(&spv(
+        "Device.ManagementServer.ConnectionRequestPassword",
+        "string",
+        "cr-s3cret",
+        "kt",
+    ));
+    acs.push("<cwmp:Download><CommandKey>d</CommandKey><FileType>1 Firmware Upgrade Image</FileType><URL>http://127.0.0.1:1/x</URL><Username>fu</Username><Password>file-s3cret</Password><FileSize>0</FileSize><TargetFileName></TargetFileName><DelaySeconds>0</DelaySeconds><SuccessURL></SuccessURL><FailureURL></FailureURL></cwmp:Download>");
+    let a = Agent::start("trace", &acs, "", "");
+    assert!(
+        acs.wait(T, |_, r, left| left == 0 && r.len() >= 2),
+        "{}",
+        a.log()
+    );
+    let log = a.log();
+    for part in [
+        "soap: sent",
+        "<cwmp:Inform>",
+        "soap: received HTTP 200",
+        "cwmp:SetParameterValues",
+        "<Username>fu</Username>",
+        "SetParameterValuesResponse",
+        "session: ExpectInformResponse → ",
+    ] {
+        assert!(log.contains(part), "{part} not logged:\n{log}");
+    }
+    for secret in ["cr-s3cret", "file-s3cret"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}

@@ -6,19 +6,9 @@ use std::collections::BTreeMap;
 
 use super::transfers::Report;
 use super::Agent;
-use crate::backend::diagnostics::Diagnostics;
 use crate::event::{code, Event};
 
 impl Agent {
-    fn diagnostics(&mut self) -> Option<&mut Diagnostics> {
-        self.dev
-            .model
-            .registry_mut()
-            .get_mut("diagnostics")
-            .and_then(|h| h.as_any_mut())
-            .and_then(|a| a.downcast_mut::<Diagnostics>())
-    }
-
     /// Linux names of the IP interfaces, by path without the trailing dot.
     fn interface_names(&mut self) -> BTreeMap<String, String> {
         self.dev
@@ -37,16 +27,15 @@ impl Agent {
 
     /// Starts the tests the ACS requested in the session that just ended.
     pub(super) fn start_diagnostics(&mut self) {
-        let pending = match self.diagnostics() {
-            Some(d) => d.has_pending(),
-            None => return,
-        };
-        if !pending {
+        if !self.dev.shared.diagnostics.has_pending() {
             return;
         }
         let names = self.interface_names();
-        let Some(d) = self.diagnostics() else { return };
-        let requested = d.requested(|path| names.get(path).cloned());
+        let requested = self
+            .dev
+            .shared
+            .diagnostics
+            .requested(|path| names.get(path).cloned());
         for (test, generation, request) in requested {
             match request {
                 Err(e) => {
@@ -82,14 +71,8 @@ impl Agent {
         generation: u64,
         outcome: Result<crate::diag::Outcome, crate::diag::DiagError>,
     ) {
-        let stored = self
-            .diagnostics()
-            .map(|d| {
-                let ok = d.finish(test, generation, outcome);
-                (ok, d.state(test).to_string())
-            })
-            .unwrap_or((false, String::new()));
-        match stored {
+        let d = &self.dev.shared.diagnostics;
+        match (d.finish(test, generation, outcome), d.state(test)) {
             (true, state) => {
                 log::info!("diagnostics: {test} ended: {state}");
                 self.push(Event::new(code::DIAGNOSTICS_COMPLETE));

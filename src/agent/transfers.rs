@@ -5,7 +5,7 @@
 
 use std::sync::mpsc;
 
-use super::{unix_now, Agent};
+use super::Agent;
 use crate::event::{code, Event};
 use crate::soap::CpeMessage;
 use crate::transfer::error::TransferError;
@@ -46,7 +46,7 @@ const WORKER_STACK: usize = 512 * 1024;
 impl Agent {
     /// Start-up: results of jobs the restart cut off, leftovers removed, autonomous reports.
     pub(super) fn transfers_restarted(&mut self) {
-        let now = unix_now();
+        let now = self.clock.unix();
         let board = self.dev.board.transfer.clone();
         let before = self.state.transfers.done.len();
         let files = self
@@ -71,7 +71,7 @@ impl Agent {
     /// Takes reports of transfers the device made itself.
     pub(super) fn pick_autonomous(&mut self) {
         let dir = self.cfg.paths.state_dir.join(autonomous::SPOOL_DIR);
-        for d in autonomous::scan(&dir, unix_now()) {
+        for d in autonomous::scan(&dir, self.clock.unix()) {
             self.announce(&d);
             self.state.transfers.push_done(d);
             self.dirty = true;
@@ -141,13 +141,13 @@ impl Agent {
     /// Moves the queue on: reports missed windows, takes worker reports, starts the next
     /// due job.
     pub(super) fn transfer_turn(&mut self) {
-        let now = unix_now();
+        let now = self.clock.unix();
         let before = self.state.transfers.done.len();
         if self.state.transfers.expire(now) > 0 {
             self.dirty = true;
         }
-        let mut inbox = std::mem::take(&mut self.inbox);
-        inbox.extend(self.reports.1.try_iter());
+        let mut inbox = std::mem::take(&mut self.workers.inbox);
+        inbox.extend(self.workers.rx.try_iter());
         for r in inbox {
             self.on_report(r);
         }
@@ -162,7 +162,7 @@ impl Agent {
     }
 
     fn on_report(&mut self, r: Report) {
-        let now = unix_now();
+        let now = self.clock.unix();
         match r {
             #[cfg(feature = "diagnostics")]
             Report::Diagnostic {
@@ -206,12 +206,12 @@ impl Agent {
                             ))),
                             now,
                         );
-                        self.worker_busy = false;
+                        self.workers.busy = false;
                     }
                 }
             }
             Report::Finished { id, result } => {
-                self.worker_busy = false;
+                self.workers.busy = false;
                 let reboot = result.is_ok()
                     && self.state.transfers.jobs.iter().any(|j| {
                         j.id == id
@@ -276,7 +276,7 @@ impl Agent {
     /// Runs `work` for job `id` in a worker thread; its report wakes the loop. A worker that
     /// cannot start, or panics, reports the job as failed.
     fn spawn_worker(&mut self, id: u64, work: impl FnOnce() -> Report + Send + 'static) {
-        self.worker_busy = true;
+        self.workers.busy = true;
         self.spawn_thread("transfer", work, move |why| Report::Finished {
             id,
             result: Err(TransferError::Local(why)),
@@ -291,7 +291,7 @@ impl Agent {
         work: impl FnOnce() -> Report + Send + 'static,
         failed: impl Fn(String) -> Report + Send + Clone + 'static,
     ) {
-        let tx: mpsc::Sender<Report> = self.reports.0.clone();
+        let tx: mpsc::Sender<Report> = self.workers.tx.clone();
         let waker = self.listener.waker();
         let (tx2, failed2, what) = (tx.clone(), failed.clone(), name.to_string());
         let spawned = std::thread::Builder::new()
@@ -311,9 +311,9 @@ impl Agent {
 
     /// Unix time the queue next needs the loop.
     pub(super) fn transfer_deadline(&self) -> Option<i64> {
-        if self.worker_busy {
+        if self.workers.busy {
             return None;
         }
-        self.state.transfers.next_deadline(unix_now())
+        self.state.transfers.next_deadline(self.clock.unix())
     }
 }

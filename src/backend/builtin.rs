@@ -52,8 +52,21 @@ fn setting(
     }
 }
 
-/// Builds the registry of built-in handlers.
-pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, String> {
+/// What built-in handlers share with the agent, on the loop's one thread (clones share):
+/// the diagnostics the ACS requests through the `diagnostics` handler, which the agent runs.
+#[derive(Debug, Default, Clone)]
+pub struct Shared {
+    /// The IP and HTTP diagnostics' tests.
+    #[cfg(feature = "diagnostics")]
+    pub diagnostics: diagnostics::Diagnostics,
+}
+
+/// Builds the registry of built-in handlers, connected to `shared`.
+pub fn registry(
+    settings: &toml::Table,
+    state_dir: &Path,
+    shared: &Shared,
+) -> Result<Registry, String> {
     for (name, v) in settings {
         if v.as_table().is_none() {
             return Err(format!("handlers.{name} must be a table"));
@@ -77,7 +90,10 @@ pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, St
     #[cfg(not(feature = "netlink"))]
     reg.register("netlink", Box::new(NotBuilt { feature: "netlink" }));
     #[cfg(feature = "diagnostics")]
-    reg.register("diagnostics", Box::new(diagnostics::Diagnostics::default()));
+    reg.register(
+        "diagnostics",
+        Box::new(diagnostics::Handler::new(shared.diagnostics.clone())),
+    );
     #[cfg(not(feature = "diagnostics"))]
     reg.register(
         "diagnostics",
@@ -99,7 +115,12 @@ mod tests {
 
     #[test]
     fn every_handler_name_is_registered_whatever_the_features() {
-        let reg = registry(&toml::Table::new(), Path::new("/nonexistent")).unwrap();
+        let reg = registry(
+            &toml::Table::new(),
+            Path::new("/nonexistent"),
+            &Shared::default(),
+        )
+        .unwrap();
         let names: Vec<&str> = reg.names().collect();
         assert_eq!(
             names,
@@ -121,7 +142,12 @@ mod tests {
         let h = NotBuilt { feature: "netlink" };
         let err = h.check(BindingKind::Read, &toml::Table::new()).unwrap_err();
         assert_eq!(err, "this cwmpd was built without the `netlink` feature");
-        let reg = registry(&toml::Table::new(), Path::new("/nonexistent")).unwrap();
+        let reg = registry(
+            &toml::Table::new(),
+            Path::new("/nonexistent"),
+            &Shared::default(),
+        )
+        .unwrap();
         for (name, feature) in [
             ("netlink", cfg!(feature = "netlink")),
             ("uci", cfg!(feature = "uci")),

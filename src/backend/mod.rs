@@ -231,12 +231,6 @@ pub trait Handler {
     fn apply(&mut self) -> Result<(), BackendError> {
         Ok(())
     }
-
-    /// The handler as `Any`, for the agent to reach a built-in handler's own methods (the
-    /// `diagnostics` handler's test queue). Other handlers keep the default.
-    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
-        None
-    }
 }
 
 /// Handlers by the name board files use.

@@ -51,6 +51,27 @@ impl Default for RateLimit {
     }
 }
 
+/// The listener could not be bound.
+#[derive(Debug)]
+pub struct ListenError {
+    /// The address asked for.
+    pub listen: String,
+    /// Why (tiny_http's own error).
+    pub reason: String,
+}
+
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "connection request: cannot listen on {}: {}",
+            self.listen, self.reason
+        )
+    }
+}
+
+impl std::error::Error for ListenError {}
+
 /// Listener settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -154,9 +175,11 @@ pub fn derive_url(listen: &str, path: &str, acs_url: &str) -> String {
 
 impl Listener {
     /// Binds the listener.
-    pub fn bind(s: &Settings) -> Result<Listener, String> {
-        let server = tiny_http::Server::http(&s.listen)
-            .map_err(|e| format!("connection request: cannot listen on {}: {e}", s.listen))?;
+    pub fn bind(s: &Settings) -> Result<Listener, ListenError> {
+        let server = tiny_http::Server::http(&s.listen).map_err(|e| ListenError {
+            listen: s.listen.clone(),
+            reason: e.to_string(),
+        })?;
         let verifier = if s.username.is_empty() || s.password.is_empty() {
             log::warn!("connection request: no credentials configured; every request will be refused (401)");
             None

@@ -128,11 +128,6 @@ impl Model {
         std::mem::take(&mut self.dirty)
     }
 
-    /// The handlers, e.g. for a vendor to reach its own.
-    pub fn registry_mut(&mut self) -> &mut Registry {
-        &mut self.registry
-    }
-
     /// Starts an operation: caches are dropped so values are read fresh. Every public
     /// operation calls it first; within one, listings and backend reads are cached.
     fn begin(&mut self) {

@@ -121,8 +121,16 @@ impl Engine {
         soap::encode(inform, &h, self.version)
     }
 
+    /// Moves to `next` (logged at debug: the session's state transitions).
+    fn enter(&mut self, next: State) {
+        if self.state != next {
+            log::debug!("session: {:?} → {next:?}", self.state);
+        }
+        self.state = next;
+    }
+
     fn fail(&mut self, why: String) -> Step {
-        self.state = State::Done;
+        self.enter(State::Done);
         Step::Done(Outcome {
             informed: self.informed,
             success: false,
@@ -132,7 +140,7 @@ impl Engine {
     }
 
     fn finish(&mut self) -> Step {
-        self.state = State::Done;
+        self.enter(State::Done);
         Step::Done(Outcome {
             informed: self.informed,
             success: true,
@@ -146,11 +154,11 @@ impl Engine {
         if !self.hold && self.next_request < self.requests.len() {
             let i = self.next_request;
             self.next_request += 1;
-            self.state = State::ExpectRequestResponse(i);
+            self.enter(State::ExpectRequestResponse(i));
             let h = self.header(None);
             return Step::Send(soap::encode(&self.requests[i], &h, self.version));
         }
-        self.state = State::ExpectAcsRequest;
+        self.enter(State::ExpectAcsRequest);
         Step::Send(Vec::new())
     }
 
@@ -213,7 +221,7 @@ impl Engine {
                 Some(AcsMessage::Fault { code, string }) => {
                     // The request stays pending for a later session; this one goes on.
                     log::warn!("session: ACS fault {code} to our request: {string}");
-                    self.state = State::ExpectAcsRequest;
+                    self.enter(State::ExpectAcsRequest);
                     Step::Send(Vec::new())
                 }
                 Some(m) => self.fail(format!(

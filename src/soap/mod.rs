@@ -9,6 +9,7 @@
 mod decode;
 mod encode;
 pub mod fault;
+pub mod redact;
 #[doc(hidden)]
 pub mod samples;
 pub mod xml;

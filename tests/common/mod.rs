@@ -86,7 +86,7 @@ impl Agent {
         let child = cmd
             .args(["run", "--config"])
             .arg(&self.config)
-            .env("CWMPD_LOG", "debug")
+            .env("CWMPD_LOG", "trace")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(self.dir.join("log.txt")).unwrap())
             .spawn()

@@ -1,0 +1,249 @@
+//! One CWMP session as the agent runs it (TR-069 §3.7): the Inform with the queued events and
+//! changed values, the HTTP round trips through the ACS client, the session engine's steps,
+//! and what the session leaves behind — delivered events retired on disk at once, results the
+//! ACS acknowledged forgotten, the retry back-off after a failure, apply actions, new
+//! ManagementServer settings. Also what a start queues (BOOTSTRAP, BOOT, M Reboot).
+
+use std::time::Duration;
+
+use super::state::Scheduled;
+use super::Agent;
+use crate::acs;
+use crate::codec::datetime;
+use crate::event::{code, Event};
+use crate::rpc;
+use crate::session::engine::{Engine, Outcome, Step};
+use crate::session::inform;
+use crate::soap::redact::Redacted;
+use crate::soap::{CpeMessage, CwmpVersion, ParameterValue};
+
+/// A uniform random number for the back-off's draw.
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    u64::from_ne_bytes(b)
+}
+
+impl Agent {
+    /// Queues the events of a start: BOOTSTRAP if this ACS has not seen us, BOOT, and
+    /// M Reboot when we come back from a Reboot RPC; arms the value checks.
+    pub(super) fn startup(&mut self) {
+        self.state.events.restarted();
+        if self.cfg.notify.interval > 0 || self.cfg.notify.netlink {
+            // Establish (or compare with) the baseline at once, then every interval.
+            self.timers.next_notify = Some(self.clock.now());
+        }
+        self.watch_netlink();
+        let url = self.management.settings.url.clone();
+        if self.state.bootstrapped_url.as_deref() != Some(url.as_str()) {
+            self.push(Event::new(code::BOOTSTRAP));
+        }
+        self.push(Event::new(code::BOOT));
+        if let Some(key) = self.state.reboot_key.take() {
+            self.push(Event::with_key(code::M_REBOOT, &key));
+        }
+        self.transfers_restarted();
+        self.dirty = true;
+    }
+
+    /// The CWMP version to open a session with: the one the ACS last answered with.
+    fn version(&self) -> CwmpVersion {
+        CwmpVersion::ALL
+            .iter()
+            .copied()
+            .find(|v| Some(v.label()) == self.state.acs_version.as_deref())
+            .unwrap_or(CwmpVersion::V1_0)
+    }
+
+    /// The ACS acknowledged an Inform carrying `events`: drop them and save.
+    fn retire(&mut self, events: &[Event], url: &str) {
+        let before = self.state.events.events.len();
+        self.state.events.delivered(events);
+        if events.iter().any(|e| e.code == code::BOOTSTRAP)
+            && self.state.bootstrapped_url.as_deref() != Some(url)
+        {
+            self.state.bootstrapped_url = Some(url.to_string());
+            self.dirty = true;
+        }
+        if self.state.events.events.len() != before {
+            self.dirty = true;
+        }
+        if self.dirty {
+            self.persist();
+        }
+    }
+
+    /// Runs one CWMP session with the queued events.
+    pub(super) fn session(&mut self) {
+        self.sessions += 1;
+        // Changed values ride this Inform, flagged by 4 VALUE CHANGE (TR-069 A.3.3.1).
+        if !self.notify.changed.is_empty() && !self.state.events.contains(code::VALUE_CHANGE) {
+            self.push(Event::new(code::VALUE_CHANGE));
+        }
+        // Undelivered transfer results go in every session until acknowledged.
+        self.announce_results();
+        let requests = self.transfer_requests();
+        let events = self.state.events.events.clone();
+        let changed: Vec<ParameterValue> = self.notify.changed.values().cloned().collect();
+        let settings = self.client_settings();
+        let url = settings.url.clone();
+        log::info!(
+            "session: start with {} ({})",
+            url,
+            events
+                .iter()
+                .map(|e| e.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if self.management.client.as_ref().map(acs::Client::settings) != Some(&settings) {
+            self.management.client = None;
+            match acs::Client::new(settings) {
+                Ok(c) => self.management.client = Some(c),
+                Err(e) => log::error!("session: {e}"),
+            }
+        }
+        let outcome = match self.management.client.take() {
+            None => Err("no usable ACS client".to_string()),
+            Some(client) => {
+                let result = self.exchange(&client, &events, &changed, &requests, &url);
+                self.management.client = Some(client);
+                result
+            }
+        };
+        let (informed, success, error) = match outcome {
+            Ok(o) => (o.informed, o.success, o.error),
+            Err(e) => (false, false, Some(e)),
+        };
+        if informed {
+            self.retire(&events, &url);
+            for c in &changed {
+                if self.notify.changed.get(&c.name) == Some(c) {
+                    self.notify.changed.remove(&c.name);
+                }
+            }
+        }
+        self.after_session(informed, success, error);
+    }
+
+    /// The HTTP round trips of one session, fed through the session engine.
+    fn exchange(
+        &mut self,
+        client: &acs::Client,
+        events: &[Event],
+        changed: &[ParameterValue],
+        requests: &[CpeMessage],
+        url: &str,
+    ) -> Result<Outcome, String> {
+        let inform = inform::build(
+            &mut self.dev.model,
+            events,
+            self.state.retry_count,
+            &datetime::format_utc(self.clock.unix()),
+            changed,
+        );
+        let mut engine = Engine::new(self.version(), requests.to_vec());
+        let mut acked = 0;
+        let mut http = client.session();
+        let mut body = engine.start(&inform);
+        loop {
+            log::trace!("soap: sent {}", Redacted(&body));
+            let resp = http.post(&body).map_err(|e| e.to_string())?;
+            log::trace!(
+                "soap: received HTTP {} {}",
+                resp.status,
+                Redacted(&resp.body)
+            );
+            // Connection Requests arriving meanwhile are answered now and coalesced into a
+            // session after this one.
+            if self
+                .listener
+                .poll_at(Duration::ZERO, self.clock.millis())
+                .accepted
+                > 0
+            {
+                self.cr_pending = true;
+            }
+            let was_informed = engine.informed();
+            let mut ctx = rpc::Context {
+                model: &mut self.dev.model,
+                actions: &mut self.actions,
+                transfers: &mut self.state.transfers,
+                board: &self.dev.board.transfer,
+                now: self.clock.unix(),
+            };
+            let step = engine.on_response(resp.status, &resp.body, &mut ctx);
+            if engine.informed() && !was_informed {
+                // Delivered events are retired on disk at once, so a crash later in the
+                // session does not send them again (the one extra write a turn).
+                self.retire(events, url);
+            }
+            let step_acked = match &step {
+                Step::Done(o) => o.acknowledged.clone(),
+                Step::Send(_) => engine.acknowledged().to_vec(),
+            };
+            if step_acked.len() > acked {
+                self.acknowledged(&step_acked[acked..], requests);
+                acked = step_acked.len();
+            }
+            match step {
+                Step::Send(b) => body = b,
+                Step::Done(o) => {
+                    let v = engine.version().label().to_string();
+                    if self.state.acs_version.as_deref() != Some(&v) && o.informed {
+                        self.state.acs_version = Some(v);
+                    }
+                    return Ok(o);
+                }
+            }
+        }
+    }
+
+    /// What a session leaves: the back-off after a failure, the ACS's own changes as the new
+    /// baseline, apply actions, diagnostics and ScheduleInforms to start, new settings.
+    fn after_session(&mut self, informed: bool, success: bool, error: Option<String>) {
+        let set_by_acs = std::mem::take(&mut self.actions.set_by_acs);
+        self.rebaseline(&set_by_acs);
+        if self.timers.next_notify.is_some() || self.cfg.notify.netlink {
+            // Parameters the ACS just made notified get their baseline now, so the first
+            // change after this session is reported.
+            self.check_values();
+        }
+        if success {
+            log::info!("session: end (ok)");
+            self.state.retry_count = 0;
+            self.timers.retry_at = None;
+        } else {
+            self.state.events.session_failed();
+            self.state.retry_count = self.state.retry_count.saturating_add(1);
+            let wait = self
+                .management
+                .settings
+                .retry
+                .wait_ms(self.state.retry_count, random_u64());
+            log::warn!(
+                "session: failed ({}); retry {} in {} ms",
+                error.unwrap_or_default(),
+                self.state.retry_count,
+                wait
+            );
+            if !self.state.events.is_empty() || !informed {
+                self.timers.retry_at = Some(self.clock.now() + Duration::from_millis(wait));
+            }
+        }
+        self.dirty = true;
+        for e in self.dev.model.apply() {
+            log::warn!("apply: {e}");
+        }
+        #[cfg(feature = "diagnostics")]
+        self.start_diagnostics();
+        let wall = self.clock.unix();
+        for (delay, key) in std::mem::take(&mut self.actions.scheduled) {
+            self.state.scheduled.push(Scheduled {
+                due: wall + i64::from(delay),
+                command_key: key,
+            });
+        }
+        self.follow_management();
+    }
+}
