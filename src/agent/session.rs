@@ -17,6 +17,24 @@ use crate::session::inform;
 use crate::soap::redact::Redacted;
 use crate::soap::{CpeMessage, CwmpVersion, ParameterValue};
 
+/// Why a session could not run to its end on the HTTP side.
+#[derive(Debug)]
+enum Broken {
+    /// No client could be built for the ACS URL (logged when it was tried).
+    NoClient,
+    /// A round trip failed.
+    Http(acs::ClientError),
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Broken::NoClient => write!(f, "no usable ACS client"),
+            Broken::Http(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 /// A uniform random number for the back-off's draw.
 fn random_u64() -> u64 {
     let mut b = [0u8; 8];
@@ -104,7 +122,7 @@ impl Agent {
             }
         }
         let outcome = match self.management.client.take() {
-            None => Err("no usable ACS client".to_string()),
+            None => Err(Broken::NoClient),
             Some(client) => {
                 let result = self.exchange(&client, &events, &changed, &requests, &url);
                 self.management.client = Some(client);
@@ -113,7 +131,7 @@ impl Agent {
         };
         let (informed, success, error) = match outcome {
             Ok(o) => (o.informed, o.success, o.error),
-            Err(e) => (false, false, Some(e)),
+            Err(e) => (false, false, Some(e.to_string())),
         };
         if informed {
             self.retire(&events, &url);
@@ -134,7 +152,7 @@ impl Agent {
         changed: &[ParameterValue],
         requests: &[CpeMessage],
         url: &str,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, Broken> {
         let inform = inform::build(
             &mut self.dev.model,
             events,
@@ -148,7 +166,7 @@ impl Agent {
         let mut body = engine.start(&inform);
         loop {
             log::trace!("soap: sent {}", Redacted(&body));
-            let resp = http.post(&body).map_err(|e| e.to_string())?;
+            let resp = http.post(&body).map_err(Broken::Http)?;
             log::trace!(
                 "soap: received HTTP {} {}",
                 resp.status,

@@ -41,10 +41,53 @@ enum Command {
     Version,
 }
 
-fn parse(args: &[String]) -> Result<Command, String> {
+/// A command line that cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum UsageError {
+    /// Nothing after `cwmpd`.
+    NoCommand,
+    /// An option that needs a value came last.
+    MissingValue(&'static str),
+    /// An option no command takes.
+    UnknownOption(String),
+    /// A verb that is not a command.
+    UnknownCommand(String),
+    /// `check`/`run` with paths, `get` without.
+    Paths(&'static str),
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UsageError::NoCommand => write!(f, "no command given"),
+            UsageError::MissingValue(o) => write!(f, "{o} needs a file"),
+            UsageError::UnknownOption(o) => write!(f, "unknown option {o}"),
+            UsageError::UnknownCommand(c) => write!(f, "unknown command {c:?}"),
+            UsageError::Paths(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Why `check` or `get` could not open the device.
+#[derive(Debug)]
+enum LoadError {
+    Config(crate::config::ConfigError),
+    Device(crate::device::SetupError),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Config(e) => write!(f, "{e}"),
+            LoadError::Device(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<Command, UsageError> {
     let mut it = args.iter();
     let verb = match it.next() {
-        None => return Err("no command given".into()),
+        None => return Err(UsageError::NoCommand),
         Some(v) => v.as_str(),
     };
     let mut config = None;
@@ -52,35 +95,41 @@ fn parse(args: &[String]) -> Result<Command, String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--config" | "-c" => {
-                config = Some(PathBuf::from(it.next().ok_or("--config needs a file")?))
+                config = Some(PathBuf::from(
+                    it.next().ok_or(UsageError::MissingValue("--config"))?,
+                ))
             }
             s if s.starts_with("--config=") => {
                 config = Some(PathBuf::from(&s["--config=".len()..]))
             }
-            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
+            s if s.starts_with('-') && s.len() > 1 => {
+                return Err(UsageError::UnknownOption(s.to_string()))
+            }
             s => rest.push(s.to_string()),
         }
     }
     match verb {
         "check" if rest.is_empty() => Ok(Command::Check { config }),
-        "check" => Err("check takes no paths".into()),
+        "check" => Err(UsageError::Paths("check takes no paths")),
         "run" if rest.is_empty() => Ok(Command::Run { config }),
-        "run" => Err("run takes no paths".into()),
+        "run" => Err(UsageError::Paths("run takes no paths")),
         "get" if !rest.is_empty() => Ok(Command::Get {
             config,
             paths: rest,
         }),
-        "get" => Err("get needs at least one path, e.g. Device.".into()),
+        "get" => Err(UsageError::Paths(
+            "get needs at least one path, e.g. Device.",
+        )),
         "-h" | "--help" | "help" => Ok(Command::Help),
         "-V" | "--version" | "version" => Ok(Command::Version),
-        other => Err(format!("unknown command {other:?}")),
+        other => Err(UsageError::UnknownCommand(other.to_string())),
     }
 }
 
-fn load(config: &Option<PathBuf>, handlers: Handlers) -> Result<(Config, Device), String> {
-    let cfg = Config::load(config.as_deref()).map_err(|e| e.to_string())?;
+fn load(config: &Option<PathBuf>, handlers: Handlers) -> Result<(Config, Device), LoadError> {
+    let cfg = Config::load(config.as_deref()).map_err(LoadError::Config)?;
     crate::logger::init_stderr(&cfg.log.level);
-    let dev = Device::open_with(&cfg, handlers()).map_err(|e| e.to_string())?;
+    let dev = Device::open_with(&cfg, handlers()).map_err(LoadError::Device)?;
     Ok((cfg, dev))
 }
 
@@ -229,10 +278,19 @@ mod tests {
                 paths: s(&["Device.", "Device.IP."])
             })
         );
-        assert!(parse(&s(&["get"])).is_err());
-        assert!(parse(&s(&["check", "--nope"])).is_err());
-        assert!(parse(&s(&["check", "--config"])).is_err());
-        assert!(parse(&s(&["frobnicate"])).is_err());
-        assert!(parse(&[]).is_err());
+        assert!(matches!(parse(&s(&["get"])), Err(UsageError::Paths(_))));
+        assert_eq!(
+            parse(&s(&["check", "--nope"])),
+            Err(UsageError::UnknownOption("--nope".into()))
+        );
+        assert_eq!(
+            parse(&s(&["check", "--config"])),
+            Err(UsageError::MissingValue("--config"))
+        );
+        assert_eq!(
+            parse(&s(&["frobnicate"])),
+            Err(UsageError::UnknownCommand("frobnicate".into()))
+        );
+        assert_eq!(parse(&[]), Err(UsageError::NoCommand));
     }
 }

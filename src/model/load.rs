@@ -80,7 +80,7 @@ fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
             if t == "]" {
                 in_params = false;
             } else if !t.is_empty() && !t.starts_with('#') {
-                params.push(parse_param(t).map_err(|m| perr(n, 1, m))?);
+                params.push(parse_param(t).map_err(|e| perr(n, 1, e.message))?);
             }
         } else if t == "[[object]]" {
             if started {
@@ -129,15 +129,21 @@ fn parse_objects(text: &str, path: &Path) -> Result<Vec<Object>, LoadError> {
 }
 
 /// One line of a `param = [` list: an inline table, maybe followed by a comma.
-fn parse_param(line: &str) -> Result<Parameter, String> {
+fn parse_param(line: &str) -> Result<Parameter, FieldError> {
     let doc = format!("p = {}", line.trim_end_matches(','));
-    let mut table = toml::parse(&doc).map_err(|e| e.message)?;
+    let mut table = toml::parse(&doc).map_err(|e| FieldError {
+        line: 0,
+        message: e.message,
+    })?;
     let Some(toml::Value::Table(t)) = table.remove("p") else {
-        return Err("expected an inline table".into());
+        return Err(FieldError {
+            line: 0,
+            message: "expected an inline table".into(),
+        });
     };
     let mut f = Fields::new(t);
-    let p = Parameter::read(&mut f).map_err(|e| e.message)?;
-    f.finish().map_err(|e| e.message)?;
+    let p = Parameter::read(&mut f)?;
+    f.finish()?;
     Ok(p)
 }
 

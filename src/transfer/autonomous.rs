@@ -32,6 +32,39 @@ pub const MAX_REPORT_BYTES: u64 = 16 * 1024;
 /// Most reports taken in one scan.
 pub const MAX_REPORTS: usize = 16;
 
+/// Why a spool file was dropped.
+#[derive(Debug)]
+enum ReportError {
+    /// It could not be read.
+    Io(std::io::Error),
+    /// Larger than [`MAX_REPORT_BYTES`].
+    TooBig(u64),
+    /// Not TOML.
+    Toml(toml::ParseError),
+    /// A key missing, of the wrong type or unknown.
+    Field(toml::FieldError),
+    /// `file_type` is empty.
+    NoFileType,
+    /// `fault_code` is neither 0 nor a 90xx code.
+    FaultCode(u32),
+    /// A time that is not a dateTime.
+    Time(&'static str, String),
+}
+
+impl std::fmt::Display for ReportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReportError::Io(e) => write!(f, "{e}"),
+            ReportError::TooBig(n) => write!(f, "{n} bytes, at most {MAX_REPORT_BYTES}"),
+            ReportError::Toml(e) => write!(f, "{e}"),
+            ReportError::Field(e) => write!(f, "{e}"),
+            ReportError::NoFileType => write!(f, "file_type is empty"),
+            ReportError::FaultCode(c) => write!(f, "fault_code {c} is not 0 or 90xx"),
+            ReportError::Time(what, t) => write!(f, "{what} {t:?} is not a dateTime"),
+        }
+    }
+}
+
 /// A report as the board writes it.
 struct Report {
     is_download: bool,
@@ -48,11 +81,11 @@ struct Report {
 
 impl Report {
     /// Reads a report; unknown keys are errors (a misspelt key would silently lose a fact).
-    fn read(text: &str) -> Result<Report, String> {
-        let table = toml::parse(text).map_err(|e| e.to_string())?;
+    fn read(text: &str) -> Result<Report, ReportError> {
+        let table = toml::parse(text).map_err(ReportError::Toml)?;
         let mut f = Fields::new(table);
-        let r = Report::fields(&mut f).map_err(|e| e.to_string())?;
-        f.finish().map_err(|e| e.to_string())?;
+        let r = Report::fields(&mut f).map_err(ReportError::Field)?;
+        f.finish().map_err(ReportError::Field)?;
         Ok(r)
     }
 
@@ -74,22 +107,22 @@ impl Report {
     }
 }
 
-fn time(s: &Option<String>, what: &str) -> Result<Option<i64>, String> {
+fn time(s: &Option<String>, what: &'static str) -> Result<Option<i64>, ReportError> {
     match s {
         None => Ok(None),
         Some(t) => datetime::parse(t)
             .map(|d| Some(d.unix))
-            .ok_or_else(|| format!("{what} {t:?} is not a dateTime")),
+            .ok_or_else(|| ReportError::Time(what, t.clone())),
     }
 }
 
-fn parse(text: &str, now: i64) -> Result<Done, String> {
+fn parse(text: &str, now: i64) -> Result<Done, ReportError> {
     let r = Report::read(text)?;
     if r.file_type.trim().is_empty() {
-        return Err("file_type is empty".into());
+        return Err(ReportError::NoFileType);
     }
     if r.fault_code != 0 && !(9000..=9099).contains(&r.fault_code) {
-        return Err(format!("fault_code {} is not 0 or 90xx", r.fault_code));
+        return Err(ReportError::FaultCode(r.fault_code));
     }
     let start = time(&r.start_time, "start_time")?.unwrap_or(0);
     let complete = time(&r.complete_time, "complete_time")?.unwrap_or(now);
@@ -139,8 +172,8 @@ pub fn scan(dir: &Path, now: i64) -> Vec<Done> {
     let mut out = Vec::new();
     for p in names.into_iter().take(MAX_REPORTS) {
         let text = match std::fs::metadata(&p) {
-            Ok(m) if m.len() > MAX_REPORT_BYTES => Err(format!("over {MAX_REPORT_BYTES} bytes")),
-            _ => std::fs::read_to_string(&p).map_err(|e| e.to_string()),
+            Ok(m) if m.len() > MAX_REPORT_BYTES => Err(ReportError::TooBig(m.len())),
+            _ => std::fs::read_to_string(&p).map_err(ReportError::Io),
         };
         match text.and_then(|t| parse(&t, now)) {
             Ok(d) => {
