@@ -5,26 +5,30 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`fault`] | every CWMP fault code and every error → fault mapping |
-//! | [`model`] | TR-181 schema, paths, typed values, instances, attributes, all-or-nothing Set |
-//! | [`rpc`] | one ACS request + the model → one CPE response or fault |
-//! | [`backend`] | the `Handler` trait and the constant, stored, file, command, UCI, netlink, diagnostics handlers |
-//! | [`codec`] | base64 and hex |
-//! | [`auth`] | Basic and Digest (MD5, SHA-256) math for both sides |
-//! | [`acs`] | HTTP(S) client: ACS sessions (cookies, 401, redirects) and streamed file transfers |
-//! | [`agent`] | the single loop: timers → CR → session → persist → actions → wait |
+//! | [`soap`] | CWMP SOAP bytes ↔ typed messages (an enum per direction), the wire fault vocabulary ([`soap::fault`]), secrets masked for the log ([`soap::redact`]); imports nothing of cwmpd |
+//! | [`session`] | one CWMP session as a state machine fed with HTTP answers; Inform building; retry back-off |
+//! | [`rpc`] | one ACS request + the model → one CPE response; [`rpc::fault`]: every error → fault, the one place |
+//! | [`model`] | TR-181 schema, paths, typed values, bindings, instances, attributes, the all-or-nothing Set |
+//! | [`board`] | board TOML → the model's bindings, checked against the schema and handlers at load |
+//! | [`backend`] | the `Handler` trait and the constant, stored, file, command, system, UCI, netlink, diagnostics handlers |
+//! | [`store`] | the only writer of persistent state: atomic, versioned |
+//! | [`event`] | the Inform event queue and its retention rules |
+//! | [`transfer`] | Download/Upload/ScheduleDownload jobs and their results, the autonomous spool (no SOAP) |
+//! | [`acs`], [`auth`] | HTTP(S) client for ACS sessions and file transfers (cookies, 401, redirects); Basic and Digest |
 //! | [`cr`] | Connection Request listener (tiny_http): Digest, rate limit, wake-up |
-//! | [`board`] | board TOML → bindings, checked against the schema and handlers at load |
+//! | [`diag`] | IPPing and TraceRoute over ICMP sockets, Download/UploadDiagnostics over HTTP (run by the agent's workers) |
+//! | [`agent`] | the single loop, split by concern: session, management settings, value changes, timers, device actions, signals |
+//! | [`clock`] | time passed in: the system clock, a manual clock for tests |
 //! | [`config`] | the agent's configuration file and its embedded default |
-//! | [`device`] | config → board → schema → handlers → state → a live model |
-//! | [`diag`] | IPPing and TraceRoute with ICMP over nix sockets (run by the agent's worker) |
+//! | [`device`] | config → board → schema → handlers → state → a live model; Reboot and FactoryReset |
+//! | [`codec`] | base64, hex, XSD dateTime, TOML |
 //! | [`cli`] | the `cwmpd` command line |
 //! | [`logger`] | where log records go: stderr or syslog (RFC 3164 to `/dev/log`) |
-//! | [`event`] | the Inform event queue and its retention rules |
-//! | [`session`] | one CWMP session as a state machine; retry back-off |
-//! | [`soap`] | CWMP SOAP bytes ↔ typed messages (one enum per direction) |
-//! | [`store`] | the only writer of persistent state: atomic, versioned |
-//! | [`transfer`] | Download/Upload/ScheduleDownload jobs, their results, the autonomous spool |
+//!
+//! The modules stand in layers; each imports only from layers below it (test code aside).
+//! Bottom up: `codec`, `clock`, `soap` · `store`, `config`, `event`, `auth` · `acs` · `logger`,
+//! `diag`, `cr` · `backend` · `model` · `board` · `transfer` · `rpc` · `session` · `device` ·
+//! `agent` · `cli`. `tests/layers.rs` holds the code to it (and finds no import cycle).
 
 pub mod acs;
 pub mod agent;
