@@ -5,7 +5,7 @@
 //!
 //! [`Model`] is the entry point; each RPC family has a file of its own: [`get`] (values,
 //! names), [`set`] (the all-or-nothing SetParameterValues), [`attributes`], [`objects`]
-//! (AddObject, DeleteObject); [`stack`] derives InterfaceStack. Every public operation is one
+//! (AddObject, DeleteObject); `stack` derives InterfaceStack. Every public operation is one
 //! operation for the backends: caches are dropped when it starts, so values are read fresh,
 //! and kept while it runs.
 

@@ -12,7 +12,7 @@ pub enum RequestError {
     NotARequest(String),
     /// ScheduleInform with DelaySeconds 0 (A.4.1.7: at least 1).
     ZeroDelay,
-    /// [`super::control::MAX_SCHEDULED`] ScheduleInforms wait already (9004).
+    /// As many ScheduleInforms wait as cwmpd keeps (9004).
     TooManyScheduled(usize),
     /// A transfer URL that is not http or https (9013).
     UnsupportedProtocol(String),
