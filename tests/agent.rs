@@ -492,3 +492,93 @@ fn trace_logs_every_soap_body_with_secrets_masked() {
         assert!(!log.contains(secret), "{secret} in the log:\n{log}");
     }
 }
+
+/// Validates each document against `tests/fixtures/xsd/envelope-<label>.xsd` with xmllint
+/// (skipped without it, except in CI).
+fn validate(label: &str, docs: &[String]) {
+    if std::process::Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "xmllint is required in CI"
+        );
+        return;
+    }
+    let dir = common::agent_dir(&format!("xsd-{label}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<_> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let f = dir.join(format!("{i}.xml"));
+            std::fs::write(&f, d).unwrap();
+            f
+        })
+        .collect();
+    let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/xsd/envelope-{label}.xsd"));
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(xsd)
+        .args(&files)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "cwmp-{label}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_session_runs_in_the_version_the_acs_answers_with() {
+    for (ns, label, methods) in [
+        ("urn:dslforum-org:cwmp-1-0", "1-0", 14),
+        ("urn:dslforum-org:cwmp-1-1", "1-1", 15),
+        ("urn:dslforum-org:cwmp-1-2", "1-4", 17),
+    ] {
+        let acs = acs();
+        acs.answer_in(ns);
+        acs.push("<cwmp:GetRPCMethods/>");
+        acs.push("<cwmp:GetAllQueuedTransfers/>");
+        acs.push(&gpv(&["Device.DeviceInfo.SoftwareVersion"]));
+        let a = Agent::start(&format!("ver{label}"), &acs, "", "");
+        assert!(
+            acs.wait(T, |_, r, left| left == 0 && r.len() >= 3),
+            "{}",
+            a.log()
+        );
+        // TR-069 §3.7.4: the Inform offers the highest version…
+        let inform = &acs.informs()[0].raw;
+        assert!(
+            inform.contains("xmlns:cwmp=\"urn:dslforum-org:cwmp-1-2\""),
+            "{inform}"
+        );
+        assert!(
+            inform.contains(">1.0,1.1,1.2,1.3,1.4</cwmp:SupportedCWMPVersions>"),
+            "{inform}"
+        );
+        validate("1-4", std::slice::from_ref(inform));
+        // …and the rest of the session speaks the ACS's, with only what it defines.
+        let r = acs.replies();
+        for reply in &r {
+            assert!(
+                reply.raw.contains(&format!("xmlns:cwmp=\"{ns}\"")),
+                "{}",
+                reply.raw
+            );
+        }
+        match r[0].body.child("MethodList") {
+            Some(list) => assert_eq!(list.children.len(), methods, "{label}"),
+            None => panic!("{}", r[0].raw),
+        }
+        let all_queued = if label == "1-0" { Some(9000) } else { None };
+        assert_eq!(r[1].fault_code(), all_queued, "{}", r[1].raw);
+        let raws: Vec<String> = r.iter().map(|x| x.raw.clone()).collect();
+        validate(label, &raws);
+    }
+}

@@ -358,7 +358,10 @@ fn https_downloads_use_the_same_verification() {
         matches!(e, TransferError::Unreachable(ref m) if m.contains("nknown")),
         "{e}"
     );
-    assert_eq!(cwmpd::rpc::fault::transfer_fault(true, &e).code(), 9015);
+    assert_eq!(
+        cwmpd::rpc::fault::transfer_fault(true, &e, cwmpd::soap::CwmpVersion::V1_4).code(),
+        9015
+    );
     let _ = h.join();
     assert!(!run::part_path(&dir, 2).exists(), "no partial file");
 }

@@ -6,6 +6,62 @@ use std::path::Path;
 use std::process::Command;
 
 use cwmpd::soap::{encode, samples, CpeMessage, CwmpVersion, Header};
+use cwmpd::transfer::error::TransferError;
+use cwmpd::transfer::{Autonomous, Direction, Done};
+
+/// A finished transfer of each kind and outcome, as the agent reports them.
+fn results() -> Vec<Done> {
+    let m = |s: &str| s.to_string();
+    let errors = [
+        Ok(()),
+        Err(TransferError::Protocol(m("ftp"))),
+        Err(TransferError::Unreachable(m("refused"))),
+        Err(TransferError::Auth(m("401"))),
+        Err(TransferError::Access(m("404"))),
+        Err(TransferError::Incomplete(m("cut"))),
+        Err(TransferError::Corrupted(m("size"))),
+        Err(TransferError::FileAuth(m("signature"))),
+        Err(TransferError::NoSpace(m("full"))),
+        Err(TransferError::Local(m("io"))),
+        Err(TransferError::Interrupted),
+        Err(TransferError::WindowsMissed),
+        Err(TransferError::Reported {
+            code: 9019,
+            message: m("bad"),
+        }),
+        Err(TransferError::Reported {
+            code: 9005,
+            message: m("odd"),
+        }),
+    ];
+    let mut out = Vec::new();
+    for result in errors {
+        for direction in [Direction::Download, Direction::Upload] {
+            for autonomous in [false, true] {
+                out.push(Done {
+                    direction,
+                    scheduled: false,
+                    command_key: "k".into(),
+                    file_type: "1 Firmware Upgrade Image".into(),
+                    file_size: 1,
+                    target_file_name: String::new(),
+                    result: result.clone(),
+                    start: 0,
+                    complete: 1_764_050_400,
+                    autonomous: autonomous.then(|| Autonomous {
+                        announce_url: String::new(),
+                        transfer_url: "http://h/f".into(),
+                        is_download: direction == Direction::Download,
+                        file_type: "1 Firmware Upgrade Image".into(),
+                        file_size: 1,
+                        target_file_name: String::new(),
+                    }),
+                });
+            }
+        }
+    }
+    out
+}
 
 fn defined_in(m: &CpeMessage, v: CwmpVersion) -> bool {
     match m {
@@ -49,7 +105,17 @@ fn every_cpe_message_validates_against_the_cwmp_schemas() {
             ..Default::default()
         };
         let mut files = Vec::new();
-        for (i, m) in samples::every_cpe_message().into_iter().enumerate() {
+        // Every transfer result as it is reported in a session of this version.
+        let reports = results()
+            .iter()
+            .filter_map(|d| cwmpd::rpc::transfer::complete(d, v))
+            .collect::<Vec<_>>();
+        assert!(reports.len() >= 28, "{}: {}", v.label(), reports.len());
+        for (i, m) in samples::every_cpe_message()
+            .into_iter()
+            .chain(reports)
+            .enumerate()
+        {
             if !defined_in(&m, v) {
                 continue;
             }

@@ -12,10 +12,11 @@ use crate::acs;
 use crate::codec::datetime;
 use crate::event::{code, Event};
 use crate::rpc;
-use crate::session::engine::{Engine, Outcome, Step};
+use crate::session::engine::{Engine, Outcome, Request, Step};
 use crate::session::inform;
 use crate::soap::redact::Redacted;
-use crate::soap::{CpeMessage, CwmpVersion, ParameterValue};
+use crate::soap::{CwmpVersion, ParameterValue};
+use crate::transfer::Done;
 
 /// Why a session could not run to its end on the HTTP side.
 #[derive(Debug)]
@@ -64,15 +65,6 @@ impl Agent {
         self.dirty = true;
     }
 
-    /// The CWMP version to open a session with: the one the ACS last answered with.
-    fn version(&self) -> CwmpVersion {
-        CwmpVersion::ALL
-            .iter()
-            .copied()
-            .find(|v| Some(v.label()) == self.state.acs_version.as_deref())
-            .unwrap_or(CwmpVersion::V1_0)
-    }
-
     /// The ACS acknowledged an Inform carrying `events`: drop them and save.
     fn retire(&mut self, events: &[Event], url: &str) {
         let before = self.state.events.events.len();
@@ -100,7 +92,7 @@ impl Agent {
         }
         // Undelivered transfer results go in every session until acknowledged.
         self.announce_results();
-        let requests = self.transfer_requests();
+        let (reported, requests) = self.transfer_requests();
         let events = self.state.events.events.clone();
         let changed: Vec<ParameterValue> = self.notify.changed.values().cloned().collect();
         let settings = self.client_settings();
@@ -124,7 +116,7 @@ impl Agent {
         let outcome = match self.management.client.take() {
             None => Err(Broken::NoClient),
             Some(client) => {
-                let result = self.exchange(&client, &events, &changed, &requests, &url);
+                let result = self.exchange(&client, &events, &changed, (&reported, requests), &url);
                 self.management.client = Some(client);
                 result
             }
@@ -150,7 +142,7 @@ impl Agent {
         client: &acs::Client,
         events: &[Event],
         changed: &[ParameterValue],
-        requests: &[CpeMessage],
+        (reported, requests): (&[Done], Vec<Request>),
         url: &str,
     ) -> Result<Outcome, Broken> {
         let inform = inform::build(
@@ -160,7 +152,8 @@ impl Agent {
             &datetime::format_utc(self.clock.unix()),
             changed,
         );
-        let mut engine = Engine::new(self.version(), requests.to_vec());
+        // TR-069 §3.7.4: the Inform offers the highest version; the ACS's answer picks.
+        let mut engine = Engine::new(CwmpVersion::HIGHEST, requests);
         let mut acked = 0;
         let mut http = client.session();
         let mut body = engine.start(&inform);
@@ -201,7 +194,7 @@ impl Agent {
                 Step::Send(_) => engine.acknowledged().to_vec(),
             };
             if step_acked.len() > acked {
-                self.acknowledged(&step_acked[acked..], requests);
+                self.acknowledged(&step_acked[acked..], reported);
                 acked = step_acked.len();
             }
             match step {

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 
 use super::Agent;
 use crate::event::{code, Event};
-use crate::soap::CpeMessage;
+use crate::session::engine::Request;
 use crate::transfer::error::TransferError;
 use crate::transfer::{autonomous, run, Direction, Done, Phase};
 
@@ -105,29 +105,26 @@ impl Agent {
         }));
     }
 
-    /// The CPE requests for this session: one per undelivered result.
-    pub(super) fn transfer_requests(&self) -> Vec<CpeMessage> {
-        self.state
-            .transfers
-            .done
+    /// The results this session reports (one CPE request each, made for the session's
+    /// version when it goes).
+    pub(super) fn transfer_requests(&self) -> (Vec<Done>, Vec<Request>) {
+        let done = self.state.transfers.done.clone();
+        let requests = done
             .iter()
-            .map(crate::rpc::transfer::complete)
-            .collect()
+            .cloned()
+            .map(|d| Box::new(move |v| crate::rpc::transfer::complete(&d, v)) as Request)
+            .collect();
+        (done, requests)
     }
 
-    /// The ACS acknowledged these requests (indices into [`Self::transfer_requests`]):
-    /// forget them and save at once, so a crash cannot report them twice.
-    pub(super) fn acknowledged(&mut self, indices: &[usize], sent: &[CpeMessage]) {
+    /// The ACS acknowledged these requests (indices into the results of
+    /// [`Self::transfer_requests`]): forget them and save at once, so a crash cannot report
+    /// them twice.
+    pub(super) fn acknowledged(&mut self, indices: &[usize], sent: &[Done]) {
         let mut changed = false;
         for &i in indices {
-            let Some(msg) = sent.get(i) else { continue };
-            if let Some(pos) = self
-                .state
-                .transfers
-                .done
-                .iter()
-                .position(|d| crate::rpc::transfer::complete(d) == *msg)
-            {
+            let Some(d) = sent.get(i) else { continue };
+            if let Some(pos) = self.state.transfers.done.iter().position(|x| x == d) {
                 self.state.transfers.done.remove(pos);
                 changed = true;
             }

@@ -6,7 +6,7 @@
 use crate::backend::BackendError;
 use crate::model::error::ModelError;
 use crate::soap::fault::{Fault, FaultCode, ParameterFault};
-use crate::soap::DecodeError;
+use crate::soap::{CwmpVersion, DecodeError};
 use crate::transfer::error::{QueueError, TransferError};
 
 use super::error::RequestError;
@@ -78,12 +78,20 @@ pub fn decode_code(e: &DecodeError) -> FaultCode {
     }
 }
 
-/// The fault code of a failed transfer (TransferComplete FaultStruct, A.3.3.2). Uploads use
-/// 9011 where downloads have a more specific code.
-pub fn transfer_fault(download: bool, e: &TransferError) -> FaultCode {
+/// The fault code of a failed transfer (TransferComplete FaultStruct, A.3.3.2) in a session
+/// of `version`. Uploads use 9011 where downloads have a more specific code. Each version's
+/// schema allows only some codes there — cwmp-1-0: 9001, 9002, 9010–9012; 1-1 adds
+/// 9014–9019; 1-2 adds 9020 (9013 is an RPC fault, never a TransferComplete's) — so a code
+/// the session's version lacks becomes the general 9010 (download) or 9011 (upload).
+pub fn transfer_fault(download: bool, e: &TransferError, version: CwmpVersion) -> FaultCode {
     use TransferError as T;
-    match (e, download) {
-        (T::Protocol(_), _) => FaultCode::UnsupportedProtocol,
+    let general = if download {
+        FaultCode::DownloadFailure
+    } else {
+        FaultCode::UploadFailure
+    };
+    let code = match (e, download) {
+        (T::Protocol(_), _) => general,
         (T::Auth(_), _) => FaultCode::TransferAuthFailure,
         (T::WindowsMissed, _) => FaultCode::WindowsMissed,
         (T::Unreachable(_), true) => FaultCode::FileServerUnreachable,
@@ -92,12 +100,8 @@ pub fn transfer_fault(download: bool, e: &TransferError) -> FaultCode {
         (T::Corrupted(_), true) => FaultCode::FileCorrupted,
         (T::FileAuth(_), true) => FaultCode::FileAuthFailure,
         (T::NoSpace(_) | T::Local(_) | T::Interrupted, true) => FaultCode::DownloadFailure,
-        // A code the board reported itself is sent as it is when it is a CPE fault code.
-        (T::Reported { code, .. }, _) => FaultCode::from_code(*code).unwrap_or(if download {
-            FaultCode::DownloadFailure
-        } else {
-            FaultCode::UploadFailure
-        }),
+        // A code the board reported itself is sent as it is when the version allows it.
+        (T::Reported { code, .. }, _) => FaultCode::from_code(*code).unwrap_or(general),
         (
             T::Unreachable(_)
             | T::Access(_)
@@ -109,6 +113,40 @@ pub fn transfer_fault(download: bool, e: &TransferError) -> FaultCode {
             | T::Interrupted,
             false,
         ) => FaultCode::UploadFailure,
+    };
+    if in_transfer_complete(code, version) {
+        code
+    } else {
+        general
+    }
+}
+
+/// Whether the TransferComplete FaultStruct of `version`'s schema allows `code`.
+fn in_transfer_complete(code: FaultCode, version: CwmpVersion) -> bool {
+    use FaultCode as F;
+    match code {
+        F::RequestDenied
+        | F::InternalError
+        | F::DownloadFailure
+        | F::UploadFailure
+        | F::TransferAuthFailure => true,
+        F::MulticastJoinFailure
+        | F::FileServerUnreachable
+        | F::FileAccessFailure
+        | F::DownloadIncomplete
+        | F::FileCorrupted
+        | F::FileAuthFailure => version >= CwmpVersion::V1_1,
+        F::WindowsMissed => version >= CwmpVersion::V1_2,
+        F::MethodNotSupported
+        | F::InvalidArguments
+        | F::ResourcesExceeded
+        | F::InvalidParameterName
+        | F::InvalidParameterType
+        | F::InvalidParameterValue
+        | F::NonWritableParameter
+        | F::NotificationRequestRejected
+        | F::UnsupportedProtocol
+        | F::CancelNotPermitted => false,
     }
 }
 
@@ -225,7 +263,7 @@ mod tests {
         use TransferError as T;
         let m = |s: &str| s.to_string();
         let cases = [
-            (T::Protocol(m("ftp")), 9013, 9013),
+            (T::Protocol(m("ftp")), 9010, 9011),
             (T::Auth(m("401")), 9012, 9012),
             (T::WindowsMissed, 9020, 9020),
             (T::Unreachable(m("refused")), 9015, 9011),
@@ -238,8 +276,16 @@ mod tests {
             (T::Interrupted, 9010, 9011),
         ];
         for (e, down, up) in cases {
-            assert_eq!(transfer_fault(true, &e).code(), down, "{e}");
-            assert_eq!(transfer_fault(false, &e).code(), up, "{e}");
+            assert_eq!(
+                transfer_fault(true, &e, CwmpVersion::V1_4).code(),
+                down,
+                "{e}"
+            );
+            assert_eq!(
+                transfer_fault(false, &e, CwmpVersion::V1_4).code(),
+                up,
+                "{e}"
+            );
         }
     }
 
@@ -249,13 +295,19 @@ mod tests {
             code,
             message: String::new(),
         };
-        assert_eq!(transfer_fault(true, &r(9019)).code(), 9019);
+        let v = CwmpVersion::V1_4;
+        assert_eq!(transfer_fault(true, &r(9019), v).code(), 9019);
         assert_eq!(
-            transfer_fault(true, &r(9099)).code(),
+            transfer_fault(true, &r(9099), v).code(),
             9010,
             "not a CPE code"
         );
-        assert_eq!(transfer_fault(false, &r(9099)).code(), 9011);
+        assert_eq!(transfer_fault(false, &r(9099), v).code(), 9011);
+        assert_eq!(
+            transfer_fault(true, &r(9005), v).code(),
+            9010,
+            "not for transfers"
+        );
         assert_eq!(Fault::from(&QueueError::Full(16)).code.code(), 9004);
         assert_eq!(
             Fault::from(&QueueError::UnknownKey("k".into())).code.code(),
@@ -265,5 +317,30 @@ mod tests {
             Fault::from(&QueueError::UnderWay("k".into())).code.code(),
             9021
         );
+    }
+
+    #[test]
+    fn a_lower_version_gets_only_the_codes_its_schema_allows() {
+        use TransferError as T;
+        let m = |s: &str| s.to_string();
+        for (e, v10, v11, v12) in [
+            (T::Access(m("404")), 9010, 9016, 9016),
+            (T::Incomplete(m("cut")), 9010, 9017, 9017),
+            (T::Corrupted(m("size")), 9010, 9018, 9018),
+            (T::WindowsMissed, 9010, 9010, 9020),
+            (T::Auth(m("401")), 9012, 9012, 9012),
+            (T::Protocol(m("ftp")), 9010, 9010, 9010),
+        ] {
+            let code = |v| transfer_fault(true, &e, v).code();
+            assert_eq!(
+                (
+                    code(CwmpVersion::V1_0),
+                    code(CwmpVersion::V1_1),
+                    code(CwmpVersion::V1_2)
+                ),
+                (v10, v11, v12),
+                "{e}"
+            );
+        }
     }
 }

@@ -11,7 +11,7 @@ pub mod transfer;
 use crate::board::TransferBoard;
 use crate::model::Model;
 use crate::soap::fault::Fault;
-use crate::soap::{AcsMessage, CpeMessage};
+use crate::soap::{AcsMessage, CpeMessage, CwmpVersion};
 use crate::transfer::{Direction, Transfers};
 use error::RequestError;
 
@@ -29,26 +29,36 @@ pub struct Actions {
     pub set_by_acs: Vec<String>,
 }
 
-/// The RPCs cwmpd answers (GetRPCMethodsResponse).
-pub const METHODS: [&str; 17] = [
-    "GetRPCMethods",
-    "SetParameterValues",
-    "GetParameterValues",
-    "GetParameterNames",
-    "SetParameterAttributes",
-    "GetParameterAttributes",
-    "AddObject",
-    "DeleteObject",
-    "Reboot",
-    "FactoryReset",
-    "ScheduleInform",
-    "Download",
-    "Upload",
-    "ScheduleDownload",
-    "CancelTransfer",
-    "GetQueuedTransfers",
-    "GetAllQueuedTransfers",
+/// The RPCs cwmpd answers, each with the CWMP version that introduced it
+/// (GetRPCMethodsResponse lists those of the session's version; a later method in an earlier
+/// session is 9000, as for a CPE of that version).
+pub const METHODS: [(&str, CwmpVersion); 17] = [
+    ("GetRPCMethods", CwmpVersion::V1_0),
+    ("SetParameterValues", CwmpVersion::V1_0),
+    ("GetParameterValues", CwmpVersion::V1_0),
+    ("GetParameterNames", CwmpVersion::V1_0),
+    ("SetParameterAttributes", CwmpVersion::V1_0),
+    ("GetParameterAttributes", CwmpVersion::V1_0),
+    ("AddObject", CwmpVersion::V1_0),
+    ("DeleteObject", CwmpVersion::V1_0),
+    ("Reboot", CwmpVersion::V1_0),
+    ("FactoryReset", CwmpVersion::V1_0),
+    ("ScheduleInform", CwmpVersion::V1_0),
+    ("Download", CwmpVersion::V1_0),
+    ("Upload", CwmpVersion::V1_0),
+    ("ScheduleDownload", CwmpVersion::V1_2),
+    ("CancelTransfer", CwmpVersion::V1_2),
+    ("GetQueuedTransfers", CwmpVersion::V1_0),
+    ("GetAllQueuedTransfers", CwmpVersion::V1_1),
 ];
+
+/// The methods a session of `version` offers.
+pub fn methods(version: CwmpVersion) -> impl Iterator<Item = &'static str> {
+    METHODS
+        .iter()
+        .filter(move |(_, since)| *since <= version)
+        .map(|(m, _)| *m)
+}
 
 /// What a request needs: the model, the actions list and the transfer queue.
 pub struct Context<'a> {
@@ -64,14 +74,22 @@ pub struct Context<'a> {
     pub now: i64,
 }
 
-/// Answers one ACS request. Responses from the ACS (InformResponse …) are not requests and
-/// are answered with 9003 here; the session engine handles them before they reach this.
-pub fn handle(msg: AcsMessage, ctx: &mut Context) -> CpeMessage {
+/// Answers one ACS request in a session of `version`. Responses from the ACS (InformResponse
+/// …) are not requests and are answered with 9003 here; the session engine handles them
+/// before they reach this.
+pub fn handle(msg: AcsMessage, version: CwmpVersion, ctx: &mut Context) -> CpeMessage {
     let name = msg.name().to_string();
     log::info!("rpc: {name}");
+    let later = METHODS
+        .iter()
+        .any(|(m, since)| *m == name && *since > version);
     let answer = match msg {
+        _ if later => Err(Fault::from(&RequestError::MethodNotSupported(format!(
+            "{name} (not in CWMP {})",
+            version.label()
+        )))),
         AcsMessage::GetRPCMethods => Ok(CpeMessage::GetRPCMethodsResponse {
-            methods: METHODS.iter().map(|s| s.to_string()).collect(),
+            methods: methods(version).map(str::to_string).collect(),
         }),
         AcsMessage::GetParameterValues { names } => parameters::get_values(ctx, &names),
         AcsMessage::SetParameterValues {

@@ -41,8 +41,13 @@ fn env(tag: &str) -> Env {
 }
 
 fn call(e: &mut Env, actions: &mut Actions, msg: AcsMessage) -> CpeMessage {
+    call_in(e, actions, msg, CwmpVersion::V1_4)
+}
+
+fn call_in(e: &mut Env, actions: &mut Actions, msg: AcsMessage, v: CwmpVersion) -> CpeMessage {
     handle(
         msg,
+        v,
         &mut Context {
             model: &mut e.dev.model,
             actions,
@@ -262,6 +267,53 @@ fn control_rpcs_record_actions() {
         )),
         9004
     );
+}
+
+#[test]
+fn a_session_offers_only_the_methods_of_its_version() {
+    let mut e = env("versions");
+    let mut a = Actions::default();
+    let listed = |e: &mut Env, a: &mut Actions, v| match call_in(e, a, AcsMessage::GetRPCMethods, v)
+    {
+        CpeMessage::GetRPCMethodsResponse { methods } => methods,
+        m => panic!("{m:?}"),
+    };
+    let v10 = listed(&mut e, &mut a, CwmpVersion::V1_0);
+    assert_eq!(v10.len(), 14);
+    assert!(!v10
+        .iter()
+        .any(|m| m == "GetAllQueuedTransfers" || m == "CancelTransfer"));
+    let v11 = listed(&mut e, &mut a, CwmpVersion::V1_1);
+    assert!(v11.contains(&"GetAllQueuedTransfers".to_string()));
+    assert!(!v11.contains(&"ScheduleDownload".to_string()));
+    assert_eq!(listed(&mut e, &mut a, CwmpVersion::V1_2).len(), 17);
+    for (msg, v) in [
+        (AcsMessage::GetAllQueuedTransfers, CwmpVersion::V1_0),
+        (
+            AcsMessage::CancelTransfer {
+                command_key: "k".into(),
+            },
+            CwmpVersion::V1_1,
+        ),
+        (
+            AcsMessage::ScheduleDownload {
+                transfer: Transfer::default(),
+                windows: Vec::new(),
+            },
+            CwmpVersion::V1_1,
+        ),
+    ] {
+        assert_eq!(fault_code(&call_in(&mut e, &mut a, msg, v)), 9000);
+    }
+    assert!(matches!(
+        call_in(
+            &mut e,
+            &mut a,
+            AcsMessage::GetAllQueuedTransfers,
+            CwmpVersion::V1_1
+        ),
+        CpeMessage::GetAllQueuedTransfersResponse { .. }
+    ));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use super::Context;
 use crate::board::TransferBoard;
 use crate::codec::datetime::{self, UNKNOWN_TIME};
 use crate::soap::fault::Fault;
-use crate::soap::{CpeMessage, QueuedTransfer, TimeWindow, Transfer, TransferResult};
+use crate::soap::{CpeMessage, CwmpVersion, QueuedTransfer, TimeWindow, Transfer, TransferResult};
 use crate::transfer::{Direction, Done, Job, Phase, Transfers, Window, DEFAULT_RETRIES};
 
 /// Window modes cwmpd can honour: it has no user to ask ("4 Confirmation Needed").
@@ -196,9 +196,13 @@ fn listing(t: &Transfers, all: bool) -> Vec<QueuedTransfer> {
     jobs.chain(done).filter(|q| all || q.is_download).collect()
 }
 
-/// The CPE request that reports a finished transfer: TransferComplete (A.3.3.2) or
-/// AutonomousTransferComplete (A.3.3.3), its FaultStruct chosen by `rpc/fault.rs`.
-pub fn complete(d: &Done) -> CpeMessage {
+/// The CPE request that reports a finished transfer in a session of `version`:
+/// TransferComplete (A.3.3.2) or AutonomousTransferComplete (A.3.3.3, CWMP 1.1 and later:
+/// `None` before), its FaultStruct chosen by `rpc/fault.rs`.
+pub fn complete(d: &Done, version: CwmpVersion) -> Option<CpeMessage> {
+    if d.autonomous.is_some() && version < CwmpVersion::V1_1 {
+        return None;
+    }
     let time = |t: i64| {
         if t > 0 {
             datetime::format_utc(t)
@@ -214,7 +218,7 @@ pub fn complete(d: &Done) -> CpeMessage {
                 crate::transfer::error::TransferError::Reported { message, .. } => message.clone(),
                 e => e.to_string(),
             };
-            (transfer_fault(download, e).code(), message)
+            (transfer_fault(download, e, version).code(), message)
         }
     };
     let result = TransferResult {
@@ -224,7 +228,7 @@ pub fn complete(d: &Done) -> CpeMessage {
         start_time: time(d.start),
         complete_time: time(d.complete),
     };
-    match &d.autonomous {
+    Some(match &d.autonomous {
         None => CpeMessage::TransferComplete(result),
         Some(a) => CpeMessage::AutonomousTransferComplete {
             result,
@@ -235,7 +239,7 @@ pub fn complete(d: &Done) -> CpeMessage {
             file_size: a.file_size,
             target_file_name: a.target_file_name.clone(),
         },
-    }
+    })
 }
 
 #[cfg(test)]
@@ -261,7 +265,8 @@ mod tests {
 
     #[test]
     fn transfer_complete_carries_times_and_the_chosen_fault() {
-        match complete(&done(Ok(()))) {
+        let v = CwmpVersion::V1_4;
+        match complete(&done(Ok(())), v).unwrap() {
             CpeMessage::TransferComplete(r) => {
                 assert_eq!((r.fault_code, r.command_key.as_str()), (0, "k"));
                 assert_eq!(r.start_time, UNKNOWN_TIME, "start unknown");
@@ -269,7 +274,7 @@ mod tests {
             }
             m => panic!("{m:?}"),
         }
-        match complete(&done(Err(TransferError::Access("HTTP 404".into())))) {
+        match complete(&done(Err(TransferError::Access("HTTP 404".into()))), v).unwrap() {
             CpeMessage::TransferComplete(r) => {
                 assert_eq!(r.fault_code, 9016);
                 assert!(r.fault_string.contains("404"), "{}", r.fault_string);
@@ -289,7 +294,12 @@ mod tests {
             file_size: 3,
             target_file_name: String::new(),
         });
-        match complete(&a) {
+        assert_eq!(
+            complete(&a, CwmpVersion::V1_0),
+            None,
+            "no such message in 1.0"
+        );
+        match complete(&a, CwmpVersion::V1_1).unwrap() {
             CpeMessage::AutonomousTransferComplete {
                 result,
                 is_download: false,

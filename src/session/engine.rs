@@ -22,6 +22,11 @@ use crate::soap::{self, AcsMessage, CpeMessage, CwmpVersion, Header};
 /// Most ACS requests answered in one session (a runaway ACS cannot keep us forever).
 pub const MAX_EXCHANGES: usize = 10_000;
 
+/// A request of the CPE's own (TransferComplete …) waiting to go in a session. It is made
+/// for the session's CWMP version when it goes; `None` means that version has no such
+/// message (AutonomousTransferComplete before 1.1), so it waits for another session.
+pub type Request = Box<dyn Fn(CwmpVersion) -> Option<CpeMessage>>;
+
 /// What to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -56,7 +61,7 @@ enum State {
 pub struct Engine {
     state: State,
     version: CwmpVersion,
-    requests: Vec<CpeMessage>,
+    requests: Vec<Request>,
     next_request: usize,
     hold: bool,
     informed: bool,
@@ -66,8 +71,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// A session that will send `inform`, then `requests` (TransferComplete …) in order.
-    pub fn new(version: CwmpVersion, requests: Vec<CpeMessage>) -> Engine {
+    /// A session that will send `inform` in `version` (cwmpd offers its highest, TR-069
+    /// §3.7.4), then `requests` in order, in the version the ACS chose.
+    pub fn new(version: CwmpVersion, requests: Vec<Request>) -> Engine {
         Engine {
             state: State::ExpectInformResponse,
             version,
@@ -151,12 +157,19 @@ impl Engine {
 
     /// After the Inform and each acknowledged request: our next request, or the empty POST.
     fn send_next(&mut self) -> Step {
-        if !self.hold && self.next_request < self.requests.len() {
+        while !self.hold && self.next_request < self.requests.len() {
             let i = self.next_request;
             self.next_request += 1;
+            let Some(msg) = self.requests.get(i).and_then(|r| r(self.version)) else {
+                log::info!(
+                    "session: a request waits: CWMP {} has no message for it",
+                    self.version.label()
+                );
+                continue;
+            };
             self.enter(State::ExpectRequestResponse(i));
             let h = self.header(None);
-            return Step::Send(soap::encode(&self.requests[i], &h, self.version));
+            return Step::Send(soap::encode(&msg, &h, self.version));
         }
         self.enter(State::ExpectAcsRequest);
         Step::Send(Vec::new())
@@ -250,7 +263,7 @@ impl Engine {
                     (Some(AcsMessage::Fault { code, string }), _) => {
                         return self.fail(format!("ACS fault {code}: {string}"))
                     }
-                    (Some(m), _) => rpc::handle(m, ctx),
+                    (Some(m), _) => rpc::handle(m, self.version, ctx),
                     (None, Some((rpc, e))) => {
                         log::warn!("session: {rpc}: {e}");
                         CpeMessage::Fault(crate::soap::fault::Fault::from(&e))
@@ -365,7 +378,10 @@ mod tests {
         let (mut dev, dir) = device("hold");
         let mut parts = Parts::default();
         let mut ctx = parts.ctx(&mut dev.model);
-        let mut e = Engine::new(CwmpVersion::V1_0, vec![CpeMessage::GetRPCMethods]);
+        let mut e = Engine::new(
+            CwmpVersion::V1_0,
+            vec![Box::new(|_| Some(CpeMessage::GetRPCMethods))],
+        );
         e.start(&CpeMessage::GetRPCMethods);
         assert_eq!(
             sent(e.on_response(200, &acs(INFORM_RESPONSE, true), &mut ctx)),
@@ -390,7 +406,10 @@ mod tests {
         let (mut dev, dir) = device("held");
         let mut parts = Parts::default();
         let mut ctx = parts.ctx(&mut dev.model);
-        let mut e = Engine::new(CwmpVersion::V1_0, vec![CpeMessage::GetRPCMethods]);
+        let mut e = Engine::new(
+            CwmpVersion::V1_0,
+            vec![Box::new(|_| Some(CpeMessage::GetRPCMethods))],
+        );
         e.start(&CpeMessage::GetRPCMethods);
         assert!(
             sent(e.on_response(200, &acs(INFORM_RESPONSE, false), &mut ctx))

@@ -49,6 +49,10 @@ pub enum CwmpVersion {
 }
 
 impl CwmpVersion {
+    /// The highest version cwmpd speaks: what its Inform offers (cwmp-1-2 namespace with
+    /// SupportedCWMPVersions, TR-069 §3.7.4).
+    pub const HIGHEST: CwmpVersion = CwmpVersion::V1_4;
+
     /// All versions, oldest first.
     pub const ALL: [CwmpVersion; 5] = [
         CwmpVersion::V1_0,

@@ -31,6 +31,8 @@ pub struct Inform {
     pub session: u32,
     /// When it arrived.
     pub at: Instant,
+    /// The whole envelope as sent.
+    pub raw: String,
 }
 
 impl Inform {
@@ -105,6 +107,10 @@ struct State {
     fail_informs: u32,
     cr_url: Option<String>,
     hold_requests: bool,
+    /// The CWMP namespace to answer in, when set; else the one of the CPE's Inform.
+    forced_ns: Option<String>,
+    /// The namespace of the current session.
+    session_ns: String,
 }
 
 /// The test ACS.
@@ -113,7 +119,7 @@ pub struct Acs {
     shared: Arc<(Mutex<State>, Condvar)>,
 }
 
-fn envelope(id: u32, body: &str, hold: bool) -> String {
+fn envelope(id: u32, body: &str, hold: bool, ns: &str) -> String {
     let hold = if hold {
         "<cwmp:HoldRequests soap-env:mustUnderstand=\"1\">1</cwmp:HoldRequests>"
     } else {
@@ -122,7 +128,7 @@ fn envelope(id: u32, body: &str, hold: bool) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap-env:Envelope xmlns:soap-env=\"http://schemas.xmlsoap.org/soap/envelope/\" \
          xmlns:soap-enc=\"http://schemas.xmlsoap.org/soap/encoding/\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" \
-         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:cwmp=\"urn:dslforum-org:cwmp-1-0\"><soap-env:Header>\
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:cwmp=\"{ns}\"><soap-env:Header>\
          <cwmp:ID soap-env:mustUnderstand=\"1\">acs-{id}</cwmp:ID>{hold}</soap-env:Header><soap-env:Body>{body}</soap-env:Body></soap-env:Envelope>"
     )
 }
@@ -131,7 +137,7 @@ fn http(status: &str, extra: &str, body: &str) -> String {
     format!("HTTP/1.1 {status}\r\nContent-Type: text/xml; charset=\"utf-8\"\r\nContent-Length: {}\r\n{extra}\r\n{body}", body.len())
 }
 
-fn inform_of(body: &Element, session: u32) -> Inform {
+fn inform_of(body: &Element, session: u32, raw: &[u8]) -> Inform {
     let text = |e: &Element, n: &str| e.child(n).map(|c| c.text.clone()).unwrap_or_default();
     Inform {
         events: body
@@ -155,6 +161,7 @@ fn inform_of(body: &Element, session: u32) -> Inform {
         retry_count: text(body, "RetryCount").trim().parse().unwrap_or(0),
         session,
         at: Instant::now(),
+        raw: String::from_utf8_lossy(raw).into_owned(),
     }
 }
 
@@ -195,6 +202,16 @@ impl Acs {
     /// Answers the next `n` Informs with HTTP 500 (to exercise retries).
     pub fn fail_informs(&self, n: u32) {
         self.shared.0.lock().map(|mut s| s.fail_informs = n).ok();
+    }
+
+    /// Answers every session in this CWMP namespace (`urn:dslforum-org:cwmp-1-0` …) instead
+    /// of the one of the CPE's Inform.
+    pub fn answer_in(&self, ns: &str) {
+        self.shared
+            .0
+            .lock()
+            .map(|mut s| s.forced_ns = Some(ns.to_string()))
+            .ok();
     }
 
     /// Sends HoldRequests=1 in InformResponses.
@@ -433,16 +450,19 @@ fn serve(
                 }
                 st.session += 1;
                 session_of_conn = st.session;
-                let inform = inform_of(&el, st.session);
+                let inform = inform_of(&el, st.session, &body);
                 if let Some(u) = inform.param("Device.ManagementServer.ConnectionRequestURL") {
                     st.cr_url = Some(u.to_string());
                 }
                 st.informs.push(inform);
                 st.requests.push((session_of_conn, conn));
+                // Like GenieACS: answer in the namespace the CPE used, unless told otherwise.
+                st.session_ns = st.forced_ns.clone().unwrap_or_else(|| el.ns.clone());
                 let body = envelope(
                     st.session * 1000,
                     "<cwmp:InformResponse><MaxEnvelopes>1</MaxEnvelopes></cwmp:InformResponse>",
                     st.hold_requests,
+                    &st.session_ns,
                 );
                 http(
                     "200 OK",
@@ -459,8 +479,12 @@ fn serve(
                 let mut reply_now = None;
                 if let Some(el) = other {
                     if el.name == "TransferComplete" || el.name == "AutonomousTransferComplete" {
-                        reply_now =
-                            Some(envelope(0, &format!("<cwmp:{}Response/>", el.name), false));
+                        reply_now = Some(envelope(
+                            0,
+                            &format!("<cwmp:{}Response/>", el.name),
+                            false,
+                            &st.session_ns,
+                        ));
                     }
                     st.replies.push(Reply {
                         name: el.name.clone(),
@@ -473,7 +497,7 @@ fn serve(
                     (Some(r), _) => http("200 OK", "", &r),
                     (None, Some(req)) => {
                         let n = st.requests.len() as u32;
-                        http("200 OK", "", &envelope(n, &req, false))
+                        http("200 OK", "", &envelope(n, &req, false, &st.session_ns))
                     }
                     (None, None) => {
                         "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n".to_string()
