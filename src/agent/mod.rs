@@ -116,13 +116,22 @@ impl Agent {
         extra: Vec<(String, Box<dyn crate::backend::Handler>)>,
     ) -> Result<Agent, String> {
         let mut dev = Device::open_with(&cfg, extra).map_err(|e| e.to_string())?;
+        let mut state = dev.agent_state(AgentState::from_fields);
         let c = &cfg.connection_request;
-        let listener = cr::Listener::bind(&cr::Settings {
-            listen: c.listen.clone(),
-            path: c.path.clone(),
-            username: c.username.clone(),
-            password: c.password.clone(),
-        })?;
+        let listener = cr::Listener::bind_remembering(
+            &cr::Settings {
+                listen: c.listen.clone(),
+                path: c.path.clone(),
+                username: c.username.clone(),
+                password: c.password.clone(),
+            },
+            state.cr_port,
+        )?;
+        // A port the system chose is kept for the next start (see `bind_remembering`).
+        state.cr_port = match c.listen.parse::<std::net::SocketAddr>() {
+            Ok(a) if a.port() == 0 => listener.local_addr().map(|a| a.port()),
+            _ => None,
+        };
         if c.url.is_empty() {
             // The real port (the config may say :0) and a reachable address.
             if let Some(a) = listener.local_addr() {
@@ -130,7 +139,6 @@ impl Agent {
                 dev.model.set_global("connection_request_url", &url);
             }
         }
-        let state = dev.agent_state(AgentState::from_fields);
         let transfer = run::Settings {
             dir: dev
                 .board
@@ -364,6 +372,7 @@ impl Agent {
                 }
             }
         }
+        log::debug!("notify: {} values checked", seen.len());
         let before = self.state.baseline.len();
         self.state.baseline.retain(|k, _| seen.contains(k));
         self.dirty |= before != self.state.baseline.len();
@@ -807,6 +816,10 @@ impl Agent {
             } else {
                 self.next_wait(Instant::now())
             };
+            if !wait.is_zero() {
+                // Nothing left to do this turn (tests wait for this line).
+                log::debug!("agent: idle for up to {} ms", wait.as_millis());
+            }
             if self.listener.poll(wait).accepted > 0 {
                 self.cr_pending = true;
             }
