@@ -7,6 +7,8 @@ use std::process::Command;
 
 use cwmpd::soap::{encode, samples, CpeMessage, CwmpVersion, Header};
 
+use crate::support::TempDir;
+
 fn defined_in(m: &CpeMessage, v: CwmpVersion) -> bool {
     match m {
         // Introduced in cwmp-1-1 (TR-069 Amendment 2).
@@ -31,8 +33,7 @@ fn every_cpe_message_validates_against_the_cwmp_schemas() {
         return;
     }
     let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xsd");
-    let dir = std::env::temp_dir().join(format!("cwmpd-xsd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("xsd");
     // CWMP 1.2, 1.3 and 1.4 share the cwmp-1-2 namespace; the 1-4 schema (which includes
     // 1-3 and 1-2) covers all three, their header elements included.
     for (v, label) in [
@@ -69,5 +70,4 @@ fn every_cpe_message_validates_against_the_cwmp_schemas() {
         assert!(out.status.success(), "cwmp-{label}:\n{err}");
         assert_eq!(err.matches(" validates").count(), files.len(), "{err}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
