@@ -41,16 +41,11 @@ fn main() {
         ),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let cfg = dir.join("cwmpd.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[acs]\nurl = \"{}\"\nperiodic_inform_interval = 86400\n[connection_request]\nlisten = \"127.0.0.1:{port}\"\npath = \"/cr\"\nusername = \"acs\"\npassword = \"pw\"\n\
+            "[acs]\nurl = \"{}\"\nperiodic_inform_interval = 86400\n[connection_request]\nlisten = \"127.0.0.1:0\"\npath = \"/cr\"\nusername = \"acs\"\npassword = \"pw\"\n\
              [paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{d}/board.toml\"\nstate_dir = \"{d}/state\"\n[log]\nlevel = \"warn\"\n",
             acs.url()
         ),
@@ -69,7 +64,8 @@ fn main() {
     let idle = proc_status(&pid.to_string(), "VmRSS:");
     println!("download bench (release cwmpd, loopback file server, RSS sampled every 10 ms)");
     println!("  idle RSS before any download: {idle} KiB");
-    let cr = format!("http://127.0.0.1:{port}/cr");
+    // The port the agent chose (the config says :0), from its Inform.
+    let cr = acs.cr_url().expect("ConnectionRequestURL in the Inform");
     for (i, s) in sizes.iter().enumerate() {
         acs.push(&download(
             &format!("dl{i}"),

@@ -13,7 +13,7 @@
 //!
 //! `cargo run --example vendor_handler -- get --config cwmpd.toml Device.DeviceInfo.` (and
 //! `check`, `run`, as `cwmpd`). `CWMPD_THERMAL_DIR` replaces `/sys/class/thermal`, to try it
-//! on a machine without thermal zones (`tests/vendor.rs` does).
+//! on a machine without thermal zones (`tests/it/vendor.rs` does).
 
 use cwmpd::backend::{Args, BackendError, BindingKind, Handler};
 use cwmpd::codec::toml;

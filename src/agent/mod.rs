@@ -137,14 +137,23 @@ impl Agent {
         clock: Box<dyn Clock>,
     ) -> Result<Agent, StartError> {
         let mut dev = Device::open_with(&cfg, extra).map_err(StartError::Device)?;
+        let mut state = dev.agent_state(AgentState::from_fields);
         let c = &cfg.connection_request;
-        let listener = cr::Listener::bind(&cr::Settings {
-            listen: c.listen.clone(),
-            path: c.path.clone(),
-            username: c.username.clone(),
-            password: c.password.clone(),
-        })
+        let listener = cr::Listener::bind_remembering(
+            &cr::Settings {
+                listen: c.listen.clone(),
+                path: c.path.clone(),
+                username: c.username.clone(),
+                password: c.password.clone(),
+            },
+            state.cr_port,
+        )
         .map_err(StartError::Listener)?;
+        // A port the system chose is kept for the next start (see `bind_remembering`).
+        state.cr_port = match c.listen.parse::<std::net::SocketAddr>() {
+            Ok(a) if a.port() == 0 => listener.local_addr().map(|a| a.port()),
+            _ => None,
+        };
         if c.url.is_empty() {
             // The real port (the config may say :0) and a reachable address.
             if let Some(a) = listener.local_addr() {
@@ -152,7 +161,6 @@ impl Agent {
                 dev.model.set_global("connection_request_url", &url);
             }
         }
-        let state = dev.agent_state(AgentState::from_fields);
         let transfer = run::Settings {
             dir: dev
                 .board
@@ -281,6 +289,9 @@ impl Agent {
 
     /// Waits on the Connection Request listener (and the waker) for up to `timeout`.
     pub fn wait(&mut self, timeout: Duration) {
+        if !timeout.is_zero() {
+            log::debug!("agent: idle for up to {} ms", timeout.as_millis());
+        }
         if self.listener.poll_at(timeout, self.clock.millis()).accepted > 0 {
             self.cr_pending = true;
         }

@@ -98,6 +98,7 @@ impl Agent {
                 }
             }
         }
+        log::debug!("notify: {} values checked", seen.len());
         let before = self.state.baseline.len();
         self.state.baseline.retain(|k, _| seen.contains(k));
         self.dirty |= before != self.state.baseline.len();

@@ -1,6 +1,7 @@
 //! What the agent must remember across restarts: undelivered events, the retry count, which
 //! ACS URL has seen our BOOTSTRAP, a Reboot's CommandKey, pending ScheduleInforms, the
-//! ACS's CWMP version, the value-change baseline and the transfer queue. Saved as the agent section of the device's one state file
+//! ACS's CWMP version, the value-change baseline, the transfer queue and the Connection Request
+//! port the system chose. Saved as the agent section of the device's one state file
 //! (`device::STATE_FILE`), at most once per loop turn and only when something changed.
 
 use std::collections::BTreeMap;
@@ -39,6 +40,9 @@ pub struct AgentState {
     pub baseline: BTreeMap<String, String>,
     /// Queued transfers and results not yet acknowledged.
     pub transfers: Transfers,
+    /// The Connection Request port the system chose for a `:0` listen address, bound again
+    /// first at the next start so the ConnectionRequestURL stays the same.
+    pub cr_port: Option<u16>,
 }
 
 impl AgentState {
@@ -75,6 +79,9 @@ impl AgentState {
             .collect();
         t.insert("baseline".into(), Value::Table(baseline));
         t.insert("transfers".into(), Value::Table(self.transfers.to_table()));
+        if let Some(p) = self.cr_port {
+            t.insert("cr_port".into(), p.into());
+        }
         t
     }
 
@@ -96,6 +103,7 @@ impl AgentState {
             acs_version: f.opt_str("acs_version")?,
             baseline: f.map("baseline", |f, k| f.str(k))?,
             transfers: Transfers::from_fields(&mut f.sub("transfers")?)?,
+            cr_port: f.opt_int("cr_port")?,
         })
     }
 }
@@ -122,6 +130,7 @@ mod tests {
         s.baseline
             .insert("Device.DeviceInfo.UpTime".into(), "12\n".into());
         s.transfers.next_id = 9;
+        s.cr_port = Some(40_001);
         let text = toml::to_string(&s.to_table());
         let back = AgentState::from_fields(&mut Fields::new(toml::parse(&text).unwrap())).unwrap();
         assert_eq!(back, s);

@@ -204,6 +204,36 @@ impl Listener {
         })
     }
 
+    /// Binds the listener; when `s.listen` leaves the port to the system (`ip:0`) and
+    /// `remembered` is the port an earlier run was given, that port is tried first.
+    ///
+    /// The ACS reaches us at the ConnectionRequestURL of our last Inform (TR-069 §3.2.2), so a
+    /// restart keeps the port when it can. When the port is taken now, the system picks a new
+    /// one: the URL really changes, and the ACS learns it from the next Inform (the parameter
+    /// is forced to active notification).
+    pub fn bind_remembering(
+        s: &Settings,
+        remembered: Option<u16>,
+    ) -> Result<Listener, ListenError> {
+        let any_port = s
+            .listen
+            .parse::<SocketAddr>()
+            .ok()
+            .filter(|a| a.port() == 0);
+        if let (Some(mut addr), Some(port)) = (any_port, remembered.filter(|p| *p != 0)) {
+            addr.set_port(port);
+            let again = Settings {
+                listen: addr.to_string(),
+                ..s.clone()
+            };
+            match Listener::bind(&again) {
+                Ok(l) => return Ok(l),
+                Err(e) => log::info!("{e}; taking a new port"),
+            }
+        }
+        Listener::bind(s)
+    }
+
     /// Changes the rate limit; the bucket starts full.
     pub fn set_rate_limit(&mut self, limit: RateLimit) {
         self.limit = RateLimit {
@@ -288,6 +318,10 @@ impl Listener {
     }
 
     fn respond(req: tiny_http::Request, status: u16, headers: &[(&str, String)]) {
+        if status != 200 {
+            // Before the answer leaves: whoever sees the answer finds the line.
+            log::debug!("connection request: answered {status}");
+        }
         let mut resp = tiny_http::Response::empty(status);
         for (name, value) in headers {
             if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {

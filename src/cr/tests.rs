@@ -392,3 +392,44 @@ fn a_waker_interrupts_a_long_poll() {
     assert!(t.elapsed() < Duration::from_secs(5));
     h.join().unwrap();
 }
+
+fn any_port(listen: &str) -> Settings {
+    Settings {
+        listen: listen.into(),
+        path: "/cr".into(),
+        username: "acs".into(),
+        password: "secret".into(),
+    }
+}
+
+#[test]
+fn a_remembered_port_that_is_taken_gives_way_to_a_new_one() {
+    // The port stays held by this test: nobody else can take it, or give it back.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let l = Listener::bind_remembering(&any_port("127.0.0.1:0"), Some(port)).unwrap();
+    let got = l.local_addr().unwrap();
+    assert_eq!(got.ip().to_string(), "127.0.0.1");
+    assert!(got.port() != 0 && got.port() != port, "{got}");
+    // Nothing remembered: the system's choice.
+    let l = Listener::bind_remembering(&any_port("127.0.0.1:0"), None).unwrap();
+    assert_ne!(l.local_addr().unwrap().port(), 0);
+}
+
+#[test]
+fn a_configured_port_is_never_replaced_by_a_remembered_one() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap().to_string();
+    let other = Listener::bind_remembering(&any_port("127.0.0.1:0"), None).unwrap();
+    let remembered = other.local_addr().unwrap().port();
+    // Freed, so that binding it would succeed: the right outcome does not depend on it.
+    drop(other);
+    let e = match Listener::bind_remembering(&any_port(&addr), Some(remembered)) {
+        Ok(l) => panic!("bound {:?} instead of failing on {addr}", l.local_addr()),
+        Err(e) => e,
+    };
+    assert!(
+        e.to_string().contains(&format!("cannot listen on {addr}")),
+        "{e}"
+    );
+}

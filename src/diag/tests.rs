@@ -1,5 +1,5 @@
 //! Request plumbing without the network (the probes themselves are tested in namespaces by
-//! `tests/diagnostics.rs`).
+//! `tests/it/diagnostics.rs`).
 
 use super::*;
 

@@ -111,6 +111,10 @@ struct State {
     forced_ns: Option<String>,
     /// The namespace of the current session.
     session_ns: String,
+    /// Sessions ended with 204 (the CPE had nothing more to send, the script was empty).
+    ended: usize,
+    /// Sent instead of ending a session when the script is empty (see [`Acs::filler`]).
+    filler: Option<String>,
 }
 
 /// The test ACS.
@@ -199,6 +203,16 @@ impl Acs {
             .ok();
     }
 
+    /// While `Some`, a session whose script is empty gets this request instead of its end:
+    /// a session that lasts until the test says so (`None`).
+    pub fn filler(&self, body: Option<&str>) {
+        self.shared
+            .0
+            .lock()
+            .map(|mut s| s.filler = body.map(str::to_string))
+            .ok();
+    }
+
     /// Answers the next `n` Informs with HTTP 500 (to exercise retries).
     pub fn fail_informs(&self, n: u32) {
         self.shared.0.lock().map(|mut s| s.fail_informs = n).ok();
@@ -279,6 +293,39 @@ impl Acs {
     /// Waits for at least `n` Informs.
     pub fn wait_informs(&self, n: usize, timeout: Duration) -> bool {
         self.wait(timeout, |i, _, _| i.len() >= n)
+    }
+
+    /// Waits until `f` holds for (requests so far, sessions ended), or the timeout passes.
+    fn wait_counts(&self, timeout: Duration, f: impl Fn(usize, usize) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let (m, cv) = &*self.shared;
+        let Ok(mut g) = m.lock() else { return false };
+        while !f(g.requests.len(), g.ended) {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            match cv.wait_timeout(g, deadline - now) {
+                Ok((ng, _)) => g = ng,
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Waits for at least `n` requests (see [`Acs::requests`]).
+    pub fn wait_requests(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_counts(timeout, |r, _| r >= n)
+    }
+
+    /// Sessions the ACS ended so far: answered 204 with nothing left in the script.
+    pub fn ended(&self) -> usize {
+        self.shared.0.lock().map(|s| s.ended).unwrap_or(0)
+    }
+
+    /// Waits until the ACS has ended at least `n` sessions.
+    pub fn wait_ended(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_counts(timeout, |_, e| e >= n)
     }
 
     /// Sends a Connection Request to `url` with Digest credentials; returns the final status.
@@ -493,13 +540,19 @@ fn serve(
                         at: Instant::now(),
                     });
                 }
-                match (reply_now, st.script.pop_front()) {
+                // A scripted request waits while a transfer report is answered.
+                let next = match reply_now {
+                    Some(_) => None,
+                    None => st.script.pop_front().or_else(|| st.filler.clone()),
+                };
+                match (reply_now, next) {
                     (Some(r), _) => http("200 OK", "", &r),
                     (None, Some(req)) => {
                         let n = st.requests.len() as u32;
                         http("200 OK", "", &envelope(n, &req, false, &st.session_ns))
                     }
                     (None, None) => {
+                        st.ended += 1;
                         "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n".to_string()
                     }
                 }

@@ -1,6 +1,10 @@
 //! `cwmpd-testacs`: the demo ACS. It waits for cwmpd's bootstrap Inform, reads
 //! `Device.DeviceInfo.`, sets two parameters, then sends a Connection Request and watches
 //! the session it triggers, printing each step. Loopback only; not for routers.
+//!
+//! `cwmpd-testacs [PORT]` listens on 127.0.0.1:PORT (7557 by default); with `0` the system
+//! picks a free port, and the first line printed (`testacs: listening on http://…/acs`)
+//! names it.
 
 use std::time::Duration;
 
@@ -57,7 +61,11 @@ fn main() -> std::process::ExitCode {
         eprintln!("testacs: no ConnectionRequestURL in the Inform");
         return std::process::ExitCode::FAILURE;
     };
-    std::thread::sleep(Duration::from_millis(300));
+    // The bootstrap session is over (the ACS ended it), so the request starts a new one.
+    if !acs.wait_ended(1, Duration::from_secs(30)) {
+        eprintln!("testacs: the first session did not end");
+        return std::process::ExitCode::FAILURE;
+    }
     let t = std::time::Instant::now();
     match Acs::connection_request(&cr, "acs", "acs-secret") {
         Ok(status) => println!("4. Connection Request to {cr} → HTTP {status}"),
@@ -80,18 +88,10 @@ fn main() -> std::process::ExitCode {
             .unwrap_or("")
     );
     // Let the session close (the CPE's empty POST answered with 204) before leaving.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while acs
-        .requests()
-        .iter()
-        .filter(|(s, _)| *s == second.session)
-        .count()
-        < 2
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(20));
+    if !acs.wait_ended(2, Duration::from_secs(5)) {
+        eprintln!("testacs: the second session did not end");
+        return std::process::ExitCode::FAILURE;
     }
-    std::thread::sleep(Duration::from_millis(50));
     let one_conn = acs.requests().iter().all(|(s, c)| {
         acs.requests()
             .iter()

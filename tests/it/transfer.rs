@@ -3,13 +3,15 @@
 //! middle, Upload byte for byte, ScheduleDownload / CancelTransfer / queue listings, and
 //! AutonomousTransferComplete.
 
-mod common;
+use std::time::Duration;
 
-use std::time::{Duration, Instant};
-
-use common::*;
 use cwmpd_testacs::files::{pattern, Auth, FileServer, Serve};
 use cwmpd_testacs::{Acs, Reply};
+use nix::sys::signal::Signal;
+
+use crate::support::agent::{agent_dir, Agent};
+use crate::support::wait::{until, T};
+use crate::support::{acs, temp_path, ClosedPort, TempDir};
 
 const FW: &str = "1 Firmware Upgrade Image";
 
@@ -100,14 +102,10 @@ fn wait_completes(acs: &Acs, n: usize, a: &Agent) -> Vec<(String, u32, String)> 
     );
     // The POST after the last TransferComplete shows the agent has taken its response.
     let seen = acs.requests().len();
-    let deadline = Instant::now() + T;
-    while acs.requests().len() <= seen {
-        assert!(
-            Instant::now() < deadline,
-            "no POST after the TransferComplete"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(
+        acs.wait_requests(seen + 1, T),
+        "no POST after the TransferComplete"
+    );
     completes(acs)
 }
 
@@ -167,9 +165,11 @@ fn a_firmware_download_is_applied_and_reported_once() {
     acs.push("<cwmp:GetRPCMethods/>");
     let cr = acs.cr_url().unwrap();
     let n = acs.informs().len();
+    let ended = acs.ended();
     assert_eq!(Acs::connection_request(&cr, "acs", "crpw").unwrap(), 200);
     assert!(acs.wait_informs(n + 1, T));
-    std::thread::sleep(Duration::from_millis(500));
+    // That whole session (over when the ACS ends it) repeated nothing.
+    assert!(acs.wait_ended(ended + 1, T), "{}", a.log());
     assert_eq!(completes(&acs).len(), 1);
 }
 
@@ -266,16 +266,11 @@ fn every_download_failure_has_its_fault_and_leaves_nothing() {
         ("fw", "s3cret"),
         0,
     ));
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        drop(l);
-        port
-    };
+    let closed = ClosedPort::new();
     acs.push(&download(
         "unreachable",
         FW,
-        &format!("http://127.0.0.1:{closed}/fw.bin"),
+        &format!("http://127.0.0.1:{}/fw.bin", closed.port),
         0,
         ("", ""),
         0,
@@ -353,7 +348,7 @@ fn a_full_disk_is_a_download_failure() {
     let files = FileServer::start(None).unwrap();
     files.serve("/fw.bin", Serve::Pattern(200_000));
     acs.push(&download("full", FW, &files.url("/fw.bin"), 0, ("", ""), 0));
-    let xfer = std::env::temp_dir().join(format!("cwmpd-tmpfs-{}", std::process::id()));
+    let xfer = temp_path("transfer-tmpfs");
     let from = format!(
         "dir = \"{}/xfer\"\nmax_size = 1000000\n",
         agent_dir(tag).display()
@@ -422,12 +417,13 @@ fn an_apply_that_reboots_reports_success_after_the_boot_exactly_once() {
             a.log()
         );
     }
-    // Another hard restart does not report it again.
-    a.signal(nix::sys::signal::Signal::SIGKILL);
+    // Another hard restart does not report it again (in the whole session after it).
+    a.signal(Signal::SIGKILL);
     let n = acs.informs().len();
+    let ended = acs.ended();
     a.spawn();
-    assert!(acs.wait_informs(n + 1, T));
-    std::thread::sleep(Duration::from_millis(500));
+    assert!(acs.wait_informs(n + 1, T), "{}", a.log());
+    assert!(acs.wait_ended(ended + 1, T), "{}", a.log());
     assert_eq!(completes(&acs).len(), 1, "{}", a.log());
     assert_eq!(leftovers(tag), Vec::<String>::new());
 }
@@ -453,17 +449,20 @@ fn kill_9_mid_download_reports_one_failure_and_no_partial_file() {
         0,
     ));
     let mut a = Agent::start(tag, &acs, "", &board(tag, false, ""));
-    let deadline = Instant::now() + T;
-    while !leftovers(tag).iter().any(|f| f.ends_with(".part")) {
-        assert!(
-            Instant::now() < deadline,
-            "download never started\n{}",
-            a.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    a.signal(nix::sys::signal::Signal::SIGKILL);
+    // Killed once the first bytes are on disk (the whole file takes 10 s to come).
+    let xfer = agent_dir(tag).join("xfer");
+    let receiving = || {
+        std::fs::read_dir(&xfer)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.file_name().to_string_lossy().ends_with(".part")
+                    && e.metadata().is_ok_and(|m| m.len() > 0)
+            })
+    };
+    assert!(until(T, receiving), "download never started\n{}", a.log());
+    a.signal(Signal::SIGKILL);
     a.spawn();
     let tc = wait_completes(&acs, 1, &a);
     assert_eq!(tc[0].0, "slow");
@@ -471,11 +470,12 @@ fn kill_9_mid_download_reports_one_failure_and_no_partial_file() {
     assert!(tc[0].2.contains("interrupted"), "{tc:?}");
     assert!(!a.file("applied").exists(), "never half-applied");
     assert_eq!(leftovers(tag), Vec::<String>::new());
-    a.signal(nix::sys::signal::Signal::SIGKILL);
+    a.signal(Signal::SIGKILL);
     let n = acs.informs().len();
+    let ended = acs.ended();
     a.spawn();
-    assert!(acs.wait_informs(n + 1, T));
-    std::thread::sleep(Duration::from_millis(500));
+    assert!(acs.wait_informs(n + 1, T), "{}", a.log());
+    assert!(acs.wait_ended(ended + 1, T), "{}", a.log());
     assert_eq!(
         completes(&acs).len(),
         1,
@@ -491,7 +491,8 @@ fn uploads_arrive_byte_for_byte() {
     let acs = acs();
     let files = FileServer::start(Some(Auth::Digest("up".into(), "pw2".into()))).unwrap();
     let basic = FileServer::start(Some(Auth::Basic("up".into(), "pw3".into()))).unwrap();
-    let src = std::env::temp_dir().join(format!("cwmpd-ul-config-{}.bin", std::process::id()));
+    let src_dir = TempDir::new("transfer-ul");
+    let src = src_dir.join("config.bin");
     let config: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
     std::fs::write(&src, &config).unwrap();
     let extra = format!(
@@ -559,7 +560,6 @@ fn uploads_arrive_byte_for_byte() {
         Vec::<String>::new(),
         "staged output removed"
     );
-    let _ = std::fs::remove_file(&src);
 }
 
 fn listing(r: &Reply) -> Vec<(String, String, String)> {
@@ -628,7 +628,7 @@ fn schedule_cancel_and_queue_listings_survive_a_restart() {
         .collect();
     assert_eq!(faults, [9003, 9003, 9003], "unknown key, mode 4, overlap");
     // The queue is on disk: after a restart the listing is the same minus the cancelled.
-    a.signal(nix::sys::signal::Signal::SIGTERM);
+    a.signal(Signal::SIGTERM);
     acs.push("<cwmp:GetAllQueuedTransfers/>");
     a.spawn();
     assert!(acs.wait(T, |_, r, _| r
@@ -656,7 +656,7 @@ fn an_autonomous_transfer_is_reported_once() {
     .unwrap();
     std::fs::write(dir.join("bad.toml"), "is_download = \"yes\"\n").unwrap();
     // Picked up at the next start (or value check).
-    a.signal(nix::sys::signal::Signal::SIGTERM);
+    a.signal(Signal::SIGTERM);
     a.spawn();
     assert!(
         acs.wait(T, |_, r, _| r

@@ -2,7 +2,7 @@
 //! module may import (`crate::…`) only from a layer below its own. That makes import cycles
 //! impossible between modules; between the files of the crate they are checked too. Test
 //! code (`tests.rs` files and `#[cfg(test)] mod tests` blocks) is left out: tests may reach
-//! anywhere. `cargo test --test layers -- --nocapture` prints the graph's figures.
+//! anywhere. `cargo test --test it layers:: -- --nocapture` prints the graph's figures.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -3,16 +3,18 @@
 //! `cwmpd` refuses that board; and the agent, given a handler through
 //! `Agent::with_handlers`, answers the ACS with its values.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc;
 use std::time::Duration;
 
-use common::*;
 use cwmpd::backend::{Args, BackendError, BindingKind, Handler};
 use cwmpd::codec::toml;
+
+use crate::support::soap::gpv;
+use crate::support::wait::T;
+use crate::support::{acs, root, TempDir};
 
 const SENSOR: &str = "Device.DeviceInfo.TemperatureStatus.TemperatureSensor.";
 
@@ -25,18 +27,17 @@ fn board(binding: &str) -> String {
 }
 
 /// A directory with a config, a board binding `Value` as given, and a thermal zone at 42.5 °C.
-fn setup(tag: &str, binding: &str, acs_url: &str, cr_port: u16) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cwmpd-vendor-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+fn setup(tag: &str, binding: &str, acs_url: &str) -> TempDir {
+    let d = TempDir::new(&format!("vendor-{tag}"));
     std::fs::create_dir_all(d.join("thermal/thermal_zone0")).unwrap();
     std::fs::write(d.join("thermal/thermal_zone0/temp"), "42500\n").unwrap();
     std::fs::write(d.join("board.toml"), board(binding)).unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
+    let root = root().display();
     std::fs::write(
         d.join("cwmpd.toml"),
         format!(
             "[acs]\nurl = \"{acs_url}\"\nusername = \"cpe\"\npassword = \"pw\"\ntimeout = 5\n\
-             [connection_request]\nlisten = \"127.0.0.1:{cr_port}\"\npath = \"/cr\"\n\
+             [connection_request]\nlisten = \"127.0.0.1:0\"\npath = \"/cr\"\n\
              username = \"acs\"\npassword = \"crpw\"\n\
              [paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{}\"\nstate_dir = \"{}\"\n",
             d.join("board.toml").display(),
@@ -81,17 +82,16 @@ fn a_vendor_binary_checks_and_reads_its_own_handler() {
         "cli",
         "{ handler = \"thermal\", zone = 0 }",
         "http://127.0.0.1:1/",
-        0,
     );
     let bin = example();
-    let (ok, out, err) = run(&bin, &d, &["check"]);
+    let (ok, out, err) = run(&bin, d.path(), &["check"]);
     assert!(ok, "{out}{err}");
-    let (ok, out, err) = run(&bin, &d, &["get", SENSOR]);
+    let (ok, out, err) = run(&bin, d.path(), &["get", SENSOR]);
     assert!(ok, "{err}");
     assert!(out.contains(&format!("{SENSOR}1.Value = 42\n")), "{out}");
     assert!(out.contains(&format!("{SENSOR}1.Name = cpu\n")), "{out}");
     // The stock binary has no such handler: the board is refused, naming it.
-    let (ok, _, err) = run(Path::new(env!("CARGO_BIN_EXE_cwmpd")), &d, &["check"]);
+    let (ok, _, err) = run(Path::new(env!("CARGO_BIN_EXE_cwmpd")), d.path(), &["check"]);
     assert!(!ok);
     assert!(err.contains("thermal"), "{err}");
     // The handler's own check names the file and line of a bad binding.
@@ -99,27 +99,31 @@ fn a_vendor_binary_checks_and_reads_its_own_handler() {
         "bad",
         "{ handler = \"thermal\", zone = \"cpu\" }",
         "http://127.0.0.1:1/",
-        0,
     );
-    let (ok, _, err) = run(&bin, &d, &["check"]);
+    let (ok, _, err) = run(&bin, d.path(), &["check"]);
     assert!(!ok);
     assert!(
         err.contains("board.toml:9") && err.contains("`zone`"),
         "{err}"
     );
-    let _ = std::fs::remove_dir_all(&d);
 }
 
-/// A handler made in the test: a fixed reading that takes a while, and says when it starts.
-struct Fixed(std::sync::mpsc::Sender<()>);
+/// A handler made in the test: a fixed reading that says when it starts and, the first time,
+/// is held until the test lets it go.
+struct Fixed {
+    reading: mpsc::Sender<()>,
+    go: Option<mpsc::Receiver<()>>,
+}
 
 impl Handler for Fixed {
     fn check(&self, _: BindingKind, _: &toml::Table) -> Result<(), String> {
         Ok(())
     }
     fn get(&mut self, _: &Args) -> Result<String, BackendError> {
-        let _ = self.0.send(());
-        std::thread::sleep(Duration::from_millis(300));
+        let _ = self.reading.send(());
+        if let Some(go) = self.go.take() {
+            let _ = go.recv_timeout(T);
+        }
         Ok("37".into())
     }
 }
@@ -128,22 +132,23 @@ impl Handler for Fixed {
 fn the_agent_answers_the_acs_with_a_vendor_handler() {
     let acs = acs();
     acs.push(&gpv(&[&format!("{SENSOR}1.Value")]));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let d = setup("agent", "{ handler = \"fixed\" }", &acs.url(), port);
+    let d = setup("agent", "{ handler = \"fixed\" }", &acs.url());
     let cfg = cwmpd::config::Config::load(Some(&d.join("cwmpd.toml"))).unwrap();
     // The agent is single-threaded (not Send): it is made and run in its own thread.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (read_tx, read_rx) = std::sync::mpsc::channel();
+    let (tx, rx) = mpsc::channel();
+    let (read_tx, read_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
     let t = std::thread::spawn(move || {
-        let fixed: Box<dyn Handler> = Box::new(Fixed(read_tx));
+        let fixed: Box<dyn Handler> = Box::new(Fixed {
+            reading: read_tx,
+            go: Some(go_rx),
+        });
         let mut agent =
             cwmpd::agent::Agent::with_handlers(cfg, vec![("fixed".into(), fixed)]).unwrap();
         tx.send(agent.shutdown_handle()).unwrap();
         agent.run();
+        let _ = done_tx.send(());
     });
     let (stop, waker) = rx.recv_timeout(T).expect("the agent started");
     // Stop it in the middle of the session (while the handler reads): the session's own
@@ -153,13 +158,13 @@ fn the_agent_answers_the_acs_with_a_vendor_handler() {
         .expect("the ACS's GetParameterValues reads the handler");
     stop.store(true, Ordering::SeqCst);
     waker.wake();
+    go_tx.send(()).unwrap();
     assert!(acs.wait(T, |_, r, _| !r.is_empty()));
     let values = acs.replies()[0].values();
     assert_eq!(values, [(format!("{SENSOR}1.Value"), "37".to_string())]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !t.is_finished() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(t.is_finished(), "the agent stopped when asked");
-    let _ = std::fs::remove_dir_all(&d);
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "the agent stopped when asked"
+    );
+    t.join().unwrap();
 }

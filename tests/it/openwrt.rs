@@ -2,7 +2,7 @@
 //! SetParameterValues that writes UCI and stored values and reports a pending apply, and an
 //! all-or-nothing Set across UCI, stored values and a vendor handler that fails half-way.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cwmpd::backend::{Args, BackendError, BindingKind, Handler};
 use cwmpd::config::Config;
@@ -10,24 +10,15 @@ use cwmpd::device::Device;
 use cwmpd::model::SetItem;
 use cwmpd::soap::fault::Fault;
 
+use crate::support::{root, TempDir};
+
 struct Env {
-    dir: PathBuf,
+    dir: TempDir,
     cfg: Config,
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn env(tag: &str, extra_board: &str) -> Env {
-    let dir = std::env::temp_dir().join(format!("cwmpd-owrt-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = TempDir::new(&format!("owrt-{tag}"));
     std::fs::create_dir_all(dir.join("config")).unwrap();
     for e in std::fs::read_dir(root().join("tests/fixtures/uci"))
         .unwrap()
@@ -35,7 +26,7 @@ fn env(tag: &str, extra_board: &str) -> Env {
     {
         std::fs::copy(e.path(), dir.join("config").join(e.file_name())).unwrap();
     }
-    let d = dir.display();
+    let d = dir.path().display();
     std::fs::write(
         dir.join("board.toml"),
         format!(

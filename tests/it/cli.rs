@@ -2,31 +2,15 @@
 //! configuration and board files.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cwmpd"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
+use crate::support::{cwmpd as bin, root, TempDir};
 
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn dir(tag: &str) -> Dir {
-    let d = std::env::temp_dir().join(format!("cwmpd-cli-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    Dir(d)
+fn dir(tag: &str) -> TempDir {
+    TempDir::new(&format!("cli-{tag}"))
 }
 
 fn config(d: &Path, board: &Path) -> PathBuf {
-    let root = env!("CARGO_MANIFEST_DIR");
+    let root = root().display();
     let p = d.join("cwmpd.toml");
     std::fs::write(
         &p,
@@ -39,10 +23,7 @@ fn config(d: &Path, board: &Path) -> PathBuf {
 #[test]
 fn check_reports_counts_for_the_linux_board() {
     let d = dir("check");
-    let cfg = config(
-        &d.0,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("board/linux.toml"),
-    );
+    let cfg = config(d.path(), &root().join("board/linux.toml"));
     let out = bin()
         .args(["check", "--config"])
         .arg(&cfg)
@@ -56,7 +37,7 @@ fn check_reports_counts_for_the_linux_board() {
     );
     assert!(text.contains("board: linux"), "{text}");
     assert!(
-        !d.0.join("state/state.toml").exists(),
+        !d.join("state/state.toml").exists(),
         "check never writes state (a running agent owns it)"
     );
     let live: usize = text
@@ -75,10 +56,7 @@ fn check_reports_counts_for_the_linux_board() {
 #[test]
 fn get_prints_live_values_one_per_line() {
     let d = dir("get");
-    let cfg = config(
-        &d.0,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("board/linux.toml"),
-    );
+    let cfg = config(d.path(), &root().join("board/linux.toml"));
     let out = bin()
         .args(["get", "--config"])
         .arg(&cfg)
@@ -133,13 +111,13 @@ fn the_embedded_default_runs_from_the_repository() {
 fn bad_config_and_board_fail_clearly() {
     let d = dir("bad");
     std::fs::write(
-        d.0.join("broken.toml"),
+        d.join("broken.toml"),
         "[acs]\nurl = \"http://x/\"\nbogus = 1\n",
     )
     .unwrap();
     let out = bin()
         .args(["check", "--config"])
-        .arg(d.0.join("broken.toml"))
+        .arg(d.join("broken.toml"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -149,9 +127,9 @@ fn bad_config_and_board_fail_clearly() {
         "{err}"
     );
 
-    let board = d.0.join("board.toml");
+    let board = d.join("board.toml");
     std::fs::write(&board, "[board]\nname = \"x\"\n\n[[object]]\npath = \"Device.DeviceInfo.\"\n[object.params]\nUpTime = { handler = \"system\", what = \"uptime\", write = true }\n").unwrap();
-    let cfg = config(&d.0, &board);
+    let cfg = config(d.path(), &board);
     let out = bin()
         .args(["check", "--config"])
         .arg(&cfg)

@@ -63,6 +63,8 @@ fn results() -> Vec<Done> {
     out
 }
 
+use crate::support::TempDir;
+
 fn defined_in(m: &CpeMessage, v: CwmpVersion) -> bool {
     match m {
         // Introduced in cwmp-1-1 (TR-069 Amendment 2).
@@ -87,8 +89,7 @@ fn every_cpe_message_validates_against_the_cwmp_schemas() {
         return;
     }
     let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xsd");
-    let dir = std::env::temp_dir().join(format!("cwmpd-xsd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("xsd");
     // CWMP 1.2, 1.3 and 1.4 share the cwmp-1-2 namespace; the 1-4 schema (which includes
     // 1-3 and 1-2) covers all three, their header elements included.
     for (v, label) in [
@@ -135,5 +136,4 @@ fn every_cpe_message_validates_against_the_cwmp_schemas() {
         assert!(out.status.success(), "cwmp-{label}:\n{err}");
         assert_eq!(err.matches(" validates").count(), files.len(), "{err}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,13 +15,9 @@ use cwmpd::acs::{Client, ClientError, Settings};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-struct Pki(PathBuf);
+use crate::support::TempDir;
 
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+struct Pki(TempDir);
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -47,9 +43,7 @@ fn pki(tag: &str) -> Option<Pki> {
         eprintln!("skipped: openssl not installed");
         return None;
     }
-    let d = std::env::temp_dir().join(format!("cwmpd-pki-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
+    let d = TempDir::new(&format!("pki-{tag}"));
     let ec = [
         "-newkey",
         "ec",

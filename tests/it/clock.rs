@@ -2,7 +2,6 @@
 //! 127.0.0.1: periodic informs and the retry back-off of TR-069 §3.2.1.1 happen at exactly
 //! the times the spec gives, in milliseconds of real time.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cwmpd::agent::Agent;
@@ -10,19 +9,12 @@ use cwmpd::clock::ManualClock;
 use cwmpd::config::Config;
 use cwmpd_testacs::Acs;
 
-struct Dir(PathBuf);
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::support::{root, TempDir};
 
 /// An agent on the Linux board with `acs_extra` in `[acs]`, reading time from `clock`.
-fn agent(tag: &str, acs: &Acs, acs_extra: &str, clock: &ManualClock) -> (Agent, Dir) {
-    let dir = std::env::temp_dir().join(format!("cwmpd-clock-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
+fn agent(tag: &str, acs: &Acs, acs_extra: &str, clock: &ManualClock) -> (Agent, TempDir) {
+    let dir = TempDir::new(&format!("clock-{tag}"));
+    let root = root().display();
     let text = format!(
         "[acs]\nurl = \"{}\"\nusername = \"cpe\"\npassword = \"pw\"\ntimeout = 5\n{acs_extra}\n\
          [connection_request]\nlisten = \"127.0.0.1:0\"\npath = \"/cr\"\nusername = \"acs\"\npassword = \"crpw\"\n\
@@ -31,9 +23,9 @@ fn agent(tag: &str, acs: &Acs, acs_extra: &str, clock: &ManualClock) -> (Agent, 
         acs.url(),
         dir.display()
     );
-    let cfg = Config::parse(&text, "cwmpd.toml", Path::new(&dir)).unwrap();
+    let cfg = Config::parse(&text, "cwmpd.toml", &dir).unwrap();
     let a = Agent::with_clock(cfg, Vec::new(), Box::new(clock.clone())).unwrap();
-    (a, Dir(dir))
+    (a, dir)
 }
 
 fn codes(acs: &Acs, n: usize) -> Vec<String> {

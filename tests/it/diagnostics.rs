@@ -12,32 +12,28 @@
 //! Download/UploadDiagnostics need no namespace: the library and the agent use a file server
 //! and one-shot HTTP servers on 127.0.0.1.
 
-mod common;
-
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::time::Duration;
 
-use common::*;
 use cwmpd::diag::http::{self, HttpReport, HttpTest};
 use cwmpd::diag::{self, DiagError, Outcome, Protocol, Request, Target};
 use cwmpd_testacs::files::{FileServer, Serve};
 use cwmpd_testacs::Acs;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 
-/// A Connection Request from namespace A, sent again while the agent's rate limit (3 at once,
-/// then one a second) answers 503: the test polls with Connection Requests.
+use crate::support::agent::Agent;
+use crate::support::netns::Netns;
+use crate::support::soap::{gpv, spv};
+use crate::support::wait::T;
+use crate::support::{acs, ClosedPort};
+
+/// A Connection Request from namespace A. A test sends at most three, the burst the agent's
+/// rate limit allows at once: none is refused.
 fn connection_request(n: &Net, acs: &Acs) {
-    for _ in 0..10 {
-        let cr = acs.cr_url().unwrap();
-        let status =
-            n.a.within(move || Acs::connection_request(&cr, "acs", "crpw").unwrap());
-        if status == 200 {
-            return;
-        }
-        assert_eq!(status, 503, "only the rate limit may refuse");
-        std::thread::sleep(Duration::from_millis(1100));
-    }
-    panic!("Connection Request refused 10 times");
+    let cr = acs.cr_url().unwrap();
+    let status =
+        n.a.within(move || Acs::connection_request(&cr, "acs", "crpw").unwrap());
+    assert_eq!(status, 200);
 }
 
 struct Net {
@@ -174,47 +170,35 @@ fn ping_and_traceroute_across_namespaces() {
     }
 }
 
-fn spv(list: &[(&str, &str, &str)]) -> String {
-    let items: String = list
-        .iter()
-        .map(|(n, t, v)| {
-            format!("<ParameterValueStruct><Name>{n}</Name><Value xsi:type=\"xsd:{t}\">{v}</Value></ParameterValueStruct>")
-        })
-        .collect();
-    format!(
-        "<cwmp:SetParameterValues><ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[{}]\">{items}</ParameterList>\
-         <ParameterKey>diag</ParameterKey></cwmp:SetParameterValues>",
-        list.len()
-    )
-}
-
 #[test]
 fn the_acs_requests_tests_and_reads_their_results() {
     let Some(n) = net("dga") else { return };
-    let acs: Acs =
-        n.a.within(|| Acs::start(0, Some(("cpe", "pw"))).expect("ACS in ns A"));
+    let acs: Acs = n.a.within(acs);
     let p = "Device.IP.Diagnostics.";
-    acs.push(&spv(&[
-        (&format!("{p}IPPing.Host"), "string", "10.213.2.2"),
-        (
-            &format!("{p}IPPing.NumberOfRepetitions"),
-            "unsignedInt",
-            "3",
-        ),
-        (&format!("{p}IPPing.Timeout"), "unsignedInt", "1000"),
-        (
-            &format!("{p}IPPing.DiagnosticsState"),
-            "string",
-            "Requested",
-        ),
-        (&format!("{p}TraceRoute.Host"), "string", "10.213.2.2"),
-        (&format!("{p}TraceRoute.NumberOfTries"), "unsignedInt", "1"),
-        (
-            &format!("{p}TraceRoute.DiagnosticsState"),
-            "string",
-            "Requested",
-        ),
-    ]));
+    acs.push(&spv(
+        &[
+            (&format!("{p}IPPing.Host"), "string", "10.213.2.2"),
+            (
+                &format!("{p}IPPing.NumberOfRepetitions"),
+                "unsignedInt",
+                "3",
+            ),
+            (&format!("{p}IPPing.Timeout"), "unsignedInt", "1000"),
+            (
+                &format!("{p}IPPing.DiagnosticsState"),
+                "string",
+                "Requested",
+            ),
+            (&format!("{p}TraceRoute.Host"), "string", "10.213.2.2"),
+            (&format!("{p}TraceRoute.NumberOfTries"), "unsignedInt", "1"),
+            (
+                &format!("{p}TraceRoute.DiagnosticsState"),
+                "string",
+                "Requested",
+            ),
+        ],
+        "diag",
+    ));
     let a = Agent::start_in("diag", &acs, "", "", Some(&n.a.0));
     let eight = |i: &[cwmpd_testacs::Inform]| {
         i.iter()
@@ -226,30 +210,10 @@ fn the_acs_requests_tests_and_reads_their_results() {
         "{}",
         a.log()
     );
-    // Both tests may finish before or after each other's session: wait until both are done.
-    let done = || {
-        acs.push(&gpv(&[
-            &format!("{p}IPPing.DiagnosticsState"),
-            &format!("{p}TraceRoute.DiagnosticsState"),
-        ]));
-        let before = acs.replies().len();
-        connection_request(&n, &acs);
-        assert!(acs.wait(T, |_, r, _| r.len() > before));
-        acs.replies().last().unwrap().values()
-    };
-    let mut states = done();
-    for _ in 0..20 {
-        if states.iter().all(|(_, v)| v == "Complete") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-        states = done();
-    }
-    assert!(
-        states.iter().all(|(_, v)| v == "Complete"),
-        "{states:?}\n{}",
-        a.log()
-    );
+    // Both tests may finish before or after each other's session: once the agent is idle
+    // after the second one ended, both are done and their sessions over.
+    let ended = " ended: ";
+    a.idle_after(&[ended, ended]);
     acs.push(&gpv(&[&format!("{p}IPPing."), &format!("{p}TraceRoute.")]));
     let before = acs.replies().len();
     connection_request(&n, &acs);
@@ -262,6 +226,14 @@ fn the_acs_requests_tests_and_reads_their_results() {
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| panic!("{k} missing: {values:?}"))
     };
+    for test in ["IPPing", "TraceRoute"] {
+        assert_eq!(
+            v(&format!("{test}.DiagnosticsState")),
+            "Complete",
+            "{values:?}\n{}",
+            a.log()
+        );
+    }
     assert_eq!(v("IPPing.SuccessCount"), "3");
     assert_eq!(v("IPPing.FailureCount"), "0");
     assert_eq!(v("IPPing.IPAddressUsed"), "10.213.1.1");
@@ -270,16 +242,21 @@ fn the_acs_requests_tests_and_reads_their_results() {
     assert_eq!(v("TraceRoute.RouteHops.2.HostAddress"), "10.213.2.2");
     assert_eq!(v("TraceRoute.RouteHops.2.ErrorCode"), "0");
     // A second run rebuilds the hop table as RouteHops.1 and .2 again.
-    acs.push(&spv(&[(
-        &format!("{p}TraceRoute.DiagnosticsState"),
-        "string",
-        "Requested",
-    )]));
+    acs.push(&spv(
+        &[(
+            &format!("{p}TraceRoute.DiagnosticsState"),
+            "string",
+            "Requested",
+        )],
+        "diag",
+    ));
     // Read while the hops are cleared (the model then forgets remembered keys).
     acs.push(&gpv(&[&format!("{p}TraceRoute.")]));
     let informs = acs.informs().len();
     connection_request(&n, &acs);
     assert!(acs.wait(Duration::from_secs(20), |i, _, _| eight(&i[informs..]) >= 1));
+    // That run's session is over too.
+    a.idle_after(&[ended, ended, ended]);
     acs.push(&gpv(&[&format!("{p}TraceRoute.")]));
     let before = acs.replies().len();
     connection_request(&n, &acs);
@@ -381,15 +358,12 @@ fn download_diagnostics_failures_have_their_states() {
             sent: 1000,
         },
     );
-    let closed = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let closed = ClosedPort::new();
     let cases: Vec<(String, &str)> = vec![
         (files.url("/missing"), "Error_TransferFailed"),
         (files.url("/cut"), "Error_TransferFailed"),
         (
-            format!("http://127.0.0.1:{closed}/"),
+            format!("http://127.0.0.1:{}/", closed.port),
             "Error_InitConnectionFailed",
         ),
         (one_shot(b""), "Error_NoResponse"),
@@ -452,11 +426,14 @@ fn the_acs_runs_a_download_diagnostic_and_reads_its_results() {
     files.serve("/speed", Serve::Pattern(300_000));
     let acs = acs();
     let p = "Device.IP.Diagnostics.DownloadDiagnostics.";
-    acs.push(&spv(&[
-        (&format!("{p}DownloadURL"), "string", &files.url("/speed")),
-        (&format!("{p}DSCP"), "unsignedInt", "8"),
-        (&format!("{p}DiagnosticsState"), "string", "Requested"),
-    ]));
+    acs.push(&spv(
+        &[
+            (&format!("{p}DownloadURL"), "string", &files.url("/speed")),
+            (&format!("{p}DSCP"), "unsignedInt", "8"),
+            (&format!("{p}DiagnosticsState"), "string", "Requested"),
+        ],
+        "diag",
+    ));
     let a = Agent::start("dldiag", &acs, "", "");
     let v = results_after_completion(&acs, &a, p);
     assert_eq!(v("DiagnosticsState"), "Complete", "{}", a.log());
@@ -539,11 +516,14 @@ fn the_acs_runs_an_upload_diagnostic_and_reads_its_results() {
     let files = FileServer::start(None).unwrap();
     let acs = acs();
     let p = "Device.IP.Diagnostics.UploadDiagnostics.";
-    acs.push(&spv(&[
-        (&format!("{p}UploadURL"), "string", &files.url("/speed")),
-        (&format!("{p}TestFileLength"), "unsignedLong", "150000"),
-        (&format!("{p}DiagnosticsState"), "string", "Requested"),
-    ]));
+    acs.push(&spv(
+        &[
+            (&format!("{p}UploadURL"), "string", &files.url("/speed")),
+            (&format!("{p}TestFileLength"), "unsignedLong", "150000"),
+            (&format!("{p}DiagnosticsState"), "string", "Requested"),
+        ],
+        "diag",
+    ));
     let a = Agent::start("uldiag", &acs, "", "");
     let v = results_after_completion(&acs, &a, p);
     assert_eq!(v("DiagnosticsState"), "Complete", "{}", a.log());

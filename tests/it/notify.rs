@@ -3,28 +3,14 @@
 //! a veth interface there must produce `4 VALUE CHANGE` with the new value at once, long
 //! before the periodic check (set to an hour). Needs root; skipped elsewhere.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use cwmpd_testacs::Acs;
 
-fn spa(names: &[&str]) -> String {
-    let items: String = names
-        .iter()
-        .map(|n| {
-            format!(
-                "<SetParameterAttributesStruct><Name>{n}</Name><NotificationChange>1</NotificationChange><Notification>2</Notification>\
-                 <AccessListChange>0</AccessListChange><AccessList></AccessList></SetParameterAttributesStruct>"
-            )
-        })
-        .collect();
-    format!(
-        "<cwmp:SetParameterAttributes><ParameterList soap-enc:arrayType=\"cwmp:SetParameterAttributesStruct[{}]\">{items}</ParameterList></cwmp:SetParameterAttributes>",
-        names.len()
-    )
-}
+use crate::support::agent::Agent;
+use crate::support::netns::Netns;
+use crate::support::soap::spa;
+use crate::support::{acs, wait::T};
 
 #[test]
 fn an_address_added_to_a_veth_in_a_namespace_is_an_active_value_change() {
@@ -35,12 +21,15 @@ fn an_address_added_to_a_veth_in_a_namespace_is_an_active_value_change() {
     ns.ip("link add cwa type veth peer name cwb");
     ns.ip("link set cwa up");
     ns.ip("link set cwb up");
-    let acs: Acs = ns.within(|| Acs::start(0, Some(("cpe", "pw"))).expect("ACS in the namespace"));
+    let acs: Acs = ns.within(acs);
     // lo is interface 1; the veth ends are 2 and 3 (in whichever order the kernel listed them).
-    acs.push(&spa(&[
-        "Device.IP.Interface.2.IPv4AddressNumberOfEntries",
-        "Device.IP.Interface.3.IPv4AddressNumberOfEntries",
-    ]));
+    acs.push(&spa(
+        &[
+            "Device.IP.Interface.2.IPv4AddressNumberOfEntries",
+            "Device.IP.Interface.3.IPv4AddressNumberOfEntries",
+        ],
+        2,
+    ));
     let a = Agent::start_in(
         "nl",
         &acs,
@@ -54,9 +43,11 @@ fn an_address_added_to_a_veth_in_a_namespace_is_an_active_value_change() {
         "{}",
         a.log()
     );
+    // The session's end took the baseline: the agent is idle, nothing changed yet.
+    let after = a.idle_after(&["session: end"]);
+    assert!(!after.contains("session: start"), "{}", a.log());
     let n = acs.informs().len();
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(acs.informs().len(), n, "nothing changed yet");
+    assert_eq!(n, 1, "nothing changed yet");
     let added = Instant::now();
     ns.ip("addr add 10.213.9.1/24 dev cwa");
     assert!(

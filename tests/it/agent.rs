@@ -1,12 +1,16 @@
 //! The real `cwmpd run` against the scripted test ACS over HTTP on 127.0.0.1.
 
-mod common;
-
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::*;
-use cwmpd_testacs::Acs;
+use cwmpd_testacs::{Acs, Inform};
+use nix::sys::signal::Signal;
+
+use crate::support::agent::Agent;
+use crate::support::soap::{gpv, spa, spv};
+use crate::support::wait::T;
+use crate::support::{acs, TempDir};
+
+const CR_URL: &str = "Device.ManagementServer.ConnectionRequestURL";
 
 #[test]
 fn bootstrap_then_boot_and_clean_sigterm() {
@@ -17,11 +21,11 @@ fn bootstrap_then_boot_and_clean_sigterm() {
     assert_eq!(first.codes(), ["0 BOOTSTRAP", "1 BOOT"]);
     assert_eq!(first.retry_count, 0);
     assert!(first
-        .param("Device.ManagementServer.ConnectionRequestURL")
+        .param(CR_URL)
         .unwrap()
         .starts_with("http://127.0.0.1:"));
-    std::thread::sleep(Duration::from_millis(300));
-    let status = a.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
+    a.idle_after(&["session: end"]);
+    let status = a.signal(Signal::SIGTERM).unwrap();
     assert!(
         status.success(),
         "SIGTERM exits cleanly: {status:?}\n{}",
@@ -54,19 +58,24 @@ fn every_rpc_over_the_wire() {
     ]));
     acs.push(&gpv(&["Device.Nope."]));
     acs.push(&spv(
-        "Device.ManagementServer.PeriodicInformInterval",
-        "unsignedInt",
-        "7200",
+        &[(
+            "Device.ManagementServer.PeriodicInformInterval",
+            "unsignedInt",
+            "7200",
+        )],
         "k1",
     ));
-    acs.push(&spv("Device.DeviceInfo.UpTime", "unsignedInt", "5", "k2"));
+    acs.push(&spv(
+        &[("Device.DeviceInfo.UpTime", "unsignedInt", "5")],
+        "k2",
+    ));
     acs.push("<cwmp:GetParameterNames><ParameterPath>Device.</ParameterPath><NextLevel>1</NextLevel></cwmp:GetParameterNames>");
     acs.push("<cwmp:SetParameterAttributes><ParameterList soap-enc:arrayType=\"cwmp:SetParameterAttributesStruct[1]\"><SetParameterAttributesStruct><Name>Device.ManagementServer.PeriodicInformInterval</Name><NotificationChange>1</NotificationChange><Notification>1</Notification><AccessListChange>0</AccessListChange><AccessList></AccessList></SetParameterAttributesStruct></ParameterList></cwmp:SetParameterAttributes>");
     acs.push("<cwmp:GetParameterAttributes><ParameterNames soap-enc:arrayType=\"xsd:string[1]\"><string>Device.ManagementServer.PeriodicInformInterval</string></ParameterNames></cwmp:GetParameterAttributes>");
     acs.push("<cwmp:AddObject><ObjectName>Device.IP.Interface.</ObjectName><ParameterKey>k3</ParameterKey></cwmp:AddObject>");
     acs.push("<cwmp:DeleteObject><ObjectName>Device.IP.Interface.9.</ObjectName><ParameterKey>k4</ParameterKey></cwmp:DeleteObject>");
     acs.push("<cwmp:GetRPCMethods/>");
-    // The Linux board applies no download type: 9003 (every transfer RPC: tests/transfer.rs).
+    // The Linux board applies no download type: 9003 (every transfer RPC: transfer.rs).
     acs.push("<cwmp:Download><CommandKey>d</CommandKey><FileType>1 Firmware Upgrade Image</FileType><URL>http://127.0.0.1:1/x</URL><Username></Username><Password></Password><FileSize>0</FileSize><TargetFileName></TargetFileName><DelaySeconds>0</DelaySeconds><SuccessURL></SuccessURL><FailureURL></FailureURL></cwmp:Download>");
     acs.push("<cwmp:X_Unknown/>");
     acs.push("<cwmp:GetParameterNames><ParameterPath>Device.</ParameterPath><NextLevel>perhaps</NextLevel></cwmp:GetParameterNames>");
@@ -135,6 +144,7 @@ fn every_rpc_over_the_wire() {
     );
 }
 
+// Real time passes inside the agent here (the shortest interval, 1 s).
 #[test]
 fn periodic_informs_follow_the_interval() {
     let acs = acs();
@@ -145,6 +155,7 @@ fn periodic_informs_follow_the_interval() {
     assert_eq!(informs[2].codes(), ["2 PERIODIC"]);
 }
 
+// Real time passes inside the agent here (the shortest back-off the board allows, 1 s).
 #[test]
 fn failed_sessions_retry_with_back_off_and_count() {
     let acs = acs();
@@ -199,8 +210,9 @@ fn kill_9_loses_no_undelivered_event() {
     let acs = acs();
     acs.fail_informs(100);
     let mut a = Agent::start("kill", &acs, "", "");
-    std::thread::sleep(Duration::from_millis(700));
-    a.signal(nix::sys::signal::Signal::SIGKILL);
+    // Killed after a session failed: its events are still to be delivered.
+    a.wait_log("session: failed", 1);
+    a.signal(Signal::SIGKILL);
     let saved = std::fs::read_to_string(a.file("state/state.toml")).unwrap();
     assert!(saved.contains("0 BOOTSTRAP"), "{saved}");
     acs.fail_informs(0);
@@ -219,14 +231,18 @@ fn connection_requests_start_sessions_only_when_authenticated() {
     let acs = acs();
     let a = Agent::start("cr", &acs, "", "");
     assert!(acs.wait_informs(1, T), "{}", a.log());
-    std::thread::sleep(Duration::from_millis(200));
+    a.idle_after(&["session: end"]);
     let url = acs.cr_url().unwrap();
     assert_eq!(Acs::connection_request(&url, "acs", "wrong").unwrap(), 401);
     assert_eq!(
         Acs::connection_request(&url.replace("/cr", "/other"), "acs", "crpw").unwrap(),
         404
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // Three answers refused (the challenge, the wrong password, the wrong path): the turn
+    // that handled the last one ended idle, with no session.
+    let answered = "connection request: answered";
+    let after = a.idle_after(&[answered, answered, answered]);
+    assert!(!after.contains("session: start"), "{}", a.log());
     assert_eq!(acs.informs().len(), 1, "no session for a refused request");
     let t = Instant::now();
     assert_eq!(Acs::connection_request(&url, "acs", "crpw").unwrap(), 200);
@@ -240,26 +256,27 @@ fn a_connection_request_during_a_session_is_coalesced_into_the_next() {
     let acs = acs();
     let a = Agent::start("crsess", &acs, "", "");
     assert!(acs.wait_informs(1, T), "{}", a.log());
-    std::thread::sleep(Duration::from_millis(200));
+    a.idle_after(&["session: end"]);
     let url = acs.cr_url().unwrap();
-    // Long enough that the next requests surely arrive while it runs.
-    for _ in 0..3000 {
-        acs.push(&gpv(&["Device.DeviceInfo.UpTime"]));
-    }
+    // The ACS keeps the session going until the next requests have arrived during it.
+    acs.filler(Some(&gpv(&["Device.DeviceInfo.UpTime"])));
     assert_eq!(Acs::connection_request(&url, "acs", "crpw").unwrap(), 200);
-    // While that session works through its script, more requests arrive.
     assert!(acs.wait(T, |i, r, _| i.len() >= 2 && !r.is_empty()));
     let during: Vec<u16> = (0..3)
         .map(|_| Acs::connection_request(&url, "acs", "crpw").unwrap())
         .collect();
     assert!(during.iter().all(|s| *s == 200 || *s == 503), "{during:?}");
+    assert_eq!(acs.ended(), 1, "the second session still runs");
+    acs.filler(None);
     assert!(
-        acs.wait(Duration::from_secs(30), |i, _, left| left == 0
-            && i.len() >= 3),
+        acs.wait(T, |i, _, left| left == 0 && i.len() >= 3),
         "{}",
         a.log()
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // After the third session the agent went idle: no fourth.
+    let end = "session: end";
+    let after = a.idle_after(&[end, end, end]);
+    assert!(!after.contains("session: start"), "{}", a.log());
     let informs = acs.informs();
     assert_eq!(
         informs.len(),
@@ -274,7 +291,7 @@ fn a_corrupt_state_file_is_replaced_not_fatal() {
     let acs = acs();
     let mut a = Agent::start("corrupt", &acs, "", "");
     assert!(acs.wait_informs(1, T));
-    a.signal(nix::sys::signal::Signal::SIGTERM);
+    a.signal(Signal::SIGTERM);
     std::fs::write(
         a.file("state/state.toml"),
         "version = 1\nagent = [[[ truncated",
@@ -294,15 +311,19 @@ fn a_corrupt_state_file_is_replaced_not_fatal() {
 fn connection_request_credentials_follow_the_data_model() {
     let acs = acs();
     acs.push(&spv(
-        "Device.ManagementServer.ConnectionRequestUsername",
-        "string",
-        "genie",
+        &[(
+            "Device.ManagementServer.ConnectionRequestUsername",
+            "string",
+            "genie",
+        )],
         "c1",
     ));
     acs.push(&spv(
-        "Device.ManagementServer.ConnectionRequestPassword",
-        "string",
-        "s3cret",
+        &[(
+            "Device.ManagementServer.ConnectionRequestPassword",
+            "string",
+            "s3cret",
+        )],
         "c2",
     ));
     let a = Agent::start("crcreds", &acs, "", "");
@@ -311,7 +332,8 @@ fn connection_request_credentials_follow_the_data_model() {
         "{}",
         a.log()
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // The listener takes the new credentials when the session is over.
+    a.idle_after(&["session: end"]);
     let url = acs.cr_url().unwrap();
     assert_eq!(
         Acs::connection_request(&url, "acs", "crpw").unwrap(),
@@ -329,18 +351,17 @@ fn connection_request_credentials_follow_the_data_model() {
 #[test]
 fn kill_9_after_the_inform_response_does_not_resend_bootstrap() {
     let acs = acs();
-    // A long session: the agent is killed while it works through the ACS's requests.
-    for _ in 0..2000 {
-        acs.push(&gpv(&["Device.DeviceInfo.UpTime"]));
-    }
+    // A session the ACS keeps going: the agent is killed while it works through requests.
+    acs.filler(Some(&gpv(&["Device.DeviceInfo.UpTime"])));
     let mut a = Agent::start("killmid", &acs, "", "");
     assert!(
         acs.wait(T, |i, r, _| !i.is_empty() && r.len() >= 5),
         "{}",
         a.log()
     );
-    a.signal(nix::sys::signal::Signal::SIGKILL);
-    assert!(acs.replies().len() < 2000, "killed mid-session");
+    a.signal(Signal::SIGKILL);
+    assert_eq!(acs.ended(), 0, "killed mid-session");
+    acs.filler(None);
     a.spawn();
     assert!(acs.wait_informs(2, T), "{}", a.log());
     assert_eq!(
@@ -350,26 +371,21 @@ fn kill_9_after_the_inform_response_does_not_resend_bootstrap() {
     );
 }
 
-fn spa(name: &str, level: u8) -> String {
-    format!(
-        "<cwmp:SetParameterAttributes><ParameterList soap-enc:arrayType=\"cwmp:SetParameterAttributesStruct[1]\"><SetParameterAttributesStruct>\
-         <Name>{name}</Name><NotificationChange>1</NotificationChange><Notification>{level}</Notification><AccessListChange>0</AccessListChange>\
-         <AccessList></AccessList></SetParameterAttributesStruct></ParameterList></cwmp:SetParameterAttributes>"
-    )
-}
-
-/// A board where two DeviceInfo values come from files the test can change.
-fn notify_agent(tag: &str, acs: &Acs) -> Agent {
-    let dir = std::env::temp_dir().join(format!("cwmpd-notify-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("model"), "M1\n").unwrap();
-    std::fs::write(dir.join("descr"), "D1\n").unwrap();
-    let d = dir.display();
+/// A board where two DeviceInfo values come from files the test can change (in the
+/// directory returned with the agent).
+fn notify_agent(tag: &str, acs: &Acs) -> (Agent, TempDir) {
+    let files = TempDir::new(&format!("notify-{tag}"));
+    std::fs::write(files.join("model"), "M1\n").unwrap();
+    std::fs::write(files.join("descr"), "D1\n").unwrap();
+    let d = files.path().display();
     let extra = format!(
         "\n[[object]]\npath = \"Device.DeviceInfo.\"\n[object.params]\nModelNumber = {{ handler = \"file\", file = \"{d}/model\" }}\n\
          Description = {{ handler = \"file\", file = \"{d}/descr\" }}\n"
     );
-    Agent::start(tag, acs, "[notify]\ninterval = 1", &extra)
+    (
+        Agent::start(tag, acs, "[notify]\ninterval = 1", &extra),
+        files,
+    )
 }
 
 /// Replaces a watched file's content at once (write + rename): a plain `fs::write` truncates
@@ -380,25 +396,25 @@ fn replace(path: &std::path::Path, text: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
-fn notify_dir(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("cwmpd-notify-{tag}-{}", std::process::id()))
-}
-
+// Real time passes inside the agent here: the value checks come every second (the shortest
+// [notify] interval).
 #[test]
 fn active_and_passive_value_change_notification() {
     let acs = acs();
-    acs.push(&spa("Device.DeviceInfo.ModelNumber", 2));
-    acs.push(&spa("Device.DeviceInfo.Description", 1));
-    let a = notify_agent("vc", &acs);
+    acs.push(&spa(&["Device.DeviceInfo.ModelNumber"], 2));
+    acs.push(&spa(&["Device.DeviceInfo.Description"], 1));
+    let (a, files) = notify_agent("vc", &acs);
     assert!(
         acs.wait(T, |i, r, left| !i.is_empty() && left == 0 && r.len() >= 2),
         "{}",
         a.log()
     );
-    std::thread::sleep(Duration::from_millis(1500));
-    // Passive: no session of its own.
-    replace(&notify_dir("vc").join("descr"), "D2\n");
-    std::thread::sleep(Duration::from_millis(2500));
+    // The session took the baseline of the newly notified values when it ended.
+    a.idle_after(&["session: end"]);
+    // Passive: seen by the next check, but no session of its own.
+    replace(&files.join("descr"), "D2\n");
+    let after = a.idle_after(&["notify: Device.DeviceInfo.Description changed (passive)"]);
+    assert!(!after.contains("session: start"), "{}", a.log());
     assert_eq!(
         acs.informs().len(),
         1,
@@ -406,7 +422,7 @@ fn active_and_passive_value_change_notification() {
         a.log()
     );
     // Active: a session with 4 VALUE CHANGE and both new values.
-    replace(&notify_dir("vc").join("model"), "M2\n");
+    replace(&files.join("model"), "M2\n");
     assert!(acs.wait_informs(2, T), "{}", a.log());
     let i = &acs.informs()[1];
     assert_eq!(i.codes(), ["4 VALUE CHANGE"]);
@@ -416,36 +432,39 @@ fn active_and_passive_value_change_notification() {
         Some("D2"),
         "the passive change rides along"
     );
-    let _ = std::fs::remove_dir_all(notify_dir("vc"));
 }
 
+// Real time passes inside the agent here: a periodic value check (every second) after each
+// session.
 #[test]
 fn the_acs_own_changes_and_restarts_are_not_notified() {
     let acs = acs();
     // ProvisioningCode is forceEnabled: active notification always on.
     acs.push(&spv(
-        "Device.DeviceInfo.ProvisioningCode",
-        "string",
-        "from-acs",
+        &[("Device.DeviceInfo.ProvisioningCode", "string", "from-acs")],
         "p1",
     ));
-    let mut a = notify_agent("own", &acs);
+    let (mut a, _files) = notify_agent("own", &acs);
     assert!(
         acs.wait(T, |i, r, left| !i.is_empty() && left == 0 && !r.is_empty()),
         "{}",
         a.log()
     );
-    std::thread::sleep(Duration::from_millis(2500));
+    // The check at the session's end and the next periodic one found nothing to notify.
+    let after = a.idle_after(&["session: end", "values checked"]);
+    assert!(!after.contains("session: start"), "{}", a.log());
+    assert!(!a.log().contains("4 VALUE CHANGE"), "{}", a.log());
     assert_eq!(
         acs.informs().len(),
         1,
         "the ACS's own Set is not notified back\n{}",
         a.log()
     );
-    a.signal(nix::sys::signal::Signal::SIGTERM);
+    a.signal(Signal::SIGTERM);
     a.spawn();
     assert!(acs.wait_informs(2, T), "{}", a.log());
-    std::thread::sleep(Duration::from_millis(2500));
+    let after = a.idle_after(&["session: end", "values checked"]);
+    assert!(!after.contains("session: start"), "{}", a.log());
     let log = a.log();
     assert_eq!(
         acs.informs()[1].codes(),
@@ -457,16 +476,62 @@ fn the_acs_own_changes_and_restarts_are_not_notified() {
             .join("\n")
     );
     assert_eq!(acs.informs().len(), 2);
-    let _ = std::fs::remove_dir_all(notify_dir("own"));
+}
+
+#[test]
+fn a_restart_binds_the_connection_request_port_again_or_reports_the_new_one() {
+    let acs = acs();
+    let url = |i: &Inform| i.param(CR_URL).unwrap_or_default().to_string();
+    let mut a = Agent::start("crport", &acs, "", "");
+    // The system chose the port (the config says 127.0.0.1:0); the Inform carries it.
+    let first = a.listening();
+    assert_ne!(first.port(), 0);
+    assert!(acs.wait_informs(1, T), "{}", a.log());
+    assert_eq!(url(&acs.informs()[0]), format!("http://{first}/cr"));
+    a.idle_after(&["session: end"]);
+    a.signal(Signal::SIGTERM);
+    // A restart binds it again: the URL the ACS knows still reaches us.
+    a.spawn();
+    assert_eq!(a.listening(), first, "{}", a.log());
+    assert!(acs.wait_informs(2, T), "{}", a.log());
+    assert_eq!(acs.informs()[1].codes(), ["1 BOOT"]);
+    assert_eq!(url(&acs.informs()[1]), url(&acs.informs()[0]));
+    a.idle_after(&["session: end"]);
+    a.signal(Signal::SIGTERM);
+    // Taken meanwhile (here, or by whoever holds it if this bind fails): a new port, and the
+    // changed URL is a value change the ACS hears of at once.
+    let _taken = std::net::TcpListener::bind(first);
+    a.spawn();
+    let second = a.listening();
+    assert_ne!(second, first);
+    assert!(a.log().contains("taking a new port"), "{}", a.log());
+    assert!(acs.wait_informs(3, T), "{}", a.log());
+    let third = &acs.informs()[2];
+    assert_eq!(url(third), format!("http://{second}/cr"));
+    assert!(
+        third.codes().contains(&"4 VALUE CHANGE".to_string()),
+        "{:?}\n{}",
+        third.codes(),
+        a.log()
+    );
+    // The new port is the one kept from now on.
+    assert!(acs.wait_ended(3, T), "{}", a.log());
+    a.signal(Signal::SIGTERM);
+    a.spawn();
+    assert_eq!(a.listening(), second, "{}", a.log());
+    assert!(acs.wait_informs(4, T), "{}", a.log());
+    assert_eq!(acs.informs()[3].codes(), ["1 BOOT"]);
 }
 
 #[test]
 fn trace_logs_every_soap_body_with_secrets_masked() {
     let acs = acs();
     acs.push(&spv(
-        "Device.ManagementServer.ConnectionRequestPassword",
-        "string",
-        "cr-s3cret",
+        &[(
+            "Device.ManagementServer.ConnectionRequestPassword",
+            "string",
+            "cr-s3cret",
+        )],
         "kt",
     ));
     acs.push("<cwmp:Download><CommandKey>d</CommandKey><FileType>1 Firmware Upgrade Image</FileType><URL>http://127.0.0.1:1/x</URL><Username>fu</Username><Password>file-s3cret</Password><FileSize>0</FileSize><TargetFileName></TargetFileName><DelaySeconds>0</DelaySeconds><SuccessURL></SuccessURL><FailureURL></FailureURL></cwmp:Download>");
@@ -507,8 +572,7 @@ fn validate(label: &str, docs: &[String]) {
         );
         return;
     }
-    let dir = common::agent_dir(&format!("xsd-{label}"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new(&format!("xsd-{label}"));
     let files: Vec<_> = docs
         .iter()
         .enumerate()
@@ -526,7 +590,7 @@ fn validate(label: &str, docs: &[String]) {
         .args(&files)
         .output()
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     assert!(
         out.status.success(),
         "cwmp-{label}: {}",

@@ -1,0 +1,35 @@
+//! cwmpd's integration tests, one binary: `cargo test --test it` (a module or a test by name:
+//! `cargo test --test it transfer::`).
+//!
+//! Most drive the real `cwmpd` binary: against the scripted test ACS (`tools/testacs`) over
+//! HTTP on 127.0.0.1 or inside network namespaces the tests make, or from the command line.
+//! Everything they share — starting agents above all — is in [`support`].
+//!
+//! A module that loads a board needs the handlers that board binds: board/linux.toml the
+//! `netlink` and `diagnostics` features, board/openwrt.toml also `uci`. Without them the
+//! module is left out, so `cargo test --no-default-features` still builds.
+
+mod support;
+
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod agent;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod cli;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod clock;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod diagnostics;
+#[cfg(feature = "tls")]
+mod https;
+mod layers;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod logging;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod notify;
+#[cfg(all(feature = "uci", feature = "netlink", feature = "diagnostics"))]
+mod openwrt;
+mod openwrt_package;
+mod soap_schema;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod transfer;
+mod vendor;
