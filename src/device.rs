@@ -5,26 +5,32 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::backend::builtin::Shared;
+use crate::backend::stored::{Values, STORED_FILE};
 use crate::backend::Registry;
 use crate::board::{self, Board};
 use crate::codec::toml::{FieldError, Fields, Table, Value};
 use crate::config::Config;
 use crate::model::state::ModelState;
 use crate::model::Model;
+use crate::store::StoreError;
 
 /// The one durable state file inside `state_dir`: the agent's state (events, retry count,
-/// bootstrap marker, CommandKeys) and the model's (instance numbers, attributes, ParameterKey),
-/// written together, atomically, at most once per loop turn.
+/// bootstrap marker, CommandKeys, what the ACS asked for), the model's (instance numbers,
+/// attributes, ParameterKey) and the stored values, written together, atomically: before the
+/// response to each RPC that changed them leaves, and at the end of a loop turn that changed
+/// anything else.
 pub const STATE_FILE: &str = "state.toml";
 /// Version of the state file format.
 pub const STATE_VERSION: u32 = 1;
 
-/// The state file's layout: `[model]` and `[agent]`.
-#[derive(Debug, Clone, Default)]
+/// The state file's layout: `[model]`, `[agent]` and `[stored]`.
+#[derive(Debug, Default)]
 struct StateDoc {
     model: ModelState,
     /// The agent's section, kept opaque here (the agent owns its type).
     agent: Option<Table>,
+    /// The stored values (absent in files of earlier versions: they had `stored.toml`).
+    stored: Option<Values>,
 }
 
 impl StateDoc {
@@ -32,7 +38,71 @@ impl StateDoc {
         let mut f = Fields::new(table);
         let model = ModelState::from_fields(&mut f.sub("model")?)?;
         let agent = f.opt_table("agent")?;
-        Ok(StateDoc { model, agent })
+        let stored = f.opt_table("stored")?.map(Values::from_table).transpose()?;
+        Ok(StateDoc {
+            model,
+            agent,
+            stored,
+        })
+    }
+}
+
+/// Writes the device's state: one atomic write of the whole file each time something in it
+/// changed, never when nothing did.
+pub struct Journal {
+    state_file: PathBuf,
+    stored: Values,
+    /// The agent's section as last saved.
+    agent: Option<Table>,
+    /// `stored.toml` of an earlier version, removed once its values are in the state file.
+    legacy: Option<PathBuf>,
+    /// Atomic writes made (the flash budget's figures).
+    pub writes: u64,
+    /// Bytes they wrote.
+    pub bytes: u64,
+}
+
+impl Journal {
+    /// Saves the state when the model's state or the stored values changed, or `agent` (the
+    /// agent's section) differs from what was saved. Returns whether it wrote; on failure
+    /// nothing counts as saved.
+    pub fn save(&mut self, model: &mut Model, agent: Option<Table>) -> Result<bool, StoreError> {
+        let stored_dirty = self.stored.take_dirty();
+        let agent_changed = agent.is_some() && agent != self.agent;
+        if !model.dirty() && !stored_dirty && !agent_changed {
+            return Ok(false);
+        }
+        let mut doc = Table::new();
+        doc.insert("model".into(), Value::Table(model.state().to_table()));
+        if let Some(a) = agent.as_ref().or(self.agent.as_ref()) {
+            doc.insert("agent".into(), Value::Table(a.clone()));
+        }
+        doc.insert("stored".into(), Value::Table(self.stored.to_table()));
+        match crate::store::write_versioned(&self.state_file, STATE_VERSION, doc) {
+            Ok(n) => {
+                self.writes += 1;
+                self.bytes += n;
+                model.mark_saved();
+                if agent_changed {
+                    self.agent = agent;
+                }
+                if let Some(old) = self.legacy.take() {
+                    let _ = std::fs::remove_file(old);
+                }
+                Ok(true)
+            }
+            Err(e) => {
+                if stored_dirty {
+                    self.stored.mark_dirty();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The agent's section as the state file holds it.
+    pub fn agent_section(&self) -> Option<&Table> {
+        self.agent.as_ref()
     }
 }
 
@@ -118,20 +188,15 @@ pub struct Device {
     pub schema_objects: usize,
     /// Parameters in the loaded data-model files.
     pub schema_params: usize,
-    state_file: PathBuf,
+    /// The writer of the device's state.
+    pub journal: Journal,
     state_dir: PathBuf,
-    agent_section: Option<Table>,
 }
 
 /// All handlers a board may use: the built-ins, configured from the board's `[handlers]`
 /// and connected to `shared`.
-pub fn registry(
-    board: &Board,
-    state_dir: &std::path::Path,
-    shared: &Shared,
-) -> Result<Registry, SetupError> {
-    crate::backend::builtin::registry(&board.handlers, state_dir, shared)
-        .map_err(SetupError::Handlers)
+pub fn registry(board: &Board, shared: &Shared) -> Result<Registry, SetupError> {
+    crate::backend::builtin::registry(&board.handlers, shared).map_err(SetupError::Handlers)
 }
 
 /// Configuration values boards may use as `{name}` (initial ManagementServer values).
@@ -175,15 +240,6 @@ impl Device {
             needed.contains(p)
         })
         .map_err(|e| SetupError::Schema(e.to_string()))?;
-        let shared = Shared::default();
-        let mut reg = registry(&board, &cfg.paths.state_dir, &shared)?;
-        for (name, h) in extra {
-            reg.register(&name, h);
-        }
-        let errors = board::validate(&board, &schema, &reg);
-        if !errors.is_empty() {
-            return Err(SetupError::Bindings(errors));
-        }
         let state_file = cfg.paths.state_dir.join(STATE_FILE);
         let doc = match crate::store::read_with(&state_file, STATE_VERSION, StateDoc::from_table) {
             Ok(d) => d.unwrap_or_default(),
@@ -194,6 +250,25 @@ impl Device {
                 StateDoc::default()
             }
         };
+        let (stored, legacy) = match doc.stored {
+            Some(v) => (v, None),
+            None => match Values::from_legacy_file(&cfg.paths.state_dir) {
+                Some(v) => (v, Some(cfg.paths.state_dir.join(STORED_FILE))),
+                None => (Values::default(), None),
+            },
+        };
+        let shared = Shared {
+            stored: stored.clone(),
+            ..Default::default()
+        };
+        let mut reg = registry(&board, &shared)?;
+        for (name, h) in extra {
+            reg.register(&name, h);
+        }
+        let errors = board::validate(&board, &schema, &reg);
+        if !errors.is_empty() {
+            return Err(SetupError::Bindings(errors));
+        }
         let state = doc.model;
         let (schema_objects, schema_params) = schema.counts();
         let mut model = Model::new(&schema, &board.objects, reg, state)
@@ -207,9 +282,15 @@ impl Device {
             shared,
             schema_objects,
             schema_params,
-            state_file,
+            journal: Journal {
+                state_file,
+                stored,
+                agent: doc.agent,
+                legacy,
+                writes: 0,
+                bytes: 0,
+            },
             state_dir: cfg.paths.state_dir.clone(),
-            agent_section: doc.agent,
         })
     }
 
@@ -221,7 +302,7 @@ impl Device {
     /// The agent's saved state read by `read`, or its default when there is none or it cannot
     /// be read.
     pub fn agent_state<T: Default>(&self, read: fn(&mut Fields) -> Result<T, FieldError>) -> T {
-        let Some(section) = self.agent_section.clone() else {
+        let Some(section) = self.journal.agent.clone() else {
             return T::default();
         };
         match read(&mut Fields::new(section)) {
@@ -229,33 +310,18 @@ impl Device {
             Err(e) => {
                 log::warn!(
                     "{}: agent state unreadable ({e}); starting fresh",
-                    self.state_file.display()
+                    self.journal.state_file.display()
                 );
                 T::default()
             }
         }
     }
 
-    /// Ends a loop turn: lets handlers write what they keep, then writes the state file if the
-    /// model's state changed or the agent passes a changed section. Failures are logged (the
-    /// agent keeps running).
+    /// Ends a loop turn: writes the state file if the model's state or the stored values
+    /// changed, or the agent passes a changed section. A failure is logged (the agent keeps
+    /// running; what an RPC acknowledged was saved before its response).
     pub fn persist_with(&mut self, agent: Option<Table>) {
-        for e in self.model.flush() {
-            log::error!("cannot save: {e}");
-        }
-        let model_changed = self.model.take_dirty();
-        if agent.is_none() && !model_changed {
-            return;
-        }
-        if agent.is_some() {
-            self.agent_section = agent;
-        }
-        let mut doc = Table::new();
-        doc.insert("model".into(), Value::Table(self.model.state().to_table()));
-        if let Some(agent) = &self.agent_section {
-            doc.insert("agent".into(), Value::Table(agent.clone()));
-        }
-        if let Err(e) = crate::store::write_versioned(&self.state_file, STATE_VERSION, doc) {
+        if let Err(e) = self.journal.save(&mut self.model, agent) {
             log::error!("{e}");
         }
     }
@@ -268,7 +334,7 @@ impl Device {
     /// Forgets everything cwmpd keeps (its state and stored values), then runs the board's
     /// factory-reset command (A.4.1.6).
     pub fn factory_reset(&mut self) -> Result<(), ActionError> {
-        for f in [STATE_FILE, crate::backend::stored::STORED_FILE] {
+        for f in [STATE_FILE, STORED_FILE] {
             let _ = std::fs::remove_file(self.state_dir.join(f));
         }
         run_action("factory reset", &self.board.factory_reset)

@@ -3,7 +3,7 @@
 //! (`uci`, `netlink`, `diagnostics`) is registered as [`NotBuilt`], so a board that binds it fails to load
 //! with a message naming the feature instead of "unknown handler".
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[cfg(feature = "diagnostics")]
 use crate::backend::diagnostics;
@@ -52,21 +52,20 @@ fn setting(
     }
 }
 
-/// What built-in handlers share with the agent, on the loop's one thread (clones share):
-/// the diagnostics the ACS requests through the `diagnostics` handler, which the agent runs.
+/// What built-in handlers share with the device and the agent, on the loop's one thread
+/// (clones share): the stored values, which the device saves with its state, and the
+/// diagnostics the ACS requests through the `diagnostics` handler, which the agent runs.
 #[derive(Debug, Default, Clone)]
 pub struct Shared {
+    /// The `stored` handler's values.
+    pub stored: stored::Values,
     /// The IP and HTTP diagnostics' tests.
     #[cfg(feature = "diagnostics")]
     pub diagnostics: diagnostics::Diagnostics,
 }
 
 /// Builds the registry of built-in handlers, connected to `shared`.
-pub fn registry(
-    settings: &toml::Table,
-    state_dir: &Path,
-    shared: &Shared,
-) -> Result<Registry, String> {
+pub fn registry(settings: &toml::Table, shared: &Shared) -> Result<Registry, String> {
     for (name, v) in settings {
         if v.as_table().is_none() {
             return Err(format!("handlers.{name} must be a table"));
@@ -74,7 +73,10 @@ pub fn registry(
     }
     let mut reg = Registry::new();
     reg.register("constant", Box::new(constant::Constant));
-    reg.register("stored", Box::new(stored::Stored::open(state_dir)));
+    reg.register(
+        "stored",
+        Box::new(stored::Stored::new(shared.stored.clone())),
+    );
     reg.register("file", Box::new(file::File::default()));
     reg.register("command", Box::new(command::Command));
     reg.register(
@@ -115,12 +117,7 @@ mod tests {
 
     #[test]
     fn every_handler_name_is_registered_whatever_the_features() {
-        let reg = registry(
-            &toml::Table::new(),
-            Path::new("/nonexistent"),
-            &Shared::default(),
-        )
-        .unwrap();
+        let reg = registry(&toml::Table::new(), &Shared::default()).unwrap();
         let names: Vec<&str> = reg.names().collect();
         assert_eq!(
             names,
@@ -142,12 +139,7 @@ mod tests {
         let h = NotBuilt { feature: "netlink" };
         let err = h.check(BindingKind::Read, &toml::Table::new()).unwrap_err();
         assert_eq!(err, "this cwmpd was built without the `netlink` feature");
-        let reg = registry(
-            &toml::Table::new(),
-            Path::new("/nonexistent"),
-            &Shared::default(),
-        )
-        .unwrap();
+        let reg = registry(&toml::Table::new(), &Shared::default()).unwrap();
         for (name, feature) in [
             ("netlink", cfg!(feature = "netlink")),
             ("uci", cfg!(feature = "uci")),

@@ -2,8 +2,10 @@
 //! any text file — with the parse rules of `backend::text`; and tables whose instances are
 //! the entries of a directory (`/sys/class/net`, `/proc` with `digits = true`).
 //!
-//! A write goes to the file at once (sysfs has no staging); the old content is kept so that
-//! `abort` can put it back when another part of the same SetParameterValues fails.
+//! A write is staged with the file's old content (read at once: a file whose content cannot
+//! be read back cannot be written, since the write could not be undone), goes to the file on
+//! `commit`, and `rollback` writes the old content back when another part of the change
+//! fails after it.
 
 use std::io::Read;
 
@@ -19,7 +21,18 @@ pub const MAX_ENTRIES: usize = 4096;
 /// The file handler.
 #[derive(Default)]
 pub struct File {
-    undo: Vec<(String, Vec<u8>)>,
+    /// Staged writes: path, new content, old content.
+    staged: Vec<(String, Vec<u8>, Vec<u8>)>,
+    /// What the last commit wrote: path, old content.
+    written: Vec<(String, Vec<u8>)>,
+}
+
+/// Writes a value to a file (a sysfs EINVAL is the kernel refusing the value).
+fn write_value(path: &str, bytes: &[u8]) -> Result<(), BackendError> {
+    std::fs::write(path, bytes).map_err(|e| match e.raw_os_error() {
+        Some(22) => BackendError::InvalidValue(format!("{path}: {e}")),
+        _ => BackendError::Io(format!("{path}: {e}")),
+    })
 }
 
 fn read_capped(path: &str) -> Result<String, BackendError> {
@@ -62,7 +75,7 @@ impl Handler for File {
     }
 
     fn begin(&mut self) {
-        self.undo.clear();
+        self.staged.clear();
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
@@ -81,11 +94,7 @@ impl Handler for File {
         let old =
             std::fs::read(&path).map_err(|e| BackendError::NotFound(format!("{path}: {e}")))?;
         let raw = text::reverse_map(value, args)?;
-        std::fs::write(&path, raw.as_bytes()).map_err(|e| match e.raw_os_error() {
-            Some(22) => BackendError::InvalidValue(format!("{path}: {e}")),
-            _ => BackendError::Io(format!("{path}: {e}")),
-        })?;
-        self.undo.push((path, old));
+        self.staged.push((path, raw.into_bytes(), old));
         Ok(())
     }
 
@@ -113,16 +122,34 @@ impl Handler for File {
     }
 
     fn commit(&mut self) -> Result<bool, BackendError> {
-        self.undo.clear();
+        self.written.clear();
+        for (path, new, old) in std::mem::take(&mut self.staged) {
+            if let Err(e) = write_value(&path, &new) {
+                let _ = self.rollback();
+                return Err(e);
+            }
+            self.written.push((path, old));
+        }
         Ok(false)
     }
 
-    fn abort(&mut self) {
-        for (path, old) in self.undo.drain(..).rev() {
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        let mut result = Ok(());
+        for (path, old) in self.written.drain(..).rev() {
             if let Err(e) = std::fs::write(&path, old) {
                 log::error!("file: cannot restore {path}: {e}");
+                result = Err(BackendError::Io(format!("{path}: {e}")));
             }
         }
+        result
+    }
+
+    fn abort(&mut self) {
+        self.staged.clear();
+    }
+
+    fn transactional(&self) -> bool {
+        true
     }
 }
 
@@ -139,7 +166,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_writes_and_restores_on_abort() {
+    fn writes_go_on_commit_and_roll_back() {
         let d = std::env::temp_dir().join(format!("cwmpd-file-{}", std::process::id()));
         std::fs::create_dir_all(d.join("net/eth0")).unwrap();
         std::fs::create_dir_all(d.join("net/lo")).unwrap();
@@ -149,9 +176,14 @@ mod tests {
         let mut h = File::default();
         assert_eq!(h.get(&a(&format!("file = \"{fs}\""))).unwrap(), "1500");
         h.set(&a(&format!("file = \"{fs}\"")), "9000").unwrap();
-        assert_eq!(std::fs::read_to_string(&f).unwrap(), "9000");
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "1500\n",
+            "staged only"
+        );
         h.abort();
-        assert_eq!(std::fs::read_to_string(&f).unwrap(), "1500\n");
+        h.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "1500\n", "aborted");
         h.set(&a(&format!("file = \"{fs}\"")), "1400").unwrap();
         h.commit().unwrap();
         h.abort();
@@ -159,6 +191,17 @@ mod tests {
             std::fs::read_to_string(&f).unwrap(),
             "1400",
             "committed writes stay"
+        );
+        h.rollback().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "1500\n",
+            "rolled back"
+        );
+        let missing = d.join("nope").display().to_string();
+        assert!(
+            h.set(&a(&format!("file = \"{missing}\"")), "1").is_err(),
+            "no old content, no write"
         );
         let dir = d.join("net").display().to_string();
         let names: Vec<String> = h

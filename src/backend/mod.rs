@@ -179,8 +179,25 @@ pub enum BindingKind {
 /// A backend. Implement the operations your backend supports; the defaults refuse.
 ///
 /// Call order within one operation (one RPC, one CLI `get`): `begin`, then any number of
-/// `get`/`instances`/`set`/`add`/`delete`, then `commit` (or `abort` after a failure). `apply`
-/// runs once after the CWMP session for handlers whose `commit` reported pending work.
+/// `get`/`instances`; a change (SetParameterValues, AddObject, DeleteObject) then stages with
+/// `set`/`add`/`delete`, and the model carries the whole change out as one transaction
+/// across every handler it touched (TR-069 A.3.2.1, all or nothing):
+///
+/// ```text
+///   set/add/delete (stage) ─▶ prepare (all) ─▶ commit (each) ─▶ done
+///          │ failure              │ failure        │ failure of the k-th
+///          ▼                      ▼                ▼
+///        abort (all)           abort (all)      rollback (those committed), abort (the rest)
+/// ```
+///
+/// and `rollback` once more after a successful commit when the device's state cannot be
+/// saved (the change must not be acknowledged then). `apply` runs once after the CWMP session
+/// for handlers whose `commit` reported pending work.
+///
+/// A handler whose [`Handler::transactional`] is false (the default) cannot undo a commit;
+/// the model undoes its writes by writing the old values back, and so refuses a write to it
+/// whose old value it cannot read, and a board may not let the ACS add or delete instances
+/// of its tables.
 pub trait Handler {
     /// Validates a binding's (unsubstituted) arguments when the board loads. Return a message
     /// naming the problem; the board loader adds file and line.
@@ -192,7 +209,8 @@ pub trait Handler {
     /// Reads a value in TR-106 lexical form (`true`, `42`, `2024-01-01T00:00:00Z`).
     fn get(&mut self, args: &Args) -> Result<String, BackendError>;
 
-    /// Writes a value (already type-checked). May stage it until `commit`.
+    /// Stages a value (already type-checked) for `commit`; a handler that is not
+    /// [`Handler::transactional`] may write it at once.
     fn set(&mut self, _args: &Args, _value: &str) -> Result<(), BackendError> {
         Err(BackendError::Unsupported("set"))
     }
@@ -202,29 +220,40 @@ pub trait Handler {
         Err(BackendError::Unsupported("instances"))
     }
 
-    /// Creates an instance (AddObject); returns it so the model can number it.
+    /// Stages a new instance (AddObject); returns it so the model can number it.
     fn add(&mut self, _args: &Args) -> Result<Instance, BackendError> {
         Err(BackendError::Unsupported("add"))
     }
 
-    /// Deletes an instance (DeleteObject); `args` are substituted with that instance's vars.
+    /// Stages the deletion of an instance (DeleteObject); `args` are substituted with that
+    /// instance's vars.
     fn delete(&mut self, _args: &Args, _instance: &Instance) -> Result<(), BackendError> {
         Err(BackendError::Unsupported("delete"))
     }
 
-    /// Makes staged changes durable. Returns true when an apply step is now pending
-    /// (the RPC then answers Status 1, TR-069 A.3.2.1).
+    /// Readies everything staged so that `commit` can hardly fail (UCI: the new files written
+    /// and synced beside the old ones), without changing anything yet.
+    fn prepare(&mut self) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    /// Makes the staged changes current and durable. Returns true when an apply step is now
+    /// pending (the RPC then answers Status 1, TR-069 A.3.2.1).
     fn commit(&mut self) -> Result<bool, BackendError> {
         Ok(false)
     }
 
-    /// Discards staged changes after a failed operation.
+    /// Undoes the last successful commit (only called when [`Handler::transactional`]).
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        Err(BackendError::Unsupported("rollback"))
+    }
+
+    /// Discards staged changes (before their commit).
     fn abort(&mut self) {}
 
-    /// Writes what the handler keeps itself (the `stored` handler's values). Called by the
-    /// agent at most once per loop turn, so flash is not written once per RPC.
-    fn flush(&mut self) -> Result<(), BackendError> {
-        Ok(())
+    /// True when `rollback` can undo a commit.
+    fn transactional(&self) -> bool {
+        false
     }
 
     /// Runs pending apply actions (e.g. reload services); called after the session.

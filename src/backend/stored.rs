@@ -1,16 +1,20 @@
 //! `stored`: values the agent owns and keeps across restarts (ManagementServer settings,
 //! Alias values, provisioning codes), and tables whose instances exist only because the ACS
 //! added them. Writes are staged by `set`/`add`/`delete`, made current by `commit` (or dropped
-//! by `abort`), and written atomically by `flush`, which the agent calls once per loop turn.
+//! by `abort`, undone by `rollback`); the device saves them with the rest of its state, in
+//! the same atomic write ([`Values`]).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::rc::Rc;
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml::{FieldResult, Fields, Table, Value};
 use crate::store::{self, StoreError};
 
-/// File name under the state directory.
+/// The file under the state directory where earlier versions kept the values (read once and
+/// moved into the state file).
 pub const STORED_FILE: &str = "stored.toml";
 /// Format version of the file.
 pub const STORED_VERSION: u32 = 1;
@@ -57,51 +61,98 @@ impl Data {
     }
 }
 
-/// Reads the file, `Ok(None)` when there is none.
+/// Reads the file an earlier version kept the values in, `Ok(None)` when there is none.
 fn read_file(path: &Path) -> Result<Option<Data>, StoreError> {
     store::read_with(path, STORED_VERSION, Data::from_table)
 }
 
-/// Writes the file atomically.
+#[cfg(test)]
 fn write_file(path: &Path, data: &Data) -> Result<(), StoreError> {
-    store::write_versioned(path, STORED_VERSION, data.to_table())
+    store::write_versioned(path, STORED_VERSION, data.to_table()).map(|_| ())
+}
+
+#[derive(Debug, Default)]
+struct Book {
+    data: Data,
+    /// Committed and not yet saved.
+    dirty: bool,
+}
+
+/// The stored values themselves, saved by the device as the `[stored]` section of its one
+/// state file, so that a change and the rest of the state are written together (one atomic
+/// write per acknowledged RPC). The handler and the device share them (one thread; clones
+/// share).
+#[derive(Debug, Clone, Default)]
+pub struct Values(Rc<RefCell<Book>>);
+
+impl Values {
+    /// The values of a state file's `[stored]` section.
+    pub fn from_table(table: Table) -> FieldResult<Values> {
+        Ok(Values(Rc::new(RefCell::new(Book {
+            data: Data::from_table(table)?,
+            dirty: false,
+        }))))
+    }
+
+    /// The values an earlier version kept in `<state_dir>/stored.toml` (marked unsaved, so
+    /// the next save moves them into the state file); `None` when there is no such file.
+    pub fn from_legacy_file(state_dir: &Path) -> Option<Values> {
+        let path = state_dir.join(STORED_FILE);
+        match read_file(&path) {
+            Ok(Some(data)) => Some(Values(Rc::new(RefCell::new(Book { data, dirty: true })))),
+            Ok(None) => None,
+            Err(e) => {
+                log::warn!("{e}; stored values start from their defaults");
+                None
+            }
+        }
+    }
+
+    /// The `[stored]` section to save.
+    pub fn to_table(&self) -> Table {
+        self.0.borrow().data.to_table()
+    }
+
+    /// True once after a commit changed them (the device saves them).
+    pub fn take_dirty(&self) -> bool {
+        std::mem::take(&mut self.0.borrow_mut().dirty)
+    }
+
+    /// Marks them unsaved again (a save failed).
+    pub fn mark_dirty(&self) {
+        self.0.borrow_mut().dirty = true;
+    }
 }
 
 /// The stored handler.
 pub struct Stored {
-    file: PathBuf,
-    data: Data,
+    values: Values,
     staged: Option<Data>,
-    /// Committed values not yet written.
-    dirty: bool,
+    /// What the last commit replaced, for `rollback`.
+    before: Option<Data>,
 }
 
 impl Stored {
-    /// Opens the store under `state_dir`; an unreadable file is reported and replaced.
-    pub fn open(state_dir: &std::path::Path) -> Stored {
-        let file = state_dir.join(STORED_FILE);
-        let data = match read_file(&file) {
-            Ok(d) => d.unwrap_or_default(),
-            Err(e) => {
-                log::warn!("{e}; stored values start from their defaults");
-                Data::default()
-            }
-        };
+    /// A handler over the device's stored values.
+    pub fn new(values: Values) -> Stored {
         Stored {
-            file,
-            data,
+            values,
             staged: None,
-            dirty: false,
+            before: None,
         }
     }
 
-    fn current(&self) -> &Data {
-        self.staged.as_ref().unwrap_or(&self.data)
+    fn read<R>(&self, f: impl FnOnce(&Data) -> R) -> R {
+        match &self.staged {
+            Some(d) => f(d),
+            None => f(&self.values.0.borrow().data),
+        }
     }
 
     fn staged(&mut self) -> &mut Data {
-        let base = &self.data;
-        self.staged.get_or_insert_with(|| base.clone())
+        let base = &self.values;
+        self.staged
+            .get_or_insert_with(|| base.0.borrow().data.clone())
     }
 }
 
@@ -122,8 +173,8 @@ impl Handler for Stored {
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
-        match self.current().values.get(&args.path) {
-            Some(v) => Ok(v.clone()),
+        match self.read(|d| d.values.get(&args.path).cloned()) {
+            Some(v) => Ok(v),
             None => Ok(args.opt_str("default")?.unwrap_or("").to_string()),
         }
     }
@@ -140,12 +191,12 @@ impl Handler for Stored {
     }
 
     fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
-        Ok(self
-            .current()
-            .tables
-            .get(&args.path)
-            .map(|keys| keys.iter().map(Instance::new).collect())
-            .unwrap_or_default())
+        Ok(self.read(|d| {
+            d.tables
+                .get(&args.path)
+                .map(|keys| keys.iter().map(Instance::new).collect())
+                .unwrap_or_default()
+        }))
     }
 
     fn add(&mut self, args: &Args) -> Result<Instance, BackendError> {
@@ -183,25 +234,32 @@ impl Handler for Stored {
     }
 
     fn commit(&mut self) -> Result<bool, BackendError> {
+        self.before = None;
         if let Some(staged) = self.staged.take() {
-            if staged != self.data {
-                self.data = staged;
-                self.dirty = true;
+            let mut book = self.values.0.borrow_mut();
+            if staged != book.data {
+                self.before = Some(std::mem::replace(&mut book.data, staged));
+                book.dirty = true;
             }
         }
         Ok(false)
     }
 
-    fn flush(&mut self) -> Result<(), BackendError> {
-        if self.dirty {
-            write_file(&self.file, &self.data).map_err(|e| BackendError::Io(e.to_string()))?;
-            self.dirty = false;
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        if let Some(before) = self.before.take() {
+            let mut book = self.values.0.borrow_mut();
+            book.data = before;
+            book.dirty = true;
         }
         Ok(())
     }
 
     fn abort(&mut self) {
         self.staged = None;
+    }
+
+    fn transactional(&self) -> bool {
+        true
     }
 }
 
@@ -210,7 +268,7 @@ mod tests {
     use super::*;
     use crate::codec::toml;
 
-    fn dir(tag: &str) -> PathBuf {
+    fn dir(tag: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("cwmpd-stored-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         d
@@ -224,9 +282,9 @@ mod tests {
     }
 
     #[test]
-    fn values_persist_only_on_commit() {
-        let d = dir("persist");
-        let mut s = Stored::open(&d);
+    fn values_change_on_commit_and_roll_back() {
+        let values = Values::default();
+        let mut s = Stored::new(values.clone());
         assert_eq!(
             s.get(&a("Device.X.Alias", "default = \"cpe-1\"")).unwrap(),
             "cpe-1"
@@ -237,24 +295,26 @@ mod tests {
             "mine",
             "staged value visible"
         );
+        assert!(!values.take_dirty(), "nothing committed");
         s.abort();
         assert_eq!(s.get(&a("Device.X.Alias", "default = \"d\"")).unwrap(), "d");
         s.set(&a("Device.X.Alias", ""), "kept").unwrap();
         s.commit().unwrap();
-        assert!(
-            !d.join(STORED_FILE).exists(),
-            "written by flush, not by commit"
-        );
-        s.flush().unwrap();
-        let mut again = Stored::open(&d);
+        assert!(values.take_dirty(), "committed: to be saved");
+        let saved = values.to_table();
+        let mut again = Stored::new(Values::from_table(saved).unwrap());
         assert_eq!(again.get(&a("Device.X.Alias", "")).unwrap(), "kept");
-        std::fs::remove_dir_all(&d).unwrap();
+        // A commit whose state cannot be saved is rolled back.
+        s.set(&a("Device.X.Alias", ""), "unsaved").unwrap();
+        s.commit().unwrap();
+        s.rollback().unwrap();
+        assert_eq!(s.get(&a("Device.X.Alias", "")).unwrap(), "kept");
+        assert!(s.transactional());
     }
 
     #[test]
     fn value_and_instance_limits() {
-        let d = dir("limits");
-        let mut s = Stored::open(&d);
+        let mut s = Stored::new(Values::default());
         for i in 0..MAX_STORED_VALUES {
             s.set(&a(&format!("Device.X.{i}"), ""), "v").unwrap();
         }
@@ -271,13 +331,12 @@ mod tests {
             Err(BackendError::Limit(_))
         ));
         s.abort();
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
     fn tables_add_and_delete() {
-        let d = dir("tables");
-        let mut s = Stored::open(&d);
+        let values = Values::default();
+        let mut s = Stored::new(values.clone());
         let i1 = s.add(&a("Device.T.", "")).unwrap();
         let i2 = s.add(&a("Device.T.", "")).unwrap();
         s.set(&a("Device.T.1.V", ""), "x").unwrap();
@@ -289,8 +348,7 @@ mod tests {
         )
         .unwrap();
         s.commit().unwrap();
-        s.flush().unwrap();
-        let mut again = Stored::open(&d);
+        let mut again = Stored::new(Values::from_table(values.to_table()).unwrap());
         let keys: Vec<String> = again
             .instances(&a("Device.T.", ""))
             .unwrap()
@@ -305,11 +363,10 @@ mod tests {
         assert!(again
             .delete(&a("Device.T.", ""), &Instance::new("nope"))
             .is_err());
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
-    fn reads_the_file_as_the_serde_version_wrote_it_and_names_what_is_wrong() {
+    fn the_file_of_earlier_versions_is_read_and_named_when_wrong() {
         let d = dir("format");
         std::fs::create_dir_all(&d).unwrap();
         let f = d.join(STORED_FILE);
@@ -322,6 +379,9 @@ mod tests {
         assert_eq!(data.values["Device.X.Alias"], "a");
         assert_eq!(data.tables["Device.T."], ["s1", "s3"]);
         assert_eq!(data.counters["Device.T."], 3);
+        let legacy = Values::from_legacy_file(&d).unwrap();
+        assert!(legacy.take_dirty(), "to be moved into the state file");
+        assert_eq!(legacy.to_table(), data.to_table());
         write_file(&f, &data).unwrap();
         assert_eq!(read_file(&f).unwrap(), Some(data));
         for (text, want) in [
@@ -341,24 +401,11 @@ mod tests {
             let e = read_file(&f).unwrap_err().to_string();
             assert!(e.contains(want), "{text:?}: {e}");
         }
-        assert_eq!(read_file(&d.join("absent")).unwrap(), None);
-        std::fs::remove_dir_all(&d).unwrap();
-    }
-
-    #[test]
-    fn a_corrupt_file_is_replaced_not_fatal() {
-        let d = dir("corrupt");
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join(STORED_FILE), "version = 1\nvalues = [[[").unwrap();
-        let mut s = Stored::open(&d);
-        assert_eq!(
-            s.get(&a("Device.X", "default = \"fresh\"")).unwrap(),
-            "fresh"
+        assert!(
+            Values::from_legacy_file(&d).is_none(),
+            "a bad file is not fatal"
         );
-        s.set(&a("Device.X", ""), "v").unwrap();
-        s.commit().unwrap();
-        s.flush().unwrap();
-        assert_eq!(Stored::open(&d).get(&a("Device.X", "")).unwrap(), "v");
+        assert_eq!(read_file(&d.join("absent")).unwrap(), None);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

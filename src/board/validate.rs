@@ -54,6 +54,16 @@ pub fn validate(board: &Board, schema: &Schema, registry: &Registry) -> Vec<Boar
                         ),
                     );
                 }
+                if b.add && registry.get(&b.handler).is_some_and(|h| !h.transactional()) {
+                    // An AddObject whose state cannot be saved must be undone (A.3.2.1).
+                    fail(
+                        &b.at,
+                        format!(
+                            "`add = true` needs a handler that can roll back; {:?} cannot",
+                            b.handler
+                        ),
+                    );
+                }
                 if b.handler != STACK_HANDLER {
                     check_handler(b, BindingKind::Table, registry, &mut fail);
                 } else if b.add {

@@ -176,6 +176,7 @@ impl Model {
                 }
             }
         }
+        let before = self.undo_point();
         for (path, policy, c) in plan {
             let mut a = self
                 .state
@@ -206,6 +207,7 @@ impl Model {
             };
             self.dirty |= changed;
         }
+        self.committed(Vec::new(), Vec::new(), before);
         Ok(())
     }
 }

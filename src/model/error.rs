@@ -25,6 +25,9 @@ pub enum ModelError {
     RequestDenied(String),
     /// A backend failed.
     Backend { path: String, error: BackendError },
+    /// A write could not be undone if the change failed (its old value cannot be read, and its
+    /// handler cannot roll back), so it is refused before anything is written.
+    Irreversible { path: String, error: BackendError },
     /// Faults on individual parameters of a SetParameterValues.
     Parameters(Vec<(String, ModelError)>),
 }
@@ -47,6 +50,10 @@ impl fmt::Display for ModelError {
             ModelError::ResourcesExceeded(m) => write!(f, "model: resources exceeded: {m}"),
             ModelError::RequestDenied(m) => write!(f, "model: request denied: {m}"),
             ModelError::Backend { path, error } => write!(f, "model: {path}: {error}"),
+            ModelError::Irreversible { path, error } => write!(
+                f,
+                "model: {path}: the write could not be undone ({error}), so it is refused"
+            ),
             ModelError::Parameters(list) => {
                 write!(f, "model: {} parameter fault(s)", list.len())?;
                 for (p, e) in list {

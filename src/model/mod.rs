@@ -23,6 +23,7 @@ mod stack;
 pub mod state;
 #[cfg(test)]
 mod tests;
+mod transaction;
 pub mod tree;
 pub mod value;
 
@@ -52,6 +53,8 @@ pub struct Model {
     pending_apply: bool,
     /// Backend read failures in the last operation (reported, value defaulted).
     pub read_errors: Vec<String>,
+    /// What undoes the last change until it is saved.
+    last: Option<transaction::Undo>,
 }
 
 /// The `xsi:type` local name of a supported parameter's values (lists travel as strings).
@@ -91,6 +94,7 @@ impl Model {
             dirty: false,
             pending_apply: false,
             read_errors: Vec::new(),
+            last: None,
         };
         let key = m.state.parameter_key.clone();
         m.set_global("parameter_key", &key);
@@ -123,9 +127,14 @@ impl Model {
         &self.state
     }
 
-    /// True once after the state changed (the caller persists it).
-    pub fn take_dirty(&mut self) -> bool {
-        std::mem::take(&mut self.dirty)
+    /// True when the state changed since it was last saved.
+    pub fn dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// The state was saved.
+    pub fn mark_saved(&mut self) {
+        self.dirty = false;
     }
 
     /// Starts an operation: caches are dropped so values are read fresh. Every public
@@ -146,17 +155,6 @@ impl Model {
                 if let Err(e) = h.apply() {
                     errors.push(format!("{name}: {e}"));
                 }
-            }
-        }
-        errors
-    }
-
-    /// Lets every handler write what it keeps (once per agent loop turn).
-    pub fn flush(&mut self) -> Vec<String> {
-        let mut errors = Vec::new();
-        for (name, h) in self.registry.iter_mut() {
-            if let Err(e) = h.flush() {
-                errors.push(format!("{name}: {e}"));
             }
         }
         errors

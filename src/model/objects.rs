@@ -1,5 +1,7 @@
-//! AddObject and DeleteObject (TR-069 A.3.2.6, A.3.2.7): the table's backend creates or
-//! removes the instance and commits; the model numbers instances so a number is never reused.
+//! AddObject and DeleteObject (TR-069 A.3.2.6, A.3.2.7): the table's backend stages the new
+//! or removed instance and commits it as one transaction (`transaction.rs`; a board may only
+//! let the ACS add to tables whose handler can roll back); the model numbers instances so a
+//! number is never reused.
 
 use super::error::ModelError;
 use super::path::Segment;
@@ -45,24 +47,20 @@ impl Model {
             .clone()
             .ok_or_else(|| ModelError::InvalidName(path.to_string()))?;
         let args = substitute(&b, &vars, &table_path, None);
+        let before = self.undo_point();
         let h = self
             .registry
             .get_mut(&b.handler)
             .ok_or_else(|| ModelError::InvalidName(path.to_string()))?;
-        let inst = h.add(&args).map_err(|error| ModelError::Backend {
-            path: table_path.clone(),
-            error,
-        })?;
-        let pending = match h.commit() {
-            Ok(p) => p,
-            Err(error) => {
-                h.abort();
-                return Err(ModelError::Backend {
-                    path: table_path,
-                    error,
-                });
+        let inst = h.add(&args).map_err(|error| {
+            h.abort();
+            ModelError::Backend {
+                path: table_path.clone(),
+                error,
             }
-        };
+        })?;
+        let touched = [b.handler.clone()];
+        let (pending, committed) = self.transact(&touched, &[], &table_path)?;
         let mut keys: Vec<&str> = listed.iter().map(|l| l.instance.key.as_str()).collect();
         keys.push(inst.key.as_str());
         let (numbered, _) = self.state.number(&table_path, &keys);
@@ -76,6 +74,7 @@ impl Model {
         self.dirty = true;
         let status = u8::from(pending);
         self.finish_change(parameter_key, status);
+        self.committed(committed, Vec::new(), before);
         Ok((number, status))
     }
 
@@ -111,30 +110,26 @@ impl Model {
             key: key.clone(),
             vars: (*vars).clone(),
         };
+        let before = self.undo_point();
         let h = self
             .registry
             .get_mut(&b.handler)
             .ok_or_else(|| ModelError::InvalidName(path.to_string()))?;
-        h.delete(&args, &instance)
-            .map_err(|error| ModelError::Backend {
+        if let Err(error) = h.delete(&args, &instance) {
+            h.abort();
+            return Err(ModelError::Backend {
                 path: inst_path.clone(),
                 error,
-            })?;
-        let pending = match h.commit() {
-            Ok(p) => p,
-            Err(error) => {
-                h.abort();
-                return Err(ModelError::Backend {
-                    path: inst_path,
-                    error,
-                });
-            }
-        };
+            });
+        }
+        let touched = [b.handler.clone()];
+        let (pending, committed) = self.transact(&touched, &[], &inst_path)?;
         self.state.forget(&table_path, &key);
         self.state.forget_below(&inst_path);
         self.dirty = true;
         let status = u8::from(pending);
         self.finish_change(parameter_key, status);
+        self.committed(committed, Vec::new(), before);
         Ok(status)
     }
 }

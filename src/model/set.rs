@@ -1,5 +1,5 @@
-//! SetParameterValues (TR-069 A.3.2.1): every value is checked before any is written, and the
-//! Set is all or nothing — a failed write undoes those made before it.
+//! SetParameterValues (TR-069 A.3.2.1): every value is checked before any is written, every
+//! write is staged, and the handlers commit together (`transaction.rs`): all or nothing.
 
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -7,6 +7,7 @@ use std::rc::Rc;
 use super::binding::{substitute, Binding, Vars};
 use super::error::ModelError;
 use super::path::Path;
+use super::transaction::OldValue;
 use super::tree::{ObjectNode, Resolved, Source};
 use super::{value, Model, MAX_SET_ITEMS};
 use crate::backend::BackendError;
@@ -22,16 +23,20 @@ pub struct SetItem {
     pub xsd_type: Option<String>,
 }
 
-/// A write already made during a Set, kept so it can be undone.
-struct Done {
-    binding: Binding,
-    vars: Rc<Vars>,
+/// A checked value, ready to stage.
+struct Planned {
+    node: Rc<ObjectNode>,
+    index: usize,
     path: String,
-    old: Option<String>,
+    vars: Rc<Vars>,
+    value: String,
 }
 
 impl Model {
-    /// SetParameterValues: validate everything, then write everything or nothing.
+    /// SetParameterValues (TR-069 A.3.2.1): check everything, then write everything or
+    /// nothing — commits included: a handler that fails to commit has the others' commits
+    /// undone (`transaction.rs`). The change stays undoable until the caller saves the
+    /// device's state ([`Model::confirm`]; [`Model::undo`] if that fails).
     /// Returns the Status (0 applied, 1 applied after the session).
     pub fn set_values(&mut self, items: &[SetItem], parameter_key: &str) -> Result<u8, ModelError> {
         self.begin();
@@ -50,13 +55,6 @@ impl Model {
                 )));
             }
         }
-        struct Planned {
-            node: Rc<ObjectNode>,
-            index: usize,
-            path: String,
-            vars: Rc<Vars>,
-            value: String,
-        }
         let mut plan = Vec::new();
         let mut faults = Vec::new();
         for it in items {
@@ -74,101 +72,79 @@ impl Model {
         if !faults.is_empty() {
             return Err(ModelError::Parameters(faults));
         }
-        // Apply in request order; on a failure undo what was done, newest first.
-        let mut done: Vec<Done> = Vec::new();
-        let mut touched: Vec<String> = Vec::new();
-        let mut failure = None;
+        // Writes to handlers that cannot roll back are undone by writing the old value
+        // back: refused, before anything is written, when it cannot be read.
+        let mut olds: Vec<OldValue> = Vec::new();
+        let mut bindings: Vec<(Binding, &Planned)> = Vec::new();
+        let mut faults = Vec::new();
         for p in &plan {
             let Some(Source::Bound(b)) = p.node.params.get(p.index).map(|x| &x.source) else {
-                failure = Some(ModelError::NotWritable(p.path.clone()));
-                break;
+                return Err(ModelError::NotWritable(p.path.clone()));
             };
-            let get_args = substitute(b, &p.vars, &p.path, None);
-            let set_args = substitute(b, &p.vars, &p.path, Some(&p.value));
             let Some(h) = self.registry.get_mut(&b.handler) else {
-                failure = Some(ModelError::Backend {
+                return Err(ModelError::Backend {
                     path: p.path.clone(),
-                    error: BackendError::BadArgs("no handler".into()),
+                    error: BackendError::BadArgs(format!("no handler {}", b.handler)),
                 });
-                break;
             };
-            let old = h.get(&get_args).ok();
+            if !h.transactional() {
+                match h.get(&substitute(b, &p.vars, &p.path, None)) {
+                    Ok(old) => olds.push(OldValue {
+                        binding: b.clone(),
+                        vars: p.vars.clone(),
+                        path: p.path.clone(),
+                        old,
+                    }),
+                    Err(error) => faults.push(ModelError::Irreversible {
+                        path: p.path.clone(),
+                        error,
+                    }),
+                }
+            }
+            bindings.push((b.clone(), p));
+        }
+        if let Some(e) = faults.into_iter().next() {
+            return Err(e);
+        }
+        let before = self.undo_point();
+        // Stage every value in request order (a handler that cannot stage writes now).
+        let mut touched: Vec<String> = Vec::new();
+        let mut written = 0;
+        for (b, p) in &bindings {
+            let Some(h) = self.registry.get_mut(&b.handler) else {
+                continue;
+            };
             if !touched.contains(&b.handler) {
                 touched.push(b.handler.clone());
             }
-            match h.set(&set_args, &p.value) {
-                Ok(()) => done.push(Done {
-                    binding: b.clone(),
-                    vars: p.vars.clone(),
-                    path: p.path.clone(),
-                    old,
-                }),
-                Err(error) => {
-                    failure = Some(match error {
-                        BackendError::InvalidValue(reason) => ModelError::Parameters(vec![(
-                            p.path.clone(),
-                            ModelError::InvalidValue {
-                                path: p.path.clone(),
-                                reason,
-                            },
-                        )]),
-                        error => ModelError::Backend {
+            let transactional = h.transactional();
+            let set_args = substitute(b, &p.vars, &p.path, Some(&p.value));
+            if let Err(error) = h.set(&set_args, &p.value) {
+                let done = olds.get(..written).unwrap_or_default().to_vec();
+                self.abandon(&touched, &done);
+                return Err(match error {
+                    BackendError::InvalidValue(reason) => ModelError::Parameters(vec![(
+                        p.path.clone(),
+                        ModelError::InvalidValue {
                             path: p.path.clone(),
-                            error,
+                            reason,
                         },
-                    });
-                    break;
-                }
+                    )]),
+                    error => ModelError::Backend {
+                        path: p.path.clone(),
+                        error,
+                    },
+                });
+            }
+            if !transactional {
+                written += 1;
             }
         }
-        if failure.is_none() {
-            let mut status = 0;
-            for name in &touched {
-                if let Some(h) = self.registry.get_mut(name) {
-                    match h.commit() {
-                        Ok(pending) => {
-                            if pending {
-                                status = 1;
-                            }
-                        }
-                        Err(error) => {
-                            failure = Some(ModelError::Backend {
-                                path: name.clone(),
-                                error,
-                            });
-                            break;
-                        }
-                    }
-                }
-            }
-            if failure.is_none() {
-                self.finish_change(parameter_key, status);
-                return Ok(status);
-            }
-        }
-        self.rollback(done, &touched);
-        Err(failure.unwrap_or_else(|| ModelError::InvalidArguments("set failed".into())))
-    }
-
-    fn rollback(&mut self, done: Vec<Done>, touched: &[String]) {
-        for d in done.into_iter().rev() {
-            let Some(old) = d.old else {
-                log::warn!("rollback: {} had no readable old value", d.path);
-                continue;
-            };
-            let Some(h) = self.registry.get_mut(&d.binding.handler) else {
-                continue;
-            };
-            let args = substitute(&d.binding, &d.vars, &d.path, Some(&old));
-            if let Err(e) = h.set(&args, &old) {
-                log::error!("rollback of {} failed: {e}", d.path);
-            }
-        }
-        for name in touched {
-            if let Some(h) = self.registry.get_mut(name) {
-                h.abort();
-            }
-        }
+        let (pending, committed) = self.transact(&touched, &olds, "SetParameterValues")?;
+        let status = u8::from(pending);
+        self.finish_change(parameter_key, status);
+        self.committed(committed, olds, before);
+        Ok(status)
     }
 
     pub(super) fn finish_change(&mut self, parameter_key: &str, status: u8) {

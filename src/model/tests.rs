@@ -15,14 +15,24 @@ use crate::model::state::ModelState;
 use crate::model::{AttributeChange, Model, SetItem};
 use crate::soap::fault::Fault;
 
-/// Shared view of what the memory handler did.
+/// Shared view of what the memory handler did, and how it should fail.
 #[derive(Default)]
 struct Log {
     values: BTreeMap<String, String>,
     rows: Vec<String>,
     sets: usize,
     fail_on_set: Option<usize>,
+    fail_prepare: bool,
+    fail_commit: bool,
+    /// Writes at once and cannot roll back (the model writes old values back itself).
+    immediate: bool,
+    staged: Vec<(String, String)>,
+    staged_rows: Option<Vec<String>>,
+    /// What the last commit replaced.
+    before: Option<(BTreeMap<String, String>, Vec<String>)>,
     commits: usize,
+    prepares: usize,
+    rollbacks: usize,
     aborts: usize,
     pending: bool,
 }
@@ -52,35 +62,78 @@ impl Handler for Mem {
             return Err(BackendError::Io("disk on fire".into()));
         }
         let key = args.str("key")?.to_string();
-        l.values.insert(key, value.to_string());
+        if l.immediate {
+            l.values.insert(key, value.to_string());
+        } else {
+            l.staged.push((key, value.to_string()));
+        }
         Ok(())
     }
     fn instances(&mut self, _args: &Args) -> Result<Vec<Instance>, BackendError> {
-        Ok(self
-            .0
-            .borrow()
-            .rows
+        let l = self.0.borrow();
+        Ok(l.staged_rows
+            .as_ref()
+            .unwrap_or(&l.rows)
             .iter()
             .map(|r| Instance::new(r.clone()).var("row", r.clone()))
             .collect())
     }
     fn add(&mut self, _args: &Args) -> Result<Instance, BackendError> {
         let mut l = self.0.borrow_mut();
-        let name = format!("row{}", l.rows.len() + 10);
-        l.rows.push(name.clone());
+        let mut rows = l.staged_rows.clone().unwrap_or_else(|| l.rows.clone());
+        let name = format!("row{}", rows.len() + 10);
+        rows.push(name.clone());
+        l.staged_rows = Some(rows);
         Ok(Instance::new(name))
     }
     fn delete(&mut self, _args: &Args, inst: &Instance) -> Result<(), BackendError> {
-        self.0.borrow_mut().rows.retain(|r| r != &inst.key);
+        let mut l = self.0.borrow_mut();
+        let mut rows = l.staged_rows.clone().unwrap_or_else(|| l.rows.clone());
+        rows.retain(|r| r != &inst.key);
+        l.staged_rows = Some(rows);
+        Ok(())
+    }
+    fn prepare(&mut self) -> Result<(), BackendError> {
+        let mut l = self.0.borrow_mut();
+        l.prepares += 1;
+        if l.fail_prepare {
+            return Err(BackendError::Io("no room for the new file".into()));
+        }
         Ok(())
     }
     fn commit(&mut self) -> Result<bool, BackendError> {
         let mut l = self.0.borrow_mut();
         l.commits += 1;
+        if l.fail_commit {
+            l.staged.clear();
+            l.staged_rows = None;
+            return Err(BackendError::Io("rename failed".into()));
+        }
+        l.before = Some((l.values.clone(), l.rows.clone()));
+        let staged = std::mem::take(&mut l.staged);
+        l.values.extend(staged);
+        if let Some(rows) = l.staged_rows.take() {
+            l.rows = rows;
+        }
         Ok(l.pending)
     }
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        let mut l = self.0.borrow_mut();
+        l.rollbacks += 1;
+        if let Some((values, rows)) = l.before.take() {
+            l.values = values;
+            l.rows = rows;
+        }
+        Ok(())
+    }
     fn abort(&mut self) {
-        self.0.borrow_mut().aborts += 1;
+        let mut l = self.0.borrow_mut();
+        l.aborts += 1;
+        l.staged.clear();
+        l.staged_rows = None;
+    }
+    fn transactional(&self) -> bool {
+        !self.0.borrow().immediate
     }
 }
 
@@ -464,7 +517,7 @@ fn set_writes_all_and_records_the_parameter_key() {
     assert_eq!(f.log.borrow().values["name"], "new");
     assert_eq!(f.log.borrow().values["port"], "8080");
     assert_eq!(f.model.state().parameter_key, "key1");
-    assert!(f.model.take_dirty());
+    assert!(f.model.dirty());
 }
 
 #[test]
@@ -773,4 +826,180 @@ fn board_syntax_errors_have_a_line() {
     let (_dir, path) = temp_board("[board]\nname = \"x\"\n[[object]]\npath = \n");
     let e = board::parse(&path).unwrap_err();
     assert_eq!(e.at.line, 4, "{e}");
+}
+
+/// Three handlers (`a`, `b`, `c`) behind Name, Port and Fixed, and the log of each.
+struct Three {
+    model: Model,
+    logs: [Rc<RefCell<Log>>; 3],
+    _dir: TempDir,
+}
+
+const THREE: &str = r#"
+[board]
+name = "three"
+
+[[object]]
+path = "Device.Box."
+[object.params]
+Name = { handler = "a", key = "name", write = true }
+Port = { handler = "b", key = "port", write = true }
+Fixed = { handler = "c", key = "fixed", write = true }
+"#;
+
+fn three(immediate: [bool; 3]) -> Three {
+    let logs: [Rc<RefCell<Log>>; 3] = Default::default();
+    let mut reg = Registry::new();
+    for (i, (name, key, value)) in [
+        ("a", "name", "box"),
+        ("b", "port", "80"),
+        ("c", "fixed", "f"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut l = logs[i].borrow_mut();
+        l.values.insert(key.into(), value.into());
+        l.immediate = immediate[i];
+        drop(l);
+        reg.register(name, Box::new(Mem(logs[i].clone())));
+    }
+    let (dir, path) = temp_board(THREE);
+    let b = board::parse(&path).unwrap();
+    let errors = board::validate(&b, &schema(), &reg);
+    assert!(errors.is_empty(), "{errors:?}");
+    let model = Model::new(&schema(), &b.objects, reg, ModelState::default()).unwrap();
+    Three {
+        model,
+        logs,
+        _dir: dir,
+    }
+}
+
+impl Three {
+    fn values(&self) -> [String; 3] {
+        let v = |i: usize, k: &str| self.logs[i].borrow().values[k].clone();
+        [v(0, "name"), v(1, "port"), v(2, "fixed")]
+    }
+}
+
+const NEW: [(&str, &str); 3] = [
+    ("Device.Box.Name", "new"),
+    ("Device.Box.Port", "8080"),
+    ("Device.Box.Fixed", "g"),
+];
+
+fn before() -> [String; 3] {
+    ["box".into(), "80".into(), "f".into()]
+}
+
+fn after() -> [String; 3] {
+    ["new".into(), "8080".into(), "g".into()]
+}
+
+#[test]
+fn a_set_across_backends_is_all_or_nothing_wherever_it_fails() {
+    // Every mix of handlers that roll back themselves and handlers the model writes old
+    // values back to, over two and three backends, failing at each position in each phase.
+    for immediate in [
+        [false; 3],
+        [true; 3],
+        [false, true, false],
+        [true, false, true],
+    ] {
+        for backends in [2, 3] {
+            for at in 0..backends {
+                for phase in ["set", "prepare", "commit"] {
+                    let mut t = three(immediate);
+                    {
+                        let mut l = t.logs[at].borrow_mut();
+                        match phase {
+                            "set" => l.fail_on_set = Some(1),
+                            "prepare" if !l.immediate => l.fail_prepare = true,
+                            "prepare" => continue,
+                            _ => l.fail_commit = true,
+                        }
+                    }
+                    let items: Vec<SetItem> =
+                        NEW[..backends].iter().map(|(n, v)| set(n, v)).collect();
+                    let what = format!("{immediate:?} {backends} backends, {phase} of #{at}");
+                    let e = t.model.set_values(&items, "k").unwrap_err();
+                    assert_eq!(code(&e), 9002, "{what}: {e}");
+                    assert_eq!(t.values(), before(), "{what}: nothing changed");
+                    assert_eq!(t.model.state().parameter_key, "", "{what}");
+                    // A transactional handler that committed before the failure rolled back.
+                    for (i, l) in t.logs.iter().enumerate().take(backends) {
+                        let l = l.borrow();
+                        if !l.immediate && i < at && phase == "commit" {
+                            assert_eq!(l.rollbacks, 1, "{what}: #{i} rolled back");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_committed_set_is_undone_when_it_cannot_be_saved() {
+    for immediate in [[false; 3], [true, false, true]] {
+        let mut t = three(immediate);
+        let items: Vec<SetItem> = NEW.iter().map(|(n, v)| set(n, v)).collect();
+        assert_eq!(t.model.set_values(&items, "k1").unwrap(), 0);
+        assert_eq!(t.values(), after());
+        assert_eq!(t.model.state().parameter_key, "k1");
+        // The state file could not be written: the change is not acknowledged, and goes.
+        t.model.undo();
+        assert_eq!(t.values(), before(), "{immediate:?}");
+        assert_eq!(t.model.state().parameter_key, "");
+        assert_eq!(
+            t.model.get_values(&["Device.ManagementServer."]).ok(),
+            None,
+            "(the schema has no ManagementServer)"
+        );
+        // A saved change stays.
+        t.model.set_values(&items, "k2").unwrap();
+        t.model.confirm();
+        t.model.undo();
+        assert_eq!(t.values(), after(), "confirmed");
+        assert_eq!(t.model.state().parameter_key, "k2");
+    }
+}
+
+#[test]
+fn a_write_whose_old_value_cannot_be_read_is_refused_before_anything_is_written() {
+    let mut t = three([false, true, false]);
+    t.logs[1].borrow_mut().values.clear();
+    let items: Vec<SetItem> = NEW.iter().map(|(n, v)| set(n, v)).collect();
+    let e = t.model.set_values(&items, "k").unwrap_err();
+    assert!(matches!(e, ModelError::Irreversible { ref path, .. } if path == "Device.Box.Port"));
+    assert_eq!(code(&e), 9002);
+    assert!(
+        t.logs.iter().all(|l| l.borrow().sets == 0),
+        "nothing staged"
+    );
+}
+
+#[test]
+fn add_and_delete_are_undone_when_they_cannot_be_saved() {
+    let mut f = fixture();
+    let (n, _) = f.model.add_object("Device.Box.Row.", "ka").unwrap();
+    assert_eq!(f.log.borrow().rows.len(), 3);
+    f.model.undo();
+    assert_eq!(f.log.borrow().rows, ["a", "b"], "the row is gone again");
+    assert_eq!(f.model.state().parameter_key, "");
+    // The number handed out is not reused by the next AddObject that is saved… only if it was
+    // saved: an undone AddObject was never acknowledged, so its number may come again.
+    let (again, _) = f.model.add_object("Device.Box.Row.", "kb").unwrap();
+    assert_eq!(again, n);
+    f.model.confirm();
+    f.model
+        .delete_object(&format!("Device.Box.Row.{again}."), "kc")
+        .unwrap();
+    f.model.undo();
+    assert_eq!(f.log.borrow().rows.len(), 3, "the delete is undone");
+    // A commit that fails leaves the table as it was.
+    f.log.borrow_mut().fail_commit = true;
+    assert!(f.model.add_object("Device.Box.Row.", "kd").is_err());
+    assert_eq!(f.log.borrow().rows.len(), 3);
 }

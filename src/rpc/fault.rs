@@ -36,6 +36,7 @@ pub fn model_code(e: &ModelError) -> FaultCode {
         ModelError::ResourcesExceeded(_) => FaultCode::ResourcesExceeded,
         ModelError::RequestDenied(_) => FaultCode::RequestDenied,
         ModelError::Backend { error, .. } => backend_code(error),
+        ModelError::Irreversible { .. } => FaultCode::InternalError,
         // A.3.2.1: per-parameter SetParameterValues faults travel inside 9003.
         ModelError::Parameters(_) => FaultCode::InvalidArguments,
     }

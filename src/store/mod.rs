@@ -49,38 +49,84 @@ impl std::error::Error for StoreError {}
 
 /// Writes `bytes` to `path` atomically, creating the directory if needed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    stage(path, bytes)?.install()
+}
+
+/// New content written and synced beside the file it will replace, not yet in its place:
+/// the first half of an atomic write, for a transaction that must prepare several files
+/// before it replaces any ([`Staged::install`]; dropped, the temp file is removed).
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    installed: bool,
+}
+
+/// The temp file next to `path` (`.<name>.tmp`).
+pub fn temp_name(path: &Path) -> io::Result<PathBuf> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
-    let result = (|| {
-        // A file keeps its permissions; a new one is private (state holds passwords).
-        let mode = fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o600);
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        // The rename is durable only once the directory entry is.
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    Ok(dir.join(format!(".{}.tmp", name.to_string_lossy())))
+}
+
+/// Writes `bytes` to the temp file beside `path` and syncs it.
+pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
+    let tmp = temp_name(path)?;
+    if let Some(dir) = tmp.parent() {
+        fs::create_dir_all(dir)?;
     }
-    result
+    let staged = Staged {
+        tmp: tmp.clone(),
+        path: path.to_path_buf(),
+        installed: false,
+    };
+    // A file keeps its permissions; a new one is private (state holds passwords).
+    let mode = fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o600);
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)?;
+    f.set_permissions(fs::Permissions::from_mode(mode))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Renames the new content over the file, then syncs the directory (the rename is
+    /// durable only once the directory entry is).
+    pub fn install(mut self) -> io::Result<()> {
+        fs::rename(&self.tmp, &self.path)?;
+        self.installed = true;
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        File::open(dir)?.sync_all()
+    }
+
+    /// The file this will replace.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.installed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Reads a versioned document (its table, without the `version` key); `Ok(None)` when the
@@ -123,11 +169,12 @@ pub fn read_with<T>(
         .map_err(|e| StoreError::Corrupt(path.to_path_buf(), e.to_string()))
 }
 
-/// Writes a versioned document atomically.
-pub fn write_versioned(path: &Path, version: u32, mut table: Table) -> Result<(), StoreError> {
+/// Writes a versioned document atomically; returns the bytes written.
+pub fn write_versioned(path: &Path, version: u32, mut table: Table) -> Result<u64, StoreError> {
     table.insert("version".into(), version.into());
     let text = toml::to_string(&table);
-    write_atomic(path, text.as_bytes()).map_err(|e| StoreError::Io(path.to_path_buf(), e))
+    write_atomic(path, text.as_bytes()).map_err(|e| StoreError::Io(path.to_path_buf(), e))?;
+    Ok(text.len() as u64)
 }
 
 #[cfg(test)]

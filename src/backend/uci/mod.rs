@@ -2,9 +2,11 @@
 //!
 //! Values are read from sections by name, `@type[n]` or an instance's `{section}`; booleans,
 //! lists and enumerations are translated between UCI and TR-181 forms (`bool`, `invert`,
-//! `list`, `item`, `map`). Changes are staged in memory, written per package atomically on
-//! `commit`, and the board's apply command for each changed package (`/etc/init.d/network
-//! reload` …) runs once after the CWMP session, from `apply`.
+//! `list`, `item`, `map`). Changes are staged in memory; `prepare` writes every changed
+//! package beside the old file, `commit` renames them into place, `rollback` puts the old
+//! files back (a change is all or nothing across packages and other handlers). The board's
+//! apply command for each changed package (`/etc/init.d/network reload` …) runs once after
+//! the CWMP session, from `apply`.
 
 pub mod doc;
 
@@ -32,6 +34,10 @@ pub struct Uci {
     docs: HashMap<String, Cached>,
     /// Packages changed in the current operation, with their content before the change.
     originals: BTreeMap<String, Doc>,
+    /// The new files written beside the packages by `prepare`, waiting for `commit`.
+    prepared: Vec<(String, crate::store::Staged)>,
+    /// Packages the last commit replaced, with their content before it (for `rollback`).
+    replaced: Vec<(String, Doc, bool)>,
     pending_apply: BTreeSet<String>,
 }
 
@@ -121,6 +127,8 @@ impl Uci {
             apply_cmds,
             docs: HashMap::new(),
             originals: BTreeMap::new(),
+            prepared: Vec::new(),
+            replaced: Vec::new(),
             pending_apply: BTreeSet::new(),
         })
     }
@@ -416,10 +424,12 @@ impl Handler for Uci {
         }
     }
 
-    fn commit(&mut self) -> Result<bool, BackendError> {
-        let mut pending = false;
-        let originals = std::mem::take(&mut self.originals);
-        for (pkg, before) in &originals {
+    fn prepare(&mut self) -> Result<(), BackendError> {
+        // Every changed package is written and synced beside the old one first: a package
+        // that cannot be written (a read-only or full /etc/config) fails here, before any
+        // file is replaced.
+        self.prepared.clear();
+        for (pkg, before) in &self.originals {
             let Some(cached) = self.docs.get(pkg) else {
                 continue;
             };
@@ -428,28 +438,77 @@ impl Handler for Uci {
                 continue;
             }
             let path = self.dir.join(pkg);
-            if let Err(e) = crate::store::write_atomic(&path, text.as_bytes()) {
-                // Put every package back as it was: nothing of this change is kept.
-                for (p, b) in originals.iter() {
-                    if let Some(c) = self.docs.get_mut(p) {
-                        c.doc = b.clone();
-                    }
+            match crate::store::stage(&path, text.as_bytes()) {
+                Ok(staged) => self.prepared.push((pkg.clone(), staged)),
+                Err(e) => {
+                    self.prepared.clear();
+                    return Err(BackendError::Io(format!("{}: {e}", path.display())));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<bool, BackendError> {
+        if self.prepared.is_empty() {
+            self.prepare()?;
+        }
+        let mut pending = false;
+        let originals = std::mem::take(&mut self.originals);
+        self.replaced.clear();
+        for (pkg, staged) in std::mem::take(&mut self.prepared) {
+            let path = staged.path().to_path_buf();
+            if let Err(e) = staged.install() {
+                // Put back the packages this commit replaced already, and every document.
+                self.originals = originals;
+                let _ = self.rollback();
+                self.abort();
                 return Err(BackendError::Io(format!("{}: {e}", path.display())));
             }
-            let stamp = self.stamp(pkg);
-            if let Some(c) = self.docs.get_mut(pkg) {
+            let stamp = self.stamp(&pkg);
+            if let Some(c) = self.docs.get_mut(&pkg) {
                 c.stamp = stamp;
             }
-            if self.apply_cmds.contains_key(pkg) {
+            let was_pending = self.pending_apply.contains(&pkg);
+            if self.apply_cmds.contains_key(&pkg) {
                 self.pending_apply.insert(pkg.clone());
                 pending = true;
+            }
+            if let Some(before) = originals.get(&pkg) {
+                self.replaced.push((pkg, before.clone(), was_pending));
             }
         }
         Ok(pending)
     }
 
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        let mut failed = Vec::new();
+        for (pkg, before, was_pending) in std::mem::take(&mut self.replaced).into_iter().rev() {
+            let path = self.dir.join(&pkg);
+            match crate::store::write_atomic(&path, before.render().as_bytes()) {
+                Ok(()) => {
+                    let stamp = self.stamp(&pkg);
+                    self.docs.insert(pkg.clone(), Cached { doc: before, stamp });
+                    if !was_pending {
+                        self.pending_apply.remove(&pkg);
+                    }
+                }
+                Err(e) => failed.push(format!("{}: {e}", path.display())),
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(BackendError::Io(failed.join("; ")))
+        }
+    }
+
+    fn transactional(&self) -> bool {
+        true
+    }
+
     fn abort(&mut self) {
+        self.prepared.clear();
         for (pkg, before) in std::mem::take(&mut self.originals) {
             if let Some(c) = self.docs.get_mut(&pkg) {
                 c.doc = before;
