@@ -10,14 +10,13 @@
 //! | [`rpc`] | one ACS request + the model → one CPE response or fault |
 //! | [`backend`] | the `Handler` trait and the constant, stored, file, command, UCI, netlink, diagnostics handlers |
 //! | [`codec`] | base64 and hex |
-//! | [`auth`] | Basic and Digest (MD5, SHA-256) math for both sides |
-//! | [`acs`] | HTTP(S) client: ACS sessions (cookies, 401, redirects) and streamed file transfers |
+//! | [`http`] | HTTP(S) client (ACS sessions, streamed file transfers: cookies, 401 Digest/Basic, redirects, origins, deadlines), the one sans-IO response parser, Digest math for both sides |
 //! | [`agent`] | the single loop: timers → CR → session → persist → actions → wait |
 //! | [`cr`] | Connection Request listener (tiny_http): Digest, rate limit, wake-up |
 //! | [`board`] | board TOML → bindings, checked against the schema and handlers at load |
 //! | [`config`] | the agent's configuration file and its embedded default |
 //! | [`device`] | config → board → schema → handlers → state → a live model |
-//! | [`diag`] | IPPing and TraceRoute with ICMP over nix sockets (run by the agent's worker) |
+//! | [`diag`] | IPPing and TraceRoute with ICMP over nix sockets, TR-143 Download/UploadDiagnostics over HTTP (run by the agent's worker) |
 //! | [`cli`] | the `cwmpd` command line |
 //! | [`logger`] | where log records go: stderr or syslog (RFC 3164 to `/dev/log`) |
 //! | [`event`] | the Inform event queue and its retention rules |
@@ -26,9 +25,7 @@
 //! | [`store`] | the only writer of persistent state: atomic, versioned |
 //! | [`transfer`] | Download/Upload/ScheduleDownload jobs, their results, the autonomous spool |
 
-pub mod acs;
 pub mod agent;
-pub mod auth;
 pub mod backend;
 pub mod board;
 pub mod cli;
@@ -40,6 +37,7 @@ pub mod device;
 pub mod diag;
 pub mod event;
 pub mod fault;
+pub mod http;
 pub mod logger;
 pub mod model;
 pub mod rpc;

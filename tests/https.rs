@@ -10,8 +10,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cwmpd::acs::tls::TlsSettings;
-use cwmpd::acs::{Client, ClientError, Settings};
+use cwmpd::http::tls::{TlsError, TlsSettings};
+use cwmpd::http::{Client, Error, Settings};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -203,13 +203,11 @@ fn serve(
     (url, h)
 }
 
-fn post(url: &str, tls: TlsSettings) -> Result<Vec<u8>, ClientError> {
+fn post(url: &str, tls: TlsSettings) -> Result<Vec<u8>, Error> {
     let c = Client::new(Settings {
-        url: url.into(),
-        username: String::new(),
-        password: String::new(),
         tls,
         timeout: Duration::from_secs(5),
+        ..Settings::new(url)
     })?;
     c.session().post(b"<x/>").map(|r| r.body)
 }
@@ -243,7 +241,7 @@ fn https_verifies_the_acs_and_presents_client_certificates() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, ClientError::Tls(ref m) if m.contains("UnknownIssuer") || m.contains("unknown")),
+        matches!(e, Error::Tls(TlsError::Handshake(ref m)) if m.contains("UnknownIssuer") || m.contains("unknown")),
         "{e}"
     );
     let _ = h.join();
@@ -258,7 +256,7 @@ fn https_verifies_the_acs_and_presents_client_certificates() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, ClientError::Tls(ref m) if m.contains("NotValidForName") || m.contains("name")),
+        matches!(e, Error::Tls(TlsError::Handshake(ref m)) if m.contains("NotValidForName") || m.contains("name")),
         "{e}"
     );
     let _ = h.join();
@@ -310,7 +308,7 @@ fn https_verifies_the_acs_and_presents_client_certificates() {
                 ..Default::default()
             }
         ),
-        Err(ClientError::Tls(_))
+        Err(Error::Tls(TlsError::CertWithoutKey))
     ));
 }
 

@@ -16,11 +16,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use crate::acs;
 use crate::config::Config;
 use crate::cr;
 use crate::device::Device;
 use crate::event::{code, Event};
+use crate::http;
 use crate::model::datetime;
 use crate::rpc::{self, Actions};
 use crate::session::backoff::RetryPolicy;
@@ -82,7 +82,7 @@ pub struct Agent {
     last_active: Option<Instant>,
     /// The ACS client, built once (TLS setup reads the CA bundle) and again only when its
     /// settings change.
-    client: Option<acs::Client>,
+    client: Option<http::Client>,
     /// Worker reports (transfers, diagnostics): the sending half is cloned into each worker.
     reports: (
         mpsc::Sender<transfers::Report>,
@@ -139,7 +139,7 @@ impl Agent {
                 .clone()
                 .unwrap_or_else(|| cfg.paths.state_dir.join("transfer")),
             max_size: dev.board.transfer.max_size,
-            tls: acs::tls::TlsSettings {
+            tls: http::tls::TlsSettings {
                 ca_file: cfg.acs.ca_file.clone(),
                 client_cert: None,
                 client_key: None,
@@ -490,7 +490,7 @@ impl Agent {
         let changed: Vec<ParameterValue> = self.changed.values().cloned().collect();
         let url = self.management.url.clone();
         let username = self.value("Device.ManagementServer.Username");
-        let settings = acs::Settings {
+        let settings = http::Settings {
             url: url.clone(),
             username: if username.is_empty() {
                 self.cfg.acs.username.clone()
@@ -498,7 +498,7 @@ impl Agent {
                 username
             },
             password: self.stored_password(),
-            tls: acs::tls::TlsSettings {
+            tls: http::tls::TlsSettings {
                 ca_file: self.cfg.acs.ca_file.clone(),
                 client_cert: self.cfg.acs.client_cert.clone(),
                 client_key: self.cfg.acs.client_key.clone(),
@@ -515,9 +515,9 @@ impl Agent {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        if self.client.as_ref().map(acs::Client::settings) != Some(&settings) {
+        if self.client.as_ref().map(http::Client::settings) != Some(&settings) {
             self.client = None;
-            match acs::Client::new(settings) {
+            match http::Client::new(settings) {
                 Ok(c) => self.client = Some(c),
                 Err(e) => log::error!("session: {e}"),
             }

@@ -31,7 +31,7 @@ fn job(t: &Transfer, direction: Direction, board: &TransferBoard, due: i64) -> R
         // TR-069 A.3.3.1: credentials go in Username/Password, never in the URL.
         return Err(invalid("the URL must not carry user information"));
     }
-    if crate::acs::Url::parse(&t.url).is_none() {
+    if crate::http::Url::parse(&t.url).is_err() {
         return Err(invalid(format!("{:?} is not a usable URL", t.url)));
     }
     let supported = match direction {

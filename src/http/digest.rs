@@ -49,7 +49,8 @@ impl Algorithm {
     fn hash(self, data: &str) -> String {
         match self {
             Algorithm::Md5 | Algorithm::Md5Sess => {
-                hex::encode(&super::md5::digest(data.as_bytes()))
+                use md5::Digest;
+                hex::encode(&md5::Md5::digest(data.as_bytes()))
             }
             Algorithm::Sha256 | Algorithm::Sha256Sess => {
                 hex::encode(ring::digest::digest(&ring::digest::SHA256, data.as_bytes()).as_ref())
@@ -559,6 +560,22 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn md5_matches_the_rfc_1321_test_suite() {
+        let cases = [
+            ("", "d41d8cd98f00b204e9800998ecf8427e"),
+            ("abc", "900150983cd24fb0d6963f7d28e17f72"),
+            ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
+            (
+                "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+                "57edf4a22be3c955ac49da2e2107b67a",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(Algorithm::Md5.hash(input), want, "{input:?}");
+        }
+    }
 
     /// RFC 7616 §3.9.1: the same request answered with SHA-256 and MD5.
     #[test]
