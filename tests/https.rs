@@ -326,6 +326,8 @@ fn https_downloads_use_the_same_verification() {
             ..Default::default()
         },
         timeout: Duration::from_secs(5),
+        total_timeout: run::TRANSFER_TIMEOUT,
+        allow_basic_over_http: false,
     };
     let job = |id: u64, url: &str| Job {
         id,

@@ -146,6 +146,8 @@ impl Agent {
                 insecure: cfg.acs.insecure,
             },
             timeout: Duration::from_secs(u64::from(cfg.acs.timeout)),
+            total_timeout: run::TRANSFER_TIMEOUT,
+            allow_basic_over_http: cfg.acs.allow_basic_over_http,
         };
         let mut a = Agent {
             cfg,
@@ -505,6 +507,9 @@ impl Agent {
                 insecure: self.cfg.acs.insecure,
             },
             timeout: Duration::from_secs(u64::from(self.cfg.acs.timeout)),
+            // A session that outlives it fails: the post in progress returns the timeout.
+            session_timeout: Duration::from_secs(u64::from(self.cfg.acs.session_timeout)),
+            allow_basic_over_http: self.cfg.acs.allow_basic_over_http,
         };
         log::info!(
             "session: start with {} ({})",

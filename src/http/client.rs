@@ -4,8 +4,19 @@
 //! One [`Session`] holds one TCP (or TLS) connection for a whole CWMP session, echoes the
 //! server's cookies (GenieACS keys its sessions on them), answers a 401 with Digest
 //! (SHA-256 or MD5, qop=auth) or Basic on the same connection and keeps authenticating later
-//! requests, follows redirects (bounded; they apply to the rest of the session; the
-//! method is kept, as TR-069 §3.4.5 needs for a POST), and puts a timeout on every read.
+//! requests, and follows redirects (bounded; they apply to the rest of the session; the
+//! method is kept, as TR-069 §3.4.5 needs for a POST).
+//!
+//! Against a hostile or broken server (issue 13):
+//! - every round trip has a deadline ([`Settings::timeout`]) and the whole session another
+//!   ([`Settings::session_timeout`]); a streamed transfer is bounded by the session's and by
+//!   [`Settings::timeout`] without progress;
+//! - a stale nonce is answered once per request, and a session gives up after
+//!   [`MAX_UNAUTHORIZED`] 401s;
+//! - credentials and cookies never go to another origin than the one they are for, https
+//!   never redirects to plain http, and Basic is answered over plain http only when
+//!   [`Settings::allow_basic_over_http`] says so;
+//! - names are resolved off the caller's thread within the deadline (`resolve`).
 //!
 //! [`Session::get_to`] streams a body into a [`Sink`] without holding it;
 //! [`Session::put_file`] sends a file as the body.
@@ -16,6 +27,7 @@ use std::time::{Duration, Instant};
 use super::conn::{Conn, Payload};
 use super::digest::{self, Challenge, Scheme};
 use super::error::{AuthFailure, Error, FetchError, Timeout};
+use super::resolve::Resolver;
 use super::sock::Budget;
 use super::tls;
 use super::url::Url;
@@ -27,10 +39,13 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub const MAX_REDIRECTS: usize = 5;
 /// Most cookies kept.
 pub const MAX_COOKIES: usize = 32;
+/// Most 401 answers in one session: the first challenge and a few nonce renewals. An ACS
+/// that answers everything with `401 stale=true` got 349,937 requests in 10 s before.
+pub const MAX_UNAUTHORIZED: usize = 8;
 /// Default [`Settings::timeout`].
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How far off the deadline of a connection is when only its reads and writes are timed.
-const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
+/// Default [`Settings::session_timeout`].
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Client settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +58,13 @@ pub struct Settings {
     pub password: String,
     /// TLS settings.
     pub tls: tls::TlsSettings,
-    /// Longest wait for a connection, and for each read or write.
+    /// Longest round trip: resolving, connecting, the request and the whole response. In a
+    /// streamed transfer, the longest wait for any progress.
     pub timeout: Duration,
+    /// Longest session, all its round trips together.
+    pub session_timeout: Duration,
+    /// Answer a Basic challenge over plain http (the password would travel in clear).
+    pub allow_basic_over_http: bool,
 }
 
 impl Settings {
@@ -56,6 +76,8 @@ impl Settings {
             password: String::new(),
             tls: tls::TlsSettings::default(),
             timeout: DEFAULT_TIMEOUT,
+            session_timeout: DEFAULT_SESSION_TIMEOUT,
+            allow_basic_over_http: false,
         }
     }
 }
@@ -114,18 +136,29 @@ pub struct Client {
     settings: Settings,
     url: Url,
     tls: Option<tls::Config>,
+    resolver: Resolver,
 }
 
 impl Client {
-    /// A client for these settings.
+    /// A client for these settings, resolving names with the system's resolver.
     pub fn new(settings: Settings) -> Result<Client, Error> {
+        Client::with_resolver(settings, Resolver::default())
+    }
+
+    /// A client resolving names with `resolver`.
+    pub fn with_resolver(settings: Settings, resolver: Resolver) -> Result<Client, Error> {
         let url = Url::parse(&settings.url).map_err(Error::Url)?;
         let tls = if url.tls {
             Some(tls::client_config(&settings.tls).map_err(Error::Tls)?)
         } else {
             None
         };
-        Ok(Client { settings, url, tls })
+        Ok(Client {
+            settings,
+            url,
+            tls,
+            resolver,
+        })
     }
 
     /// The settings this client was built with.
@@ -133,7 +166,8 @@ impl Client {
         &self.settings
     }
 
-    /// Starts a session (no connection is made until the first request).
+    /// Starts a session (no connection is made until the first request); its
+    /// [`Settings::session_timeout`] runs from now.
     pub fn session(&self) -> Session<'_> {
         if self.url.tls && self.settings.tls.insecure {
             log::warn!("http: TLS certificate verification is disabled (acs.insecure = true)");
@@ -142,10 +176,15 @@ impl Client {
             client: self,
             url: self.url.clone(),
             conn: None,
-            cookies: Vec::new(),
+            cookies: Jar {
+                origin: self.url.clone(),
+                list: Vec::new(),
+            },
             auth: Auth::None,
             nc: 0,
             redirects: 0,
+            unauthorized: 0,
+            until: after(Instant::now(), self.settings.session_timeout),
             connections: 0,
         }
     }
@@ -157,15 +196,23 @@ enum Auth {
     Digest(Challenge),
 }
 
+/// The cookies of one origin (RFC 6265 §5.4 sends a cookie only to where it came from).
+struct Jar {
+    origin: Url,
+    list: Vec<(String, String)>,
+}
+
 /// One CWMP session's (or one transfer's) HTTP state.
 pub struct Session<'a> {
     client: &'a Client,
     url: Url,
     conn: Option<Conn>,
-    cookies: Vec<(String, String)>,
+    cookies: Jar,
     auth: Auth,
     nc: u32,
     redirects: usize,
+    unauthorized: usize,
+    until: Instant,
     /// TCP connections opened so far (the session aims for exactly one).
     pub connections: u32,
 }
@@ -173,9 +220,10 @@ pub struct Session<'a> {
 /// How a request's body and answer travel.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// In memory.
+    /// In memory, within one round trip's deadline.
     Whole,
-    /// Streamed (a file transfer).
+    /// Streamed (a file transfer): bounded by the session's deadline, and by
+    /// [`Settings::timeout`] without progress.
     Streamed,
 }
 
@@ -184,17 +232,39 @@ impl Session<'_> {
         &self.client.settings
     }
 
-    /// The budget of the next round trip: each read and write is timed, the whole not.
-    fn budget(&self, _mode: Mode) -> Result<Budget, Error> {
+    /// The budget of the next round trip.
+    fn budget(&self, mode: Mode) -> Result<Budget, Error> {
         let s = self.settings();
-        Ok(Budget {
-            until: Instant::now() + NO_DEADLINE,
-            cause: Timeout::RoundTrip(s.timeout),
-            idle: Some(s.timeout),
+        let now = Instant::now();
+        let session = Budget {
+            until: self.until,
+            cause: Timeout::Session(s.session_timeout),
+            idle: None,
+        };
+        session.left(now).map_err(Error::Timeout)?;
+        Ok(match mode {
+            Mode::Streamed => Budget {
+                idle: Some(s.timeout),
+                ..session
+            },
+            Mode::Whole if after(now, s.timeout) < self.until => Budget {
+                until: after(now, s.timeout),
+                cause: Timeout::RoundTrip(s.timeout),
+                idle: None,
+            },
+            Mode::Whole => session,
         })
     }
 
+    /// The credentials' origin is the configured URL's: they go nowhere else.
+    fn at_home(&self) -> bool {
+        self.url.same_origin(&self.client.url)
+    }
+
     fn authorization(&mut self, method: &str) -> Option<String> {
+        if !self.at_home() {
+            return None;
+        }
         let s = &self.client.settings;
         match &self.auth {
             Auth::None => None,
@@ -231,9 +301,10 @@ impl Session<'_> {
             Payload::File(..) => r.push_str("Content-Type: application/octet-stream\r\n"),
             Payload::Bytes(_) => {}
         }
-        if !self.cookies.is_empty() {
+        if !self.cookies.list.is_empty() && self.cookies.origin.same_origin(&self.url) {
             let c: Vec<String> = self
                 .cookies
+                .list
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
@@ -247,6 +318,12 @@ impl Session<'_> {
     }
 
     fn remember_cookies(&mut self, resp: &Response) {
+        if !self.cookies.origin.same_origin(&self.url) {
+            self.cookies = Jar {
+                origin: self.url.clone(),
+                list: Vec::new(),
+            };
+        }
         for v in resp.all("set-cookie") {
             let pair = v.split(';').next().unwrap_or("");
             let Some((name, value)) = pair.split_once('=') else {
@@ -256,7 +333,7 @@ impl Session<'_> {
             if name.is_empty() {
                 continue;
             }
-            let list = &mut self.cookies;
+            let list = &mut self.cookies.list;
             if let Some(c) = list.iter_mut().find(|(n, _)| *n == name) {
                 c.1 = value;
             } else if list.len() < MAX_COOKIES {
@@ -325,7 +402,12 @@ impl Session<'_> {
                     c
                 }
                 None => {
-                    let c = Conn::open(&self.url, self.client.tls.as_ref(), budget)?;
+                    let c = Conn::open(
+                        &self.url,
+                        &self.client.resolver,
+                        self.client.tls.as_ref(),
+                        budget,
+                    )?;
                     self.connections += 1;
                     c
                 }
@@ -420,6 +502,15 @@ impl Session<'_> {
 
     /// Takes up a 401's challenge for the next attempt, or says why not.
     fn unauthorized(&mut self, resp: &Response, challenged: usize) -> Result<(), Error> {
+        self.unauthorized += 1;
+        if self.unauthorized > MAX_UNAUTHORIZED {
+            return Err(Error::Auth(AuthFailure::TooMany {
+                limit: MAX_UNAUTHORIZED,
+            }));
+        }
+        if !self.at_home() {
+            return Err(Error::Auth(AuthFailure::OtherOrigin(self.url.to_string())));
+        }
         let schemes: Vec<Scheme> = resp
             .all("www-authenticate")
             .flat_map(digest::parse_challenges)
@@ -428,8 +519,13 @@ impl Session<'_> {
             .iter()
             .any(|s| matches!(s, Scheme::Digest(c) if c.stale));
         // RFC 7616 §3.3: stale=true means the credentials were right and only the nonce
-        // expired: worth another try with the new nonce.
-        if challenged > 0 && !stale {
+        // expired: worth one more try with the new nonce, once per request.
+        let retry = match challenged {
+            0 => true,
+            1 => stale,
+            _ => false,
+        };
+        if !retry {
             return Err(Error::Auth(AuthFailure::Refused(self.url.to_string())));
         }
         let digest_with = |want: Option<digest::Algorithm>| {
@@ -445,6 +541,9 @@ impl Session<'_> {
             .or_else(|| digest_with(None))
             .or_else(|| basic.then_some(Auth::Basic));
         match pick {
+            Some(Auth::Basic) if !self.url.tls && !self.settings().allow_basic_over_http => {
+                Err(Error::Auth(AuthFailure::BasicOverHttp))
+            }
             Some(a) => {
                 self.auth = a;
                 self.nc = 0;
@@ -464,8 +563,15 @@ impl Session<'_> {
         }
         let loc = resp.header("location").ok_or(Error::NoLocation)?;
         let next = self.url.join(loc).map_err(Error::Url)?;
+        if self.url.tls && !next.tls {
+            return Err(Error::InsecureRedirect(next));
+        }
         if !next.same_origin(&self.url) {
             self.conn = None;
+        }
+        if !next.same_origin(&self.client.url) {
+            // Credentials are for the configured server alone.
+            self.auth = Auth::None;
         }
         log::info!("http: redirected to {next}");
         self.url = next;
@@ -476,6 +582,15 @@ impl Session<'_> {
     pub fn url(&self) -> &Url {
         &self.url
     }
+}
+
+/// `now + d`, or a year from now if that is past what an Instant holds (the bounds come
+/// from the configuration file).
+fn after(now: Instant, d: Duration) -> Instant {
+    const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+    now.checked_add(d)
+        .or_else(|| now.checked_add(YEAR))
+        .unwrap_or(now)
 }
 
 fn never(e: FetchError<Infallible>) -> Error {

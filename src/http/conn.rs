@@ -1,12 +1,12 @@
-//! One TCP (or TLS) connection to a server: connected and handshaken within its
+//! One TCP (or TLS) connection to a server: resolved, connected and handshaken within its
 //! [`Budget`], requests written and responses read through the sans-IO [`wire::Parser`].
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Instant;
 
 use super::error::{Error, FetchError};
-use super::resolve::{Family, ResolveError};
+use super::resolve::{Family, ResolveError, Resolver};
 use super::sock::{Budget, Sock, MIN_WAIT};
 use super::tls;
 use super::url::Url;
@@ -82,18 +82,19 @@ pub struct Conn {
 
 impl Conn {
     /// Resolves, connects and (for https) completes the TLS handshake within `budget`.
-    pub fn open(url: &Url, tls: Option<&tls::Config>, budget: Budget) -> Result<Conn, Error> {
-        let addrs: Vec<SocketAddr> = (url.host.as_str(), url.port)
-            .to_socket_addrs()
-            .map_err(|e| {
-                Error::Resolve(ResolveError::Failed {
-                    host: url.host.clone(),
-                    reason: e.to_string(),
-                })
-            })?
-            .collect();
+    pub fn open(
+        url: &Url,
+        resolver: &Resolver,
+        tls: Option<&tls::Config>,
+        budget: Budget,
+    ) -> Result<Conn, Error> {
+        let left = budget.left(Instant::now()).map_err(Error::Timeout)?;
+        let ips = resolver
+            .resolve(&url.host, Family::Any, left)
+            .map_err(Error::Resolve)?;
         let mut last = None;
-        for addr in addrs {
+        for ip in ips {
+            let addr = SocketAddr::new(ip, url.port);
             let (wait, cause) = budget.wait(Instant::now()).map_err(Error::Timeout)?;
             let tcp = match TcpStream::connect_timeout(&addr, wait.max(MIN_WAIT)) {
                 Ok(tcp) => tcp,

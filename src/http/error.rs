@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::resolve::ResolveError;
 use super::tls::TlsError;
-use super::url::UrlError;
+use super::url::{Url, UrlError};
 use super::wire;
 
 /// Which bound a request ran into.
@@ -17,8 +17,10 @@ pub enum Timeout {
     /// One round trip (connect, request, whole response) took longer than this
     /// (`[acs] timeout`).
     RoundTrip(Duration),
-    /// Nothing arrived (or could be sent) for this long.
+    /// Nothing arrived (or could be sent) for this long during a streamed transfer.
     Idle(Duration),
+    /// The whole session took longer than this (`[acs] session_timeout`).
+    Session(Duration),
 }
 
 impl fmt::Display for Timeout {
@@ -26,6 +28,7 @@ impl fmt::Display for Timeout {
         match self {
             Timeout::RoundTrip(d) => write!(f, "no complete answer within {d:?}"),
             Timeout::Idle(d) => write!(f, "no progress for {d:?}"),
+            Timeout::Session(d) => write!(f, "the session took longer than {d:?}"),
         }
     }
 }
@@ -37,6 +40,17 @@ pub enum AuthFailure {
     Refused(String),
     /// No scheme cwmpd speaks (Digest, Basic) was offered.
     NoScheme,
+    /// A server other than the one the credentials are for asked for them (its URL): they
+    /// are never sent to another origin.
+    OtherOrigin(String),
+    /// Only Basic was offered over plain http, which would send the password in clear;
+    /// `[acs] allow_basic_over_http` allows it.
+    BasicOverHttp,
+    /// More 401 answers in one session than the limit.
+    TooMany {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for AuthFailure {
@@ -44,6 +58,14 @@ impl fmt::Display for AuthFailure {
         match self {
             AuthFailure::Refused(u) => write!(f, "{u} refused the credentials"),
             AuthFailure::NoScheme => write!(f, "no supported authentication scheme offered"),
+            AuthFailure::OtherOrigin(u) => {
+                write!(f, "{u} asks for credentials meant for another server")
+            }
+            AuthFailure::BasicOverHttp => write!(
+                f,
+                "only basic offered over plain http (set acs.allow_basic_over_http to allow it)"
+            ),
+            AuthFailure::TooMany { limit } => write!(f, "more than {limit} challenges"),
         }
     }
 }
@@ -79,6 +101,8 @@ pub enum Error {
     },
     /// A redirect without a Location.
     NoLocation,
+    /// A redirect from https to plain http (where it led), refused.
+    InsecureRedirect(Url),
     /// The file being uploaded shrank while it was sent.
     FileShrank {
         /// Bytes sent.
@@ -102,6 +126,7 @@ impl fmt::Display for Error {
             Error::Auth(a) => write!(f, "http: authentication failed: {a}"),
             Error::Redirects { limit } => write!(f, "http: more than {limit} redirects"),
             Error::NoLocation => write!(f, "http: redirect without a location"),
+            Error::InsecureRedirect(u) => write!(f, "http: refused a redirect from https to {u}"),
             Error::FileShrank { sent, announced } => write!(
                 f,
                 "http: the file shrank to {sent} of {announced} bytes while being sent"

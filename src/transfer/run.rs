@@ -32,9 +32,18 @@ pub struct Settings {
     pub max_size: Option<u64>,
     /// CA bundle etc. for https URLs (the ACS's).
     pub tls: http::tls::TlsSettings,
-    /// Connect and read timeout.
+    /// Longest wait for the server's answer, and for any progress of the body.
     pub timeout: Duration,
+    /// Longest whole transfer (the agent gives [`TRANSFER_TIMEOUT`]).
+    pub total_timeout: Duration,
+    /// Answer a file server's Basic challenge over plain http (`[acs] allow_basic_over_http`).
+    pub allow_basic_over_http: bool,
 }
+
+/// Longest whole transfer the agent allows: a firmware image of 64 MiB at 150 kbit/s fits.
+/// A server that keeps a transfer crawling (one byte just before each read would time out)
+/// is cut off here.
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// The file a download is written to while it arrives.
 pub fn part_path(dir: &Path, id: u64) -> PathBuf {
@@ -84,6 +93,8 @@ fn client(job: &Job, s: &Settings) -> Result<http::Client, TransferError> {
         password: job.password.clone(),
         tls: s.tls.clone(),
         timeout: s.timeout,
+        session_timeout: s.total_timeout.max(s.timeout),
+        allow_basic_over_http: s.allow_basic_over_http,
     })
     .map_err(|e| match e {
         Error::Url(u) => TransferError::Protocol(u.to_string()),
@@ -97,8 +108,16 @@ fn client_error(e: Error) -> TransferError {
     match e {
         Error::Url(_) => TransferError::Protocol(m),
         Error::Resolve(_) | Error::Connect(..) | Error::Tls(_) => TransferError::Unreachable(m),
-        Error::Auth(AuthFailure::Refused(_) | AuthFailure::NoScheme) => TransferError::Auth(m),
-        Error::Redirects { .. } | Error::NoLocation => TransferError::Access(m),
+        Error::Auth(
+            AuthFailure::Refused(_)
+            | AuthFailure::NoScheme
+            | AuthFailure::TooMany { .. }
+            | AuthFailure::OtherOrigin(_)
+            | AuthFailure::BasicOverHttp,
+        ) => TransferError::Auth(m),
+        Error::Redirects { .. } | Error::NoLocation | Error::InsecureRedirect(_) => {
+            TransferError::Access(m)
+        }
         Error::Io(_)
         | Error::Timeout(_)
         | Error::Wire(_)

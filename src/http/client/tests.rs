@@ -214,7 +214,14 @@ fn wrong_credentials_fail_after_one_retry() {
 }
 
 #[test]
-fn basic_auth_when_only_basic_is_offered() {
+fn basic_auth_when_only_basic_is_offered_and_allowed() {
+    let basic_only = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"acs\"\r\nContent-Length: 0\r\n\r\n";
+    let (url, seen) = server(1, Arc::new(move |_i, _req: &Seen| basic_only.into()));
+    assert!(matches!(
+        client(&url, "cpe", "pw").session().post(b"<x/>"),
+        Err(Error::Auth(AuthFailure::BasicOverHttp))
+    ));
+    assert_eq!(seen.lock().unwrap().len(), 1, "no password sent in clear");
     let (url, seen) = server(
         2,
         Arc::new(|_i, req: &Seen| {
@@ -229,7 +236,13 @@ fn basic_auth_when_only_basic_is_offered() {
             }
         }),
     );
-    let c = client(&url, "cpe", "pw");
+    let c = Client::new(Settings {
+        username: "cpe".into(),
+        password: "pw".into(),
+        allow_basic_over_http: true,
+        ..Settings::new(&url)
+    })
+    .unwrap();
     assert_eq!(c.session().post(b"<x/>").unwrap().status, 200);
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
@@ -312,7 +325,7 @@ fn a_silent_server_times_out() {
     let t = Instant::now();
     assert!(matches!(
         c.session().post(b"<a/>"),
-        Err(Error::Timeout(Timeout::Idle(_)))
+        Err(Error::Timeout(Timeout::RoundTrip(_)))
     ));
     assert!(t.elapsed() < Duration::from_millis(1200));
     hold.join().unwrap();
