@@ -98,6 +98,33 @@ fn ok(body: &str, extra: &str) -> String {
 }
 
 #[test]
+fn the_cookie_jar_is_bounded() {
+    let (url, seen) = server(
+        2,
+        Arc::new(|i, _req: &Seen| {
+            let many: String = (0..MAX_COOKIES + 8)
+                .map(|n| format!("Set-Cookie: c{n}=v\r\n"))
+                .collect();
+            match i {
+                0 => ok("<a/>", &many),
+                _ => ok("<b/>", ""),
+            }
+        }),
+    );
+    let c = client(&url, "", "");
+    let mut s = c.session();
+    s.post(b"<x/>").unwrap();
+    s.post(b"<y/>").unwrap();
+    let seen = seen.lock().unwrap();
+    let sent = seen[1]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "cookie")
+        .map(|(_, v)| v.split("; ").count());
+    assert_eq!(sent, Some(MAX_COOKIES));
+}
+
+#[test]
 fn cookies_are_echoed_on_one_connection() {
     let (url, seen) = server(
         3,
