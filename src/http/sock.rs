@@ -137,3 +137,33 @@ impl Write for Sock {
         self.tcp.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_gives_the_shorter_of_what_is_left_and_the_idle_bound() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let whole = Budget {
+            until: t0 + s(10),
+            cause: Timeout::RoundTrip(s(10)),
+            idle: None,
+        };
+        assert_eq!(whole.wait(t0 + s(4)), Ok((s(6), Timeout::RoundTrip(s(10)))));
+        assert_eq!(whole.left(t0 + s(10)), Err(Timeout::RoundTrip(s(10))));
+        assert_eq!(whole.left(t0 + s(11)), Err(Timeout::RoundTrip(s(10))));
+        let streamed = Budget {
+            until: t0 + s(100),
+            cause: Timeout::Session(s(100)),
+            idle: Some(s(5)),
+        };
+        assert_eq!(streamed.wait(t0), Ok((s(5), Timeout::Idle(s(5)))));
+        assert_eq!(
+            streamed.wait(t0 + s(97)),
+            Ok((s(3), Timeout::Session(s(100))))
+        );
+        assert_eq!(streamed.wait(t0 + s(100)), Err(Timeout::Session(s(100))));
+    }
+}
