@@ -59,8 +59,15 @@ pub struct Acs {
     pub client_key: Option<PathBuf>,
     /// Skip certificate verification (logged as a warning on every session).
     pub insecure: bool,
-    /// Seconds to wait for each HTTP round trip.
+    /// Seconds one HTTP round trip may take as a whole: connecting, the request and the
+    /// whole response (in a file transfer: the longest wait for progress).
     pub timeout: u32,
+    /// Seconds one CWMP session may take, all its round trips together; a session that
+    /// passes it fails (and the retry back-off applies).
+    pub session_timeout: u32,
+    /// Answer a Basic challenge (the ACS's or a file server's) over plain http, which sends
+    /// the password in clear. Digest over http and anything over https need no switch.
+    pub allow_basic_over_http: bool,
 }
 
 /// `[connection_request]`
@@ -140,6 +147,9 @@ fn default_interval() -> u32 {
 fn default_timeout() -> u32 {
     30
 }
+fn default_session_timeout() -> u32 {
+    300
+}
 fn default_listen() -> String {
     "0.0.0.0:7547".into()
 }
@@ -183,6 +193,7 @@ impl Config {
             return Err(f.error("acs", "missing"));
         }
         let mut a = f.sub("acs")?;
+        let timeout = a.opt_int("timeout")?.unwrap_or_else(default_timeout);
         let acs = Acs {
             url: a.str("url")?,
             username: a.opt_str("username")?.unwrap_or_default(),
@@ -195,7 +206,12 @@ impl Config {
             client_cert: a.opt_str("client_cert")?.map(PathBuf::from),
             client_key: a.opt_str("client_key")?.map(PathBuf::from),
             insecure: a.flag("insecure")?,
-            timeout: a.opt_int("timeout")?.unwrap_or_else(default_timeout),
+            timeout,
+            // Never shorter than one round trip when not given.
+            session_timeout: a
+                .opt_int("session_timeout")?
+                .unwrap_or_else(|| default_session_timeout().max(timeout)),
+            allow_basic_over_http: a.flag("allow_basic_over_http")?,
         };
         a.finish()?;
         let mut c = f.sub("connection_request")?;
@@ -272,6 +288,12 @@ impl Config {
         }
         if cfg.acs.timeout == 0 {
             return Err(err(0, "acs.timeout must be at least 1".into()));
+        }
+        if cfg.acs.session_timeout < cfg.acs.timeout {
+            return Err(err(
+                0,
+                "acs.session_timeout must be at least acs.timeout".into(),
+            ));
         }
         if cfg
             .connection_request
@@ -368,6 +390,18 @@ mod tests {
         .unwrap();
         assert_eq!(c.acs.periodic_inform_interval, 3600);
         assert!(c.acs.periodic_inform_enable);
+        assert_eq!((c.acs.timeout, c.acs.session_timeout), (30, 300));
+        assert!(!c.acs.allow_basic_over_http);
+        let long = Config::parse(
+            "[acs]\nurl = \"http://x\"\ntimeout = 600\n",
+            "t",
+            Path::new("."),
+        );
+        assert_eq!(
+            long.unwrap().acs.session_timeout,
+            600,
+            "never shorter than a round trip"
+        );
         assert_eq!(c.connection_request.listen, "0.0.0.0:7547");
         assert_eq!(c.paths.board, Path::new("/etc/x/b.toml"));
         assert_eq!(c.paths.state_dir, Path::new("/etc/cwmpd/state"));
@@ -401,6 +435,10 @@ mod tests {
             (
                 "[acs]\nurl = \"http://x\"\nperiodic_inform_interval = 0\n",
                 "at least 1",
+            ),
+            (
+                "[acs]\nurl = \"http://x\"\ntimeout = 10\nsession_timeout = 5\n",
+                "at least acs.timeout",
             ),
             (
                 "[acs]\nurl = \"http://x\"\n[connection_request]\nlisten = \"nope\"\n",
@@ -476,7 +514,7 @@ mod tests {
         let c = Config::parse(
             "[acs]\nurl = \"https://a/\"\nusername = \"u\"\npassword = \"p\"\nperiodic_inform_enable = false\n\
              periodic_inform_interval = 60\nca_file = \"ca.pem\"\nclient_cert = \"/c.pem\"\nclient_key = \"k.pem\"\n\
-             insecure = true\ntimeout = 5\n\
+             insecure = true\ntimeout = 5\nsession_timeout = 60\nallow_basic_over_http = true\n\
              [connection_request]\nlisten = \"127.0.0.1:7548\"\npath = \"/cr\"\nusername = \"cu\"\npassword = \"cp\"\nurl = \"http://me/\"\n\
              [paths]\ndatamodel = \"dm\"\nstate_dir = \"/s\"\n[log]\nlevel = \"debug\"\n[notify]\ninterval = 0\nnetlink = false\n",
             "t",
@@ -487,6 +525,8 @@ mod tests {
         assert_eq!((a.username.as_str(), a.password.as_str()), ("u", "p"));
         assert!(!a.periodic_inform_enable && a.insecure);
         assert_eq!((a.periodic_inform_interval, a.timeout), (60, 5));
+        assert_eq!(a.session_timeout, 60);
+        assert!(a.allow_basic_over_http);
         assert_eq!(a.ca_file.as_deref(), Some(Path::new("/b/ca.pem")));
         assert_eq!(a.client_cert.as_deref(), Some(Path::new("/c.pem")));
         assert_eq!(a.client_key.as_deref(), Some(Path::new("/b/k.pem")));

@@ -14,7 +14,7 @@
 //! | [`store`] | the only writer of persistent state: atomic, versioned |
 //! | [`event`] | the Inform event queue and its retention rules |
 //! | [`transfer`] | Download/Upload/ScheduleDownload jobs and their results, the autonomous spool (no SOAP) |
-//! | [`acs`], [`auth`] | HTTP(S) client for ACS sessions and file transfers (cookies, 401, redirects); Basic and Digest |
+//! | [`http`] | HTTP(S) client for ACS sessions and streamed file transfers (cookies, 401 Digest/Basic, redirects, origins, deadlines), the one sans-IO response parser, name lookups with a deadline, Digest for both sides |
 //! | [`cr`] | Connection Request listener (tiny_http): Digest, rate limit, wake-up |
 //! | [`diag`] | IPPing and TraceRoute over ICMP sockets, Download/UploadDiagnostics over HTTP (run by the agent's workers) |
 //! | [`agent`] | the single loop, split by concern: session, management settings, value changes, timers, device actions, signals |
@@ -26,13 +26,11 @@
 //! | [`logger`] | where log records go: stderr or syslog (RFC 3164 to `/dev/log`) |
 //!
 //! The modules stand in layers; each imports only from layers below it (test code aside).
-//! Bottom up: `codec`, `clock`, `soap` · `store`, `config`, `event`, `auth` · `acs` · `logger`,
-//! `diag`, `cr` · `backend` · `model` · `board` · `transfer` · `rpc` · `session` · `device` ·
-//! `agent` · `cli`. `tests/layers.rs` holds the code to it (and finds no import cycle).
+//! Bottom up: `codec`, `clock`, `soap` · `store`, `config`, `event`, `http` · `logger`, `diag`,
+//! `cr` · `backend` · `model` · `board` · `transfer` · `rpc` · `session` · `device` ·
+//! `agent` · `cli`. `tests/it/layers.rs` holds the code to it (and finds no import cycle).
 
-pub mod acs;
 pub mod agent;
-pub mod auth;
 pub mod backend;
 pub mod board;
 pub mod cli;
@@ -44,7 +42,7 @@ pub mod device;
 #[cfg(feature = "diagnostics")]
 pub mod diag;
 pub mod event;
-
+pub mod http;
 pub mod logger;
 pub mod model;
 pub mod rpc;

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use super::Agent;
-use crate::acs;
 use crate::event::{code, Event};
+use crate::http;
 use crate::session::backoff::RetryPolicy;
 
 /// The parameters read, in this order.
@@ -54,7 +54,7 @@ impl Default for Settings {
 pub(super) struct Management {
     pub settings: Settings,
     /// Built once (TLS setup reads the CA bundle) and again only when its settings change.
-    pub client: Option<acs::Client>,
+    pub client: Option<http::Client>,
 }
 
 impl Agent {
@@ -130,20 +130,23 @@ impl Agent {
     }
 
     /// The client settings for a session now.
-    pub(super) fn client_settings(&mut self) -> acs::Settings {
+    pub(super) fn client_settings(&mut self) -> http::Settings {
         let fallback = self.cfg.acs.password.clone();
         let password = self.secret("Device.ManagementServer.Password", &fallback);
-        acs::Settings {
+        http::Settings {
             url: self.management.settings.url.clone(),
             username: self.management.settings.username.clone(),
             password,
-            tls: acs::tls::TlsSettings {
+            tls: http::tls::TlsSettings {
                 ca_file: self.cfg.acs.ca_file.clone(),
                 client_cert: self.cfg.acs.client_cert.clone(),
                 client_key: self.cfg.acs.client_key.clone(),
                 insecure: self.cfg.acs.insecure,
             },
             timeout: Duration::from_secs(u64::from(self.cfg.acs.timeout)),
+            // A session that outlives it fails: the post in progress returns the timeout.
+            session_timeout: Duration::from_secs(u64::from(self.cfg.acs.session_timeout)),
+            allow_basic_over_http: self.cfg.acs.allow_basic_over_http,
         }
     }
 

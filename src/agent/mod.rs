@@ -169,13 +169,15 @@ impl Agent {
                 .clone()
                 .unwrap_or_else(|| cfg.paths.state_dir.join("transfer")),
             max_size: dev.board.transfer.max_size,
-            tls: crate::acs::tls::TlsSettings {
+            tls: crate::http::tls::TlsSettings {
                 ca_file: cfg.acs.ca_file.clone(),
                 client_cert: None,
                 client_key: None,
                 insecure: cfg.acs.insecure,
             },
             timeout: Duration::from_secs(u64::from(cfg.acs.timeout)),
+            total_timeout: run::TRANSFER_TIMEOUT,
+            allow_basic_over_http: cfg.acs.allow_basic_over_http,
         };
         let (tx, rx) = mpsc::channel();
         let mut a = Agent {

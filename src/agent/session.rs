@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::state::Scheduled;
 use super::Agent;
-use crate::acs;
 use crate::codec::datetime;
 use crate::event::{code, Event};
+use crate::http;
 use crate::rpc;
 use crate::session::engine::{Engine, Outcome, Request, Step};
 use crate::session::inform;
@@ -24,7 +24,7 @@ enum Broken {
     /// No client could be built for the ACS URL (logged when it was tried).
     NoClient,
     /// A round trip failed.
-    Http(acs::ClientError),
+    Http(http::Error),
 }
 
 impl std::fmt::Display for Broken {
@@ -106,9 +106,9 @@ impl Agent {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        if self.management.client.as_ref().map(acs::Client::settings) != Some(&settings) {
+        if self.management.client.as_ref().map(http::Client::settings) != Some(&settings) {
             self.management.client = None;
-            match acs::Client::new(settings) {
+            match http::Client::new(settings) {
                 Ok(c) => self.management.client = Some(c),
                 Err(e) => log::error!("session: {e}"),
             }
@@ -139,7 +139,7 @@ impl Agent {
     /// The HTTP round trips of one session, fed through the session engine.
     fn exchange(
         &mut self,
-        client: &acs::Client,
+        client: &http::Client,
         events: &[Event],
         changed: &[ParameterValue],
         (reported, requests): (&[Done], Vec<Request>),

@@ -19,7 +19,7 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::auth::digest::{AuthError, Verifier};
+use crate::http::digest::{AuthError, Verifier};
 
 /// Nonce lifetime (default; see [`Listener::set_nonce_lifetime`]).
 pub const NONCE_LIFETIME_MS: u64 = 60_000;
@@ -154,7 +154,7 @@ pub fn derive_url(listen: &str, path: &str, acs_url: &str) -> String {
     };
     let mut ip = addr.ip();
     if ip.is_unspecified() {
-        if let Some(u) = crate::acs::Url::parse(acs_url) {
+        if let Ok(u) = crate::http::Url::parse(acs_url) {
             let bind = if ip.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
             let local = (u.host.as_str(), u.port)
                 .to_socket_addrs()

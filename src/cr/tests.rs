@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::thread;
 
 use super::*;
-use crate::auth::digest::{authorization, parse_challenges, Algorithm, Scheme};
+use crate::http::digest::{authorization, parse_challenges, Algorithm, Scheme};
 
 fn listener(user: &str, pass: &str) -> Listener {
     Listener::bind(&Settings {

@@ -7,7 +7,10 @@
 //! goes out, BOM when its first body byte does, EOM when the server's answer arrives; the
 //! request is counted with its head (TestBytesSent). The interface's byte counters give the
 //! totals. Every step has a deadline: the connection [`CONNECT_TIMEOUT`], each read or write
-//! [`READ_TIMEOUT`], the whole transfer [`TOTAL_TIMEOUT`].
+//! [`READ_TIMEOUT`], the whole transfer [`TOTAL_TIMEOUT`]. Responses are read by the same
+//! parser as every HTTP answer cwmpd reads ([`crate::http::wire`]). No credentials are ever
+//! sent and no redirect is followed (a 3xx fails the test), so none can leak to another
+//! origin.
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -20,7 +23,8 @@ use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, Sockadd
 use nix::sys::time::{TimeVal, TimeValLike};
 
 use super::{resolve, DiagError, Protocol};
-use crate::acs::Url;
+use crate::http::wire::{self, Event, Head, Parser};
+use crate::http::Url;
 
 /// Longest wait for the TCP connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,8 +32,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest whole transfer.
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(300);
-/// Largest response head read.
-const MAX_HEAD: usize = 16 * 1024;
+/// Bytes read at a time.
+const READ_SIZE: usize = 16 * 1024;
 
 /// Where to transfer and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,18 +89,14 @@ pub fn download(d: &HttpTest) -> Result<HttpReport, DiagError> {
     conn.send(request.as_bytes())
         .map_err(|e| DiagError::NoResponse(format!("sending the request: {e}")))?;
     conn.bytes = 0;
-    let head = conn.head()?;
+    let mut parser = Parser::new(false);
+    let head = conn.head(&mut parser)?;
     let bom = conn.first.unwrap_or_else(SystemTime::now);
     let before = open.ifname.as_deref().map(counters);
-    let status = status_of(&head)?;
-    if status != 200 {
-        return Err(DiagError::TransferFailed(format!("HTTP {status}")));
+    if head.status != 200 {
+        return Err(DiagError::TransferFailed(format!("HTTP {}", head.status)));
     }
-    match body_framing(&head)? {
-        Framing::Length(n) => conn.skip(n)?,
-        Framing::Chunked => conn.chunked()?,
-        Framing::Close => conn.until_close()?,
-    }
+    conn.skip_body(&mut parser)?;
     let eom = SystemTime::now();
     Ok(open.report(rom, bom, eom, conn.bytes, before))
 }
@@ -122,9 +122,9 @@ pub fn upload(d: &HttpTest, length: u64) -> Result<HttpReport, DiagError> {
         left -= n as u64;
     }
     let sent = conn.bytes;
-    let answer = conn.head()?;
+    let answer = conn.head(&mut Parser::new(false))?;
     let eom = SystemTime::now();
-    match status_of(&answer)? {
+    match answer.status {
         200..=299 => Ok(open.report(rom, bom, eom, sent, before)),
         status => Err(DiagError::TransferFailed(format!("HTTP {status}"))),
     }
@@ -173,6 +173,7 @@ impl Open {
 /// Resolves and connects, with read and write deadlines on the connection.
 fn open(d: &HttpTest) -> Result<(Open, Counted), DiagError> {
     let url = Url::parse(d.url.trim())
+        .ok()
         .filter(|u| !u.tls)
         .ok_or_else(|| DiagError::Other(format!("{:?} is not an http:// URL", d.url)))?;
     let ip = resolve(&url.host, d.protocol)?;
@@ -196,6 +197,8 @@ fn open(d: &HttpTest) -> Result<(Open, Counted), DiagError> {
         bytes: 0,
         deadline: Instant::now() + TOTAL_TIMEOUT,
         first: None,
+        buf: Vec::new(),
+        pos: 0,
     };
     let open = Open {
         url,
@@ -205,15 +208,6 @@ fn open(d: &HttpTest) -> Result<(Open, Counted), DiagError> {
         tcp_open_response,
     };
     Ok((open, conn))
-}
-
-/// The status code of a response head.
-fn status_of(head: &str) -> Result<u16, DiagError> {
-    head.split(' ')
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .filter(|_| head.starts_with("HTTP/1."))
-        .ok_or_else(|| DiagError::NoResponse("not an HTTP response".into()))
 }
 
 /// Opens the test connection: on the interface and with the DSCP asked for, within
@@ -280,38 +274,15 @@ fn counters(ifname: &str) -> Option<(u64, u64)> {
     Some((read("rx_bytes")?, read("tx_bytes")?))
 }
 
-enum Framing {
-    Length(u64),
-    Chunked,
-    Close,
-}
-
-fn body_framing(head: &str) -> Result<Framing, DiagError> {
-    let mut framing = Framing::Close;
-    for line in head.lines().skip(1) {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked") {
-            return Ok(Framing::Chunked);
-        }
-        if name.eq_ignore_ascii_case("content-length") {
-            let n = value
-                .parse()
-                .map_err(|_| DiagError::NoResponse(format!("Content-Length {value:?}")))?;
-            framing = Framing::Length(n);
-        }
-    }
-    Ok(framing)
-}
-
 /// The response stream, counting every byte and noting when the first one came.
 struct Counted {
     stream: TcpStream,
     bytes: u64,
     deadline: Instant,
     first: Option<SystemTime>,
+    /// Bytes read and not yet parsed from `pos` on.
+    buf: Vec<u8>,
+    pos: usize,
 }
 
 impl Counted {
@@ -367,69 +338,55 @@ impl Counted {
         }
     }
 
-    /// Reads the status line and headers (the body bytes read with them are kept back).
-    fn head(&mut self) -> Result<String, DiagError> {
-        let mut head = Vec::new();
-        let mut one = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            if head.len() >= MAX_HEAD {
-                return Err(DiagError::NoResponse("response head too large".into()));
-            }
-            // One byte at a time: the head is small, and the body is not read ahead.
-            match self.read(&mut one)? {
-                0 if head.is_empty() => return Err(DiagError::NoResponse("no response".into())),
-                0 => return Err(DiagError::NoResponse("response head cut off".into())),
-                _ => head.push(one[0]),
-            }
-        }
-        Ok(String::from_utf8_lossy(&head).into_owned())
+    /// Reads more of the response into the buffer; 0 when the server closed.
+    fn fill(&mut self) -> Result<usize, DiagError> {
+        self.buf.drain(..self.pos.min(self.buf.len()));
+        self.pos = 0;
+        let mut tmp = [0u8; READ_SIZE];
+        let n = self.read(&mut tmp)?;
+        self.buf.extend_from_slice(tmp.get(..n).unwrap_or_default());
+        Ok(n)
     }
 
-    fn skip(&mut self, mut n: u64) -> Result<(), DiagError> {
-        let mut buf = vec![0u8; 16 * 1024];
-        while n > 0 {
-            let want = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
-            match self.read(&mut buf[..want])? {
-                0 => return Err(DiagError::TransferFailed(format!("{n} bytes missing"))),
-                got => n -= got as u64,
-            }
-        }
-        Ok(())
-    }
-
-    fn until_close(&mut self) -> Result<(), DiagError> {
-        let mut buf = vec![0u8; 16 * 1024];
-        while self.read(&mut buf)? > 0 {}
-        Ok(())
-    }
-
-    fn line(&mut self) -> Result<String, DiagError> {
-        let mut line = Vec::new();
-        let mut one = [0u8; 1];
-        while !line.ends_with(b"\r\n") {
-            if line.len() > 1024 || self.read(&mut one)? == 0 {
-                return Err(DiagError::TransferFailed("bad chunk framing".into()));
-            }
-            line.push(one[0]);
-        }
-        line.truncate(line.len() - 2);
-        Ok(String::from_utf8_lossy(&line).into_owned())
-    }
-
-    fn chunked(&mut self) -> Result<(), DiagError> {
+    /// Reads the final response's status line and headers (body bytes read with them stay
+    /// buffered for [`Counted::skip_body`]).
+    fn head(&mut self, p: &mut Parser) -> Result<Head, DiagError> {
+        let bad = |e: wire::Error| DiagError::NoResponse(format!("bad response: {e}"));
         loop {
-            let size_line = self.line()?;
-            let hex = size_line.split(';').next().unwrap_or("").trim();
-            let size = u64::from_str_radix(hex, 16)
-                .map_err(|_| DiagError::TransferFailed(format!("chunk size {hex:?}")))?;
-            if size == 0 {
-                // Trailers, then the empty line.
-                while !self.line()?.is_empty() {}
-                return Ok(());
+            let (used, ev) = p
+                .advance(self.buf.get(self.pos..).unwrap_or_default())
+                .map_err(bad)?;
+            self.pos += used;
+            match ev {
+                Event::Head(h) => return Ok(h),
+                Event::NeedMore => {
+                    if self.fill()? == 0 {
+                        p.finish().map_err(bad)?;
+                    }
+                }
+                Event::Body(_) | Event::Done => {
+                    return Err(bad(wire::Error::Closed(wire::Part::Head)))
+                }
             }
-            self.skip(size)?;
-            if !self.line()?.is_empty() {
-                return Err(DiagError::TransferFailed("bad chunk framing".into()));
+        }
+    }
+
+    /// Reads the body to its end (counted, then dropped).
+    fn skip_body(&mut self, p: &mut Parser) -> Result<(), DiagError> {
+        let bad = |e: wire::Error| DiagError::TransferFailed(format!("bad body: {e}"));
+        loop {
+            let (used, ev) = p
+                .advance(self.buf.get(self.pos..).unwrap_or_default())
+                .map_err(bad)?;
+            self.pos += used;
+            match ev {
+                Event::Done => return Ok(()),
+                Event::NeedMore => {
+                    if self.fill()? == 0 {
+                        p.finish().map_err(bad)?;
+                    }
+                }
+                Event::Head(_) | Event::Body(_) => {}
             }
         }
     }

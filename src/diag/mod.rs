@@ -5,7 +5,7 @@
 //! the `diagnostics` handler (`backend/diagnostics.rs`) turns the [`Outcome`] into result
 //! parameters and a DiagnosticsState. Every test ends within its own time bound
 //! (repetitions × timeout, hops × tries × timeout), and a host name lookup within
-//! [`RESOLVE_TIMEOUT`].
+//! [`RESOLVE_TIMEOUT`] (`http::resolve`).
 
 pub mod http;
 pub mod icmp;
@@ -14,7 +14,7 @@ pub mod socket;
 pub mod traceroute;
 
 use std::fmt;
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// ProtocolVersion.
@@ -192,66 +192,36 @@ pub enum Outcome {
     Upload(Result<http::HttpReport, DiagError>),
 }
 
-/// Longest wait for a host name to resolve: the resolver's own retries can take much longer,
-/// and the test's DiagnosticsState would stay Requested meanwhile.
-pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::http::resolve::RESOLVE_TIMEOUT;
+use crate::http::resolve::{Family, ResolveError, Resolver};
 
-/// Resolves the host in the requested family (no DNS for literal addresses), within
-/// [`RESOLVE_TIMEOUT`].
-pub fn resolve(host: &str, protocol: Protocol) -> Result<IpAddr, DiagError> {
-    resolve_with(host, protocol, RESOLVE_TIMEOUT, |h| {
-        (h, 0)
-            .to_socket_addrs()
-            .map(|a| a.map(|s| s.ip()).collect())
-            .map_err(|e| e.to_string())
-    })
+impl Protocol {
+    fn family(self) -> Family {
+        match self {
+            Protocol::Any => Family::Any,
+            Protocol::V4 => Family::V4,
+            Protocol::V6 => Family::V6,
+        }
+    }
 }
 
-/// [`resolve`] with the name lookup and its time bound given. The lookup runs in a thread of
-/// its own: one that outlives the bound is left to finish and its answer dropped.
-pub fn resolve_with(
-    host: &str,
-    protocol: Protocol,
-    timeout: Duration,
-    lookup: fn(&str) -> Result<Vec<IpAddr>, String>,
-) -> Result<IpAddr, DiagError> {
-    let host = host.trim();
-    if host.is_empty() {
-        return Err(DiagError::CannotResolve("an empty Host".into()));
-    }
-    let wanted = |a: &IpAddr| match protocol {
-        Protocol::Any => true,
-        Protocol::V4 => a.is_ipv4(),
-        Protocol::V6 => a.is_ipv6(),
-    };
-    if let Ok(a) = host.parse::<IpAddr>() {
-        return if wanted(&a) {
-            Ok(a)
-        } else {
-            Err(DiagError::CannotResolve(format!(
-                "{host} is not an address of the requested protocol"
-            )))
-        };
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let name = host.to_string();
-    std::thread::Builder::new()
-        .name("resolve".into())
-        .spawn(move || {
-            let _ = tx.send(lookup(&name));
-        })
-        .map_err(|e| DiagError::Internal(format!("resolver thread: {e}")))?;
-    let addrs = match rx.recv_timeout(timeout) {
-        Ok(r) => r.map_err(|e| DiagError::CannotResolve(format!("{host}: {e}")))?,
-        Err(_) => {
-            return Err(DiagError::CannotResolve(format!(
-                "{host}: no answer within {timeout:?}"
-            )))
-        }
-    };
-    addrs
+/// Resolves the host in the requested family (no DNS for literal addresses), within
+/// [`RESOLVE_TIMEOUT`], off this thread (the shared bounded lookup of `http::resolve`).
+pub fn resolve(host: &str, protocol: Protocol) -> Result<IpAddr, DiagError> {
+    resolve_with(&Resolver::default(), host, protocol)
+}
+
+/// [`resolve`] with the given resolver.
+pub fn resolve_with(r: &Resolver, host: &str, protocol: Protocol) -> Result<IpAddr, DiagError> {
+    let found = r
+        .resolve(host, protocol.family(), RESOLVE_TIMEOUT)
+        .map_err(|e| match e {
+            ResolveError::Thread(_) => DiagError::Internal(e.to_string()),
+            e => DiagError::CannotResolve(e.to_string()),
+        })?;
+    found
         .into_iter()
-        .find(wanted)
+        .next()
         .ok_or_else(|| DiagError::CannotResolve(host.to_string()))
 }
 

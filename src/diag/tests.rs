@@ -77,37 +77,34 @@ fn a_ping_to_an_unresolvable_host_reports_it_without_sending() {
 
 #[test]
 fn name_lookups_are_bounded_and_filtered_by_family() {
-    let slow: fn(&str) -> Result<Vec<IpAddr>, String> = |_| {
+    use crate::http::resolve::Resolver;
+    let slow: crate::http::resolve::Lookup = |_| {
         std::thread::sleep(Duration::from_millis(500));
         Ok(vec!["10.0.0.1".parse().unwrap()])
     };
     let started = std::time::Instant::now();
-    let e = resolve_with(
-        "acs.example",
-        Protocol::Any,
-        Duration::from_millis(50),
-        slow,
-    )
-    .unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_millis(400),
-        "{:?}",
-        started.elapsed()
-    );
+    let r = Resolver::new(slow, Duration::from_millis(50));
+    let e = resolve_with(&r, "acs.example", Protocol::Any).unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(400));
     assert_eq!(e.state(), "Error_CannotResolveHostName");
     assert!(e.to_string().contains("no answer within"), "{e}");
-    let both: fn(&str) -> Result<Vec<IpAddr>, String> = |_| {
+    let both: crate::http::resolve::Lookup = |_| {
         Ok(vec![
             "10.0.0.1".parse().unwrap(),
             "fd00::1".parse().unwrap(),
         ])
     };
-    let at = |p| resolve_with("h", p, Duration::from_secs(5), both);
-    assert_eq!(at(Protocol::V6), Ok("fd00::1".parse().unwrap()));
-    assert_eq!(at(Protocol::V4), Ok("10.0.0.1".parse().unwrap()));
-    let failing: fn(&str) -> Result<Vec<IpAddr>, String> = |_| Err("NXDOMAIN".into());
-    let e = resolve_with("h", Protocol::Any, Duration::from_secs(5), failing).unwrap_err();
+    let r = Resolver::new(both, Duration::from_secs(5));
+    assert_eq!(
+        resolve_with(&r, "h", Protocol::V6),
+        Ok("fd00::1".parse().unwrap())
+    );
+    assert_eq!(
+        resolve_with(&r, "h", Protocol::V4),
+        Ok("10.0.0.1".parse().unwrap())
+    );
+    let failing: crate::http::resolve::Lookup = |_| Err(std::io::Error::other("NXDOMAIN"));
+    let r = Resolver::new(failing, Duration::from_secs(5));
+    let e = resolve_with(&r, "h", Protocol::Any).unwrap_err();
     assert_eq!(e.state(), "Error_CannotResolveHostName");
-    let none: fn(&str) -> Result<Vec<IpAddr>, String> = |_| Ok(vec!["10.0.0.1".parse().unwrap()]);
-    assert!(resolve_with("h", Protocol::V6, Duration::from_secs(5), none).is_err());
 }

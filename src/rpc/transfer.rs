@@ -30,7 +30,7 @@ fn job(t: &Transfer, direction: Direction, board: &TransferBoard, due: i64) -> R
         // TR-069 A.3.3.1: credentials go in Username/Password, never in the URL.
         return Err(refuse(RequestError::UserInfoInUrl));
     }
-    if crate::acs::Url::parse(&t.url).is_none() {
+    if crate::http::Url::parse(&t.url).is_err() {
         return Err(refuse(RequestError::BadUrl(t.url.clone())));
     }
     let supported = match direction {

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use super::error::TransferError;
 use super::Job;
-use crate::acs::{self, ClientError, Response};
 use crate::backend::command::wait_bounded;
 use crate::board::transfer::{DownloadType, UploadSource, DEFAULT_APPLY_TIMEOUT};
+use crate::http::{self, AuthFailure, Error, FetchError, Response};
 
 /// Longest an upload's source command may run.
 pub const SOURCE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -31,10 +31,19 @@ pub struct Settings {
     /// The board's size limit.
     pub max_size: Option<u64>,
     /// CA bundle etc. for https URLs (the ACS's).
-    pub tls: acs::tls::TlsSettings,
-    /// Connect and read timeout.
+    pub tls: http::tls::TlsSettings,
+    /// Longest wait for the server's answer, and for any progress of the body.
     pub timeout: Duration,
+    /// Longest whole transfer (the agent gives [`TRANSFER_TIMEOUT`]).
+    pub total_timeout: Duration,
+    /// Answer a file server's Basic challenge over plain http (`[acs] allow_basic_over_http`).
+    pub allow_basic_over_http: bool,
 }
+
+/// Longest whole transfer the agent allows: a firmware image of 64 MiB at 150 kbit/s fits.
+/// A server that keeps a transfer crawling (one byte just before each read would time out)
+/// is cut off here.
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// The file a download is written to while it arrives.
 pub fn part_path(dir: &Path, id: u64) -> PathBuf {
@@ -77,38 +86,43 @@ pub fn free_space(dir: &Path) -> Result<u64, TransferError> {
     Ok(u64::from(s.blocks_available()).saturating_mul(u64::from(s.fragment_size())))
 }
 
-fn client(job: &Job, s: &Settings) -> Result<acs::Client, TransferError> {
-    let scheme = job.url.split("://").next().unwrap_or("");
-    if !job.url.contains("://")
-        || !["http", "https"].contains(&scheme.to_ascii_lowercase().as_str())
-    {
-        return Err(TransferError::Protocol(format!(
-            "{:?}: only http and https are supported",
-            job.url
-        )));
-    }
-    acs::Client::new(acs::Settings {
+fn client(job: &Job, s: &Settings) -> Result<http::Client, TransferError> {
+    http::Client::new(http::Settings {
         url: job.url.clone(),
         username: job.username.clone(),
         password: job.password.clone(),
         tls: s.tls.clone(),
         timeout: s.timeout,
+        session_timeout: s.total_timeout.max(s.timeout),
+        allow_basic_over_http: s.allow_basic_over_http,
     })
     .map_err(|e| match e {
-        ClientError::Url(m) => TransferError::Protocol(format!("bad URL {m}")),
+        Error::Url(u) => TransferError::Protocol(u.to_string()),
         e => TransferError::Unreachable(e.to_string()),
     })
 }
 
-/// Maps a client error; `sink_error` is what the sink recorded when it refused the body.
-fn client_error(e: ClientError, sink_error: Option<TransferError>) -> TransferError {
+/// Maps a client error to what the TransferComplete reports.
+fn client_error(e: Error) -> TransferError {
+    let m = e.to_string();
     match e {
-        ClientError::Sink(m) => sink_error.unwrap_or(TransferError::Local(m)),
-        ClientError::Url(m) => TransferError::Protocol(m),
-        ClientError::Connect(m) | ClientError::Tls(m) => TransferError::Unreachable(m),
-        ClientError::Auth(m) => TransferError::Auth(m),
-        ClientError::Redirects => TransferError::Access(e.to_string()),
-        ClientError::Io(m) | ClientError::Protocol(m) => TransferError::Incomplete(m),
+        Error::Url(_) => TransferError::Protocol(m),
+        Error::Resolve(_) | Error::Connect(..) | Error::Tls(_) => TransferError::Unreachable(m),
+        Error::Auth(
+            AuthFailure::Refused(_)
+            | AuthFailure::NoScheme
+            | AuthFailure::TooMany { .. }
+            | AuthFailure::OtherOrigin(_)
+            | AuthFailure::BasicOverHttp,
+        ) => TransferError::Auth(m),
+        Error::Redirects { .. } | Error::NoLocation | Error::InsecureRedirect(_) => {
+            TransferError::Access(m)
+        }
+        Error::Io(_)
+        | Error::Timeout(_)
+        | Error::Wire(_)
+        | Error::BodyTooLarge { .. }
+        | Error::FileShrank { .. } => TransferError::Incomplete(m),
     }
 }
 
@@ -124,53 +138,44 @@ struct FileSink<'a> {
     /// FileSize from the request (0: unknown).
     announced: u64,
     max_size: Option<u64>,
-    error: Option<TransferError>,
 }
 
-impl FileSink<'_> {
-    fn refuse(&mut self, e: TransferError) -> String {
-        let m = e.to_string();
-        self.error = Some(e);
-        m
-    }
-}
+impl http::Sink for FileSink<'_> {
+    type Error = TransferError;
 
-impl acs::Sink for FileSink<'_> {
-    fn head(&mut self, resp: &Response) -> Result<(), String> {
+    fn head(&mut self, resp: &Response) -> Result<(), TransferError> {
         let length: Option<u64> = resp.header("content-length").and_then(|v| v.parse().ok());
         if let Some(len) = length {
             if self.announced > 0 && len != self.announced {
-                return Err(self.refuse(TransferError::Corrupted(format!(
+                return Err(TransferError::Corrupted(format!(
                     "the server sends {len} bytes, FileSize says {}",
                     self.announced
-                ))));
+                )));
             }
-            room(self.dir, len, self.max_size).map_err(|e| self.refuse(e))?;
+            room(self.dir, len, self.max_size)?;
         }
         Ok(())
     }
 
-    fn write(&mut self, data: &[u8]) -> Result<(), String> {
+    fn write(&mut self, data: &[u8]) -> Result<(), TransferError> {
         let total = self.written + data.len() as u64;
         if self.announced > 0 && total > self.announced {
-            return Err(self.refuse(TransferError::Corrupted(format!(
+            return Err(TransferError::Corrupted(format!(
                 "more than the {} bytes FileSize says",
                 self.announced
-            ))));
+            )));
         }
-        if self.max_size.is_some_and(|m| total > m) {
-            return Err(self.refuse(TransferError::NoSpace(format!(
-                "more than the board's max_size of {} bytes",
-                self.max_size.unwrap_or(0)
-            ))));
+        if let Some(m) = self.max_size.filter(|m| total > *m) {
+            return Err(TransferError::NoSpace(format!(
+                "more than the board's max_size of {m} bytes"
+            )));
         }
         if let Err(e) = self.file.write_all(data) {
-            let err = if e.raw_os_error() == Some(nix::libc::ENOSPC) {
+            return Err(if e.raw_os_error() == Some(nix::libc::ENOSPC) {
                 TransferError::NoSpace(format!("{}: {e}", self.dir.display()))
             } else {
                 TransferError::Local(format!("writing {}: {e}", self.dir.display()))
-            };
-            return Err(self.refuse(err));
+            });
         }
         self.written = total;
         Ok(())
@@ -213,7 +218,6 @@ pub fn download(job: &Job, s: &Settings) -> Result<PathBuf, TransferError> {
         written: 0,
         announced: job.file_size,
         max_size: s.max_size,
-        error: None,
     };
     let result = c.session().get_to(&mut sink);
     let outcome = match result {
@@ -230,7 +234,8 @@ pub fn download(job: &Job, s: &Settings) -> Result<PathBuf, TransferError> {
             }
         }
         Ok(r) => Err(status_error(&r)),
-        Err(e) => Err(client_error(e, sink.error.take())),
+        Err(FetchError::Sink(e)) => Err(e),
+        Err(FetchError::Http(e)) => Err(client_error(e)),
     };
     drop(sink);
     if let Err(e) = outcome {
@@ -388,11 +393,7 @@ pub fn upload(job: &Job, source: &UploadSource, s: &Settings) -> Result<(), Tran
     };
     let result = File::open(&path)
         .map_err(|e| TransferError::Local(format!("{}: {e}", path.display())))
-        .and_then(|mut f| {
-            c.session()
-                .put_file(&mut f)
-                .map_err(|e| client_error(e, None))
-        })
+        .and_then(|mut f| c.session().put_file(&mut f).map_err(client_error))
         .and_then(|r| {
             if (200..300).contains(&r.status) {
                 Ok(())

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cwmpd::acs::tls::TlsSettings;
-use cwmpd::acs::{Client, ClientError, Settings};
+use cwmpd::http::tls::{TlsError, TlsSettings};
+use cwmpd::http::{Client, Error, Settings};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -197,13 +197,11 @@ fn serve(
     (url, h)
 }
 
-fn post(url: &str, tls: TlsSettings) -> Result<Vec<u8>, ClientError> {
+fn post(url: &str, tls: TlsSettings) -> Result<Vec<u8>, Error> {
     let c = Client::new(Settings {
-        url: url.into(),
-        username: String::new(),
-        password: String::new(),
         tls,
         timeout: Duration::from_secs(5),
+        ..Settings::new(url)
     })?;
     c.session().post(b"<x/>").map(|r| r.body)
 }
@@ -237,7 +235,7 @@ fn https_verifies_the_acs_and_presents_client_certificates() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, ClientError::Tls(ref m) if m.contains("UnknownIssuer") || m.contains("unknown")),
+        matches!(e, Error::Tls(TlsError::Handshake(ref m)) if m.contains("UnknownIssuer") || m.contains("unknown")),
         "{e}"
     );
     let _ = h.join();
@@ -252,7 +250,7 @@ fn https_verifies_the_acs_and_presents_client_certificates() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, ClientError::Tls(ref m) if m.contains("NotValidForName") || m.contains("name")),
+        matches!(e, Error::Tls(TlsError::Handshake(ref m)) if m.contains("NotValidForName") || m.contains("name")),
         "{e}"
     );
     let _ = h.join();
@@ -304,7 +302,7 @@ fn https_verifies_the_acs_and_presents_client_certificates() {
                 ..Default::default()
             }
         ),
-        Err(ClientError::Tls(_))
+        Err(Error::Tls(TlsError::CertWithoutKey))
     ));
 }
 
@@ -322,6 +320,8 @@ fn https_downloads_use_the_same_verification() {
             ..Default::default()
         },
         timeout: Duration::from_secs(5),
+        total_timeout: run::TRANSFER_TIMEOUT,
+        allow_basic_over_http: false,
     };
     let job = |id: u64, url: &str| Job {
         id,

@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 /// nearer the system stand lower, SOAP is a leaf any layer may use.
 const LAYERS: &[&[&str]] = &[
     &["codec", "clock", "soap"],
-    &["store", "config", "event", "auth"],
-    &["acs"],
+    &["store", "config", "event", "http"],
     &["logger", "diag", "cr"],
     &["backend"],
     &["model"],

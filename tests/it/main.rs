@@ -19,6 +19,8 @@ mod cli;
 mod clock;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod diagnostics;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod http_client;
 #[cfg(feature = "tls")]
 mod https;
 mod layers;

@@ -529,7 +529,13 @@ fn uploads_arrive_byte_for_byte() {
         ("", ""),
         0,
     ));
-    let a = Agent::start(tag, &acs, "", &board(tag, false, &extra));
+    // The Basic file server is plain http: allowed explicitly.
+    let a = Agent::start(
+        tag,
+        &acs,
+        "allow_basic_over_http = true",
+        &board(tag, false, &extra),
+    );
     let tc = wait_completes(&acs, 3, &a);
     let code = |k: &str| tc.iter().find(|t| t.0 == k).map(|t| t.1);
     assert_eq!(code("cfg"), Some(0), "{tc:?}\n{}", a.log());

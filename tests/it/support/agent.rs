@@ -88,7 +88,8 @@ impl Agent {
         Agent::launch(dir, &text, None, log_env)
     }
 
-    fn launch(
+    /// Starts cwmpd with `config` written into `dir` (the agent's directory from now on).
+    pub fn launch(
         dir: TempDir,
         config: &str,
         netns: Option<&str>,

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cwmpd::auth::digest::{self, Verifier};
+use cwmpd::http::digest::{self, Verifier};
 
 /// What a GET of a path gets.
 #[derive(Debug, Clone)]

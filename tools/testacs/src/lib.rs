@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cwmpd::auth::digest::{self, Scheme, Verifier};
+use cwmpd::http::digest::{self, Scheme, Verifier};
 use cwmpd::soap::xml::{self, Element};
 
 /// One Inform as the ACS saw it.
@@ -330,7 +330,7 @@ impl Acs {
 
     /// Sends a Connection Request to `url` with Digest credentials; returns the final status.
     pub fn connection_request(url: &str, user: &str, pass: &str) -> std::io::Result<u16> {
-        let u = cwmpd::acs::Url::parse(url).ok_or_else(|| std::io::Error::other("bad url"))?;
+        let u = cwmpd::http::Url::parse(url).map_err(std::io::Error::other)?;
         let ask = |auth: Option<String>| -> std::io::Result<(u16, Vec<String>)> {
             let mut s = TcpStream::connect(u.authority())?;
             s.set_read_timeout(Some(Duration::from_secs(5)))?;

@@ -1,4 +1,4 @@
-//! TLS client configuration for the ACS (rustls with the ring provider): the CA verified by
+//! TLS client configuration for the ACS and file servers (rustls with the ring provider): the CA verified by
 //! default against the system store or a configured PEM file, the host name checked, an
 //! optional client certificate, and an explicit insecure mode that skips verification.
 //!
@@ -8,7 +8,6 @@
 
 #[cfg(not(feature = "tls"))]
 use std::io::{Read, Write};
-use std::net::TcpStream;
 #[cfg(feature = "tls")]
 use std::path::Path;
 #[cfg(feature = "tls")]
@@ -23,7 +22,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 #[cfg(feature = "tls")]
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use super::ClientError;
+use std::fmt;
+use std::path::PathBuf;
+
+use super::sock::Sock;
 
 #[cfg(feature = "tls")]
 mod provider;
@@ -34,6 +36,48 @@ pub const SYSTEM_CA_FILES: [&str; 3] = [
     "/etc/ssl/cert.pem",
     "/etc/pki/tls/certs/ca-bundle.crt",
 ];
+
+/// Why TLS could not be set up or established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsError {
+    /// cwmpd was built without the `tls` feature.
+    NotBuilt,
+    /// No system CA bundle at any of [`SYSTEM_CA_FILES`].
+    NoSystemCa,
+    /// A PEM file could not be read (the file, what went wrong).
+    Pem(PathBuf, String),
+    /// A CA file without one certificate rustls can use.
+    NoUsableCa(PathBuf),
+    /// A client certificate without its key, or a key without its certificate.
+    CertWithoutKey,
+    /// The client certificate and key were refused (what rustls said).
+    ClientCert(String),
+    /// The host is not a name or address a certificate can be checked against.
+    ServerName(String),
+    /// The provider or protocol versions could not be set up (what rustls said).
+    Setup(String),
+    /// The handshake failed: unknown CA, wrong host name, no common cipher … (what rustls
+    /// said).
+    Handshake(String),
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::NotBuilt => f.write_str(NOT_BUILT),
+            TlsError::NoSystemCa => write!(f, "no system CA bundle found; set acs.ca_file"),
+            TlsError::Pem(p, e) => write!(f, "{}: {e}", p.display()),
+            TlsError::NoUsableCa(p) => write!(f, "{}: no usable CA certificates", p.display()),
+            TlsError::CertWithoutKey => write!(f, "client_cert and client_key go together"),
+            TlsError::ClientCert(e) => write!(f, "client certificate: {e}"),
+            TlsError::ServerName(h) => write!(f, "{h:?} cannot be checked against a certificate"),
+            TlsError::Setup(e) => write!(f, "setup: {e}"),
+            TlsError::Handshake(e) => write!(f, "handshake: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {}
 
 /// TLS settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,20 +93,17 @@ pub struct TlsSettings {
 }
 
 #[cfg(feature = "tls")]
-fn load_roots(path: &Path) -> Result<RootCertStore, ClientError> {
+fn load_roots(path: &Path) -> Result<RootCertStore, TlsError> {
     let mut roots = RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| ClientError::Tls(format!("{}: {e}", path.display())))?;
+    let pem = |e: rustls::pki_types::pem::Error| TlsError::Pem(path.to_path_buf(), e.to_string());
+    let certs = CertificateDer::pem_file_iter(path).map_err(pem)?;
     for c in certs {
-        let c = c.map_err(|e| ClientError::Tls(format!("{}: {e}", path.display())))?;
+        let c = c.map_err(pem)?;
         // A bundle may contain certificates rustls cannot use; skip them rather than fail.
         let _ = roots.add(c);
     }
     if roots.is_empty() {
-        return Err(ClientError::Tls(format!(
-            "{}: no usable CA certificates",
-            path.display()
-        )));
+        return Err(TlsError::NoUsableCa(path.to_path_buf()));
     }
     Ok(roots)
 }
@@ -115,7 +156,7 @@ pub struct Config(());
 
 /// An established TLS connection to the ACS.
 #[cfg(feature = "tls")]
-pub type Stream = Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>;
+pub type Stream = Box<rustls::StreamOwned<rustls::ClientConnection, Sock>>;
 
 /// An established TLS connection (none can exist without the `tls` feature).
 #[derive(Debug)]
@@ -144,40 +185,61 @@ pub const NOT_BUILT: &str = "https is not available: cwmpd was built without the
 
 /// Builds the client configuration: always an error without the `tls` feature.
 #[cfg(not(feature = "tls"))]
-pub fn client_config(_: &TlsSettings) -> Result<Config, ClientError> {
-    Err(ClientError::Tls(NOT_BUILT.into()))
+pub fn client_config(_: &TlsSettings) -> Result<Config, TlsError> {
+    Err(TlsError::NotBuilt)
 }
 
-/// Opens TLS on a connected socket and completes the handshake, so that certificate problems
-/// are reported as TLS errors before the first request.
+/// Starts TLS on a connected socket (no I/O yet: [`handshake`] does it).
 #[cfg(feature = "tls")]
-pub fn connect(cfg: Config, host: &str, sock: TcpStream) -> Result<Stream, ClientError> {
-    let name =
-        ServerName::try_from(host.to_string()).map_err(|e| ClientError::Tls(e.to_string()))?;
+pub fn start(cfg: Config, host: &str, sock: Sock) -> Result<Stream, TlsError> {
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|_| TlsError::ServerName(host.to_string()))?;
     let conn =
-        rustls::ClientConnection::new(cfg, name).map_err(|e| ClientError::Tls(e.to_string()))?;
-    let mut tls = rustls::StreamOwned::new(conn, sock);
-    while tls.conn.is_handshaking() {
-        tls.conn
-            .complete_io(&mut tls.sock)
-            .map_err(|e| ClientError::Tls(e.to_string()))?;
-    }
-    Ok(Box::new(tls))
+        rustls::ClientConnection::new(cfg, name).map_err(|e| TlsError::Setup(e.to_string()))?;
+    Ok(Box::new(rustls::StreamOwned::new(conn, sock)))
 }
 
-/// Opens TLS on a connected socket: always an error without the `tls` feature.
+/// Completes the handshake, so that certificate problems are reported as TLS errors before
+/// the first request. Every read and write is bounded by the socket's budget.
+#[cfg(feature = "tls")]
+pub fn handshake(s: &mut Stream) -> std::io::Result<()> {
+    while s.conn.is_handshaking() {
+        s.conn.complete_io(&mut s.sock)?;
+    }
+    Ok(())
+}
+
+/// The socket under a TLS stream.
+#[cfg(feature = "tls")]
+pub fn socket(s: &mut Stream) -> &mut Sock {
+    &mut s.sock
+}
+
+/// Starts TLS: always an error without the `tls` feature.
 #[cfg(not(feature = "tls"))]
-pub fn connect(_: Config, _: &str, _: TcpStream) -> Result<Stream, ClientError> {
-    Err(ClientError::Tls(NOT_BUILT.into()))
+pub fn start(_: Config, _: &str, _: Sock) -> Result<Stream, TlsError> {
+    Err(TlsError::NotBuilt)
+}
+
+/// No stream exists without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+pub fn handshake(s: &mut Stream) -> std::io::Result<()> {
+    match *s {}
+}
+
+/// No stream exists without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+pub fn socket(s: &mut Stream) -> &mut Sock {
+    match *s {}
 }
 
 /// Builds the rustls client configuration.
 #[cfg(feature = "tls")]
-pub fn client_config(s: &TlsSettings) -> Result<Config, ClientError> {
+pub fn client_config(s: &TlsSettings) -> Result<Config, TlsError> {
     let provider = Arc::new(provider::provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| ClientError::Tls(e.to_string()))?;
+        .map_err(|e| TlsError::Setup(e.to_string()))?;
     let builder = if s.insecure {
         builder
             .dangerous()
@@ -190,9 +252,7 @@ pub fn client_config(s: &TlsSettings) -> Result<Config, ClientError> {
                     .iter()
                     .map(Path::new)
                     .find(|p| p.exists())
-                    .ok_or_else(|| {
-                        ClientError::Tls("no system CA bundle found; set acs.ca_file".into())
-                    })?;
+                    .ok_or(TlsError::NoSystemCa)?;
                 load_roots(found)?
             }
         };
@@ -200,22 +260,21 @@ pub fn client_config(s: &TlsSettings) -> Result<Config, ClientError> {
     };
     let cfg = match (&s.client_cert, &s.client_key) {
         (Some(cert), Some(key)) => {
+            let pem = |p: &Path| {
+                let p = p.to_path_buf();
+                move |e: rustls::pki_types::pem::Error| TlsError::Pem(p, e.to_string())
+            };
             let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-                .map_err(|e| ClientError::Tls(format!("{}: {e}", cert.display())))?
+                .map_err(pem(cert))?
                 .collect::<Result<_, _>>()
-                .map_err(|e| ClientError::Tls(format!("{}: {e}", cert.display())))?;
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| ClientError::Tls(format!("{}: {e}", key.display())))?;
+                .map_err(pem(cert))?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(pem(key))?;
             builder
                 .with_client_auth_cert(chain, key)
-                .map_err(|e| ClientError::Tls(e.to_string()))?
+                .map_err(|e| TlsError::ClientCert(e.to_string()))?
         }
         (None, None) => builder.with_no_client_auth(),
-        _ => {
-            return Err(ClientError::Tls(
-                "client_cert and client_key go together".into(),
-            ))
-        }
+        _ => return Err(TlsError::CertWithoutKey),
     };
     Ok(Arc::new(cfg))
 }
@@ -223,15 +282,12 @@ pub fn client_config(s: &TlsSettings) -> Result<Config, ClientError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::acs::{Client, Settings};
+    use crate::http::{Client, Error, Settings};
 
-    fn https_client(tls: TlsSettings) -> Result<Client, ClientError> {
+    fn https_client(tls: TlsSettings) -> Result<Client, Error> {
         Client::new(Settings {
-            url: "https://127.0.0.1:7548/acs".into(),
-            username: String::new(),
-            password: String::new(),
             tls,
-            timeout: std::time::Duration::from_secs(1),
+            ..Settings::new("https://127.0.0.1:7548/acs")
         })
     }
 
@@ -243,7 +299,7 @@ mod tests {
             ..TlsSettings::default()
         };
         match https_client(insecure) {
-            Err(ClientError::Tls(m)) => assert_eq!(m, NOT_BUILT),
+            Err(Error::Tls(e)) => assert_eq!(e, TlsError::NotBuilt),
             Err(e) => panic!("wrong error {e}"),
             Ok(_) => panic!("https accepted without tls"),
         }
@@ -261,18 +317,14 @@ mod tests {
             ca_file: Some("/nonexistent/ca.pem".into()),
             ..TlsSettings::default()
         };
-        assert!(matches!(https_client(missing_ca), Err(ClientError::Tls(_))));
+        assert!(matches!(
+            https_client(missing_ca),
+            Err(Error::Tls(TlsError::Pem(..)))
+        ));
     }
 
     #[test]
     fn plain_http_needs_no_tls() {
-        let c = Client::new(Settings {
-            url: "http://127.0.0.1:7557/acs".into(),
-            username: String::new(),
-            password: String::new(),
-            tls: TlsSettings::default(),
-            timeout: std::time::Duration::from_secs(1),
-        });
-        assert!(c.is_ok());
+        assert!(Client::new(Settings::new("http://127.0.0.1:7557/acs")).is_ok());
     }
 }

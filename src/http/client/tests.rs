@@ -8,6 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::http::url::UrlError;
+use crate::http::wire;
 
 #[derive(Debug, Clone)]
 struct Seen {
@@ -80,11 +82,10 @@ fn server(n: usize, handler: Arc<Handler>) -> (String, Arc<Mutex<Vec<Seen>>>) {
 
 fn client(url: &str, user: &str, pass: &str) -> Client {
     Client::new(Settings {
-        url: url.into(),
         username: user.into(),
         password: pass.into(),
-        tls: Default::default(),
         timeout: Duration::from_secs(2),
+        ..Settings::new(url)
     })
     .unwrap()
 }
@@ -94,6 +95,33 @@ fn ok(body: &str, extra: &str) -> String {
         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n{extra}\r\n{body}",
         body.len()
     )
+}
+
+#[test]
+fn the_cookie_jar_is_bounded() {
+    let (url, seen) = server(
+        2,
+        Arc::new(|i, _req: &Seen| {
+            let many: String = (0..MAX_COOKIES + 8)
+                .map(|n| format!("Set-Cookie: c{n}=v\r\n"))
+                .collect();
+            match i {
+                0 => ok("<a/>", &many),
+                _ => ok("<b/>", ""),
+            }
+        }),
+    );
+    let c = client(&url, "", "");
+    let mut s = c.session();
+    s.post(b"<x/>").unwrap();
+    s.post(b"<y/>").unwrap();
+    let seen = seen.lock().unwrap();
+    let sent = seen[1]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "cookie")
+        .map(|(_, v)| v.split("; ").count());
+    assert_eq!(sent, Some(MAX_COOKIES));
 }
 
 #[test]
@@ -143,7 +171,7 @@ fn digest_server(alg: &'static str) -> (String, Arc<Mutex<Vec<Seen>>>) {
 }
 
 fn digest_server_for(alg: &'static str, method: &'static str) -> (String, Arc<Mutex<Vec<Seen>>>) {
-    let verifier = Arc::new(Mutex::new(crate::auth::digest::Verifier::new(
+    let verifier = Arc::new(Mutex::new(crate::http::digest::Verifier::new(
         "cpe", "pw", "acs", 60_000,
     )));
     server(
@@ -205,12 +233,22 @@ fn wrong_credentials_fail_after_one_retry() {
     let (url, seen) = digest_server("MD5");
     let c = client(&url, "cpe", "nope");
     let mut s = c.session();
-    assert!(matches!(s.post(b"<inform/>"), Err(ClientError::Auth(_))));
+    assert!(matches!(
+        s.post(b"<inform/>"),
+        Err(Error::Auth(AuthFailure::Refused(_)))
+    ));
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
 
 #[test]
-fn basic_auth_when_only_basic_is_offered() {
+fn basic_auth_when_only_basic_is_offered_and_allowed() {
+    let basic_only = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"acs\"\r\nContent-Length: 0\r\n\r\n";
+    let (url, seen) = server(1, Arc::new(move |_i, _req: &Seen| basic_only.into()));
+    assert!(matches!(
+        client(&url, "cpe", "pw").session().post(b"<x/>"),
+        Err(Error::Auth(AuthFailure::BasicOverHttp))
+    ));
+    assert_eq!(seen.lock().unwrap().len(), 1, "no password sent in clear");
     let (url, seen) = server(
         2,
         Arc::new(|_i, req: &Seen| {
@@ -225,7 +263,13 @@ fn basic_auth_when_only_basic_is_offered() {
             }
         }),
     );
-    let c = client(&url, "cpe", "pw");
+    let c = Client::new(Settings {
+        username: "cpe".into(),
+        password: "pw".into(),
+        allow_basic_over_http: true,
+        ..Settings::new(&url)
+    })
+    .unwrap();
     assert_eq!(c.session().post(b"<x/>").unwrap().status, 200);
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
@@ -263,7 +307,9 @@ fn redirect_loops_are_bounded() {
     let c = client(&url, "", "");
     assert!(matches!(
         c.session().post(b"<a/>"),
-        Err(ClientError::Redirects)
+        Err(Error::Redirects {
+            limit: MAX_REDIRECTS
+        })
     ));
 }
 
@@ -299,15 +345,15 @@ fn a_silent_server_times_out() {
         drop(s);
     });
     let c = Client::new(Settings {
-        url,
-        username: String::new(),
-        password: String::new(),
-        tls: Default::default(),
         timeout: Duration::from_millis(300),
+        ..Settings::new(&url)
     })
     .unwrap();
     let t = Instant::now();
-    assert!(matches!(c.session().post(b"<a/>"), Err(ClientError::Io(_))));
+    assert!(matches!(
+        c.session().post(b"<a/>"),
+        Err(Error::Timeout(Timeout::RoundTrip(_)))
+    ));
     assert!(t.elapsed() < Duration::from_millis(1200));
     hold.join().unwrap();
 }
@@ -325,45 +371,54 @@ fn oversized_and_malformed_responses_are_refused() {
     );
     assert!(matches!(
         client(&url, "", "").session().post(b"<a/>"),
-        Err(ClientError::Protocol(_))
+        Err(Error::BodyTooLarge { .. })
     ));
     let (url, _) = server(1, Arc::new(|_i, _r: &Seen| "SMTP ready\r\n\r\n".into()));
     assert!(matches!(
         client(&url, "", "").session().post(b"<a/>"),
-        Err(ClientError::Protocol(_))
+        Err(Error::Wire(wire::Error::StatusLine(_)))
     ));
     let (url, _) = server(
         1,
         Arc::new(|_i, _r: &Seen| {
             format!(
                 "HTTP/1.1 200 OK\r\nX: {}\r\n\r\n",
-                "a".repeat(MAX_HEADER_BYTES)
+                "a".repeat(wire::MAX_HEAD_BYTES)
             )
         }),
     );
     assert!(matches!(
         client(&url, "", "").session().post(b"<a/>"),
-        Err(ClientError::Protocol(_))
+        Err(Error::Wire(wire::Error::HeadTooLarge { .. }))
     ));
     assert!(matches!(
-        Client::new(Settings {
-            url: "ftp://x/".into(),
-            username: String::new(),
-            password: String::new(),
-            tls: Default::default(),
-            timeout: Duration::from_secs(1)
-        }),
-        Err(ClientError::Url(_))
+        Client::new(Settings::new("ftp://x/")),
+        Err(Error::Url(UrlError::Scheme(_)))
     ));
-    let refused = TcpListener::bind("127.0.0.1:0")
+    // A bound socket that does not listen refuses connections (and keeps its port).
+    use nix::sys::socket::{
+        bind, getsockname, socket, AddressFamily, SockFlag, SockType, SockaddrIn,
+    };
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )
+    .unwrap();
+    bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &SockaddrIn::new(127, 0, 0, 1, 0),
+    )
+    .unwrap();
+    let port = getsockname::<SockaddrIn>(std::os::fd::AsRawFd::as_raw_fd(&fd))
         .unwrap()
-        .local_addr()
-        .unwrap();
+        .port();
     assert!(matches!(
-        client(&format!("http://{refused}/"), "", "")
+        client(&format!("http://127.0.0.1:{port}/"), "", "")
             .session()
             .post(b"<a/>"),
-        Err(ClientError::Connect(_))
+        Err(Error::Connect(..))
     ));
 }
 
@@ -376,16 +431,18 @@ struct Collect {
 }
 
 impl Sink for Collect {
-    fn head(&mut self, resp: &Response) -> Result<(), String> {
+    type Error = &'static str;
+
+    fn head(&mut self, resp: &Response) -> Result<(), &'static str> {
         self.head_status = Some(resp.status);
         Ok(())
     }
-    fn write(&mut self, data: &[u8]) -> Result<(), String> {
+    fn write(&mut self, data: &[u8]) -> Result<(), &'static str> {
         if self
             .refuse_after
             .is_some_and(|n| self.data.len() + data.len() > n)
         {
-            return Err("full".into());
+            return Err("full");
         }
         self.data.extend_from_slice(data);
         Ok(())
@@ -450,7 +507,7 @@ fn get_handles_chunks_close_errors_and_a_refusing_sink() {
         refuse_after: Some(4),
         ..Default::default()
     };
-    assert!(matches!(s.get_to(&mut sink), Err(ClientError::Sink(m)) if m == "full"));
+    assert!(matches!(s.get_to(&mut sink), Err(FetchError::Sink("full"))));
     let mut sink = Collect::default();
     s.get_to(&mut sink).unwrap();
     assert_eq!(sink.data, b"until close");
