@@ -146,6 +146,9 @@ impl fmt::Display for SetupError {
 
 impl std::error::Error for SetupError {}
 
+/// Where Linux names the current boot.
+pub const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
+
 /// How long the board's reboot or factory-reset command may run.
 pub const ACTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -326,18 +329,43 @@ impl Device {
         }
     }
 
+    /// The id of the current boot (`[board] boot_id`, else the kernel's), `None` when it
+    /// cannot be read (then every start counts as a boot).
+    pub fn boot_id(&self) -> Option<String> {
+        let path = self
+            .board
+            .boot_id
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(BOOT_ID));
+        match std::fs::read_to_string(&path) {
+            Ok(id) if !id.trim().is_empty() => Some(id.trim().to_string()),
+            Ok(_) => None,
+            Err(e) => {
+                log::warn!("device: boot id {}: {e}", path.display());
+                None
+            }
+        }
+    }
+
     /// Runs the board's reboot command (TR-069 A.3.2.9, after the session).
     pub fn reboot(&self) -> Result<(), ActionError> {
         run_action("reboot", &self.board.reboot)
     }
 
-    /// Forgets everything cwmpd keeps (its state and stored values), then runs the board's
-    /// factory-reset command (A.4.1.6).
+    /// Runs the board's factory-reset command (A.4.1.6), then forgets everything cwmpd keeps
+    /// (its state and stored values: the next start bootstraps). A command that fails leaves
+    /// it all as it was.
     pub fn factory_reset(&mut self) -> Result<(), ActionError> {
+        run_action("factory reset", &self.board.factory_reset)?;
+        self.forget_state();
+        Ok(())
+    }
+
+    /// Removes the state files (a factory reset done).
+    pub fn forget_state(&mut self) {
         for f in [STATE_FILE, STORED_FILE] {
             let _ = std::fs::remove_file(self.state_dir.join(f));
         }
-        run_action("factory reset", &self.board.factory_reset)
     }
 }
 

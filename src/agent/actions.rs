@@ -1,7 +1,9 @@
 //! Device actions the ACS asked for, carried out after the session (TR-069 A.3.2.9: Reboot
 //! happens once the session is closed; A.4.1.6 FactoryReset), and the reboot an apply that
 //! should have taken the device down still owes. The commands themselves are the board's,
-//! run by [`crate::device::Device`].
+//! run by [`crate::device::Device`]. Only what happened is reported: a reboot command that
+//! fails is logged and the agent keeps running (no M Reboot comes of it); a reboot that
+//! "succeeds" without a boot is found out at the next start (the boot id did not change).
 
 use super::Agent;
 
@@ -12,29 +14,46 @@ impl Agent {
         if std::mem::take(&mut self.reboot_after_apply) {
             self.dirty = true;
             self.persist();
-            if let Err(e) = self.dev.reboot() {
-                log::error!("agent: reboot after apply: {e}");
-            }
-            return true;
+            return match self.dev.reboot() {
+                Ok(()) => true,
+                Err(e) => {
+                    log::error!("agent: reboot after apply: {e}");
+                    self.reboot_failed(&e.to_string());
+                    false
+                }
+            };
         }
-        if self.actions.factory_reset {
-            self.actions.factory_reset = false;
+        if self.state.pending.factory_reset {
             log::warn!("agent: factory reset");
-            if let Err(e) = self.dev.factory_reset() {
-                log::error!("agent: {e}");
-            }
-            return true;
+            return match self.dev.factory_reset() {
+                Ok(()) => true,
+                Err(e) => {
+                    log::error!("agent: {e}; the device keeps its state");
+                    self.state.pending.factory_reset = false;
+                    self.dirty = true;
+                    false
+                }
+            };
         }
-        if let Some(key) = self.actions.reboot.take() {
-            // Remember the CommandKey first: after the reboot the Inform carries M Reboot.
-            self.state.reboot_key = Some(key);
-            self.dirty = true;
-            self.persist();
-            if let Err(e) = self.dev.reboot() {
-                log::error!("agent: {e}");
+        let Some(r) = &self.state.pending.reboot else {
+            return false;
+        };
+        let key = r.command_key.clone();
+        // The boot it is issued in goes on disk first: a boot after it is the reboot.
+        self.state.pending.reboot = Some(crate::rpc::Reboot {
+            command_key: key.clone(),
+            issued_in: self.state.boot_id.clone().or(Some(String::new())),
+        });
+        self.dirty = true;
+        self.persist();
+        match self.dev.reboot() {
+            Ok(()) => true,
+            Err(e) => {
+                log::error!("agent: reboot for {key:?}: {e}; not rebooting");
+                self.state.pending.reboot = None;
+                self.dirty = true;
+                false
             }
-            return true;
         }
-        false
     }
 }

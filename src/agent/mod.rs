@@ -223,17 +223,15 @@ impl Agent {
         &self.state.events.events
     }
 
+    /// Queues an event (logged once: an event already queued is not queued again).
     fn push(&mut self, ev: Event) {
-        log::info!(
-            "event: {}{}",
-            ev.code,
-            if ev.command_key.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", ev.command_key)
-            }
-        );
+        let what = if ev.command_key.is_empty() {
+            ev.code.clone()
+        } else {
+            format!("{} ({})", ev.code, ev.command_key)
+        };
         if self.state.events.push(ev) {
+            log::info!("event: {what}");
             self.dirty = true;
         }
     }

@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 
-use super::state::Scheduled;
+use super::state::AgentState;
 use super::Agent;
 use crate::codec::datetime;
 use crate::event::{code, Event};
 use crate::http;
-use crate::rpc;
+use crate::model::Model;
+use crate::rpc::{self, Pending, SaveError};
 use crate::session::engine::{Engine, Outcome, Request, Step};
 use crate::session::inform;
 use crate::soap::redact::Redacted;
@@ -36,6 +37,23 @@ impl std::fmt::Display for Broken {
     }
 }
 
+/// The device's journal as RPCs see it: it saves the agent's state with the pending orders
+/// the RPC has in hand.
+struct SessionJournal<'a> {
+    journal: &'a mut crate::device::Journal,
+    state: &'a AgentState,
+}
+
+impl rpc::Journal for SessionJournal<'_> {
+    fn save(&mut self, model: &mut Model, pending: &Pending) -> Result<(), SaveError> {
+        let agent = self.state.table_with(pending);
+        self.journal
+            .save(model, Some(agent))
+            .map(|_| ())
+            .map_err(SaveError)
+    }
+}
+
 /// A uniform random number for the back-off's draw.
 fn random_u64() -> u64 {
     let mut b = [0u8; 8];
@@ -44,24 +62,58 @@ fn random_u64() -> u64 {
 }
 
 impl Agent {
-    /// Queues the events of a start: BOOTSTRAP if this ACS has not seen us, BOOT, and
-    /// M Reboot when we come back from a Reboot RPC; arms the value checks.
+    /// Queues the events of a start: BOOTSTRAP if this ACS has not seen us; 1 BOOT only when
+    /// the device booted (its boot id changed: a restart of the daemon is no boot); M Reboot
+    /// when that boot is the one a Reboot RPC asked for. Orders a restart cut short are
+    /// carried out now. Arms the value checks.
     pub(super) fn startup(&mut self) {
-        self.state.events.restarted();
         if self.cfg.notify.interval > 0 || self.cfg.notify.netlink {
             // Establish (or compare with) the baseline at once, then every interval.
             self.timers.next_notify = Some(self.clock.now());
         }
         self.watch_netlink();
+        let now = self.dev.boot_id();
+        let booted = now.is_none() || self.state.boot_id != now;
+        if booted && self.state.pending.factory_reset {
+            // The factory-reset command took the device down before cwmpd forgot its state.
+            log::warn!("agent: booted from a factory reset: forgetting the state");
+            self.dev.forget_state();
+            self.dev.model.reset_state();
+            self.dev.shared.stored.clear();
+            self.state = AgentState::default();
+        }
         let url = self.management.settings.url.clone();
         if self.state.bootstrapped_url.as_deref() != Some(url.as_str()) {
             self.push(Event::new(code::BOOTSTRAP));
         }
-        self.push(Event::new(code::BOOT));
-        if let Some(key) = self.state.reboot_key.take() {
-            self.push(Event::with_key(code::M_REBOOT, &key));
+        log::info!(
+            "agent: {}",
+            if booted {
+                "the device booted"
+            } else {
+                "restarted in the same boot"
+            }
+        );
+        self.state.boot_id = now;
+        if booted {
+            // TR-069 §3.7.1.5: what a boot discards goes; a restart of the daemon keeps all.
+            self.state.events.booted();
+            self.push(Event::new(code::BOOT));
         }
-        self.transfers_restarted();
+        match self.state.pending.reboot.take() {
+            // TR-069 A.3.2.9: M Reboot only when the device really rebooted.
+            Some(r) if r.issued_in.is_some() && booted => {
+                self.push(Event::with_key(code::M_REBOOT, &r.command_key));
+            }
+            Some(r) if r.issued_in.is_some() => log::error!(
+                "agent: the reboot for {:?} did not happen (same boot): not reported",
+                r.command_key
+            ),
+            // Acknowledged, and cut short before it ran: it is still owed.
+            Some(r) => self.state.pending.reboot = Some(r),
+            None => {}
+        }
+        self.transfers_restarted(booted);
         self.dirty = true;
     }
 
@@ -176,14 +228,23 @@ impl Agent {
                 self.cr_pending = true;
             }
             let was_informed = engine.informed();
+            // The RPC works on what is pending; the journal saves it with the rest of the
+            // state before a response that acknowledges a change leaves (write-ahead).
+            let mut pending = std::mem::take(&mut self.state.pending);
+            let mut journal = SessionJournal {
+                journal: &mut self.dev.journal,
+                state: &self.state,
+            };
             let mut ctx = rpc::Context {
                 model: &mut self.dev.model,
+                pending: &mut pending,
                 actions: &mut self.actions,
-                transfers: &mut self.state.transfers,
+                journal: &mut journal,
                 board: &self.dev.board.transfer,
                 now: self.clock.unix(),
             };
             let step = engine.on_response(resp.status, &resp.body, &mut ctx);
+            self.state.pending = pending;
             if engine.informed() && !was_informed {
                 // Delivered events are retired on disk at once, so a crash later in the
                 // session does not send them again (the one extra write a turn).
@@ -248,13 +309,6 @@ impl Agent {
         }
         #[cfg(feature = "diagnostics")]
         self.start_diagnostics();
-        let wall = self.clock.unix();
-        for (delay, key) in std::mem::take(&mut self.actions.scheduled) {
-            self.state.scheduled.push(Scheduled {
-                due: wall + i64::from(delay),
-                command_key: key,
-            });
-        }
         self.follow_management();
     }
 }

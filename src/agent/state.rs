@@ -1,24 +1,18 @@
 //! What the agent must remember across restarts: undelivered events, the retry count, which
-//! ACS URL has seen our BOOTSTRAP, a Reboot's CommandKey, pending ScheduleInforms, the
-//! ACS's CWMP version, the value-change baseline, the transfer queue and the Connection Request
-//! port the system chose. Saved as the agent section of the device's one state file
-//! (`device::STATE_FILE`), at most once per loop turn and only when something changed.
+//! ACS URL has seen our BOOTSTRAP, what the ACS ordered (a Reboot or FactoryReset owed,
+//! pending ScheduleInforms, the transfer queue: [`Pending`]), the boot the agent last ran in,
+//! the ACS's CWMP version, the value-change baseline and the Connection Request port the
+//! system chose. Saved as the agent section of the device's one state file
+//! (`device::STATE_FILE`): before the response to each RPC that changed it, and at the end of
+//! a loop turn that changed it otherwise.
 
 use std::collections::BTreeMap;
 
 use crate::codec::toml::{FieldResult, Fields, Table, Value};
 
 use crate::event::Queue;
+use crate::rpc::{Pending, Reboot, Scheduled};
 use crate::transfer::Transfers;
-
-/// A ScheduleInform waiting to come due.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scheduled {
-    /// Unix time when it is due.
-    pub due: i64,
-    /// Its CommandKey.
-    pub command_key: String,
-}
 
 /// The agent's durable state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,17 +23,15 @@ pub struct AgentState {
     pub retry_count: u32,
     /// The ACS URL that acknowledged our BOOTSTRAP.
     pub bootstrapped_url: Option<String>,
-    /// Set just before a Reboot RPC is carried out: the next start reports M Reboot.
-    pub reboot_key: Option<String>,
-    /// Pending ScheduleInforms.
-    pub scheduled: Vec<Scheduled>,
+    /// What the ACS ordered that is not done yet.
+    pub pending: Pending,
+    /// The kernel's boot id when the agent last ran: a different one means the device booted.
+    pub boot_id: Option<String>,
     /// The CWMP version the ACS answered with (`1.0` … `1.4`).
     pub acs_version: Option<String>,
     /// Last seen values of notified parameters: kept across restarts so a reboot does not
     /// look like a change.
     pub baseline: BTreeMap<String, String>,
-    /// Queued transfers and results not yet acknowledged.
-    pub transfers: Transfers,
     /// The Connection Request port the system chose for a `:0` listen address, bound again
     /// first at the next start so the ConnectionRequestURL stays the same.
     pub cr_port: Option<u16>,
@@ -48,20 +40,36 @@ pub struct AgentState {
 impl AgentState {
     /// The `[agent]` table of the state file.
     pub fn to_table(&self) -> Table {
+        self.table_with(&self.pending)
+    }
+
+    /// The `[agent]` table with `pending` for the orders (an RPC holds them meanwhile).
+    pub fn table_with(&self, pending: &Pending) -> Table {
         let mut t = Table::new();
         t.insert("events".into(), Value::Table(self.events.to_table()));
         t.insert("retry_count".into(), self.retry_count.into());
         let optional = [
             ("bootstrapped_url", &self.bootstrapped_url),
-            ("reboot_key", &self.reboot_key),
             ("acs_version", &self.acs_version),
+            ("boot_id", &self.boot_id),
         ];
         for (k, v) in optional {
             if let Some(v) = v {
                 t.insert(k.into(), v.clone().into());
             }
         }
-        let scheduled = self
+        if let Some(r) = &pending.reboot {
+            let mut rt = Table::new();
+            rt.insert("command_key".into(), r.command_key.clone().into());
+            if let Some(b) = &r.issued_in {
+                rt.insert("issued_in".into(), b.clone().into());
+            }
+            t.insert("reboot".into(), Value::Table(rt));
+        }
+        if pending.factory_reset {
+            t.insert("factory_reset".into(), true.into());
+        }
+        let scheduled = pending
             .scheduled
             .iter()
             .map(|s| {
@@ -78,7 +86,10 @@ impl AgentState {
             .map(|(k, v)| (k.clone(), v.clone().into()))
             .collect();
         t.insert("baseline".into(), Value::Table(baseline));
-        t.insert("transfers".into(), Value::Table(self.transfers.to_table()));
+        t.insert(
+            "transfers".into(),
+            Value::Table(pending.transfers.to_table()),
+        );
         if let Some(p) = self.cr_port {
             t.insert("cr_port".into(), p.into());
         }
@@ -94,15 +105,32 @@ impl AgentState {
                 command_key: s.opt_str("command_key")?.unwrap_or_default(),
             });
         }
+        let reboot = if f.has("reboot") {
+            let mut r = f.sub("reboot")?;
+            Some(Reboot {
+                command_key: r.opt_str("command_key")?.unwrap_or_default(),
+                issued_in: r.opt_str("issued_in")?,
+            })
+        } else {
+            // Earlier versions kept only the CommandKey, set as the reboot command ran.
+            f.opt_str("reboot_key")?.map(|command_key| Reboot {
+                command_key,
+                issued_in: Some(String::new()),
+            })
+        };
         Ok(AgentState {
             events: Queue::from_fields(&mut f.sub("events")?)?,
             retry_count: f.opt_int("retry_count")?.unwrap_or(0),
             bootstrapped_url: f.opt_str("bootstrapped_url")?,
-            reboot_key: f.opt_str("reboot_key")?,
-            scheduled,
+            pending: Pending {
+                transfers: Transfers::from_fields(&mut f.sub("transfers")?)?,
+                scheduled,
+                reboot,
+                factory_reset: f.opt_bool("factory_reset")?.unwrap_or(false),
+            },
+            boot_id: f.opt_str("boot_id")?,
             acs_version: f.opt_str("acs_version")?,
             baseline: f.map("baseline", |f, k| f.str(k))?,
-            transfers: Transfers::from_fields(&mut f.sub("transfers")?)?,
             cr_port: f.opt_int("cr_port")?,
         })
     }
@@ -121,21 +149,36 @@ mod tests {
         s.events.push(Event::with_key("M Reboot", "key \"1\""));
         s.retry_count = 3;
         s.bootstrapped_url = Some("http://acs/".into());
-        s.reboot_key = Some(String::new());
-        s.scheduled.push(Scheduled {
+        s.pending.reboot = Some(Reboot {
+            command_key: "rk".into(),
+            issued_in: Some("boot-1".into()),
+        });
+        s.pending.factory_reset = true;
+        s.boot_id = Some("boot-2".into());
+        s.pending.scheduled.push(Scheduled {
             due: 1_764_050_400,
             command_key: "sched".into(),
         });
         s.acs_version = Some("1.4".into());
         s.baseline
             .insert("Device.DeviceInfo.UpTime".into(), "12\n".into());
-        s.transfers.next_id = 9;
+        s.pending.transfers.next_id = 9;
         s.cr_port = Some(40_001);
         let text = toml::to_string(&s.to_table());
         let back = AgentState::from_fields(&mut Fields::new(toml::parse(&text).unwrap())).unwrap();
         assert_eq!(back, s);
         let empty = AgentState::from_fields(&mut Fields::new(Table::new())).unwrap();
         assert_eq!(empty, AgentState::default());
+        let old = toml::parse("reboot_key = \"k\"").unwrap();
+        let old = AgentState::from_fields(&mut Fields::new(old)).unwrap();
+        assert_eq!(
+            old.pending.reboot,
+            Some(Reboot {
+                command_key: "k".into(),
+                issued_in: Some(String::new())
+            }),
+            "a reboot an earlier version was carrying out"
+        );
         let bad = toml::parse("retry_count = \"x\"").unwrap();
         let e = AgentState::from_fields(&mut Fields::new(bad)).unwrap_err();
         assert!(e.message.contains("retry_count"), "{e}");

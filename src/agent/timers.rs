@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::state::Scheduled;
 use super::Agent;
 use crate::event::{code, Event};
+use crate::rpc::Scheduled;
 
 /// Longest the loop sleeps without a deadline.
 pub const MAX_WAIT: Duration = Duration::from_secs(3600);
@@ -44,10 +44,10 @@ impl Agent {
         }
         let wall = self.clock.unix();
         let (due, later): (Vec<Scheduled>, Vec<Scheduled>) =
-            std::mem::take(&mut self.state.scheduled)
+            std::mem::take(&mut self.state.pending.scheduled)
                 .into_iter()
                 .partition(|s| s.due <= wall);
-        self.state.scheduled = later;
+        self.state.pending.scheduled = later;
         for s in due {
             self.push(Event::new(code::SCHEDULED));
             self.push(Event::with_key(code::M_SCHEDULE_INFORM, &s.command_key));
@@ -77,6 +77,7 @@ impl Agent {
         }
         let wall_due = self
             .state
+            .pending
             .scheduled
             .iter()
             .map(|s| s.due)

@@ -44,23 +44,67 @@ pub enum Report {
 const WORKER_STACK: usize = 512 * 1024;
 
 impl Agent {
-    /// Start-up: results of jobs the restart cut off, leftovers removed, autonomous reports.
-    pub(super) fn transfers_restarted(&mut self) {
+    /// The device's SoftwareVersion now (what a firmware download should change).
+    fn software_version(&mut self) -> Option<String> {
+        self.dev
+            .model
+            .lookup(&["Device.DeviceInfo.SoftwareVersion"])
+            .pop()
+            .flatten()
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A reboot an apply needed did not happen: its download failed.
+    pub(super) fn reboot_failed(&mut self, why: &str) {
+        let now = self.clock.unix();
+        let before = self.state.pending.transfers.done.len();
+        let ids: Vec<u64> = self
+            .state
+            .pending
+            .transfers
+            .jobs
+            .iter()
+            .filter(|j| j.phase == Phase::Rebooting)
+            .map(|j| j.id)
+            .collect();
+        for id in ids {
+            self.state.pending.transfers.finish(
+                id,
+                Err(TransferError::Local(format!(
+                    "the reboot into the new software failed: {why}"
+                ))),
+                now,
+            );
+        }
+        let fresh: Vec<Done> = self.state.pending.transfers.done[before..].to_vec();
+        for d in &fresh {
+            self.announce(d);
+        }
+        self.dirty = true;
+    }
+
+    /// Start-up: results of jobs the restart cut off (and of firmware that needed the boot
+    /// that just happened — or did not), leftovers removed, autonomous reports.
+    pub(super) fn transfers_restarted(&mut self, booted: bool) {
         let now = self.clock.unix();
         let board = self.dev.board.transfer.clone();
-        let before = self.state.transfers.done.len();
-        let files = self
-            .state
-            .transfers
-            .restarted(now, |ty| board.download.get(ty).is_some_and(|d| d.reboot));
+        let before = self.state.pending.transfers.done.len();
+        let software = self.software_version();
+        let files =
+            self.state
+                .pending
+                .transfers
+                .restarted(now, booted, software.as_deref(), |ty| {
+                    board.download.get(ty).is_some_and(|d| d.reboot)
+                });
         for f in files {
             let _ = std::fs::remove_file(f);
         }
         run::clean(&self.transfer.dir, &[]);
-        if self.state.transfers.done.len() != before {
+        if self.state.pending.transfers.done.len() != before {
             self.dirty = true;
         }
-        let fresh: Vec<Done> = self.state.transfers.done[before..].to_vec();
+        let fresh: Vec<Done> = self.state.pending.transfers.done[before..].to_vec();
         for d in &fresh {
             self.announce(d);
         }
@@ -73,23 +117,20 @@ impl Agent {
         let dir = self.cfg.paths.state_dir.join(autonomous::SPOOL_DIR);
         for d in autonomous::scan(&dir, self.clock.unix()) {
             self.announce(&d);
-            self.state.transfers.push_done(d);
+            self.state.pending.transfers.push_done(d);
             self.dirty = true;
         }
     }
 
-    /// Adds to the Inform about to go the events undelivered results need: 7 TRANSFER
-    /// COMPLETE / 10 AUTONOMOUS TRANSFER COMPLETE go in every Inform until the ACS has
-    /// acknowledged the result (its M event was queued when the result was new). Results the
-    /// ACS refused with a fault wait for the next session; they do not start one.
+    /// Adds to the Inform about to go the events undelivered results need: each result's M
+    /// event with its CommandKey and 7 TRANSFER COMPLETE (or 10 AUTONOMOUS TRANSFER COMPLETE
+    /// alone) go in every Inform until the ACS has acknowledged the result — also when a
+    /// crash came between the InformResponse that retired them and the TransferComplete.
+    /// Results the ACS refused with a fault wait for the next session; they do not start one.
     pub(super) fn announce_results(&mut self) {
-        let done = self.state.transfers.done.clone();
+        let done = self.state.pending.transfers.done.clone();
         for d in &done {
-            if d.autonomous.is_some() {
-                self.push(Event::new(code::AUTONOMOUS_TRANSFER_COMPLETE));
-            } else {
-                self.push(Event::new(code::TRANSFER_COMPLETE));
-            }
+            self.announce(d);
         }
     }
 
@@ -108,7 +149,7 @@ impl Agent {
     /// The results this session reports (one CPE request each, made for the session's
     /// version when it goes).
     pub(super) fn transfer_requests(&self) -> (Vec<Done>, Vec<Request>) {
-        let done = self.state.transfers.done.clone();
+        let done = self.state.pending.transfers.done.clone();
         let requests = done
             .iter()
             .cloned()
@@ -124,8 +165,15 @@ impl Agent {
         let mut changed = false;
         for &i in indices {
             let Some(d) = sent.get(i) else { continue };
-            if let Some(pos) = self.state.transfers.done.iter().position(|x| x == d) {
-                self.state.transfers.done.remove(pos);
+            if let Some(pos) = self
+                .state
+                .pending
+                .transfers
+                .done
+                .iter()
+                .position(|x| x == d)
+            {
+                self.state.pending.transfers.done.remove(pos);
                 changed = true;
             }
         }
@@ -139,8 +187,8 @@ impl Agent {
     /// due job.
     pub(super) fn transfer_turn(&mut self) {
         let now = self.clock.unix();
-        let before = self.state.transfers.done.len();
-        if self.state.transfers.expire(now) > 0 {
+        let before = self.state.pending.transfers.done.len();
+        if self.state.pending.transfers.expire(now) > 0 {
             self.dirty = true;
         }
         let mut inbox = std::mem::take(&mut self.workers.inbox);
@@ -148,12 +196,13 @@ impl Agent {
         for r in inbox {
             self.on_report(r);
         }
-        let after: Vec<Done> =
-            self.state.transfers.done[before.min(self.state.transfers.done.len())..].to_vec();
+        let after: Vec<Done> = self.state.pending.transfers.done
+            [before.min(self.state.pending.transfers.done.len())..]
+            .to_vec();
         for d in &after {
             self.announce(d);
         }
-        if let Some(id) = self.state.transfers.next_to_start(now) {
+        if let Some(id) = self.state.pending.transfers.next_to_start(now) {
             self.start_job(id, now);
         }
     }
@@ -168,12 +217,14 @@ impl Agent {
                 outcome,
             } => self.diagnostic_done(&test, generation, outcome),
             Report::Fetched { id, file } => {
-                let Some(job) = self.state.transfers.job_mut(id) else {
+                let software = self.software_version();
+                let Some(job) = self.state.pending.transfers.job_mut(id) else {
                     let _ = std::fs::remove_file(&file);
                     return;
                 };
                 job.phase = Phase::Applying;
                 job.file = Some(file.clone());
+                job.software_before = software;
                 let job = job.clone();
                 // On disk before the apply starts: an apply that takes the device down is
                 // then known after the boot.
@@ -195,7 +246,7 @@ impl Agent {
                     }
                     None => {
                         let _ = std::fs::remove_file(&file);
-                        self.state.transfers.finish(
+                        self.state.pending.transfers.finish(
                             id,
                             Err(TransferError::Local(format!(
                                 "the board no longer applies {:?}",
@@ -210,7 +261,7 @@ impl Agent {
             Report::Finished { id, result } => {
                 self.workers.busy = false;
                 let reboot = result.is_ok()
-                    && self.state.transfers.jobs.iter().any(|j| {
+                    && self.state.pending.transfers.jobs.iter().any(|j| {
                         j.id == id
                             && j.phase == Phase::Applying
                             && self
@@ -221,23 +272,28 @@ impl Agent {
                                 .get(&j.file_type)
                                 .is_some_and(|d| d.reboot)
                     });
-                self.state.transfers.finish(id, result, now);
                 self.dirty = true;
                 if reboot {
                     // The apply returned instead of taking the device down: reboot into what
-                    // it installed; the result is reported after the boot.
+                    // it installed; the result is reported after the boot, with 1 BOOT.
+                    if let Some(j) = self.state.pending.transfers.job_mut(id) {
+                        j.phase = Phase::Rebooting;
+                    }
                     self.reboot_after_apply = true;
+                } else {
+                    self.state.pending.transfers.finish(id, result, now);
                 }
             }
         }
     }
 
     fn start_job(&mut self, id: u64, now: i64) {
-        self.state.transfers.start(id, now);
+        self.state.pending.transfers.start(id, now);
         self.dirty = true;
         self.persist();
         let Some(job) = self
             .state
+            .pending
             .transfers
             .jobs
             .iter()
@@ -311,6 +367,9 @@ impl Agent {
         if self.workers.busy {
             return None;
         }
-        self.state.transfers.next_deadline(self.clock.unix())
+        self.state
+            .pending
+            .transfers
+            .next_deadline(self.clock.unix())
     }
 }

@@ -118,6 +118,13 @@ impl Values {
         std::mem::take(&mut self.0.borrow_mut().dirty)
     }
 
+    /// Forgets every value (a factory reset).
+    pub fn clear(&self) {
+        let mut book = self.0.borrow_mut();
+        book.data = Data::default();
+        book.dirty = true;
+    }
+
     /// Marks them unsaved again (a save failed).
     pub fn mark_dirty(&self) {
         self.0.borrow_mut().dirty = true;

@@ -55,6 +55,9 @@ pub struct Board {
     pub reboot: Option<Vec<String>>,
     /// argv run to reset the device to factory defaults.
     pub factory_reset: Option<Vec<String>>,
+    /// The file whose content names the current boot (the kernel's boot id by default): a
+    /// new value means the device booted.
+    pub boot_id: Option<PathBuf>,
     /// `[transfer]`: downloads, uploads.
     pub transfer: TransferBoard,
     /// Every file read, main file last.
@@ -67,6 +70,7 @@ struct FileMeta {
     include: Vec<String>,
     reboot: Option<Vec<String>>,
     factory_reset: Option<Vec<String>>,
+    boot_id: Option<String>,
 }
 
 /// One `[[object]]`, with the lines of what it binds.
@@ -104,6 +108,7 @@ impl BoardFile {
             include: m.strings("include")?,
             reboot: m.opt_strings("reboot")?,
             factory_reset: m.opt_strings("factory_reset")?,
+            boot_id: m.opt_str("boot_id")?,
         };
         m.finish()?;
         let handlers = f.opt_table("handlers")?.unwrap_or_default();
@@ -192,6 +197,9 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
     }
     if file.board.factory_reset.is_some() {
         board.factory_reset = file.board.factory_reset;
+    }
+    if let Some(b) = file.board.boot_id {
+        board.boot_id = Some(dir.join(b));
     }
     board.transfer.merge(file.transfer);
     for (k, v) in file.handlers {

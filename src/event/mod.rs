@@ -3,7 +3,8 @@
 //! Events wait here until an Inform that carries them is answered by an InformResponse.
 //! What happens to undelivered events differs per code: some are kept until delivered even
 //! across reboots (BOOTSTRAP, TRANSFER COMPLETE, M Download …), some are kept only until the
-//! agent restarts (PERIODIC, VALUE CHANGE …), and 6 CONNECTION REQUEST is never retried.
+//! device reboots (BOOT, PERIODIC, VALUE CHANGE …: a restart of the daemon is no reboot and
+//! keeps them), and 6 CONNECTION REQUEST is never retried.
 //! Single events appear at most once; "M" events carry a CommandKey and may repeat.
 
 use crate::codec::toml::{FieldResult, Fields, Table, Value};
@@ -16,8 +17,8 @@ pub const MAX_EVENTS: usize = 64;
 pub enum Retention {
     /// Keep until delivered, across restarts.
     UntilDelivered,
-    /// Keep until delivered or the agent restarts.
-    UntilRestart,
+    /// Keep until delivered or the device reboots (a restart of the daemon keeps it).
+    UntilReboot,
     /// Drop when the session that should carry it fails.
     NoRetry,
 }
@@ -92,7 +93,7 @@ pub fn retention(code: &str) -> Retention {
         | code::M_SCHEDULE_DOWNLOAD
         | code::M_UPLOAD => Retention::UntilDelivered,
         code::CONNECTION_REQUEST => Retention::NoRetry,
-        _ => Retention::UntilRestart,
+        _ => Retention::UntilReboot,
     }
 }
 
@@ -190,8 +191,8 @@ impl Queue {
             .retain(|e| retention(&e.code) != Retention::NoRetry);
     }
 
-    /// The agent (re)started with a queue loaded from disk: keep only what survives restarts.
-    pub fn restarted(&mut self) {
+    /// The device booted (the queue was loaded from disk): keep only what survives a reboot.
+    pub fn booted(&mut self) {
         self.events
             .retain(|e| retention(&e.code) == Retention::UntilDelivered);
     }
@@ -236,7 +237,7 @@ mod tests {
         q.push(Event::new(code::VALUE_CHANGE));
         q.push(Event::new(code::TRANSFER_COMPLETE));
         q.push(Event::with_key(code::M_REBOOT, "k"));
-        q.restarted();
+        q.booted();
         let codes: Vec<&str> = q.events.iter().map(|e| e.code.as_str()).collect();
         assert_eq!(
             codes,

@@ -127,6 +127,14 @@ impl Model {
         &self.state
     }
 
+    /// Forgets instance numbers, attributes and the ParameterKey (a factory reset).
+    pub fn reset_state(&mut self) {
+        self.state = ModelState::default();
+        self.set_global("parameter_key", "");
+        self.dirty = true;
+        self.last = None;
+    }
+
     /// True when the state changed since it was last saved.
     pub fn dirty(&self) -> bool {
         self.dirty

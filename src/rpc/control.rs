@@ -1,8 +1,9 @@
-//! Reboot, FactoryReset and ScheduleInform: recorded as actions, carried out by the agent
-//! after the session (TR-069 A.3.2.9, A.4.1.1, A.4.1.7).
+//! Reboot, FactoryReset and ScheduleInform: recorded as pending orders (saved before the
+//! response leaves), carried out by the agent after the session (TR-069 A.3.2.9, A.4.1.6,
+//! A.4.1.7).
 
 use super::error::RequestError;
-use super::{Actions, Context};
+use super::{Context, Reboot, Scheduled};
 use crate::soap::fault::Fault;
 use crate::soap::CpeMessage;
 
@@ -11,13 +12,16 @@ pub const MAX_SCHEDULED: usize = 16;
 
 /// Reboot.
 pub fn reboot(ctx: &mut Context, command_key: String) -> CpeMessage {
-    ctx.actions.reboot = Some(command_key);
+    ctx.pending.reboot = Some(Reboot {
+        command_key,
+        issued_in: None,
+    });
     CpeMessage::RebootResponse
 }
 
 /// FactoryReset.
 pub fn factory_reset(ctx: &mut Context) -> CpeMessage {
-    ctx.actions.factory_reset = true;
+    ctx.pending.factory_reset = true;
     CpeMessage::FactoryResetResponse
 }
 
@@ -30,10 +34,13 @@ pub fn schedule_inform(
     if delay == 0 {
         return Err(Fault::from(&RequestError::ZeroDelay));
     }
-    let Actions { scheduled, .. } = ctx.actions;
+    let scheduled = &mut ctx.pending.scheduled;
     if scheduled.len() >= MAX_SCHEDULED {
         return Err(Fault::from(&RequestError::TooManyScheduled(MAX_SCHEDULED)));
     }
-    scheduled.push((delay, command_key));
+    scheduled.push(Scheduled {
+        due: ctx.now + i64::from(delay),
+        command_key,
+    });
     Ok(CpeMessage::ScheduleInformResponse)
 }

@@ -176,6 +176,13 @@ impl From<&RequestError> for Fault {
     }
 }
 
+/// An acknowledged change must be durable: one that cannot be saved is an internal error.
+impl From<&super::SaveError> for Fault {
+    fn from(e: &super::SaveError) -> Fault {
+        Fault::new(FaultCode::InternalError, e.to_string())
+    }
+}
+
 /// The fault for a transfer request the queue refused (A.4.1.11: CancelTransfer of a transfer
 /// under way is 9021; an unknown CommandKey is an invalid argument).
 impl From<&QueueError> for Fault {

@@ -13,20 +13,76 @@ use crate::model::Model;
 use crate::soap::fault::Fault;
 use crate::soap::{AcsMessage, CpeMessage, CwmpVersion};
 use crate::transfer::{Direction, Transfers};
+pub use control::MAX_SCHEDULED;
 use error::RequestError;
 
-/// Device actions requested during a session, carried out after it ends (TR-069 A.3.2.9:
-/// Reboot happens after the session is closed).
+/// What the session learned that is not durable: the parameters the ACS set, whose changes
+/// are not notified back (TR-069 A.3.2.4).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Actions {
-    /// Reboot with this CommandKey.
-    pub reboot: Option<String>,
-    /// Reset to factory defaults.
-    pub factory_reset: bool,
-    /// ScheduleInform requests: (delay seconds, CommandKey).
-    pub scheduled: Vec<(u32, String)>,
-    /// Parameters the ACS set: their changes are not notified back (TR-069 A.3.2.4).
+    /// Parameters the ACS set.
     pub set_by_acs: Vec<String>,
+}
+
+/// A ScheduleInform waiting to come due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scheduled {
+    /// Unix time when it is due.
+    pub due: i64,
+    /// Its CommandKey.
+    pub command_key: String,
+}
+
+/// A Reboot the ACS asked for and that is owed until the device has rebooted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reboot {
+    /// Its CommandKey (M Reboot after the boot).
+    pub command_key: String,
+    /// The boot the reboot command was run in, once it ran without failing.
+    pub issued_in: Option<String>,
+}
+
+/// What the ACS asked the device to do after its RPC answered: durable, saved before the
+/// response leaves (an acknowledged order survives a power cut).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// Queued transfers and results not yet acknowledged.
+    pub transfers: Transfers,
+    /// ScheduleInforms waiting to come due.
+    pub scheduled: Vec<Scheduled>,
+    /// A Reboot owed (TR-069 A.3.2.9: after the session).
+    pub reboot: Option<Reboot>,
+    /// A FactoryReset owed (A.4.1.6).
+    pub factory_reset: bool,
+}
+
+/// Makes what a request changed durable before its response leaves (write-ahead): one atomic
+/// write of the device's whole state, the model's and `pending` included.
+pub trait Journal {
+    /// Writes the state. An error means nothing of the request may be acknowledged.
+    fn save(&mut self, model: &mut Model, pending: &Pending) -> Result<(), SaveError>;
+}
+
+/// Why the state could not be written.
+#[derive(Debug)]
+pub struct SaveError(pub crate::store::StoreError);
+
+impl std::fmt::Display for SaveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for SaveError {}
+
+/// A journal that keeps nothing (`cwmpd get`, tests of RPC semantics).
+#[derive(Debug, Default)]
+pub struct NoJournal;
+
+impl Journal for NoJournal {
+    fn save(&mut self, _model: &mut Model, _pending: &Pending) -> Result<(), SaveError> {
+        Ok(())
+    }
 }
 
 /// The RPCs cwmpd answers, each with the CWMP version that introduced it
@@ -60,14 +116,16 @@ pub fn methods(version: CwmpVersion) -> impl Iterator<Item = &'static str> {
         .map(|(m, _)| *m)
 }
 
-/// What a request needs: the model, the actions list and the transfer queue.
+/// What a request needs: the model, what is pending, the journal that saves them.
 pub struct Context<'a> {
     /// The data model.
     pub model: &'a mut Model,
-    /// Actions for after the session.
+    /// Orders for after the session (durable).
+    pub pending: &'a mut Pending,
+    /// What the session learned (not durable).
     pub actions: &'a mut Actions,
-    /// Queued transfers and undelivered results.
-    pub transfers: &'a mut Transfers,
+    /// Saves the state before a response that acknowledges a change.
+    pub journal: &'a mut dyn Journal,
     /// What the board can download and upload.
     pub board: &'a TransferBoard,
     /// Unix time now (transfers are due relative to it).
@@ -80,6 +138,7 @@ pub struct Context<'a> {
 pub fn handle(msg: AcsMessage, version: CwmpVersion, ctx: &mut Context) -> CpeMessage {
     let name = msg.name().to_string();
     log::info!("rpc: {name}");
+    let before = ctx.pending.clone();
     let later = METHODS
         .iter()
         .any(|(m, since)| *m == name && *since > version);
@@ -132,10 +191,51 @@ pub fn handle(msg: AcsMessage, version: CwmpVersion, ctx: &mut Context) -> CpeMe
         | AcsMessage::GetRPCMethodsResponse { .. }
         | AcsMessage::Fault { .. } => Err(Fault::from(&RequestError::NotARequest(name.clone()))),
     };
+    let answer = match answer {
+        Ok(ok) if changes(&ok) => durable(ok, before, ctx),
+        other => other,
+    };
     answer.unwrap_or_else(|f| {
         log::info!("rpc: {name} → {f}");
         CpeMessage::Fault(f)
     })
+}
+
+/// Whether a successful answer acknowledges a change (write-ahead: saved before it leaves;
+/// the read-only RPCs write nothing).
+fn changes(answer: &CpeMessage) -> bool {
+    matches!(
+        answer,
+        CpeMessage::SetParameterValuesResponse { .. }
+            | CpeMessage::SetParameterAttributesResponse
+            | CpeMessage::AddObjectResponse { .. }
+            | CpeMessage::DeleteObjectResponse { .. }
+            | CpeMessage::RebootResponse
+            | CpeMessage::FactoryResetResponse
+            | CpeMessage::DownloadResponse { .. }
+            | CpeMessage::UploadResponse { .. }
+            | CpeMessage::ScheduleInformResponse
+            | CpeMessage::ScheduleDownloadResponse
+            | CpeMessage::CancelTransferResponse
+    )
+}
+
+/// Saves the change before `answer` goes; if that fails, the change is undone and the answer
+/// is 9002 (an unsaved change is not acknowledged).
+fn durable(answer: CpeMessage, before: Pending, ctx: &mut Context) -> Result<CpeMessage, Fault> {
+    match ctx.journal.save(ctx.model, ctx.pending) {
+        Ok(()) => {
+            ctx.model.confirm();
+            Ok(answer)
+        }
+        Err(e) => {
+            log::error!("rpc: the change cannot be saved ({e}); undone");
+            ctx.model.undo();
+            *ctx.pending = before;
+            ctx.actions.set_by_acs.clear();
+            Err(Fault::from(&e))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,32 @@ use crate::board::TransferBoard;
 use crate::config::Config;
 use crate::device::Device;
 use crate::soap::{ParameterValue, SetParameterAttribute, Transfer};
-use crate::transfer::Transfers;
+
+/// Counts the saves it is asked for, and fails them when told to.
+#[derive(Default)]
+struct Counting {
+    saves: usize,
+    fail: bool,
+}
+
+impl Journal for Counting {
+    fn save(&mut self, _model: &mut Model, _pending: &Pending) -> Result<(), SaveError> {
+        if self.fail {
+            return Err(SaveError(crate::store::StoreError::Io(
+                "/state".into(),
+                std::io::Error::other("disk full"),
+            )));
+        }
+        self.saves += 1;
+        Ok(())
+    }
+}
 
 struct Env {
     dev: Device,
     dir: std::path::PathBuf,
-    transfers: Transfers,
+    pending: Pending,
+    journal: Counting,
     board: TransferBoard,
     now: i64,
 }
@@ -34,7 +54,8 @@ fn env(tag: &str) -> Env {
     Env {
         dev: Device::open(&cfg).unwrap(),
         dir,
-        transfers: Transfers::default(),
+        pending: Pending::default(),
+        journal: Counting::default(),
         board,
         now: 1_000_000,
     }
@@ -51,7 +72,8 @@ fn call_in(e: &mut Env, actions: &mut Actions, msg: AcsMessage, v: CwmpVersion) 
         &mut Context {
             model: &mut e.dev.model,
             actions,
-            transfers: &mut e.transfers,
+            pending: &mut e.pending,
+            journal: &mut e.journal,
             board: &e.board,
             now: e.now,
         },
@@ -238,13 +260,19 @@ fn control_rpcs_record_actions() {
         9003
     );
     assert_eq!(
-        a,
-        Actions {
-            reboot: Some("rk".into()),
-            factory_reset: true,
-            scheduled: vec![(5, "s".into())],
-            set_by_acs: vec![]
-        }
+        e.pending.reboot,
+        Some(Reboot {
+            command_key: "rk".into(),
+            issued_in: None
+        })
+    );
+    assert!(e.pending.factory_reset);
+    assert_eq!(
+        e.pending.scheduled,
+        [Scheduled {
+            due: e.now + 5,
+            command_key: "s".into()
+        }]
     );
     for _ in 0..control::MAX_SCHEDULED {
         call(
@@ -390,7 +418,7 @@ fn download_and_upload_are_queued_with_status_1_or_faulted() {
         }
         m => panic!("{m:?}"),
     }
-    let j = &e.transfers.jobs[0];
+    let j = &e.pending.transfers.jobs[0];
     assert_eq!(
         (j.due, j.file_size, j.command_key.as_str()),
         (1_000_030, 10, "k1")
@@ -485,7 +513,7 @@ fn schedule_download_checks_its_windows() {
         ),
         CpeMessage::ScheduleDownloadResponse
     );
-    let j = &e.transfers.jobs[0];
+    let j = &e.pending.transfers.jobs[0];
     assert!(j.scheduled);
     assert_eq!(j.due, 1_000_060);
     assert_eq!(j.windows[1].start, 1_000_300);
@@ -528,7 +556,7 @@ fn cancel_and_queue_listings() {
         keys(call(&mut e, &mut a, AcsMessage::GetQueuedTransfers)),
         [("a".into(), 1, true), ("b".into(), 1, true)]
     );
-    e.transfers.start(2, e.now);
+    e.pending.transfers.start(2, e.now);
     assert_eq!(
         keys(call(&mut e, &mut a, AcsMessage::GetAllQueuedTransfers)),
         [
@@ -546,9 +574,126 @@ fn cancel_and_queue_listings() {
     );
     assert_eq!(fault_code(&call(&mut e, &mut a, cancel("a"))), 9003);
     assert_eq!(fault_code(&call(&mut e, &mut a, cancel("b"))), 9021);
-    e.transfers.finish(2, Ok(()), e.now);
+    e.pending.transfers.finish(2, Ok(()), e.now);
     assert_eq!(
         keys(call(&mut e, &mut a, AcsMessage::GetAllQueuedTransfers)),
         [("u".into(), 1, false), ("b".into(), 3, true)]
     );
+}
+
+fn interval(v: &str, key: &str) -> AcsMessage {
+    AcsMessage::SetParameterValues {
+        list: vec![ParameterValue {
+            name: "Device.ManagementServer.PeriodicInformInterval".into(),
+            value: v.into(),
+            xsd_type: "unsignedInt".into(),
+        }],
+        parameter_key: key.into(),
+    }
+}
+
+#[test]
+fn every_change_is_saved_once_before_its_answer_and_reads_never() {
+    let mut e = env("journal");
+    let mut a = Actions::default();
+    let changes = [
+        interval("60", "k1"),
+        AcsMessage::SetParameterAttributes {
+            list: vec![SetParameterAttribute {
+                name: "Device.ManagementServer.PeriodicInformInterval".into(),
+                notification_change: true,
+                notification: 1,
+                access_list_change: false,
+                access_list: vec![],
+            }],
+        },
+        AcsMessage::ScheduleInform {
+            delay_seconds: 5,
+            command_key: "s".into(),
+        },
+        AcsMessage::Download(fw("d", "http://127.0.0.1:1/fw", 0)),
+        AcsMessage::CancelTransfer {
+            command_key: "d".into(),
+        },
+        AcsMessage::Reboot {
+            command_key: "r".into(),
+        },
+        AcsMessage::FactoryReset,
+    ];
+    for (n, msg) in changes.into_iter().enumerate() {
+        let name = msg.name().to_string();
+        let answer = call(&mut e, &mut a, msg);
+        assert!(
+            !matches!(answer, CpeMessage::Fault(_)),
+            "{name}: {answer:?}"
+        );
+        assert_eq!(e.journal.saves, n + 1, "{name}: one save");
+    }
+    let reads = [
+        AcsMessage::GetParameterValues {
+            names: vec!["Device.".into()],
+        },
+        AcsMessage::GetParameterNames {
+            path: "Device.".into(),
+            next_level: false,
+        },
+        AcsMessage::GetParameterAttributes {
+            names: vec!["Device.ManagementServer.".into()],
+        },
+        AcsMessage::GetRPCMethods,
+        AcsMessage::GetQueuedTransfers,
+        AcsMessage::GetAllQueuedTransfers,
+    ];
+    let saved = e.journal.saves;
+    for msg in reads {
+        call(&mut e, &mut a, msg);
+    }
+    assert_eq!(e.journal.saves, saved, "reads write nothing");
+    // A refused change writes nothing either.
+    assert_eq!(fault_code(&call(&mut e, &mut a, interval("0", "k2"))), 9003);
+    assert_eq!(e.journal.saves, saved);
+}
+
+#[test]
+fn a_change_that_cannot_be_saved_is_9002_and_undone() {
+    let mut e = env("unsaved");
+    let mut a = Actions::default();
+    let read = |e: &mut Env| {
+        e.dev
+            .model
+            .lookup(&["Device.ManagementServer.PeriodicInformInterval"])
+            .pop()
+            .flatten()
+    };
+    let before = read(&mut e);
+    e.journal.fail = true;
+    assert_eq!(fault_code(&call(&mut e, &mut a, interval("77", "k"))), 9002);
+    assert_eq!(read(&mut e), before, "the value is back");
+    assert_eq!(
+        e.dev.model.state().parameter_key,
+        "",
+        "and the ParameterKey"
+    );
+    assert!(a.set_by_acs.is_empty());
+    for msg in [
+        AcsMessage::ScheduleInform {
+            delay_seconds: 5,
+            command_key: "s".into(),
+        },
+        AcsMessage::Download(fw("d", "http://127.0.0.1:1/fw", 0)),
+        AcsMessage::Reboot {
+            command_key: "r".into(),
+        },
+        AcsMessage::FactoryReset,
+    ] {
+        let name = msg.name().to_string();
+        assert_eq!(fault_code(&call(&mut e, &mut a, msg)), 9002, "{name}");
+        assert_eq!(e.pending, Pending::default(), "{name}: nothing pending");
+    }
+    e.journal.fail = false;
+    assert_eq!(
+        call(&mut e, &mut a, interval("77", "k")),
+        CpeMessage::SetParameterValuesResponse { status: 0 }
+    );
+    assert_eq!(read(&mut e).as_deref(), Some("77"));
 }

@@ -59,6 +59,7 @@ fn job(t: &Transfer, direction: Direction, board: &TransferBoard, due: i64) -> R
         phase: Phase::Waiting,
         started: None,
         file: None,
+        software_before: None,
     })
 }
 
@@ -74,7 +75,7 @@ pub fn transfer(
         ctx.board,
         ctx.now + i64::from(t.delay_seconds),
     )?;
-    let id = ctx.transfers.add(j).map_err(|e| Fault::from(&e))?;
+    let id = ctx.pending.transfers.add(j).map_err(|e| Fault::from(&e))?;
     log::info!(
         "transfer {id}: {direction:?} {:?} from {} in {} s",
         t.file_type,
@@ -146,14 +147,15 @@ pub fn schedule_download(
         -1 => DEFAULT_RETRIES,
         n => n,
     };
-    let id = ctx.transfers.add(j).map_err(|e| Fault::from(&e))?;
+    let id = ctx.pending.transfers.add(j).map_err(|e| Fault::from(&e))?;
     log::info!("transfer {id}: ScheduleDownload of {:?}", t.file_type);
     Ok(CpeMessage::ScheduleDownloadResponse)
 }
 
 /// CancelTransfer.
 pub fn cancel(ctx: &mut Context, command_key: &str) -> Result<CpeMessage, Fault> {
-    ctx.transfers
+    ctx.pending
+        .transfers
         .cancel(command_key)
         .map_err(|e| Fault::from(&e))?;
     log::info!("transfer: {command_key:?} cancelled");
@@ -162,7 +164,7 @@ pub fn cancel(ctx: &mut Context, command_key: &str) -> Result<CpeMessage, Fault>
 
 /// GetQueuedTransfers (downloads) and GetAllQueuedTransfers.
 pub fn queued(ctx: &Context, all: bool) -> CpeMessage {
-    let list = listing(ctx.transfers, all);
+    let list = listing(&ctx.pending.transfers, all);
     if all {
         CpeMessage::GetAllQueuedTransfersResponse { list }
     } else {
@@ -333,6 +335,7 @@ mod tests {
             phase: Phase::Waiting,
             started: None,
             file: None,
+            software_before: None,
         };
         let a = t.add(job("a", Direction::Download)).unwrap();
         t.add(job("b", Direction::Download)).unwrap();

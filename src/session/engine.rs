@@ -299,7 +299,8 @@ mod tests {
     #[derive(Default)]
     struct Parts {
         actions: Actions,
-        transfers: crate::transfer::Transfers,
+        pending: crate::rpc::Pending,
+        journal: crate::rpc::NoJournal,
         board: crate::board::TransferBoard,
     }
 
@@ -308,7 +309,8 @@ mod tests {
             Context {
                 model,
                 actions: &mut self.actions,
-                transfers: &mut self.transfers,
+                pending: &mut self.pending,
+                journal: &mut self.journal,
                 board: &self.board,
                 now: 0,
             }

@@ -54,6 +54,9 @@ pub enum Phase {
     Running,
     /// The board's apply command runs on the downloaded file (2).
     Applying,
+    /// The apply of a download that needs a reboot returned; the device reboots into it
+    /// (2). Its result is known after the boot.
+    Rebooting,
 }
 
 /// A ScheduleDownload time window, in absolute Unix time.
@@ -102,6 +105,9 @@ pub struct Job {
     pub started: Option<i64>,
     /// The downloaded file while it is applied.
     pub file: Option<PathBuf>,
+    /// The SoftwareVersion when a download that reboots the device was applied: the same
+    /// one after the boot means the device came back into the old software.
+    pub software_before: Option<String>,
 }
 
 /// An AutonomousTransferComplete's extra facts.
@@ -183,6 +189,7 @@ impl Phase {
             Phase::Waiting => "waiting",
             Phase::Running => "running",
             Phase::Applying => "applying",
+            Phase::Rebooting => "rebooting",
         }
     }
 
@@ -191,6 +198,7 @@ impl Phase {
             "waiting" => Some(Phase::Waiting),
             "running" => Some(Phase::Running),
             "applying" => Some(Phase::Applying),
+            "rebooting" => Some(Phase::Rebooting),
             _ => None,
         }
     }
@@ -237,6 +245,9 @@ impl Job {
             if let Some(f) = &self.file {
                 t.insert("file".into(), f.to_string_lossy().into_owned().into());
             }
+            if let Some(v) = &self.software_before {
+                t.insert("software_before".into(), v.clone().into());
+            }
         }
         t
     }
@@ -265,10 +276,15 @@ impl Job {
             windows,
             retries_left: f.opt_int("retries_left")?.unwrap_or(0),
             phase: f
-                .opt_parse("phase", Phase::parse, "waiting, running or applying")?
+                .opt_parse(
+                    "phase",
+                    Phase::parse,
+                    "waiting, running, applying or rebooting",
+                )?
                 .unwrap_or_default(),
             started: f.opt_int("started")?,
             file: f.opt_str("file")?.map(PathBuf::from),
+            software_before: f.opt_str("software_before")?,
         })
     }
 }
@@ -548,24 +564,47 @@ impl Transfers {
     }
 
     /// After a restart: a job that was running was cut off (failed; its partial file is the
-    /// caller's to remove); one that was applying succeeded if `reboots(file_type)` says its
-    /// apply takes the device down, and failed otherwise. Returns the files to remove.
-    pub fn restarted(&mut self, now: i64, reboots: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    /// caller's to remove). A download whose apply reboots the device (`reboots(file_type)`)
+    /// succeeded only if the device booted (`booted`) into other software than before
+    /// (`software`: the SoftwareVersion now); any other job that was applying failed. Returns
+    /// the files to remove.
+    pub fn restarted(
+        &mut self,
+        now: i64,
+        booted: bool,
+        software: Option<&str>,
+        reboots: impl Fn(&str) -> bool,
+    ) -> Vec<PathBuf> {
         let mut files = Vec::new();
-        let ids: Vec<(u64, Phase, bool)> = self
+        let ids: Vec<(u64, Phase, bool, Option<String>)> = self
             .jobs
             .iter()
             .filter(|j| j.phase != Phase::Waiting)
-            .map(|j| (j.id, j.phase, reboots(&j.file_type)))
+            .map(|j| {
+                (
+                    j.id,
+                    j.phase,
+                    reboots(&j.file_type),
+                    j.software_before.clone(),
+                )
+            })
             .collect();
-        for (id, phase, reboot) in ids {
+        for (id, phase, reboot, before) in ids {
             if let Some(j) = self.job_mut(id) {
                 files.extend(j.file.take());
                 // No retry: an interrupted transfer is reported, never resumed half-way.
                 j.retries_left = 0;
             }
-            let result = match phase {
-                Phase::Applying if reboot => Ok(()),
+            let result = match (phase, reboot, booted) {
+                (Phase::Applying | Phase::Rebooting, true, true) => match (before, software) {
+                    (Some(b), Some(now)) if b == now => Err(TransferError::Corrupted(format!(
+                        "the device booted back into SoftwareVersion {now}"
+                    ))),
+                    _ => Ok(()),
+                },
+                (Phase::Rebooting, _, false) => Err(TransferError::Local(
+                    "the device did not reboot into the new software".into(),
+                )),
                 _ => Err(TransferError::Interrupted),
             };
             self.finish(id, result, now);

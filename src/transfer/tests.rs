@@ -23,6 +23,7 @@ fn job(key: &str, due: i64) -> Job {
         phase: Phase::Waiting,
         started: None,
         file: None,
+        software_before: None,
     }
 }
 
@@ -110,7 +111,7 @@ fn a_restart_fails_running_jobs_and_settles_applying_ones() {
         j.phase = Phase::Applying;
         j.file = Some(format!("/tmp/x{id}").into());
     }
-    let files = t.restarted(9, |ty| ty == "1 Firmware Upgrade Image");
+    let files = t.restarted(9, true, None, |ty| ty == "1 Firmware Upgrade Image");
     assert_eq!(
         files.len(),
         2,
@@ -133,7 +134,7 @@ fn a_restart_fails_running_jobs_and_settles_applying_ones() {
         })
         .unwrap();
     t.start(up, 10);
-    t.restarted(11, |_| true);
+    t.restarted(11, true, None, |_| true);
     assert_eq!(t.done[3].result, Err(TransferError::Interrupted));
     assert_eq!(t.done[3].direction, Direction::Upload);
     assert_eq!(t.done[3].method_event(), Some(crate::event::code::M_UPLOAD));

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use cwmpd_testacs::{Acs, Inform};
 use nix::sys::signal::Signal;
 
-use crate::support::agent::Agent;
+use crate::support::agent::{Agent, NO_REBOOT, NO_RESET};
 use crate::support::soap::{gpv, spa, spv};
 use crate::support::wait::T;
 use crate::support::{acs, TempDir};
@@ -32,13 +32,16 @@ fn bootstrap_then_boot_and_clean_sigterm() {
         a.log()
     );
     assert!(a.log().contains("stopping"));
+    // A restart of the daemon is no boot of the device: nothing to inform about.
+    a.spawn();
+    a.idle_after(&["agent: restarted in the same boot"]);
+    assert_eq!(acs.informs().len(), 1, "{}", a.log());
+    a.signal(Signal::SIGTERM);
+    // The device booted: 1 BOOT, and no second BOOTSTRAP for the same ACS.
+    a.new_boot();
     a.spawn();
     assert!(acs.wait_informs(2, T), "{}", a.log());
-    assert_eq!(
-        acs.informs()[1].codes(),
-        ["1 BOOT"],
-        "no second BOOTSTRAP for the same ACS"
-    );
+    assert_eq!(acs.informs()[1].codes(), ["1 BOOT"]);
     assert_eq!(acs.cookie_errors(), 0);
     let reqs = acs.requests();
     for (s, c) in &reqs {
@@ -191,6 +194,66 @@ fn reboot_runs_after_the_session_and_reports_m_reboot() {
     let after = &acs.informs()[1];
     assert_eq!(after.codes(), ["1 BOOT", "M Reboot"]);
     assert_eq!(after.events[1].1, "rb-7");
+}
+
+#[test]
+fn a_reboot_whose_command_fails_is_not_reported_and_the_agent_keeps_running() {
+    let acs = acs();
+    let a = Agent::start("reboot-fails", &acs, "", "");
+    assert!(acs.wait_informs(1, T), "{}", a.log());
+    a.idle_after(&["session: end"]);
+    std::fs::write(a.file(NO_REBOOT), "").unwrap();
+    acs.push("<cwmp:Reboot><CommandKey>rb-x</CommandKey></cwmp:Reboot>");
+    let url = acs.cr_url().unwrap();
+    assert_eq!(Acs::connection_request(&url, "acs", "crpw").unwrap(), 200);
+    a.idle_after(&["reboot for \"rb-x\""]);
+    assert!(a.log().contains("not rebooting"), "{}", a.log());
+    // Still running: a Connection Request gets a session, and no M Reboot comes of it.
+    assert_eq!(Acs::connection_request(&url, "acs", "crpw").unwrap(), 200);
+    assert!(acs.wait_informs(3, T), "{}", a.log());
+    for i in acs.informs() {
+        assert!(
+            !i.codes().contains(&"M Reboot".to_string()),
+            "{:?}",
+            i.codes()
+        );
+    }
+}
+
+#[test]
+fn a_reboot_that_did_not_happen_is_not_reported_after_a_restart() {
+    let acs = acs();
+    acs.push("<cwmp:Reboot><CommandKey>rb-y</CommandKey></cwmp:Reboot>");
+    let mut a = Agent::start("reboot-none", &acs, "", "");
+    a.wait_exit()
+        .expect("the agent exits after the reboot command");
+    // The command said it rebooted, but the device did not boot (the same boot id).
+    a.new_boot_undo();
+    a.spawn();
+    a.idle_after(&["did not happen"]);
+    assert_eq!(acs.informs().len(), 1, "no Inform: no boot, no M Reboot");
+}
+
+#[test]
+fn a_factory_reset_whose_command_fails_keeps_the_state_and_the_agent() {
+    let acs = acs();
+    let a = Agent::start("reset-fails", &acs, "", "");
+    assert!(acs.wait_informs(1, T), "{}", a.log());
+    a.idle_after(&["session: end"]);
+    std::fs::write(a.file(NO_RESET), "").unwrap();
+    acs.push("<cwmp:FactoryReset/>");
+    let url = acs.cr_url().unwrap();
+    assert_eq!(Acs::connection_request(&url, "acs", "crpw").unwrap(), 200);
+    a.idle_after(&["the device keeps its state"]);
+    assert!(a.file("state/state.toml").exists());
+    assert_eq!(Acs::connection_request(&url, "acs", "crpw").unwrap(), 200);
+    assert!(acs.wait_informs(3, T), "{}", a.log());
+    assert!(
+        !acs.informs()[2]
+            .codes()
+            .contains(&"0 BOOTSTRAP".to_string()),
+        "not reset"
+    );
 }
 
 #[test]
@@ -359,9 +422,11 @@ fn kill_9_after_the_inform_response_does_not_resend_bootstrap() {
         "{}",
         a.log()
     );
+    // A power cut: killed mid-session, and the device boots again.
     a.signal(Signal::SIGKILL);
     assert_eq!(acs.ended(), 0, "killed mid-session");
     acs.filler(None);
+    a.new_boot();
     a.spawn();
     assert!(acs.wait_informs(2, T), "{}", a.log());
     assert_eq!(
@@ -461,6 +526,7 @@ fn the_acs_own_changes_and_restarts_are_not_notified() {
         a.log()
     );
     a.signal(Signal::SIGTERM);
+    a.new_boot();
     a.spawn();
     assert!(acs.wait_informs(2, T), "{}", a.log());
     let after = a.idle_after(&["session: end", "values checked"]);
@@ -490,7 +556,9 @@ fn a_restart_binds_the_connection_request_port_again_or_reports_the_new_one() {
     assert_eq!(url(&acs.informs()[0]), format!("http://{first}/cr"));
     a.idle_after(&["session: end"]);
     a.signal(Signal::SIGTERM);
-    // A restart binds it again: the URL the ACS knows still reaches us.
+    // A restart binds it again (after a boot, so that there is an Inform): the URL the ACS
+    // knows still reaches us.
+    a.new_boot();
     a.spawn();
     assert_eq!(a.listening(), first, "{}", a.log());
     assert!(acs.wait_informs(2, T), "{}", a.log());
@@ -517,6 +585,7 @@ fn a_restart_binds_the_connection_request_port_again_or_reports_the_new_one() {
     // The new port is the one kept from now on.
     assert!(acs.wait_ended(3, T), "{}", a.log());
     a.signal(Signal::SIGTERM);
+    a.new_boot();
     a.spawn();
     assert_eq!(a.listening(), second, "{}", a.log());
     assert!(acs.wait_informs(4, T), "{}", a.log());

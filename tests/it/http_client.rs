@@ -553,6 +553,7 @@ fn job(url: &str, user: &str, pass: &str) -> Job {
         phase: Phase::Running,
         started: None,
         file: None,
+        software_before: None,
     }
 }
 

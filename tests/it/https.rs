@@ -340,6 +340,7 @@ fn https_downloads_use_the_same_verification() {
         phase: Phase::Running,
         started: None,
         file: None,
+        software_before: None,
     };
     let (url, h) = serve(&pki, "server", false);
     let file = run::download(&job(1, &url), &settings(false)).unwrap();

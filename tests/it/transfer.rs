@@ -9,7 +9,7 @@ use cwmpd_testacs::files::{pattern, Auth, FileServer, Serve};
 use cwmpd_testacs::{Acs, Reply};
 use nix::sys::signal::Signal;
 
-use crate::support::agent::{agent_dir, Agent};
+use crate::support::agent::{agent_dir, Agent, NO_REBOOT};
 use crate::support::wait::{until, T};
 use crate::support::{acs, temp_path, ClosedPort, TempDir};
 
@@ -55,15 +55,26 @@ fn board(tag: &str, reboot: bool, extra: &str) -> String {
     let d = agent_dir(tag);
     let d = d.display();
     let apply = if reboot {
-        // Stands in for sysupgrade: installs, then takes the device (the agent) down.
-        format!("[\"sh\", \"-c\", \"cp \\\"$1\\\" {d}/applied && kill -9 $PPID\", \"sh\", \"{{file}}\"]")
+        // Stands in for sysupgrade: installs (the new SoftwareVersion too), then takes the
+        // device (the agent) down.
+        format!("[\"sh\", \"-c\", \"cp \\\"$1\\\" {d}/applied && echo 2.0 > {d}/version && kill -9 $PPID\", \"sh\", \"{{file}}\"]")
     } else {
         format!(
             "[\"sh\", \"-c\", \"cp \\\"$1\\\" {d}/applied && echo \\\"$2|$3|$4|$5\\\" > {d}/args\", \"sh\", \"{{file}}\", \"{{target}}\", \"{{type}}\", \"{{size}}\", \"{{key}}\"]"
         )
     };
+    firmware_board(tag, &apply, reboot, extra)
+}
+
+/// A transfer section for firmware applied by `apply`, and a SoftwareVersion read from the
+/// file `version` in the agent's directory (1.0 until an apply writes another).
+fn firmware_board(tag: &str, apply: &str, reboot: bool, extra: &str) -> String {
+    let d = agent_dir(tag);
+    let d = d.display();
     format!(
-        "\n[transfer]\ndir = \"{d}/xfer\"\nmax_size = 1000000\n[transfer.download.\"{FW}\"]\napply = {apply}\nreboot = {reboot}\n{extra}"
+        "\n[[object]]\npath = \"Device.DeviceInfo.\"\n[object.params]\n\
+         SoftwareVersion = {{ handler = \"file\", file = \"{d}/version\", default = \"1.0\" }}\n\
+         \n[transfer]\ndir = \"{d}/xfer\"\nmax_size = 1000000\n[transfer.download.\"{FW}\"]\napply = {apply}\nreboot = {reboot}\n{extra}"
     )
 }
 
@@ -405,6 +416,8 @@ fn an_apply_that_reboots_reports_success_after_the_boot_exactly_once() {
     assert!(!status.success());
     assert_eq!(std::fs::read(a.file("applied")).unwrap(), pattern(50_000));
     assert!(completes(&acs).is_empty());
+    // The device boots into what was installed.
+    a.new_boot();
     a.spawn();
     let tc = wait_completes(&acs, 1, &a);
     assert_eq!(tc, [("up-1".to_string(), 0, String::new())]);
@@ -417,15 +430,102 @@ fn an_apply_that_reboots_reports_success_after_the_boot_exactly_once() {
             a.log()
         );
     }
-    // Another hard restart does not report it again (in the whole session after it).
+    // Another power cut does not report it again (in the whole session after it).
     a.signal(Signal::SIGKILL);
     let n = acs.informs().len();
     let ended = acs.ended();
+    a.new_boot();
     a.spawn();
     assert!(acs.wait_informs(n + 1, T), "{}", a.log());
     assert!(acs.wait_ended(ended + 1, T), "{}", a.log());
     assert_eq!(completes(&acs).len(), 1, "{}", a.log());
     assert_eq!(leftovers(tag), Vec::<String>::new());
+}
+
+/// An apply that returns where the board says it needs a reboot: the agent reboots (the test
+/// board's reboot command makes a new boot) and reports after the boot (TR-069 A.3.3.2:
+/// the result of what the boot made of it).
+fn apply_then_reboot(tag: &str, writes_version: bool, reboot_works: bool) -> (Acs, Agent) {
+    let acs = acs();
+    let files = FileServer::start(None).unwrap();
+    files.serve("/fw.bin", Serve::Bytes(pattern(10_000)));
+    acs.push(&download(
+        "fw-r",
+        FW,
+        &files.url("/fw.bin"),
+        10_000,
+        ("", ""),
+        0,
+    ));
+    let d = agent_dir(tag);
+    let d = d.display();
+    let version = if writes_version {
+        format!(" && echo 2.0 > {d}/version")
+    } else {
+        String::new()
+    };
+    let apply =
+        format!("[\"sh\", \"-c\", \"cp \\\"$1\\\" {d}/applied{version}\", \"sh\", \"{{file}}\"]");
+    let board = firmware_board(tag, &apply, true, "");
+    let a = Agent::start(tag, &acs, "", &board);
+    if !reboot_works {
+        std::fs::write(a.file(NO_REBOOT), "").unwrap();
+    }
+    (acs, a)
+}
+
+#[test]
+fn firmware_that_needs_a_reboot_is_reported_after_the_boot() {
+    let (acs, mut a) = apply_then_reboot("fw-boot", true, true);
+    let status = a.wait_exit().expect("the agent went down for the reboot");
+    assert!(status.success(), "{}", a.log());
+    assert!(a.file("rebooted").exists(), "the board's reboot ran");
+    assert!(
+        completes(&acs).is_empty(),
+        "nothing reported before the boot"
+    );
+    // The boot the reboot command made: the result comes with 1 BOOT, 7 and M Download.
+    a.spawn();
+    let tc = wait_completes(&acs, 1, &a);
+    assert_eq!(tc, [("fw-r".to_string(), 0, String::new())]);
+    let inform = acs.informs().into_iter().last().unwrap();
+    // (And 4 VALUE CHANGE: SoftwareVersion is notified, and it changed.)
+    assert_eq!(
+        inform.codes(),
+        [
+            "1 BOOT",
+            "M Download",
+            "7 TRANSFER COMPLETE",
+            "4 VALUE CHANGE"
+        ],
+        "{}",
+        a.log()
+    );
+    assert_eq!(inform.events[1].1, "fw-r");
+}
+
+#[test]
+fn firmware_that_boots_back_into_the_old_software_is_a_failure() {
+    let (acs, mut a) = apply_then_reboot("fw-old", false, true);
+    a.wait_exit().expect("the agent went down for the reboot");
+    a.spawn();
+    let tc = wait_completes(&acs, 1, &a);
+    assert_eq!(tc[0].1, 9018, "{tc:?}");
+    assert!(tc[0].2.contains("back into SoftwareVersion 1.0"), "{tc:?}");
+}
+
+#[test]
+fn a_reboot_that_fails_is_reported_and_the_agent_keeps_running() {
+    let (acs, a) = apply_then_reboot("fw-noboot", true, false);
+    let tc = wait_completes(&acs, 1, &a);
+    assert_eq!(tc[0].1, 9010, "{tc:?}");
+    assert!(tc[0].2.contains("reboot"), "{tc:?}");
+    assert!(a.log().contains("reboot after apply"), "{}", a.log());
+    let inform = acs.informs().into_iter().last().unwrap();
+    assert!(
+        !inform.codes().contains(&"1 BOOT".to_string()),
+        "no boot happened"
+    );
 }
 
 #[test]
@@ -462,6 +562,8 @@ fn kill_9_mid_download_reports_one_failure_and_no_partial_file() {
             })
     };
     assert!(until(T, receiving), "download never started\n{}", a.log());
+    // Killed in the same boot (the daemon, not the device): the transfer it cut short is
+    // reported failed.
     a.signal(Signal::SIGKILL);
     a.spawn();
     let tc = wait_completes(&acs, 1, &a);
@@ -470,9 +572,11 @@ fn kill_9_mid_download_reports_one_failure_and_no_partial_file() {
     assert!(tc[0].2.contains("interrupted"), "{tc:?}");
     assert!(!a.file("applied").exists(), "never half-applied");
     assert_eq!(leftovers(tag), Vec::<String>::new());
+    // A power cut: the device boots; the result is not reported again.
     a.signal(Signal::SIGKILL);
     let n = acs.informs().len();
     let ended = acs.ended();
+    a.new_boot();
     a.spawn();
     assert!(acs.wait_informs(n + 1, T), "{}", a.log());
     assert!(acs.wait_ended(ended + 1, T), "{}", a.log());
@@ -633,9 +737,10 @@ fn schedule_cancel_and_queue_listings_survive_a_restart() {
         .filter_map(|r| r.fault_code())
         .collect();
     assert_eq!(faults, [9003, 9003, 9003], "unknown key, mode 4, overlap");
-    // The queue is on disk: after a restart the listing is the same minus the cancelled.
+    // The queue is on disk: after a reboot the listing is the same minus the cancelled.
     a.signal(Signal::SIGTERM);
     acs.push("<cwmp:GetAllQueuedTransfers/>");
+    a.new_boot();
     a.spawn();
     assert!(acs.wait(T, |_, r, _| r
         .iter()

@@ -19,6 +19,11 @@ use nix::sys::signal::Signal;
 use super::wait::{poll, T};
 use super::{root, temp_path, TempDir};
 
+/// While this file is in the agent's directory, the test board's reboot command fails.
+pub const NO_REBOOT: &str = "noreboot";
+/// While this file is in the agent's directory, the test board's factory-reset command fails.
+pub const NO_RESET: &str = "noreset";
+
 /// What the agent logs (at debug) when its loop has nothing left to do and waits.
 pub const IDLE: &str = "agent: idle";
 
@@ -31,6 +36,14 @@ pub struct Agent {
     netns: Option<String>,
     /// CWMPD_LOG for the child; None leaves the level to the config's `[log]`.
     log_env: Option<&'static str>,
+    /// The boot id when the agent was first started.
+    first_boot: Option<String>,
+}
+
+/// Writes a new boot id into `dir/boot_id` (the file the test boards name as `boot_id`).
+pub fn new_boot(dir: &Path) {
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/uuid").unwrap();
+    std::fs::write(dir.join("boot_id"), id).unwrap();
 }
 
 /// The directory [`Agent::start`] uses for `tag` (for boards that name files in it).
@@ -60,8 +73,9 @@ impl Agent {
         std::fs::write(
             dir.join("board.toml"),
             format!(
-                "[board]\nname = \"test\"\ninclude = [\"{root}/board/linux.toml\"]\nreboot = [\"touch\", \"{d}/rebooted\"]\n\
-                 factory_reset = [\"touch\", \"{d}/reset\"]\n\n[[object]]\npath = \"Device.ManagementServer.\"\n[object.params]\n\
+                "[board]\nname = \"test\"\ninclude = [\"{root}/board/linux.toml\"]\nboot_id = \"boot_id\"\n\
+                 reboot = [\"sh\", \"-c\", \"test ! -e {d}/{NO_REBOOT} && touch {d}/rebooted && cat /proc/sys/kernel/random/uuid > {d}/boot_id\"]\n\
+                 factory_reset = [\"sh\", \"-c\", \"test ! -e {d}/{NO_RESET} && touch {d}/reset\"]\n\n[[object]]\npath = \"Device.ManagementServer.\"\n[object.params]\n\
                  CWMPRetryMinimumWaitInterval = {{ handler = \"stored\", default = \"1\", write = true }}\n\
                  CWMPRetryIntervalMultiplier = {{ handler = \"stored\", default = \"1000\", write = true }}\n{extra_board}"
             ),
@@ -72,6 +86,7 @@ impl Agent {
              username = \"acs\"\npassword = \"crpw\"\n[paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{d}/board.toml\"\nstate_dir = \"{d}/state\"\n",
             acs.url()
         );
+        new_boot(&dir);
         Agent::launch(dir, &config, netns, Some("trace"))
     }
 
@@ -97,12 +112,14 @@ impl Agent {
     ) -> Agent {
         let path = dir.join("cwmpd.toml");
         std::fs::write(&path, config).unwrap();
+        let first_boot = std::fs::read_to_string(dir.join("boot_id")).ok();
         let mut a = Agent {
             child: None,
             dir,
             config: path,
             netns: netns.map(str::to_string),
             log_env,
+            first_boot,
         };
         a.spawn();
         a
@@ -131,6 +148,20 @@ impl Agent {
             .spawn()
             .unwrap();
         self.child = Some(child);
+    }
+
+    /// The device "boots": the boot id the board names changes, so the next start of the
+    /// agent is a boot (1 BOOT), not a restart of the daemon.
+    pub fn new_boot(&self) {
+        new_boot(&self.dir);
+    }
+
+    /// Puts back the boot id the agent started with (a reboot command that "succeeded"
+    /// without the device booting).
+    pub fn new_boot_undo(&self) {
+        if let Some(old) = self.first_boot.as_ref() {
+            std::fs::write(self.dir.join("boot_id"), old).unwrap();
+        }
     }
 
     /// The running process's id.
