@@ -9,7 +9,7 @@
 //! | [`model`] | TR-181 schema, paths, typed values, instances, attributes, all-or-nothing Set |
 //! | [`rpc`] | one ACS request + the model → one CPE response or fault |
 //! | [`backend`] | the `Handler` trait and the constant, stored, file, command, UCI, netlink, diagnostics handlers |
-//! | [`codec`] | base64 and hex |
+//! | [`codec`] | base64, hex, TOML (values, the `toml` crate's parser with lines, writer, field reader) |
 //! | [`auth`] | Basic and Digest (MD5, SHA-256) math for both sides |
 //! | [`acs`] | HTTP(S) client: ACS sessions (cookies, 401, redirects) and streamed file transfers |
 //! | [`agent`] | the single loop: timers → CR → session → persist → actions → wait |

@@ -1,6 +1,6 @@
 //! TOML for every file cwmpd reads (config, board, data model, state) and writes (state): a
 //! plain value tree ([`Value`], with integers wide enough for TR-106's unsignedLong), the
-//! `toml` crate's parser turned into that tree with the line of each key ([`parse`]), a small
+//! `toml` crate's parser turned into that tree with the line of each key ([`parse()`]), a small
 //! writer ([`to_string`]) and a field-by-field reader ([`Fields`]) with `file:line` errors that
 //! refuses unknown keys. serde is not used: its per-type generated code cost about 380 KB of a
 //! 1.76 MB MIPS build (BENCHMARKS.md); `toml` is used parse-only.
