@@ -21,7 +21,7 @@
 //! | [`clock`] | time passed in: the system clock, a manual clock for tests |
 //! | [`config`] | the agent's configuration file and its embedded default |
 //! | [`device`] | config → board → schema → handlers → state → a live model; Reboot and FactoryReset |
-//! | [`codec`] | base64, hex, XSD dateTime, TOML |
+//! | [`codec`] | base64, hex, XSD dateTime, TOML (read with the `toml` crate's parser, no serde; written by cwmpd's own writer) |
 //! | [`cli`] | the `cwmpd` command line |
 //! | [`logger`] | where log records go: stderr or syslog (RFC 3164 to `/dev/log`) |
 //!

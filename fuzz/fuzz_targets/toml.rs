@@ -1,5 +1,6 @@
-//! Fuzzes cwmpd's TOML reader and writer: any text must parse or fail cleanly, never panic,
-//! and what parses must be written back to text that reads as the same table.
+//! Fuzzes cwmpd's TOML reading (the `toml` crate's parser and the conversion to cwmpd's values,
+//! with its range and nesting checks) and its writer: any text must parse or fail cleanly,
+//! never panic, and what parses must be written back to text that reads as the same table.
 //! Run: `mkdir -p /tmp/toml-corpus && cargo fuzz run toml /tmp/toml-corpus fuzz/corpus/toml` (new
 //! inputs go to the first directory; the committed seeds are replayed by `cargo test`).
 #![no_main]

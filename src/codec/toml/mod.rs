@@ -1,7 +1,9 @@
-//! TOML, cwmpd's own small reader and writer for every file it reads (config, board, data
-//! model) and writes (state). It replaces the `toml` and `serde` crates in the binary: their
-//! generic code cost about 380 KB of a 1.76 MB MIPS build (BENCHMARKS.md); this is a plain
-//! value tree, a parser, a writer and a field-by-field reader.
+//! TOML for every file cwmpd reads (config, board, data model, state) and writes (state): a
+//! plain value tree ([`Value`], with integers wide enough for TR-106's unsignedLong), the
+//! `toml` crate's parser turned into that tree with the line of each key ([`parse()`]), a small
+//! writer ([`to_string`]) and a field-by-field reader ([`Fields`]) with `file:line` errors that
+//! refuses unknown keys. serde is not used: its per-type generated code cost about 380 KB of a
+//! 1.76 MB MIPS build (BENCHMARKS.md); `toml` is used parse-only.
 
 pub mod fields;
 pub mod parse;
