@@ -447,18 +447,29 @@ fn linux_router(ns: &Netns) {
     }
 }
 
-/// The OpenWrt board on the UCI fixtures (`tests/fixtures/uci`), commands and state in `dir`.
-fn openwrt_board(dir: &Path) -> String {
-    let d = dir.display();
-    std::fs::create_dir_all(dir.join("config")).unwrap();
-    for e in std::fs::read_dir(root().join("tests/fixtures/uci"))
-        .unwrap()
-        .flatten()
-    {
-        std::fs::copy(e.path(), dir.join("config").join(e.file_name())).unwrap();
+/// Copies a fixture tree (files and directories; modes kept, so stand-in scripts stay
+/// executable).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
     }
+}
+
+/// The OpenWrt board on the fixtures of a home router (`tests/fixtures/openwrt`, copied to
+/// `dir`): UCI files, lease files, account files, sysfs sensors, and a stand-in `ubus`
+/// printing netifd, iwinfo and hostapd answers.
+fn openwrt_board(dir: &Path) -> String {
+    copy_tree(&root().join("tests/fixtures/openwrt"), dir);
+    let d = dir.display();
     format!(
-        "[board]\nname = \"openwrt-fixtures\"\ninclude = [\"{}/board/openwrt.toml\"]\n\n[handlers.uci]\ndir = \"{d}/config\"\n",
+        "[board]\nname = \"openwrt-fixtures\"\ninclude = [\"{}/board/openwrt.toml\"]\n\n\
+         [handlers.uci]\ndir = \"{d}/etc/config\"\n",
         root().display()
     )
 }
