@@ -1,6 +1,6 @@
 //! The built-in handlers, registered under the names board files use, configured from the
 //! board's `[handlers.<name>]` settings. A handler left out of the build by its cargo feature
-//! (`uci`, `netlink`, `diagnostics`) is registered as [`NotBuilt`], so a board that binds it fails to load
+//! (`uci`, `ubus`, `netlink`, `diagnostics`) is registered as [`NotBuilt`], so a board that binds it fails to load
 //! with a message naming the feature instead of "unknown handler".
 
 use std::path::{Path, PathBuf};
@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 use crate::backend::diagnostics;
 #[cfg(feature = "netlink")]
 use crate::backend::netlink;
+#[cfg(feature = "ubus")]
+use crate::backend::ubus;
 #[cfg(feature = "uci")]
 use crate::backend::uci;
-use crate::backend::{command, constant, file, stored, system, Args, BackendError, BindingKind};
+use crate::backend::{command, constant, file, leases, sensors, stored, system, users};
+use crate::backend::{Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
 use crate::codec::toml;
 
@@ -73,7 +76,7 @@ pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, St
         )),
     );
     #[cfg(feature = "netlink")]
-    reg.register("netlink", Box::new(netlink::Netlink::default()));
+    reg.register("netlink", Box::new(netlink::Netlink::new(state_dir)));
     #[cfg(not(feature = "netlink"))]
     reg.register("netlink", Box::new(NotBuilt { feature: "netlink" }));
     #[cfg(feature = "diagnostics")]
@@ -89,6 +92,19 @@ pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, St
     reg.register("uci", Box::new(uci::Uci::new(settings.get("uci"))?));
     #[cfg(not(feature = "uci"))]
     reg.register("uci", Box::new(NotBuilt { feature: "uci" }));
+    #[cfg(feature = "ubus")]
+    reg.register("ubus", Box::new(ubus::Ubus::new(settings.get("ubus"))?));
+    #[cfg(not(feature = "ubus"))]
+    reg.register("ubus", Box::new(NotBuilt { feature: "ubus" }));
+    reg.register(
+        "leases",
+        Box::new(leases::Leases::new(settings.get("leases"))?),
+    );
+    reg.register("users", Box::new(users::Users::new(settings.get("users"))?));
+    reg.register(
+        "sensors",
+        Box::new(sensors::Sensors::new(settings.get("sensors"), state_dir)?),
+    );
     Ok(reg)
 }
 
@@ -108,10 +124,14 @@ mod tests {
                 "constant",
                 "diagnostics",
                 "file",
+                "leases",
                 "netlink",
+                "sensors",
                 "stored",
                 "system",
-                "uci"
+                "ubus",
+                "uci",
+                "users"
             ]
         );
     }
@@ -125,6 +145,7 @@ mod tests {
         for (name, feature) in [
             ("netlink", cfg!(feature = "netlink")),
             ("uci", cfg!(feature = "uci")),
+            ("ubus", cfg!(feature = "ubus")),
             ("diagnostics", cfg!(feature = "diagnostics")),
         ] {
             let built = reg
