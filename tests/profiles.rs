@@ -512,9 +512,18 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// The OpenWrt board on the fixtures of a home router (`tests/fixtures/openwrt`, copied to
 /// `dir`): UCI files, lease files, account files, sysfs sensors, and a stand-in `ubus`
-/// printing netifd, iwinfo and hostapd answers.
-fn openwrt_board(dir: &Path) -> String {
+/// printing netifd, iwinfo and hostapd answers. The agent finds its ACS where OpenWrt keeps
+/// it, in /etc/config/cwmpd: pointed at `acs_url` here.
+fn openwrt_board(dir: &Path, acs_url: &str) -> String {
     copy_tree(&root().join("tests/fixtures/openwrt"), dir);
+    let uci = dir.join("etc/config/cwmpd");
+    let text = std::fs::read_to_string(&uci).unwrap();
+    let text = text.replace(
+        "option url 'https://acs.isp.example/cwmp'",
+        &format!("option url '{acs_url}'"),
+    );
+    assert!(text.contains(acs_url));
+    std::fs::write(&uci, text).unwrap();
     let d = dir.display();
     format!(
         "[board]\nname = \"openwrt-fixtures\"\ninclude = [\"{}/board/openwrt.toml\"]\n\n\
@@ -567,9 +576,11 @@ fn profiles_met_by_each_board() {
     // host's interfaces stay out of the figures).
     let openwrt = Netns::create("profiles-owrt").map(|ns| {
         openwrt_links(&ns);
-        let acs = ns.within(|| Acs::start(0, Some(("cpe", "pw"))).unwrap());
+        // The user name is the one in the fixture's /etc/config/cwmpd; the password comes
+        // from cwmpd.toml.
+        let acs = ns.within(|| Acs::start(0, Some(("cpe-0011aabbcc", "pw"))).unwrap());
         let dir = run_dir("openwrt");
-        let board = openwrt_board(&dir);
+        let board = openwrt_board(&dir, &acs.url());
         let gpn = gpn_over_the_wire(dir, &acs, &board, Some(&ns.0));
         report("board/openwrt.toml on tests/fixtures", &judge(&all, &gpn))
     });

@@ -267,6 +267,69 @@ fn accounts_are_renamed_and_given_passwords_through_the_system_tool() {
 }
 
 #[test]
+fn the_management_server_settings_are_read_and_written_in_etc_config_cwmpd() {
+    let (dir, mut dev) = openwrt("cwmpd-uci");
+    let ms = "Device.ManagementServer.";
+    assert_eq!(
+        value(&mut dev, &format!("{ms}URL")),
+        "https://acs.isp.example/cwmp"
+    );
+    assert_eq!(value(&mut dev, &format!("{ms}Username")), "cpe-0011aabbcc");
+    assert_eq!(
+        value(&mut dev, &format!("{ms}PeriodicInformInterval")),
+        "86400"
+    );
+    assert_eq!(
+        value(&mut dev, &format!("{ms}PeriodicInformEnable")),
+        "true"
+    );
+    assert_eq!(
+        value(&mut dev, &format!("{ms}PeriodicInformTime")),
+        "2024-01-01T03:00:00Z"
+    );
+    dev.model
+        .set_values(
+            &[
+                item(&format!("{ms}URL"), "https://acs2.isp.example/cwmp"),
+                item(&format!("{ms}PeriodicInformInterval"), "600"),
+                item(&format!("{ms}PeriodicInformEnable"), "false"),
+                item(&format!("{ms}ConnectionRequestUsername"), "acs-cr"),
+            ],
+            "k",
+        )
+        .unwrap();
+    let uci = read(&dir, "etc/config/cwmpd");
+    for line in [
+        "option url 'https://acs2.isp.example/cwmp'",
+        "option periodic_inform_interval '600'",
+        "option periodic_inform_enable '0'",
+        "option username 'acs-cr'",
+    ] {
+        assert!(uci.contains(line), "{line} in {uci}");
+    }
+    // `uci set` by hand, seen at the next operation; an option left out falls back to the
+    // TOML configuration (no username there).
+    std::fs::write(
+        dir.0.join("etc/config/cwmpd"),
+        "config acs 'acs'
+	option url 'http://10.0.0.9:7547/'
+
+config connection_request 'connection_request'
+",
+    )
+    .unwrap();
+    assert_eq!(
+        value(&mut dev, &format!("{ms}URL")),
+        "http://10.0.0.9:7547/"
+    );
+    assert_eq!(value(&mut dev, &format!("{ms}Username")), "");
+    assert_eq!(
+        value(&mut dev, &format!("{ms}PeriodicInformEnable")),
+        "true"
+    );
+}
+
+#[test]
 fn a_dhcp_renew_is_a_netifd_call_after_the_session() {
     let (dir, mut dev) = openwrt("renew");
     let calls = dir.0.join("ubus-calls");

@@ -302,19 +302,29 @@ impl Handler for Uci {
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
-        let (pkg, id) = self.section_id(args)?;
         let option = args.str("option")?.to_string();
         let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
-        let d = self.doc(&pkg)?;
-        let raw = if is_list {
-            let items = d.list(&id, &option);
-            match args.opt_int("item")? {
-                Some(n) => items.get(n as usize).cloned(),
-                None if items.is_empty() => None,
-                None => Some(items.join(",")),
+        let (pkg, id, raw) = match self.section_id(args) {
+            Ok((pkg, id)) => {
+                let d = self.doc(&pkg)?;
+                let raw = if is_list {
+                    let items = d.list(&id, &option);
+                    match args.opt_int("item")? {
+                        Some(n) => items.get(n as usize).cloned(),
+                        None if items.is_empty() => None,
+                        None => Some(items.join(",")),
+                    }
+                } else {
+                    d.option(&id, &option)
+                };
+                (pkg, id, raw)
             }
-        } else {
-            d.option(&id, &option)
+            // No such package file or section: nothing is configured there, so a default
+            // applies as it does to a missing option (`uci get … || echo default`).
+            Err(BackendError::NotFound(_)) if args.opt_str("default")?.is_some() => {
+                (String::new(), String::new(), None)
+            }
+            Err(e) => return Err(e),
         };
         let raw = match (raw, args.opt_str("default")?) {
             (Some(v), _) => v,

@@ -412,3 +412,33 @@ fn added_sections_start_with_their_defaults_and_named_ones_stay_in_their_pool() 
         )
         .is_err());
 }
+
+#[test]
+fn a_default_covers_a_missing_package_or_section_too() {
+    let t = tree("missing");
+    let mut u = handler(&t);
+    let get = |u: &mut Uci, s: &str| u.get(&a(s));
+    assert_eq!(
+        get(
+            &mut u,
+            "package = \"cwmpd\"\nsection = \"acs\"\noption = \"url\"\ndefault = \"http://x/\""
+        )
+        .unwrap(),
+        "http://x/"
+    );
+    assert_eq!(
+        get(
+            &mut u,
+            "package = \"system\"\nsection = \"nope\"\noption = \"x\"\ndefault = \"d\""
+        )
+        .unwrap(),
+        "d"
+    );
+    assert!(matches!(
+        get(
+            &mut u,
+            "package = \"cwmpd\"\nsection = \"acs\"\noption = \"url\""
+        ),
+        Err(BackendError::NotFound(_))
+    ));
+}
