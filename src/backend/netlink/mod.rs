@@ -19,7 +19,9 @@ use msg::{Addr, Link, Neigh, Route};
 use socket::Socket;
 
 /// Fields a `kind = "link"` binding may read.
-pub const LINK_FIELDS: [&str; 20] = [
+pub const LINK_FIELDS: [&str; 22] = [
+    "unknown_proto_packets_received",
+    "crc_errors_received",
     "up",
     "running",
     "status",
@@ -386,6 +388,8 @@ impl Netlink {
             "discard_packets_sent" => s.tx_dropped.min(u64::from(u32::MAX)).to_string(),
             "discard_packets_received" => s.rx_dropped.min(u64::from(u32::MAX)).to_string(),
             "multicast_packets_received" => s.multicast.to_string(),
+            "unknown_proto_packets_received" => s.rx_nohandler.min(u64::from(u32::MAX)).to_string(),
+            "crc_errors_received" => s.rx_crc_errors.min(u64::from(u32::MAX)).to_string(),
             other => {
                 return Err(BackendError::BadArgs(format!(
                     "unknown link field {other:?}"
@@ -458,7 +462,12 @@ impl Netlink {
             },
             None => None,
         };
-        let links = self.link_names()?;
+        // One link's addresses are named by it; all addresses need the name map (built
+        // once here, not once per interface: that was quadratic in the link count).
+        let links = match &ifname {
+            Some(_) => HashMap::new(),
+            None => self.link_names()?,
+        };
         let positions = self.addresses_of(only)?;
         let addrs = self.addresses()?;
         let mut out = Vec::new();
@@ -467,11 +476,14 @@ impl Netlink {
             if (family == msg::AF_INET && !is_v4) || (family == msg::AF_INET6 && is_v4) {
                 continue;
             }
-            let name = i32::try_from(a.index)
-                .ok()
-                .and_then(|i| links.get(&i))
-                .cloned()
-                .unwrap_or_default();
+            let name = match &ifname {
+                Some(n) => n.clone(),
+                None => i32::try_from(a.index)
+                    .ok()
+                    .and_then(|i| links.get(&i))
+                    .cloned()
+                    .unwrap_or_default(),
+            };
             let key = format!("{}/{}", a.address, a.prefixlen);
             let mut inst = Instance::new(key)
                 .var("address", a.address.to_string())
