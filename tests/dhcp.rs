@@ -266,7 +266,7 @@ fn a_lease_from_dnsmasq_shows_in_hosts_and_the_pool_clients() {
     assert_eq!(get(&clients, ".Client.1.Active"), ["true"]);
     assert_eq!(
         get(&clients, ".Client.1.IPv4Address.1.IPAddress"),
-        [ip.clone()]
+        [ip.as_str()]
     );
     assert_eq!(get(&clients, ".ClientNumberOfEntries"), ["1"]);
     // Option 12, the host name the client sent, as its bytes.
