@@ -13,7 +13,7 @@ use crate::backend::netlink;
 use crate::backend::ubus;
 #[cfg(feature = "uci")]
 use crate::backend::uci;
-use crate::backend::{command, constant, file, leases, sensors, stored, system, users};
+use crate::backend::{command, constant, file, leases, rmon, sensors, stored, system, users};
 use crate::backend::{Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
 use crate::codec::toml;
@@ -102,6 +102,10 @@ pub fn registry(settings: &toml::Table, state_dir: &Path) -> Result<Registry, St
     );
     reg.register("users", Box::new(users::Users::new(settings.get("users"))?));
     reg.register(
+        "rmon",
+        Box::new(rmon::Rmon::new(settings.get("rmon"), state_dir)?),
+    );
+    reg.register(
         "sensors",
         Box::new(sensors::Sensors::new(settings.get("sensors"), state_dir)?),
     );
@@ -126,6 +130,7 @@ mod tests {
                 "file",
                 "leases",
                 "netlink",
+                "rmon",
                 "sensors",
                 "stored",
                 "system",

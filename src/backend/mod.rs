@@ -15,6 +15,7 @@ pub mod file;
 pub mod leases;
 #[cfg(feature = "netlink")]
 pub mod netlink;
+pub mod rmon;
 pub mod sensors;
 pub mod stored;
 pub mod system;
