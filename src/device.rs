@@ -198,8 +198,13 @@ pub struct Device {
 
 /// All handlers a board may use: the built-ins, configured from the board's `[handlers]`
 /// and connected to `shared`.
-pub fn registry(board: &Board, shared: &Shared) -> Result<Registry, SetupError> {
-    crate::backend::builtin::registry(&board.handlers, shared).map_err(SetupError::Handlers)
+pub fn registry(
+    board: &Board,
+    state_dir: &std::path::Path,
+    shared: &Shared,
+) -> Result<Registry, SetupError> {
+    crate::backend::builtin::registry(&board.handlers, state_dir, shared)
+        .map_err(SetupError::Handlers)
 }
 
 /// Configuration values boards may use as `{name}` (initial ManagementServer values).
@@ -264,7 +269,7 @@ impl Device {
             stored: stored.clone(),
             ..Default::default()
         };
-        let mut reg = registry(&board, &shared)?;
+        let mut reg = registry(&board, &cfg.paths.state_dir, &shared)?;
         for (name, h) in extra {
             reg.register(&name, h);
         }

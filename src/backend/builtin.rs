@@ -1,17 +1,20 @@
 //! The built-in handlers, registered under the names board files use, configured from the
 //! board's `[handlers.<name>]` settings. A handler left out of the build by its cargo feature
-//! (`uci`, `netlink`, `diagnostics`) is registered as [`NotBuilt`], so a board that binds it fails to load
+//! (`uci`, `ubus`, `netlink`, `diagnostics`) is registered as [`NotBuilt`], so a board that binds it fails to load
 //! with a message naming the feature instead of "unknown handler".
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[cfg(feature = "diagnostics")]
 use crate::backend::diagnostics;
 #[cfg(feature = "netlink")]
 use crate::backend::netlink;
+#[cfg(feature = "ubus")]
+use crate::backend::ubus;
 #[cfg(feature = "uci")]
 use crate::backend::uci;
-use crate::backend::{command, constant, file, stored, system, Args, BackendError, BindingKind};
+use crate::backend::{command, constant, file, leases, rmon, sensors, stored, system, users};
+use crate::backend::{Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
 use crate::codec::toml;
 
@@ -65,7 +68,11 @@ pub struct Shared {
 }
 
 /// Builds the registry of built-in handlers, connected to `shared`.
-pub fn registry(settings: &toml::Table, shared: &Shared) -> Result<Registry, String> {
+pub fn registry(
+    settings: &toml::Table,
+    state_dir: &Path,
+    shared: &Shared,
+) -> Result<Registry, String> {
     for (name, v) in settings {
         if v.as_table().is_none() {
             return Err(format!("handlers.{name} must be a table"));
@@ -88,7 +95,10 @@ pub fn registry(settings: &toml::Table, shared: &Shared) -> Result<Registry, Str
         )),
     );
     #[cfg(feature = "netlink")]
-    reg.register("netlink", Box::new(netlink::Netlink::default()));
+    reg.register(
+        "netlink",
+        Box::new(netlink::Netlink::new(state_dir, shared.stored.clone())),
+    );
     #[cfg(not(feature = "netlink"))]
     reg.register("netlink", Box::new(NotBuilt { feature: "netlink" }));
     #[cfg(feature = "diagnostics")]
@@ -107,6 +117,31 @@ pub fn registry(settings: &toml::Table, shared: &Shared) -> Result<Registry, Str
     reg.register("uci", Box::new(uci::Uci::new(settings.get("uci"))?));
     #[cfg(not(feature = "uci"))]
     reg.register("uci", Box::new(NotBuilt { feature: "uci" }));
+    #[cfg(feature = "ubus")]
+    reg.register("ubus", Box::new(ubus::Ubus::new(settings.get("ubus"))?));
+    #[cfg(not(feature = "ubus"))]
+    reg.register("ubus", Box::new(NotBuilt { feature: "ubus" }));
+    reg.register(
+        "leases",
+        Box::new(leases::Leases::new(settings.get("leases"))?),
+    );
+    reg.register("users", Box::new(users::Users::new(settings.get("users"))?));
+    reg.register(
+        "rmon",
+        Box::new(rmon::Rmon::new(
+            settings.get("rmon"),
+            state_dir,
+            shared.stored.clone(),
+        )?),
+    );
+    reg.register(
+        "sensors",
+        Box::new(sensors::Sensors::new(
+            settings.get("sensors"),
+            state_dir,
+            shared.stored.clone(),
+        )?),
+    );
     Ok(reg)
 }
 
@@ -117,7 +152,12 @@ mod tests {
 
     #[test]
     fn every_handler_name_is_registered_whatever_the_features() {
-        let reg = registry(&toml::Table::new(), &Shared::default()).unwrap();
+        let reg = registry(
+            &toml::Table::new(),
+            Path::new("/nonexistent"),
+            &Shared::default(),
+        )
+        .unwrap();
         let names: Vec<&str> = reg.names().collect();
         assert_eq!(
             names,
@@ -126,10 +166,15 @@ mod tests {
                 "constant",
                 "diagnostics",
                 "file",
+                "leases",
                 "netlink",
+                "rmon",
+                "sensors",
                 "stored",
                 "system",
-                "uci"
+                "ubus",
+                "uci",
+                "users"
             ]
         );
     }
@@ -139,10 +184,16 @@ mod tests {
         let h = NotBuilt { feature: "netlink" };
         let err = h.check(BindingKind::Read, &toml::Table::new()).unwrap_err();
         assert_eq!(err, "this cwmpd was built without the `netlink` feature");
-        let reg = registry(&toml::Table::new(), &Shared::default()).unwrap();
+        let reg = registry(
+            &toml::Table::new(),
+            Path::new("/nonexistent"),
+            &Shared::default(),
+        )
+        .unwrap();
         for (name, feature) in [
             ("netlink", cfg!(feature = "netlink")),
             ("uci", cfg!(feature = "uci")),
+            ("ubus", cfg!(feature = "ubus")),
             ("diagnostics", cfg!(feature = "diagnostics")),
         ] {
             let built = reg

@@ -45,25 +45,66 @@ pub fn wait_bounded(
     }
 }
 
-/// Runs argv with a timeout; returns stdout. Non-zero exit, timeout, or more output than
-/// [`MAX_OUTPUT`] are errors.
-pub fn run(argv: &[&str], timeout: Duration) -> Result<String, BackendError> {
+/// What a finished program left: its exit status and (capped) output.
+#[derive(Debug)]
+pub struct Finished {
+    /// Exit status.
+    pub status: std::process::ExitStatus,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: Vec<u8>,
+}
+
+impl Finished {
+    /// The start of standard error, for messages.
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr[..self.stderr.len().min(200)])
+            .trim()
+            .to_string()
+    }
+}
+
+/// Runs argv with `input` on its standard input (else none), a timeout and at most
+/// `max_output` bytes of standard output (more is an error). A non-zero exit is not an error
+/// here: the caller reads [`Finished::status`].
+pub fn exec(
+    argv: &[&str],
+    input: Option<&[u8]>,
+    timeout: Duration,
+    max_output: usize,
+) -> Result<Finished, BackendError> {
     let (prog, rest) = argv
         .split_first()
         .ok_or_else(|| BackendError::BadArgs("empty argv".into()))?;
     let mut child = Process::new(prog)
         .args(rest)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| BackendError::Command(format!("{prog}: {e}")))?;
+    if let (Some(data), Some(mut pipe)) = (input, child.stdin.take()) {
+        // Small inputs (a password line) fit the pipe; the pipe closes when dropped here.
+        use std::io::Write;
+        if let Err(e) = pipe.write_all(data) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(BackendError::Command(format!(
+                "{prog}: writing its input: {e}"
+            )));
+        }
+    }
     // Readers on their own threads so a chatty child cannot block on a full pipe.
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+    let reader = |pipe: Option<Box<dyn Read + Send>>, cap: usize| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             if let Some(p) = pipe {
-                let _ = p.take(MAX_OUTPUT as u64 + 1).read_to_end(&mut buf);
+                let _ = p.take(cap as u64 + 1).read_to_end(&mut buf);
             }
             buf
         })
@@ -73,12 +114,14 @@ pub fn run(argv: &[&str], timeout: Duration) -> Result<String, BackendError> {
             .stdout
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        max_output,
     );
     let err = reader(
         child
             .stderr
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        MAX_OUTPUT,
     );
     let status = match wait_bounded(&mut child, timeout, Duration::from_millis(2), || false) {
         Ok(Some(s)) => s,
@@ -92,18 +135,31 @@ pub fn run(argv: &[&str], timeout: Duration) -> Result<String, BackendError> {
     };
     let stdout = out.join().unwrap_or_default();
     let stderr = err.join().unwrap_or_default();
-    if stdout.len() > MAX_OUTPUT {
+    if stdout.len() > max_output {
         return Err(BackendError::Limit(format!(
-            "{prog}: more than {MAX_OUTPUT} bytes of output"
+            "{prog}: more than {max_output} bytes of output"
         )));
     }
-    if !status.success() {
-        let msg = String::from_utf8_lossy(&stderr[..stderr.len().min(200)])
-            .trim()
-            .to_string();
-        return Err(BackendError::Command(format!("{prog}: {status}: {msg}")));
+    Ok(Finished {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// Runs argv with a timeout; returns stdout. Non-zero exit, timeout, or more output than
+/// [`MAX_OUTPUT`] are errors.
+pub fn run(argv: &[&str], timeout: Duration) -> Result<String, BackendError> {
+    let done = exec(argv, None, timeout, MAX_OUTPUT)?;
+    let prog = argv.first().copied().unwrap_or_default();
+    if !done.status.success() {
+        return Err(BackendError::Command(format!(
+            "{prog}: {}: {}",
+            done.status,
+            done.stderr_text()
+        )));
     }
-    String::from_utf8(stdout)
+    String::from_utf8(done.stdout)
         .map_err(|_| BackendError::InvalidValue(format!("{prog}: output is not UTF-8")))
 }
 

@@ -12,13 +12,19 @@ pub mod constant;
 #[cfg(feature = "diagnostics")]
 pub mod diagnostics;
 pub mod file;
+pub mod leases;
 #[cfg(feature = "netlink")]
 pub mod netlink;
+pub mod rmon;
+pub mod sensors;
 pub mod stored;
 pub mod system;
 pub mod text;
+#[cfg(feature = "ubus")]
+pub mod ubus;
 #[cfg(feature = "uci")]
 pub mod uci;
+pub mod users;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -31,6 +31,8 @@ struct Data {
     tables: BTreeMap<String, Vec<String>>,
     /// Table path → last key number handed out.
     counters: BTreeMap<String, u64>,
+    /// Other handlers' small durable records, by handler (see [`Values::note`]).
+    notes: BTreeMap<String, Vec<String>>,
 }
 
 impl Data {
@@ -44,10 +46,17 @@ impl Data {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone().into()));
         let counters = self.counters.iter().map(|(k, v)| (k.clone(), (*v).into()));
+        let notes = self
+            .notes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()));
         let mut t = Table::new();
         t.insert("values".into(), Value::Table(values.collect()));
         t.insert("tables".into(), Value::Table(tables.collect()));
         t.insert("counters".into(), Value::Table(counters.collect()));
+        if !self.notes.is_empty() {
+            t.insert("notes".into(), Value::Table(notes.collect()));
+        }
         t
     }
 
@@ -57,6 +66,7 @@ impl Data {
             values: f.map("values", |f, k| f.str(k))?,
             tables: f.map("tables", |f, k| f.strings(k))?,
             counters: f.map("counters", |f, k| f.int(k))?,
+            notes: f.map("notes", |f, k| f.strings(k))?,
         })
     }
 }
@@ -116,6 +126,32 @@ impl Values {
     /// True once after a commit changed them (the device saves them).
     pub fn take_dirty(&self) -> bool {
         std::mem::take(&mut self.0.borrow_mut().dirty)
+    }
+
+    /// The durable record another handler keeps here (lines of its own format: the netlink
+    /// handler's managed addresses, RMON and sensor states), saved with the rest of the
+    /// device's state in the same atomic write. `None` before the first [`Values::set_note`].
+    pub fn note(&self, handler: &str) -> Option<Vec<String>> {
+        self.0.borrow().data.notes.get(handler).cloned()
+    }
+
+    /// Replaces a handler's record (called from its `commit` or `rollback`; the journal saves
+    /// it before the change is acknowledged).
+    pub fn set_note(&self, handler: &str, lines: Vec<String>) {
+        let mut book = self.0.borrow_mut();
+        if book.data.notes.get(handler) != Some(&lines) {
+            book.data.notes.insert(handler.to_string(), lines);
+            book.dirty = true;
+        }
+    }
+
+    /// A handler's record, or the lines of the file an earlier version kept it in.
+    pub fn note_or_file(&self, handler: &str, legacy: &Path) -> Vec<String> {
+        self.note(handler).unwrap_or_else(|| {
+            std::fs::read_to_string(legacy)
+                .map(|t| t.lines().map(String::from).collect())
+                .unwrap_or_default()
+        })
     }
 
     /// Forgets every value (a factory reset).

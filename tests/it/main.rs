@@ -17,6 +17,13 @@ mod agent;
 mod cli;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod clock;
+#[cfg(all(
+    feature = "netlink",
+    feature = "diagnostics",
+    feature = "uci",
+    feature = "ubus"
+))]
+mod dhcp;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod diagnostics;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
@@ -28,10 +35,29 @@ mod layers;
 mod logging;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod notify;
-#[cfg(all(feature = "uci", feature = "netlink", feature = "diagnostics"))]
+#[cfg(all(
+    feature = "uci",
+    feature = "ubus",
+    feature = "netlink",
+    feature = "diagnostics"
+))]
 mod openwrt;
 mod openwrt_package;
+#[cfg(all(
+    feature = "netlink",
+    feature = "diagnostics",
+    feature = "uci",
+    feature = "ubus"
+))]
+mod profiles;
 mod soap_schema;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod transfer;
 mod vendor;
+#[cfg(all(
+    feature = "netlink",
+    feature = "diagnostics",
+    feature = "uci",
+    feature = "ubus"
+))]
+mod writable;

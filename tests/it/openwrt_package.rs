@@ -195,18 +195,22 @@ struct Init {
     params: BTreeMap<String, Vec<String>>,
     instances: usize,
     has_reload_service: bool,
+    /// Packages named by `procd_add_reload_trigger` in `service_triggers`.
+    reload_triggers: Vec<String>,
 }
 
 const PROCD_STUBS: &str = r#"
 procd_open_instance() { echo open; }
 procd_close_instance() { echo close; }
 procd_set_param() { printf 'param'; for a in "$@"; do printf '\037%s' "$a"; done; printf '\n'; }
+procd_add_reload_trigger() { for a in "$@"; do echo "trigger $a"; done; }
 . "$1"
 echo "setting START=$START"
 echo "setting STOP=$STOP"
 echo "setting USE_PROCD=$USE_PROCD"
 start_service
 if type reload_service >/dev/null 2>&1; then echo reload_service; fi
+if type service_triggers >/dev/null 2>&1; then service_triggers; fi
 "#;
 
 fn init_script() -> PathBuf {
@@ -230,6 +234,7 @@ fn source_init() -> Init {
         params: BTreeMap::new(),
         instances: 0,
         has_reload_service: false,
+        reload_triggers: Vec::new(),
     };
     let mut open = false;
     for line in text.lines() {
@@ -251,12 +256,47 @@ fn source_init() -> Init {
             assert!(prev.is_none(), "{name} set twice");
         } else if line == "reload_service" {
             init.has_reload_service = true;
+        } else if let Some(pkg) = line.strip_prefix("trigger ") {
+            init.reload_triggers.push(pkg.to_string());
         } else {
             panic!("unexpected output from the init script: {line:?}");
         }
     }
     assert!(!open, "instance left open");
     init
+}
+
+#[test]
+fn the_shipped_uci_config_holds_every_section_the_board_binds() {
+    use cwmpd::backend::uci::doc::Doc;
+    let text = std::fs::read_to_string(package_dir().join("files/cwmpd.uci")).unwrap();
+    let doc = Doc::parse(&text).unwrap();
+    let board = std::fs::read_to_string(root().join("board/openwrt.toml")).unwrap();
+    let mut bound = 0;
+    for line in board.lines().filter(|l| l.contains("package = \"cwmpd\"")) {
+        let section = line
+            .split("section = \"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap();
+        let option = line
+            .split("option = \"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap();
+        let s = doc
+            .resolve(section)
+            .unwrap_or_else(|| panic!("board binds cwmpd.{section}, not in the shipped file"));
+        bound += 1;
+        // Options the shipped file leaves out fall back to cwmpd.toml; the rest are there.
+        if !["periodic_inform_time"].contains(&option) {
+            assert!(
+                doc.option(&s.id, option).is_some(),
+                "cwmpd.{section}.{option}"
+            );
+        }
+    }
+    assert!(bound >= 5, "{bound} bindings of package cwmpd");
 }
 
 #[test]
@@ -382,6 +422,10 @@ fn init_script_paths_are_installed_and_the_binary_accepts_its_arguments() {
     // Watched files: the config, and every pattern matches installed files.
     let files = &init.params["file"];
     assert!(files.contains(config), "{files:?}");
+    // The ACS settings are UCI: `uci commit cwmpd` reloads, and reload sees the file change.
+    assert_eq!(init.reload_triggers, ["cwmpd"]);
+    assert!(files.iter().any(|f| f == "/etc/config/cwmpd"), "{files:?}");
+    staged.assert_installed("/etc/config/cwmpd");
     for f in files {
         if f.contains('*') {
             let matched = glob(&staged.at(f));

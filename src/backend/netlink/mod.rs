@@ -5,19 +5,24 @@
 //! TR-181 values are derived here: Status from operstate, address origins from flags and
 //! scope, route origins from the routing protocol.
 
+pub mod addresses;
 pub mod msg;
 pub mod socket;
 pub mod watch;
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
+use crate::backend::stored::Values;
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 use msg::{Addr, Link, Neigh, Route};
 use socket::Socket;
 
 /// Fields a `kind = "link"` binding may read.
-pub const LINK_FIELDS: [&str; 20] = [
+pub const LINK_FIELDS: [&str; 22] = [
+    "unknown_proto_packets_received",
+    "crc_errors_received",
     "up",
     "running",
     "status",
@@ -48,6 +53,99 @@ pub struct Netlink {
     addrs: Option<Vec<Addr>>,
     routes: Option<Vec<Route>>,
     neighs: Option<Vec<Neigh>>,
+    /// Positions in `links` by name and by ifindex, and of `addrs` by ifindex: built once
+    /// per operation, so naming the interface of each of N addresses, or reading a field of
+    /// each of N links, is not a search of all N links each time (cubic in the link count for
+    /// the IP.Interface.{i}.IPv4Address.{i} tables before).
+    index: Option<LinkIndex>,
+    addr_index: Option<HashMap<u32, Vec<usize>>>,
+    /// Address rows the ACS created or changed, read on first use.
+    managed: Option<addresses::Managed>,
+    /// Where they are kept (none: in memory only).
+    notes: Option<Values>,
+    /// The file earlier versions kept them in.
+    legacy_file: Option<std::path::PathBuf>,
+    staged: addresses::Staged,
+    /// Link writes staged for `commit`.
+    link_edits: Vec<(String, LinkEdit)>,
+    /// What the last commit did to the kernel, oldest first, for `rollback`.
+    undo: Vec<Change>,
+    /// The managed rows before this operation's change.
+    before: Option<addresses::Managed>,
+}
+
+/// A link write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LinkEdit {
+    Up(bool),
+    Mtu(u32),
+}
+
+/// A change made to the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Change {
+    /// A link's admin state, with the one before.
+    Up { ifname: String, was: bool },
+    /// A link's MTU, with the one before.
+    Mtu { ifname: String, was: u32 },
+    /// An address added (or removed).
+    Address {
+        ifname: String,
+        address: IpAddr,
+        prefixlen: u8,
+        added: bool,
+    },
+}
+
+impl Netlink {
+    /// A handler keeping the address rows the ACS manages with `notes` (read once from
+    /// `<state_dir>/netlink-addresses` of earlier versions).
+    pub fn new(state_dir: &std::path::Path, notes: Values) -> Netlink {
+        Netlink {
+            notes: Some(notes),
+            legacy_file: Some(state_dir.join(addresses::NOTE)),
+            ..Netlink::default()
+        }
+    }
+
+    /// Reverses the kernel changes of the last commit, newest first, and puts the managed
+    /// rows back.
+    fn revert(&mut self) -> Result<(), BackendError> {
+        let mut failed = None;
+        for c in std::mem::take(&mut self.undo).into_iter().rev() {
+            let r = match &c {
+                Change::Up { ifname, was } => self.set_up(ifname, *was),
+                Change::Mtu { ifname, was } => self.set_mtu(ifname, *was),
+                Change::Address {
+                    ifname,
+                    address,
+                    prefixlen,
+                    added,
+                } => self.change_address(ifname, *address, *prefixlen, !added),
+            };
+            if let Err(e) = r {
+                log::error!("netlink: cannot undo {c:?}: {e}");
+                failed = Some(e);
+            }
+        }
+        if let Some(before) = self.before.take() {
+            self.managed = Some(before);
+            self.save_rows();
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    fn save_rows(&mut self) {
+        if let (Some(n), Some(m)) = (&self.notes, &self.managed) {
+            n.set_note(addresses::NOTE, m.to_lines());
+        }
+    }
+}
+
+#[derive(Default)]
+struct LinkIndex {
+    by_name: HashMap<String, usize>,
+    by_ifindex: HashMap<i32, usize>,
 }
 
 fn family_arg(args: &Args) -> Result<u8, BackendError> {
@@ -75,7 +173,7 @@ pub fn status(l: &Link) -> &'static str {
     }
 }
 
-fn netmask_v4(len: u8) -> String {
+pub(crate) fn netmask_v4(len: u8) -> String {
     let m: u32 = if len == 0 {
         0
     } else {
@@ -196,9 +294,22 @@ impl Netlink {
         )
     }
 
-    /// (ifindex, name) of every link, for naming the interfaces of addresses, routes and
+    /// The link index of this operation.
+    fn index(&mut self) -> Result<&LinkIndex, BackendError> {
+        if self.index.is_none() {
+            let mut ix = LinkIndex::default();
+            for (n, l) in self.links()?.iter().enumerate() {
+                ix.by_name.entry(l.name.clone()).or_insert(n);
+                ix.by_ifindex.entry(l.index).or_insert(n);
+            }
+            self.index = Some(ix);
+        }
+        Ok(self.index.get_or_insert_with(LinkIndex::default))
+    }
+
+    /// ifindex → name of every link, for naming the interfaces of addresses, routes and
     /// neighbours.
-    fn link_names(&mut self) -> Result<Vec<(i32, String)>, BackendError> {
+    fn link_names(&mut self) -> Result<HashMap<i32, String>, BackendError> {
         Ok(self
             .links()?
             .iter()
@@ -207,39 +318,64 @@ impl Netlink {
     }
 
     fn name_of(&mut self, index: i64) -> Result<String, BackendError> {
-        Ok(self
-            .links()?
-            .iter()
-            .find(|l| i64::from(l.index) == index)
+        let Ok(index) = i32::try_from(index) else {
+            return Ok(String::new());
+        };
+        let at = self.index()?.by_ifindex.get(&index).copied();
+        Ok(at
+            .and_then(|n| self.links.as_ref()?.get(n))
             .map(|l| l.name.clone())
             .unwrap_or_default())
     }
 
-    fn link(&mut self, ifname: &str) -> Result<Link, BackendError> {
-        self.links()?
-            .iter()
-            .find(|l| l.name == ifname)
-            .cloned()
+    fn link(&mut self, ifname: &str) -> Result<&Link, BackendError> {
+        let at = self.index()?.by_name.get(ifname).copied();
+        at.and_then(|n| self.links.as_ref()?.get(n))
             .ok_or_else(|| BackendError::NotFound(format!("link {ifname}")))
+    }
+
+    /// Positions in the address dump of the addresses of one ifindex.
+    fn addresses_of(&mut self, ifindex: Option<u32>) -> Result<Vec<usize>, BackendError> {
+        if self.addr_index.is_none() {
+            let mut m: HashMap<u32, Vec<usize>> = HashMap::new();
+            for (n, a) in self.addresses()?.iter().enumerate() {
+                m.entry(a.index).or_default().push(n);
+            }
+            self.addr_index = Some(m);
+        }
+        let m = self.addr_index.get_or_insert_with(HashMap::new);
+        Ok(match ifindex {
+            Some(i) => m.get(&i).cloned().unwrap_or_default(),
+            None => {
+                let mut all: Vec<usize> = m.values().flatten().copied().collect();
+                all.sort_unstable();
+                all
+            }
+        })
     }
 
     /// Sets a link up or down.
     pub fn set_up(&mut self, ifname: &str, up: bool) -> Result<(), BackendError> {
-        let l = self.link(ifname)?;
+        let index = self.link(ifname)?.index;
         let mut body = vec![msg::AF_UNSPEC, 0, 0, 0];
-        body.extend_from_slice(&l.index.to_ne_bytes());
+        body.extend_from_slice(&index.to_ne_bytes());
         body.extend_from_slice(&(if up { msg::IFF_UP } else { 0 }).to_ne_bytes());
         body.extend_from_slice(&msg::IFF_UP.to_ne_bytes());
         self.sock()?.change(msg::RTM_NEWLINK, 0, &body)?;
-        self.links = None;
+        self.forget_links();
         Ok(())
+    }
+
+    fn forget_links(&mut self) {
+        self.links = None;
+        self.index = None;
     }
 
     /// Sets a link's MTU.
     pub fn set_mtu(&mut self, ifname: &str, mtu: u32) -> Result<(), BackendError> {
-        let l = self.link(ifname)?;
+        let index = self.link(ifname)?.index;
         let mut body = vec![msg::AF_UNSPEC, 0, 0, 0];
-        body.extend_from_slice(&l.index.to_ne_bytes());
+        body.extend_from_slice(&index.to_ne_bytes());
         body.extend_from_slice(&0u32.to_ne_bytes());
         body.extend_from_slice(&0u32.to_ne_bytes());
         msg::push_attr(&mut body, 4, &mtu.to_ne_bytes());
@@ -251,7 +387,7 @@ impl Netlink {
                 }
                 other => other,
             })?;
-        self.links = None;
+        self.forget_links();
         Ok(())
     }
 
@@ -263,13 +399,13 @@ impl Netlink {
         prefixlen: u8,
         add: bool,
     ) -> Result<(), BackendError> {
-        let l = self.link(ifname)?;
+        let index = self.link(ifname)?.index;
         let (family, bytes) = match address {
             IpAddr::V4(a) => (msg::AF_INET, a.octets().to_vec()),
             IpAddr::V6(a) => (msg::AF_INET6, a.octets().to_vec()),
         };
         let mut body = vec![family, prefixlen, 0, 0];
-        body.extend_from_slice(&(l.index as u32).to_ne_bytes());
+        body.extend_from_slice(&(index as u32).to_ne_bytes());
         msg::push_attr(&mut body, 2, &bytes);
         msg::push_attr(&mut body, 1, &bytes);
         let (kind, flags) = if add {
@@ -279,16 +415,21 @@ impl Netlink {
         };
         self.sock()?.change(kind, flags, &body)?;
         self.addrs = None;
+        self.addr_index = None;
         Ok(())
     }
 
     fn link_field(&mut self, ifname: &str, field: &str) -> Result<String, BackendError> {
+        if field == "master" {
+            let master = self.link(ifname)?.master;
+            return self.name_of(i64::from(master));
+        }
         let l = self.link(ifname)?;
         let s = &l.stats;
         Ok(match field {
             "up" => (l.flags & msg::IFF_UP != 0).to_string(),
             "running" => (l.flags & msg::IFF_RUNNING != 0).to_string(),
-            "status" => status(&l).to_string(),
+            "status" => status(l).to_string(),
             "mtu" => l.mtu.to_string(),
             "mac" => msg::mac_string(&l.mac),
             "type" => match l.hw_type {
@@ -314,7 +455,8 @@ impl Netlink {
             "discard_packets_sent" => s.tx_dropped.min(u64::from(u32::MAX)).to_string(),
             "discard_packets_received" => s.rx_dropped.min(u64::from(u32::MAX)).to_string(),
             "multicast_packets_received" => s.multicast.to_string(),
-            "master" => self.name_of(i64::from(l.master))?,
+            "unknown_proto_packets_received" => s.rx_nohandler.min(u64::from(u32::MAX)).to_string(),
+            "crc_errors_received" => s.rx_crc_errors.min(u64::from(u32::MAX)).to_string(),
             other => {
                 return Err(BackendError::BadArgs(format!(
                     "unknown link field {other:?}"
@@ -327,8 +469,30 @@ impl Netlink {
         let ty = args.opt_str("type")?.map(str::to_string);
         let exclude = args.opt_str_list("exclude")?.unwrap_or_default();
         let kinds = args.opt_str_list("kinds")?;
+        // `master`: the ports of a bridge (links enslaved to it), and with `and_master` the
+        // bridge itself first (TR-181's management port).
+        let master = match args.opt_str("master")? {
+            Some(m) => match self.link(m) {
+                Ok(l) => Some((l.index, l.name.clone())),
+                Err(BackendError::NotFound(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let and_master = args.opt_bool("and_master")?.unwrap_or(false);
         let mut out = Vec::new();
+        if let (Some((index, name)), true) = (&master, and_master) {
+            out.push(
+                Instance::new(name.clone())
+                    .var("ifname", name.clone())
+                    .var("ifindex", index.to_string())
+                    .var("management", "true"),
+            );
+        }
         for l in self.links()? {
+            if master.as_ref().is_some_and(|(m, _)| l.master != *m) {
+                continue;
+            }
             let is_ether = l.hw_type == 1 && l.flags & msg::IFF_LOOPBACK == 0;
             if ty.as_deref() == Some("ether") && !is_ether {
                 continue;
@@ -346,7 +510,8 @@ impl Netlink {
             out.push(
                 Instance::new(l.name.clone())
                     .var("ifname", l.name.clone())
-                    .var("ifindex", l.index.to_string()),
+                    .var("ifindex", l.index.to_string())
+                    .var("management", "false"),
             );
         }
         Ok(out)
@@ -355,21 +520,37 @@ impl Netlink {
     fn address_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let family = family_arg(args)?;
         let ifname = args.opt_str("ifname")?.map(str::to_string);
-        let links = self.link_names()?;
+        let only = match &ifname {
+            Some(n) => match self.link(n) {
+                Ok(l) => Some(l.index as u32),
+                // No such link (yet): it has no addresses.
+                Err(BackendError::NotFound(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        // One link's addresses are named by it; all addresses need the name map (built
+        // once here, not once per interface: that was quadratic in the link count).
+        let links = match &ifname {
+            Some(_) => HashMap::new(),
+            None => self.link_names()?,
+        };
+        let positions = self.addresses_of(only)?;
+        let addrs = self.addresses()?;
         let mut out = Vec::new();
-        for a in self.addresses()? {
+        for a in positions.iter().filter_map(|&n| addrs.get(n)) {
             let is_v4 = a.address.is_ipv4();
             if (family == msg::AF_INET && !is_v4) || (family == msg::AF_INET6 && is_v4) {
                 continue;
             }
-            let name = links
-                .iter()
-                .find(|(i, _)| *i as u32 == a.index)
-                .map(|(_, n)| n.clone())
-                .unwrap_or_default();
-            if ifname.as_deref().is_some_and(|f| f != name) {
-                continue;
-            }
+            let name = match &ifname {
+                Some(n) => n.clone(),
+                None => i32::try_from(a.index)
+                    .ok()
+                    .and_then(|i| links.get(&i))
+                    .cloned()
+                    .unwrap_or_default(),
+            };
             let key = format!("{}/{}", a.address, a.prefixlen);
             let mut inst = Instance::new(key)
                 .var("address", a.address.to_string())
@@ -386,22 +567,26 @@ impl Netlink {
             };
             out.push(inst);
         }
-        Ok(out)
+        match ifname {
+            Some(n) => Ok(self.address_rows(&n, family, out)),
+            None => Ok(out),
+        }
     }
 
     fn route_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let family = family_arg(args)?;
         let links = self.link_names()?;
+        let mut seen = HashSet::new();
         let mut out: Vec<Instance> = Vec::new();
         for r in self.routes()? {
             // The main table's unicast routes are the forwarding table TR-181 describes.
             if r.table != 254 || r.kind != 1 || (family != msg::AF_UNSPEC && r.family != family) {
                 continue;
             }
-            let ifname = links
-                .iter()
-                .find(|(i, _)| *i as u32 == r.oif)
-                .map(|(_, n)| n.clone())
+            let ifname = i32::try_from(r.oif)
+                .ok()
+                .and_then(|i| links.get(&i))
+                .cloned()
                 .unwrap_or_default();
             let gw = r.gateway.map(|g| g.to_string()).unwrap_or_default();
             let key = format!(
@@ -412,7 +597,7 @@ impl Netlink {
                 ifname,
                 r.priority
             );
-            if out.iter().any(|i| i.key == key) {
+            if !seen.insert(key.clone()) {
                 continue;
             }
             let static_route = matches!(r.protocol, 3 | 4);
@@ -442,6 +627,7 @@ impl Netlink {
     fn neighbour_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let family = family_arg(args)?;
         let links = self.link_names()?;
+        let mut seen = HashSet::new();
         let mut out: Vec<Instance> = Vec::new();
         for n in self.neighbours()? {
             if n.lladdr.is_empty() || n.state & (0x01 | 0x20 | 0x40) != 0 {
@@ -452,13 +638,9 @@ impl Netlink {
             {
                 continue;
             }
-            let ifname = links
-                .iter()
-                .find(|(i, _)| *i == n.index)
-                .map(|(_, x)| x.clone())
-                .unwrap_or_default();
+            let ifname = links.get(&n.index).cloned().unwrap_or_default();
             let key = format!("{ifname}/{}", n.address);
-            if out.iter().any(|i| i.key == key) {
+            if !seen.insert(key.clone()) {
                 continue;
             }
             out.push(
@@ -478,8 +660,10 @@ impl Netlink {
     /// a vlan/macvlan above its lower link (IFLA_LINK; a veth's IFLA_LINK is its peer, not a
     /// lower layer, so it is skipped). Key `higher/lower`.
     fn stack_instances(&mut self) -> Result<Vec<Instance>, BackendError> {
+        let names = self.link_names()?;
         let links = self.links()?;
-        let name = |i: i32| links.iter().find(|l| l.index == i).map(|l| l.name.clone());
+        let name = |i: i32| names.get(&i).cloned();
+        let mut seen = HashSet::new();
         let mut out: Vec<Instance> = Vec::new();
         for l in links {
             let mut pairs = Vec::new();
@@ -495,7 +679,7 @@ impl Netlink {
             }
             for (higher, lower) in pairs {
                 let key = format!("{higher}/{lower}");
-                if out.iter().any(|i| i.key == key) {
+                if !seen.insert(key.clone()) {
                     continue;
                 }
                 out.push(Instance::new(key).var("higher", higher).var("lower", lower));
@@ -514,7 +698,9 @@ impl Handler for Netlink {
             .and_then(|v| v.as_str())
             .ok_or("`kind` (a string) is required")?;
         let allowed: &[&str] = match (kind, k) {
-            (BindingKind::Table, "links") => &["kind", "type", "exclude", "kinds"],
+            (BindingKind::Table, "links") => {
+                &["kind", "type", "exclude", "kinds", "master", "and_master"]
+            }
             (BindingKind::Table, "addresses") => &["kind", "family", "ifname"],
             (BindingKind::Table, "routes" | "neighbours") => &["kind", "family"],
             (BindingKind::Table, "stack") => &["kind"],
@@ -524,8 +710,22 @@ impl Handler for Netlink {
                     TABLE_KINDS.join(", ")
                 ))
             }
-            (_, "link") => &["kind", "ifname", "field"],
-            (_, other) => return Err(format!("value kind {other:?}; only \"link\"")),
+            (_, "link") => &["kind", "ifname", "field", "map", "map_default"],
+            (_, "address") => {
+                for k in ["ifname", "key", "field"] {
+                    if !args.get(k).is_some_and(|v| v.is_str()) {
+                        return Err(format!("`{k}` (a string) is required"));
+                    }
+                }
+                if !matches!(
+                    args.get("field").and_then(|v| v.as_str()),
+                    Some("ip" | "netmask" | "prefixlen" | "enable")
+                ) {
+                    return Err("address `field` must be ip, netmask, prefixlen or enable".into());
+                }
+                &["kind", "ifname", "key", "field", "family"]
+            }
+            (_, other) => return Err(format!("value kind {other:?}; \"link\" or \"address\"")),
         };
         if let Some(x) = args.keys().find(|x| !allowed.contains(&x.as_str())) {
             return Err(format!("unknown argument `{x}`"));
@@ -535,7 +735,7 @@ impl Handler for Netlink {
                 return Err("`family` must be \"inet\" or \"inet6\"".into());
             }
         }
-        if kind != BindingKind::Table {
+        if kind != BindingKind::Table && k == "link" {
             let field = args
                 .get("field")
                 .and_then(|v| v.as_str())
@@ -556,31 +756,52 @@ impl Handler for Netlink {
     }
 
     fn begin(&mut self) {
+        self.staged = addresses::Staged::default();
+        self.link_edits.clear();
+        // The last change was saved (or undone) by now: no rollback reaches back to it.
+        self.undo.clear();
+        self.before = None;
         self.links = None;
+        self.index = None;
+        self.addr_index = None;
         self.addrs = None;
         self.routes = None;
         self.neighs = None;
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        if args.str("kind")? == "address" {
+            return self.address_get(args);
+        }
         let ifname = args.str("ifname")?.to_string();
-        self.link_field(&ifname, args.str("field")?)
+        let raw = self.link_field(&ifname, args.str("field")?)?;
+        if args.table.contains_key("map") {
+            return crate::backend::text::extract(&raw, args);
+        }
+        Ok(raw)
     }
 
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        if args.str("kind")? == "address" {
+            return self.address_set(args, value);
+        }
         let ifname = args.str("ifname")?.to_string();
-        match args.str("field")? {
-            "up" => self.set_up(&ifname, value == "true"),
-            "mtu" => self.set_mtu(
-                &ifname,
+        self.link(&ifname)?;
+        let edit = match args.str("field")? {
+            "up" => LinkEdit::Up(value == "true"),
+            "mtu" => LinkEdit::Mtu(
                 value
                     .parse()
                     .map_err(|_| BackendError::InvalidValue(format!("mtu {value:?}")))?,
             ),
-            other => Err(BackendError::BadArgs(format!(
-                "link field {other} cannot be written"
-            ))),
-        }
+            other => {
+                return Err(BackendError::BadArgs(format!(
+                    "link field {other} cannot be written"
+                )))
+            }
+        };
+        self.link_edits.push((ifname, edit));
+        Ok(())
     }
 
     fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
@@ -592,6 +813,70 @@ impl Handler for Netlink {
             "stack" => self.stack_instances(),
             other => Err(BackendError::BadArgs(format!("table kind {other:?}"))),
         }
+    }
+
+    fn add(&mut self, args: &Args) -> Result<Instance, BackendError> {
+        match args.str("kind")? {
+            "addresses" if args.opt_str("family")? == Some("inet") => self.address_add(args),
+            _ => Err(BackendError::Unsupported("add")),
+        }
+    }
+
+    fn delete(&mut self, args: &Args, instance: &Instance) -> Result<(), BackendError> {
+        match args.str("kind")? {
+            "addresses" => self.address_delete(instance),
+            _ => Err(BackendError::Unsupported("delete")),
+        }
+    }
+
+    fn commit(&mut self) -> Result<bool, BackendError> {
+        self.undo.clear();
+        let result = (|| {
+            for (ifname, edit) in std::mem::take(&mut self.link_edits) {
+                let link = self.link(&ifname)?.clone();
+                match edit {
+                    LinkEdit::Up(up) => {
+                        self.set_up(&ifname, up)?;
+                        self.undo.push(Change::Up {
+                            ifname,
+                            was: link.flags & msg::IFF_UP != 0,
+                        });
+                    }
+                    LinkEdit::Mtu(mtu) => {
+                        self.set_mtu(&ifname, mtu)?;
+                        self.undo.push(Change::Mtu {
+                            ifname,
+                            was: link.mtu,
+                        });
+                    }
+                }
+            }
+            self.address_commit()
+        })();
+        if let Err(e) = result {
+            // Nothing of this change stays.
+            self.link_edits.clear();
+            self.staged = addresses::Staged::default();
+            let _ = self.revert();
+            return Err(e);
+        }
+        Ok(false)
+    }
+
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        self.revert()
+    }
+
+    fn abort(&mut self) {
+        self.staged = addresses::Staged::default();
+        self.link_edits.clear();
+        if let Some(before) = self.before.take() {
+            self.managed = Some(before);
+        }
+    }
+
+    fn transactional(&self) -> bool {
+        true
     }
 }
 

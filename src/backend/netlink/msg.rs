@@ -178,6 +178,10 @@ pub struct Stats {
     pub tx_dropped: u64,
     /// Multicast packets received.
     pub multicast: u64,
+    /// Received frames with a bad CRC.
+    pub rx_crc_errors: u64,
+    /// Received packets no protocol handler took (rx_nohandler, Linux 4.6 and later).
+    pub rx_nohandler: u64,
 }
 
 /// A link (RTM_NEWLINK).
@@ -239,6 +243,8 @@ pub fn link(p: &[u8]) -> Option<Link> {
             rx_dropped: g(6),
             tx_dropped: g(7),
             multicast: g(8),
+            rx_crc_errors: g(12),
+            rx_nohandler: g(23),
         };
     }
     Some(l)

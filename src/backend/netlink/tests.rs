@@ -224,6 +224,7 @@ fn writes_link_state_mtu_and_addresses_in_a_namespace() {
         .unwrap();
         nl.change_address("va", "10.99.1.1".parse().unwrap(), 24, true)
             .unwrap();
+        nl.commit().unwrap();
         nl.begin();
         assert_eq!(
             nl.get(&args("kind = \"link\"\nifname = \"vb\"\nfield = \"mtu\""))
@@ -237,15 +238,45 @@ fn writes_link_state_mtu_and_addresses_in_a_namespace() {
             .unwrap(),
             "Down"
         );
-        let e = nl
-            .set(
-                &args("kind = \"link\"\nifname = \"vb\"\nfield = \"mtu\""),
-                "10",
-            )
-            .unwrap_err();
+        // A write the kernel refuses fails the commit, and nothing of it stays.
+        nl.set(
+            &args("kind = \"link\"\nifname = \"va\"\nfield = \"up\""),
+            "true",
+        )
+        .unwrap();
+        nl.set(
+            &args("kind = \"link\"\nifname = \"vb\"\nfield = \"mtu\""),
+            "10",
+        )
+        .unwrap();
+        let e = nl.commit().unwrap_err();
         assert!(
             matches!(e, BackendError::InvalidValue(_) | BackendError::Io(_)),
             "{e}"
+        );
+        nl.begin();
+        assert_eq!(
+            nl.get(&args(
+                "kind = \"link\"\nifname = \"va\"\nfield = \"status\""
+            ))
+            .unwrap(),
+            "Down",
+            "the first write was undone"
+        );
+        // A committed change rolls back.
+        nl.set(
+            &args("kind = \"link\"\nifname = \"vb\"\nfield = \"mtu\""),
+            "1400",
+        )
+        .unwrap();
+        nl.commit().unwrap();
+        nl.rollback().unwrap();
+        nl.begin();
+        assert_eq!(
+            nl.get(&args("kind = \"link\"\nifname = \"vb\"\nfield = \"mtu\""))
+                .unwrap(),
+            "1300",
+            "rolled back"
         );
         assert!(matches!(
             nl.set(

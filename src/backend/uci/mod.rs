@@ -38,10 +38,15 @@ pub struct Uci {
     prepared: Vec<(String, crate::store::Staged)>,
     /// Packages the last commit replaced, with their content before it (for `rollback`).
     replaced: Vec<(String, Doc, bool)>,
+    /// Packages whose file was checked for changes in this operation: one `stat` per
+    /// package per operation, not one per value read.
+    checked: BTreeSet<String>,
     pending_apply: BTreeSet<String>,
 }
 
-const VALUE_KEYS: [&str; 11] = [
+const VALUE_KEYS: [&str; 13] = [
+    "scale",
+    "divide",
     "package",
     "section",
     "option",
@@ -54,7 +59,42 @@ const VALUE_KEYS: [&str; 11] = [
     "default",
     "duration",
 ];
-const TABLE_KEYS: [&str; 6] = ["package", "type", "exclude", "match", "name", "name_prefix"];
+const TABLE_KEYS: [&str; 9] = [
+    "package",
+    "type",
+    "exclude",
+    "match",
+    "name",
+    "name_prefix",
+    "join",
+    "within",
+    "defaults",
+];
+
+/// An IPv4 address as a number.
+fn ipv4(s: &str) -> Option<u32> {
+    s.parse::<std::net::Ipv4Addr>().ok().map(u32::from)
+}
+
+/// A netmask in dotted or prefix-length form.
+fn mask(s: &str) -> Option<u32> {
+    match s.parse::<u32>() {
+        Ok(bits) if bits <= 32 => Some(u32::MAX.checked_shl(32 - bits).unwrap_or(0)),
+        Ok(_) => None,
+        Err(_) => ipv4(s),
+    }
+}
+
+/// A string-valued sub-table argument (`join`, `within`, `defaults`).
+fn sub_table<'a>(args: &'a Args, key: &str) -> Result<Option<&'a toml::Table>, BackendError> {
+    match args.table.get(key) {
+        None => Ok(None),
+        Some(toml::Value::Table(t)) if t.values().all(|v| v.is_str()) => Ok(Some(t)),
+        Some(_) => Err(BackendError::BadArgs(format!(
+            "{key} must be a table of strings"
+        ))),
+    }
+}
 
 fn truthy(v: &str) -> Option<bool> {
     match v {
@@ -129,6 +169,7 @@ impl Uci {
             originals: BTreeMap::new(),
             prepared: Vec::new(),
             replaced: Vec::new(),
+            checked: BTreeSet::new(),
             pending_apply: BTreeSet::new(),
         })
     }
@@ -144,12 +185,12 @@ impl Uci {
             return Err(BackendError::BadArgs(format!("package {pkg:?}")));
         }
         let staged = self.originals.contains_key(pkg);
-        let stamp = self.stamp(pkg);
         let fresh = self
             .docs
             .get(pkg)
-            .is_some_and(|c| staged || c.stamp == stamp);
+            .is_some_and(|c| staged || self.checked.contains(pkg) || c.stamp == self.stamp(pkg));
         if !fresh {
+            let stamp = self.stamp(pkg);
             let path = self.dir.join(pkg);
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| BackendError::NotFound(format!("{}: {e}", path.display())))?;
@@ -157,6 +198,7 @@ impl Uci {
                 .map_err(|e| BackendError::InvalidValue(format!("{}: {e}", path.display())))?;
             self.docs.insert(pkg.to_string(), Cached { doc, stamp });
         }
+        self.checked.insert(pkg.to_string());
         self.docs
             .get_mut(pkg)
             .map(|c| &mut c.doc)
@@ -212,11 +254,27 @@ impl Handler for Uci {
             {
                 return Err("`exclude` must be a list of strings".into());
             }
-            if args
-                .get("match")
-                .is_some_and(|v| !v.as_table().is_some_and(|t| t.values().all(|x| x.is_str())))
-            {
-                return Err("`match` must be a table of strings".into());
+            for (key, need) in [
+                ("match", &[][..]),
+                ("defaults", &[][..]),
+                ("join", &["package", "by"][..]),
+                ("within", &["option", "network", "netmask"][..]),
+            ] {
+                match args.get(key) {
+                    None => {}
+                    Some(toml::Value::Table(t))
+                        if t.values().all(|x| x.is_str())
+                            && need.iter().all(|k| t.contains_key(*k)) => {}
+                    Some(_) if need.is_empty() => {
+                        return Err(format!("`{key}` must be a table of strings"))
+                    }
+                    Some(_) => {
+                        return Err(format!(
+                            "`{key}` must be a table of strings with {}",
+                            need.join(", ")
+                        ))
+                    }
+                }
             }
             return Ok(());
         }
@@ -236,33 +294,45 @@ impl Handler for Uci {
         text::check_rules(
             &args
                 .iter()
-                .filter(|(k, _)| ["map", "map_default"].contains(&k.as_str()))
+                .filter(|(k, _)| ["map", "map_default", "scale", "divide"].contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         )
     }
 
     fn begin(&mut self) {
-        // Documents are re-validated against the file's mtime and size on access.
+        // Documents are re-validated against the file's mtime and size on their first use
+        // in each operation.
+        self.checked.clear();
         if !self.originals.is_empty() {
             self.abort();
         }
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
-        let (pkg, id) = self.section_id(args)?;
         let option = args.str("option")?.to_string();
         let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
-        let d = self.doc(&pkg)?;
-        let raw = if is_list {
-            let items = d.list(&id, &option);
-            match args.opt_int("item")? {
-                Some(n) => items.get(n as usize).cloned(),
-                None if items.is_empty() => None,
-                None => Some(items.join(",")),
+        let (pkg, id, raw) = match self.section_id(args) {
+            Ok((pkg, id)) => {
+                let d = self.doc(&pkg)?;
+                let raw = if is_list {
+                    let items = d.list(&id, &option);
+                    match args.opt_int("item")? {
+                        Some(n) => items.get(n as usize).cloned(),
+                        None if items.is_empty() => None,
+                        None => Some(items.join(",")),
+                    }
+                } else {
+                    d.option(&id, &option)
+                };
+                (pkg, id, raw)
             }
-        } else {
-            d.option(&id, &option)
+            // No such package file or section: nothing is configured there, so a default
+            // applies as it does to a missing option (`uci get … || echo default`).
+            Err(BackendError::NotFound(_)) if args.opt_str("default")?.is_some() => {
+                (String::new(), String::new(), None)
+            }
+            Err(e) => return Err(e),
         };
         let raw = match (raw, args.opt_str("default")?) {
             (Some(v), _) => v,
@@ -289,7 +359,7 @@ impl Handler for Uci {
             table: args
                 .table
                 .iter()
-                .filter(|(k, _)| ["map", "map_default"].contains(&k.as_str()))
+                .filter(|(k, _)| ["map", "map_default", "scale", "divide"].contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             path: String::new(),
@@ -366,6 +436,31 @@ impl Handler for Uci {
                 .collect(),
             _ => Vec::new(),
         };
+        // `join`: each row also carries the options of the section of another package named
+        // by one of its options (a DHCP pool's `interface` → that network interface), as
+        // variables with a prefix (`net_ipaddr`).
+        let join = sub_table(args, "join")?.map(|t| {
+            let s = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            (s("package"), s("by"), s("prefix"))
+        });
+        let joined: Option<Doc> = match &join {
+            Some((p, _, _)) => Some(self.doc(p)?.clone()),
+            None => None,
+        };
+        // `within`: only rows whose `option` holds an address inside network/netmask; rows
+        // without it are kept when their name starts with `or_prefix` (sections added here).
+        let within = match sub_table(args, "within")? {
+            Some(t) => {
+                let s = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                let (net, m) = (s("network"), s("netmask"));
+                match (ipv4(&net), mask(&m)) {
+                    (Some(n), Some(m)) => Some((s("option"), n & m, m, s("or_prefix"))),
+                    // The pool's network is not configured: nothing lies inside it.
+                    _ => return Ok(Vec::new()),
+                }
+            }
+            None => None,
+        };
         let d = self.doc(&pkg)?;
         let mut out = Vec::new();
         for s in d.sections().into_iter().filter(|s| s.ty == ty) {
@@ -379,10 +474,33 @@ impl Handler for Uci {
             {
                 continue;
             }
+            if let Some((opt, net, m, prefix)) = &within {
+                let inside = match opts.iter().find(|(n, _)| n == opt) {
+                    Some((_, v)) => ipv4(v).is_some_and(|a| a & m == *net),
+                    None => !prefix.is_empty() && s.id.starts_with(prefix.as_str()),
+                };
+                if !inside {
+                    continue;
+                }
+            }
             let mut inst = Instance::new(s.id.clone())
                 .var("section", s.id.clone())
                 .var("index", s.index.to_string());
+            if let (Some((_, by, prefix)), Some(jd)) = (&join, &joined) {
+                let target = opts.iter().find(|(n, _)| n == by).map(|(_, v)| v.clone());
+                if let Some(t) = target.and_then(|t| jd.resolve(&t)) {
+                    for (k, v) in jd.options(&t.id) {
+                        inst = inst.var(&format!("{prefix}{k}"), v);
+                    }
+                }
+            }
             for (k, v) in opts {
+                // Lists are joined with spaces; `ucilist_` has them with commas, as TR-181
+                // lists and `ref` keys want them.
+                inst = inst.var(
+                    &format!("ucilist_{k}"),
+                    v.split(' ').collect::<Vec<_>>().join(","),
+                );
                 inst = inst.var(&format!("uci_{k}"), v);
             }
             out.push(inst);
@@ -404,6 +522,13 @@ impl Handler for Uci {
         let id = d
             .add_section(&ty, name.as_deref())
             .ok_or_else(|| BackendError::Limit(format!("{pkg}: cannot add a {ty} section")))?;
+        // `defaults`: options a new section starts with (a port mapping starts disabled,
+        // TR-181's default for PortMapping.Enable).
+        if let Some(defaults) = sub_table(args, "defaults")? {
+            for (k, v) in defaults {
+                d.set_option(&id, k, v.as_str().unwrap_or_default());
+            }
+        }
         let index = d.resolve(&id).map(|s| s.index).unwrap_or(0);
         Ok(Instance::new(id.clone())
             .var("section", id)

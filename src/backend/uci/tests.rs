@@ -344,3 +344,101 @@ fn settings_and_arguments_are_checked() {
         )
         .is_err());
 }
+
+#[test]
+fn joined_rows_carry_the_other_packages_options_and_within_filters_by_network() {
+    let t = tree("join");
+    let mut u = handler(&t);
+    let pools = u
+        .instances(&a(
+            "package = \"dhcp\"\ntype = \"dhcp\"\njoin = { package = \"network\", by = \"interface\", prefix = \"net_\" }",
+        ))
+        .unwrap();
+    assert_eq!(pools[0].vars["net_ipaddr"], "192.168.1.1");
+    assert_eq!(pools[0].vars["net_netmask"], "255.255.255.0");
+    assert!(
+        !pools[1].vars.contains_key("net_ipaddr"),
+        "wan has no address"
+    );
+    let lan_hosts = u
+        .instances(&a(
+            "package = \"dhcp\"\ntype = \"host\"\nwithin = { option = \"ip\", network = \"192.168.1.1\", netmask = \"24\" }",
+        ))
+        .unwrap();
+    assert_eq!(lan_hosts.len(), 1);
+    let none = u
+        .instances(&a(
+            "package = \"dhcp\"\ntype = \"host\"\nwithin = { option = \"ip\", network = \"10.9.0.1\", netmask = \"255.255.0.0\" }",
+        ))
+        .unwrap();
+    assert!(none.is_empty());
+    let unset = u
+        .instances(&a(
+            "package = \"dhcp\"\ntype = \"host\"\nwithin = { option = \"ip\", network = \"{net_ipaddr}\", netmask = \"{net_netmask}\" }",
+        ))
+        .unwrap();
+    assert!(unset.is_empty(), "a pool without a network holds no hosts");
+    let zones = u
+        .instances(&a("package = \"firewall\"\ntype = \"zone\""))
+        .unwrap();
+    assert_eq!(zones[1].vars["ucilist_network"], "wan,wan6");
+}
+
+#[test]
+fn added_sections_start_with_their_defaults_and_named_ones_stay_in_their_pool() {
+    let t = tree("defaults");
+    let mut u = handler(&t);
+    let table = a(
+        "package = \"dhcp\"\ntype = \"host\"\nname_prefix = \"lan_host\"\ndefaults = { leasetime = \"infinite\" }\n\
+         within = { option = \"ip\", network = \"192.168.1.1\", netmask = \"24\", or_prefix = \"lan_host\" }",
+    );
+    let inst = u.add(&table).unwrap();
+    assert_eq!(inst.key, "lan_host1");
+    u.commit().unwrap();
+    let text = std::fs::read_to_string(t.0.join("dhcp")).unwrap();
+    assert!(
+        text.ends_with("config host 'lan_host1'\n\toption leasetime 'infinite'\n"),
+        "{text}"
+    );
+    let rows = u.instances(&table).unwrap();
+    assert!(
+        rows.iter().any(|r| r.key == "lan_host1"),
+        "listed before it has an address"
+    );
+    assert!(u
+        .check(
+            BindingKind::Table,
+            &toml::from_str("package = \"p\"\ntype = \"t\"\njoin = { package = \"n\" }").unwrap()
+        )
+        .is_err());
+}
+
+#[test]
+fn a_default_covers_a_missing_package_or_section_too() {
+    let t = tree("missing");
+    let mut u = handler(&t);
+    let get = |u: &mut Uci, s: &str| u.get(&a(s));
+    assert_eq!(
+        get(
+            &mut u,
+            "package = \"cwmpd\"\nsection = \"acs\"\noption = \"url\"\ndefault = \"http://x/\""
+        )
+        .unwrap(),
+        "http://x/"
+    );
+    assert_eq!(
+        get(
+            &mut u,
+            "package = \"system\"\nsection = \"nope\"\noption = \"x\"\ndefault = \"d\""
+        )
+        .unwrap(),
+        "d"
+    );
+    assert!(matches!(
+        get(
+            &mut u,
+            "package = \"cwmpd\"\nsection = \"acs\"\noption = \"url\""
+        ),
+        Err(BackendError::NotFound(_))
+    ));
+}
