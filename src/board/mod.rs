@@ -263,12 +263,8 @@ fn binding(value: toml::Value, at: Location) -> Result<Binding, BoardError> {
             let mut t = toml::Table::new();
             t.insert("value".into(), toml::Value::String(s));
             return Ok(Binding {
-                handler: "constant".into(),
-                args: t,
-                write: false,
-                add: false,
-                numbered: false,
                 at,
+                ..Binding::of("constant", t)
             });
         }
         toml::Value::Table(t) => t,
@@ -317,12 +313,29 @@ fn binding(value: toml::Value, at: Location) -> Result<Binding, BoardError> {
         at: at.clone(),
         message: m,
     })?;
+    let optional = flag(&mut table, "optional").map_err(|m| BoardError {
+        at: at.clone(),
+        message: m,
+    })?;
+    // A writable reference names where the keys of the rows it is set to go.
+    let set = match (handler.as_str(), table.remove("set")) {
+        (_, None) => None,
+        ("ref", Some(v)) => Some(Box::new(binding(v, at.clone())?)),
+        (_, Some(_)) => {
+            return Err(BoardError {
+                at,
+                message: "`set` belongs on a `ref` binding".into(),
+            })
+        }
+    };
     Ok(Binding {
         handler,
         args: table,
         write,
         add,
         numbered,
+        optional,
+        set,
         at,
     })
 }

@@ -7,7 +7,7 @@
 use super::{Board, BoardError};
 use crate::backend::{BindingKind, Registry};
 use crate::codec::toml;
-use crate::model::binding::{Binding, Location, STACK_HANDLER};
+use crate::model::binding::{Binding, Location, MODEL_HANDLERS, STACK_HANDLER};
 use crate::model::schema::{Access, Schema};
 
 /// Checks every binding against the schema and the registry; returns all problems found.
@@ -108,6 +108,14 @@ pub fn validate(board: &Board, schema: &Schema, registry: &Registry) -> Vec<Boar
             if b.add {
                 fail(&b.at, "`add` belongs on a table's `instances`".into());
             }
+            if b.optional
+                && (MODEL_HANDLERS.contains(&b.handler.as_str()) || b.handler == "constant")
+            {
+                fail(
+                    &b.at,
+                    "`optional` is for a backend that may not have the value".into(),
+                );
+            }
             if b.handler == "constant" {
                 if b.write {
                     fail(&b.at, "a constant cannot be written".into());
@@ -139,13 +147,26 @@ pub fn validate(board: &Board, schema: &Schema, registry: &Registry) -> Vec<Boar
                                 &b.at,
                                 format!("`ref` table {t} is not a table of the data model"),
                             );
-                        } else if t.trim_end_matches("{i}.").contains("{i}") {
-                            fail(&b.at, format!("`ref` table {t} is nested in another table"));
                         } else if !board.objects.contains_key(t.as_str()) {
                             fail(&b.at, format!("`ref` table {t} is not bound by the board"));
                         }
-                        if b.write {
-                            fail(&b.at, "a `ref` binding cannot be written".into());
+                        if b.args.get("parent").is_some_and(|p| !p.is_str()) {
+                            fail(&b.at, "`parent` must be a string".into());
+                        }
+                        match (&b.set, b.write) {
+                            (Some(set), true) => {
+                                if MODEL_HANDLERS.contains(&set.handler.as_str()) {
+                                    fail(&set.at, "a reference is set through a backend".into());
+                                } else {
+                                    check_handler(set, BindingKind::ReadWrite, registry, &mut fail);
+                                }
+                            }
+                            (None, true) => fail(
+                                &b.at,
+                                "a written `ref` needs `set`, the binding its keys go to".into(),
+                            ),
+                            (Some(_), false) => fail(&b.at, "`set` without `write = true`".into()),
+                            (None, false) => {}
                         }
                     }
                     _ => fail(&b.at, "`ref` needs `table` and `key`, strings".into()),

@@ -50,8 +50,30 @@ pub struct Binding {
     /// A table whose instances are numbered by their keys (`"1"`, `"2"` …) instead of
     /// remembered numbers: results rebuilt on every run (TraceRoute RouteHops.{i}).
     pub numbered: bool,
+    /// The parameter exists only where its backend has it: in an instance whose source
+    /// reports it not found, the parameter is absent (GetParameterNames leaves it out), not
+    /// read as its type's default.
+    pub optional: bool,
+    /// For a `ref` binding the ACS may write: where the keys of the rows it names go.
+    pub set: Option<Box<Binding>>,
     /// Where it was written.
     pub at: Location,
+}
+
+impl Binding {
+    /// A binding to `handler` with `args` and nothing else (tests, the model's own bindings).
+    pub fn of(handler: &str, args: toml::Table) -> Binding {
+        Binding {
+            handler: handler.to_string(),
+            args,
+            write: false,
+            add: false,
+            numbered: false,
+            optional: false,
+            set: None,
+            at: Location::default(),
+        }
+    }
 }
 
 /// The bindings of one object.

@@ -17,6 +17,7 @@ pub mod load;
 pub mod objects;
 pub mod path;
 pub mod pattern;
+pub mod refs;
 pub mod schema;
 pub mod set;
 mod stack;
@@ -269,7 +270,9 @@ impl Model {
                 path: path.to_string(),
                 error: BackendError::NotFound(format!("variable {name}")),
             })?,
-            Source::Ref { table, key } => self.reference(table, key, vars)?,
+            Source::Ref {
+                table, key, parent, ..
+            } => self.reference(table, key, parent.as_deref(), vars)?,
             Source::Count(child) => {
                 let node = self
                     .tree
@@ -295,36 +298,6 @@ impl Model {
             }
         };
         Ok(normalize(p.schema.syntax.base, raw))
-    }
-
-    /// The path of the instance(s) of a top-level table whose key is `key` (comma list).
-    fn reference(&mut self, table: &str, key: &str, vars: &Vars) -> Result<String, ModelError> {
-        let keys = substitute_str(key, vars);
-        let node = self
-            .tree
-            .node(table)
-            .ok_or_else(|| ModelError::InvalidName(table.to_string()))?;
-        let table_path = table.trim_end_matches("{i}.").to_string();
-        let (listed, ch) = self.tree.list(
-            &mut self.registry,
-            &mut self.state,
-            &node,
-            &table_path,
-            &Vars::new(),
-        )?;
-        self.dirty |= ch;
-        let found: Vec<String> = keys
-            .split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .filter_map(|k| {
-                listed
-                    .iter()
-                    .find(|l| l.instance.key == k)
-                    .map(|l| format!("{table_path}{}", l.number))
-            })
-            .collect();
-        Ok(found.join(","))
     }
 
     /// Current values of these parameters, in one operation; a path that names nothing
@@ -384,14 +357,7 @@ fn normalize(base: BaseType, raw: String) -> String {
 
 /// Substitutes `{var}` in one string (a `ref` binding's key).
 fn substitute_str(s: &str, vars: &Vars) -> String {
-    let b = Binding {
-        handler: String::new(),
-        args: [("k".to_string(), s.into())].into_iter().collect(),
-        write: false,
-        add: false,
-        numbered: false,
-        at: Default::default(),
-    };
+    let b = Binding::of("", [("k".to_string(), s.into())].into_iter().collect());
     substitute(&b, vars, "", None)
         .table
         .get("k")

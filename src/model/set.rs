@@ -75,12 +75,31 @@ impl Model {
         // Writes to handlers that cannot roll back are undone by writing the old value
         // back: refused, before anything is written, when it cannot be read.
         let mut olds: Vec<OldValue> = Vec::new();
-        let mut bindings: Vec<(Binding, &Planned)> = Vec::new();
+        let mut bindings: Vec<(Binding, Planned)> = Vec::new();
         let mut faults = Vec::new();
-        for p in &plan {
-            let Some(Source::Bound(b)) = p.node.params.get(p.index).map(|x| &x.source) else {
-                return Err(ModelError::NotWritable(p.path.clone()));
+        let mut invalid = Vec::new();
+        for mut p in plan {
+            // A written reference goes to its `set` binding as the keys of the rows named.
+            let b = match p.node.params.get(p.index).map(|x| &x.source) {
+                Some(Source::Bound(b)) => b.clone(),
+                Some(Source::Ref {
+                    table,
+                    set: Some(b),
+                    ..
+                }) => {
+                    let (table, b) = (table.clone(), b.clone());
+                    match self.keys_of(&table, &p.value, &p.path) {
+                        Ok(keys) => p.value = keys,
+                        Err(e) => {
+                            invalid.push((p.path.clone(), e));
+                            continue;
+                        }
+                    }
+                    b
+                }
+                _ => return Err(ModelError::NotWritable(p.path.clone())),
             };
+            let b = &b;
             let Some(h) = self.registry.get_mut(&b.handler) else {
                 return Err(ModelError::Backend {
                     path: p.path.clone(),
@@ -102,6 +121,9 @@ impl Model {
                 }
             }
             bindings.push((b.clone(), p));
+        }
+        if !invalid.is_empty() {
+            return Err(ModelError::Parameters(invalid));
         }
         if let Some(e) = faults.into_iter().next() {
             return Err(e);

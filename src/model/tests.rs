@@ -75,7 +75,16 @@ impl Handler for Mem {
             .as_ref()
             .unwrap_or(&l.rows)
             .iter()
-            .map(|r| Instance::new(r.clone()).var("row", r.clone()))
+            .map(|r| {
+                let peer = l
+                    .values
+                    .get(&format!("peer-{r}"))
+                    .cloned()
+                    .unwrap_or_default();
+                Instance::new(r.clone())
+                    .var("row", r.clone())
+                    .var("peer", peer)
+            })
             .collect())
     }
     fn add(&mut self, _args: &Args) -> Result<Instance, BackendError> {
@@ -213,6 +222,7 @@ fn schema() -> Schema {
                     Access::ReadOnly,
                 ),
                 param("Link", BaseType::String, Access::ReadOnly),
+                param("Deep", BaseType::String, Access::ReadOnly),
             ],
         ),
         object(
@@ -221,7 +231,14 @@ fn schema() -> Schema {
             vec![
                 param("Key", BaseType::String, Access::ReadOnly),
                 param("Value", BaseType::String, Access::ReadWrite),
+                param("Peer", BaseType::String, Access::ReadWrite),
+                param("Extra", BaseType::String, Access::ReadOnly),
             ],
+        ),
+        object(
+            "Device.Box.Row.{i}.Sub.{i}.",
+            Access::ReadOnly,
+            vec![param("Key", BaseType::String, Access::ReadOnly)],
         ),
     ] {
         s.objects.insert(o.path.clone(), o);
@@ -245,6 +262,7 @@ Secret = { handler = "mem", key = "secret", write = true }
 Forced = { handler = "mem", key = "port" }
 Counter = { handler = "mem", key = "port" }
 Link = { handler = "ref", table = "Device.Box.Row.{i}.", key = "b" }
+Deep = { handler = "ref", table = "Device.Box.Row.{i}.Sub.{i}.", key = "b", parent = "a" }
 
 [[object]]
 path = "Device.Box.Row.{i}."
@@ -252,6 +270,14 @@ instances = { handler = "mem", add = true }
 [object.params]
 Key = { handler = "var", name = "row" }
 Value = { handler = "mem", key = "v-{row}", write = true }
+Peer = { handler = "ref", table = "Device.Box.Row.{i}.", key = "{peer}", write = true, set = { handler = "mem", key = "peer-{row}" } }
+Extra = { handler = "mem", key = "extra-{row}", optional = true }
+
+[[object]]
+path = "Device.Box.Row.{i}.Sub.{i}."
+instances = { handler = "mem" }
+[object.params]
+Key = { handler = "var", name = "row" }
 "#;
 
 struct Fixture {
@@ -400,6 +426,8 @@ fn values_of_partial_and_full_paths() {
     assert_eq!(v[0].xsd_type, "boolean");
     let rows: Vec<(&str, &str)> = v[1..]
         .iter()
+        .filter(|p| p.name.ends_with(".Key") || p.name.ends_with(".Value"))
+        .filter(|p| !p.name.contains(".Sub."))
         .map(|p| (p.name.as_str(), p.value.as_str()))
         .collect();
     assert_eq!(
@@ -703,7 +731,8 @@ fn attributes_on_a_partial_path_apply_below_it() {
         }])
         .unwrap();
     let a = f.model.get_attributes(&["Device.Box.Row."]).unwrap();
-    assert_eq!(a.len(), 4);
+    // Key, Value and Peer of each row, and the Key of each row's two Sub rows.
+    assert_eq!(a.len(), 10);
     assert!(a.iter().all(|x| x.notification == 1));
 }
 
@@ -1002,4 +1031,70 @@ fn add_and_delete_are_undone_when_they_cannot_be_saved() {
     f.log.borrow_mut().fail_commit = true;
     assert!(f.model.add_object("Device.Box.Row.", "kd").is_err());
     assert_eq!(f.log.borrow().rows.len(), 3);
+}
+
+#[test]
+fn references_read_rows_of_nested_tables_by_key_and_parent() {
+    let mut f = fixture();
+    let v = f.model.get_values(&["Device.Box.Deep"]).unwrap();
+    assert_eq!(v[0].value, "Device.Box.Row.1.Sub.2", "row b under row a");
+}
+
+#[test]
+fn a_written_reference_hands_the_keys_of_the_rows_named_to_its_binding() {
+    let mut f = fixture();
+    assert_eq!(
+        f.model.get_values(&["Device.Box.Row.1.Peer"]).unwrap()[0].value,
+        ""
+    );
+    f.model
+        .set_values(&[set("Device.Box.Row.1.Peer", "Device.Box.Row.2")], "k")
+        .unwrap();
+    assert_eq!(f.log.borrow().values["peer-a"], "b", "the key of row 2");
+    assert_eq!(
+        f.model.get_values(&["Device.Box.Row.1.Peer"]).unwrap()[0].value,
+        "Device.Box.Row.2",
+        "read back as the path"
+    );
+    // A trailing dot is the same row; a path that is no row is an invalid value.
+    f.model
+        .set_values(&[set("Device.Box.Row.1.Peer", "Device.Box.Row.1.")], "k")
+        .unwrap();
+    assert_eq!(f.log.borrow().values["peer-a"], "a");
+    let e = f
+        .model
+        .set_values(&[set("Device.Box.Row.1.Peer", "Device.Box.Row.9")], "k")
+        .unwrap_err();
+    let fault = Fault::from(&e);
+    assert_eq!(
+        (fault.code.code(), fault.parameters[0].code.code()),
+        (9003, 9007)
+    );
+    assert_eq!(f.log.borrow().values["peer-a"], "a", "unchanged");
+}
+
+#[test]
+fn an_optional_parameter_is_absent_where_its_backend_has_no_value() {
+    let mut f = fixture();
+    f.log
+        .borrow_mut()
+        .values
+        .insert("extra-b".into(), "here".into());
+    let names: Vec<String> = f
+        .model
+        .get_names("Device.Box.Row.", false)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .filter(|n| n.ends_with("Extra"))
+        .collect();
+    assert_eq!(names, ["Device.Box.Row.2.Extra"]);
+    assert_eq!(
+        code(&f.model.get_values(&["Device.Box.Row.1.Extra"]).unwrap_err()),
+        9005
+    );
+    assert_eq!(
+        f.model.get_values(&["Device.Box.Row.2.Extra"]).unwrap()[0].value,
+        "here"
+    );
 }

@@ -21,8 +21,15 @@ pub enum Source {
     Bound(Binding),
     /// An instance variable (`handler = "var"`).
     Var(String),
-    /// A reference to the instance of a top-level table with a given key.
-    Ref { table: String, key: String },
+    /// A reference to the rows of a table (nested ones too) with the given keys (a comma
+    /// list; `parent`: the key of the enclosing row), written through `set` with the keys of
+    /// the rows the ACS names.
+    Ref {
+        table: String,
+        key: String,
+        parent: Option<String>,
+        set: Option<Binding>,
+    },
     /// The number of instances of a child table (`…NumberOfEntries`).
     Count(String),
 }
@@ -117,12 +124,31 @@ pub enum Entry {
     },
 }
 
+/// Whether a parameter exists in this instance: always, but for an `optional` binding whose
+/// backend does not have the value here (TR-181 leaves such parameters out of the instance).
+pub fn present(reg: &mut Registry, p: &ParamNode, path: &str, vars: &Vars) -> bool {
+    let Source::Bound(b) = &p.source else {
+        return true;
+    };
+    if !b.optional {
+        return true;
+    }
+    let args = substitute(b, vars, path, None);
+    match reg.get_mut(&b.handler).map(|h| h.get(&args)) {
+        Some(Err(BackendError::NotFound(_))) | None => false,
+        Some(_) => true,
+    }
+}
+
 /// The supported tree plus per-operation caches.
 pub struct Tree {
     nodes: BTreeMap<String, Rc<ObjectNode>>,
     listings: HashMap<String, Rc<Vec<Listed>>>,
     /// Rows of a `stack` table (InterfaceStack), computed by the model from LowerLayers.
     pub stack_rows: Option<Vec<Instance>>,
+    /// Every row of a referenced table, by schema path (what `ref` bindings resolve
+    /// against), built once per operation.
+    pub refs: HashMap<String, Rc<crate::model::refs::RowIndex>>,
     /// Variables visible everywhere (configuration values, the ParameterKey …).
     pub globals: Rc<Vars>,
 }
@@ -172,20 +198,21 @@ impl Tree {
                                 .unwrap_or_default()
                                 .to_string(),
                         ),
-                        "ref" => Source::Ref {
-                            table: binding
-                                .args
-                                .get("table")
-                                .and_then(|v| v.as_str())
-                                .unwrap_or_default()
-                                .to_string(),
-                            key: binding
-                                .args
-                                .get("key")
-                                .and_then(|v| v.as_str())
-                                .unwrap_or_default()
-                                .to_string(),
-                        },
+                        "ref" => {
+                            let arg = |k: &str| {
+                                binding
+                                    .args
+                                    .get(k)
+                                    .and_then(|v| v.as_str())
+                                    .map(String::from)
+                            };
+                            Source::Ref {
+                                table: arg("table").unwrap_or_default(),
+                                key: arg("key").unwrap_or_default(),
+                                parent: arg("parent"),
+                                set: binding.set.as_deref().cloned(),
+                            }
+                        }
                         _ => Source::Bound(binding.clone()),
                     };
                     let writable = binding.write && sp.access != Access::ReadOnly;
@@ -256,6 +283,7 @@ impl Tree {
             nodes: nodes.into_iter().map(|(k, v)| (k, Rc::new(v))).collect(),
             listings: HashMap::new(),
             stack_rows: None,
+            refs: HashMap::new(),
             globals: Rc::new(Vars::new()),
         })
     }
@@ -264,6 +292,7 @@ impl Tree {
     pub fn clear_cache(&mut self) {
         self.listings.clear();
         self.stack_rows = None;
+        self.refs.clear();
     }
 
     /// The schema path of a table fed by the `stack` source, if the board has one.
@@ -419,6 +448,13 @@ impl Tree {
                         if i != last || path.is_partial() {
                             return Err(bad());
                         }
+                        if !node
+                            .params
+                            .get(index)
+                            .is_some_and(|p| present(reg, p, &text, &vars))
+                        {
+                            return Err(bad());
+                        }
                         return Ok((
                             Resolved::Param {
                                 node,
@@ -537,10 +573,14 @@ impl Tree {
     ) -> Result<bool, ModelError> {
         let mut changed = false;
         for (index, p) in node.params.iter().enumerate() {
+            let ppath = format!("{path}{}", p.name);
+            if !present(reg, p, &ppath, &vars) {
+                continue;
+            }
             out.push(Entry::Param {
                 node: node.clone(),
                 index,
-                path: format!("{path}{}", p.name),
+                path: ppath,
                 vars: vars.clone(),
             });
         }
