@@ -196,6 +196,56 @@ pub struct Device {
     state_dir: PathBuf,
 }
 
+/// The table cwmpd serves itself on every board (the board may bind it otherwise):
+/// `Device.ManagementServer.InformParameter.{i}.` (TR-181, the InformParameters profile),
+/// rows the ACS adds whose ParameterName patterns ride the Informs of their EventList
+/// (`session::inform`), kept with the stored values.
+fn agent_objects(board: &mut Board) {
+    use crate::model::binding::{Binding, ObjectBinding};
+    const TABLE: &str = "Device.ManagementServer.InformParameter.{i}.";
+    if board.objects.contains_key(TABLE) || !board.objects.contains_key("Device.ManagementServer.")
+    {
+        return;
+    }
+    let stored = |pairs: &[(&str, &str)]| {
+        let args = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect();
+        Binding {
+            write: true,
+            ..Binding::of("stored", args)
+        }
+    };
+    let params = [
+        ("Enable", stored(&[("default", "false")])),
+        ("Alias", stored(&[("default", "cpe-{i}")])),
+        (
+            "ParameterName",
+            stored(&[("default", ""), ("check", "path-pattern")]),
+        ),
+        (
+            "EventList",
+            stored(&[("default", ""), ("check", "inform-events")]),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, b)| (k.to_string(), b))
+    .collect();
+    board.objects.insert(
+        TABLE.to_string(),
+        ObjectBinding {
+            path: TABLE.to_string(),
+            instances: Some(Binding {
+                add: true,
+                ..Binding::of("stored", Table::new())
+            }),
+            params,
+            at: Default::default(),
+        },
+    );
+}
+
 /// All handlers a board may use: the built-ins, configured from the board's `[handlers]`
 /// and connected to `shared`.
 pub fn registry(
@@ -240,7 +290,8 @@ impl Device {
         cfg: &Config,
         extra: Vec<(String, Box<dyn crate::backend::Handler>)>,
     ) -> Result<Device, SetupError> {
-        let board = board::parse(&cfg.paths.board).map_err(SetupError::Board)?;
+        let mut board = board::parse(&cfg.paths.board).map_err(SetupError::Board)?;
+        agent_objects(&mut board);
         let roots = board::roots(&board);
         let root_refs: Vec<&str> = roots.iter().map(|s| s.as_str()).collect();
         let needed = board::needed_objects(&board);

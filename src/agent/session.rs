@@ -82,6 +82,7 @@ impl Agent {
             self.dev.shared.stored.clear();
             self.state = AgentState::default();
         }
+        self.fix_identity();
         let url = self.management.settings.url.clone();
         if self.state.bootstrapped_url.as_deref() != Some(url.as_str()) {
             self.push(Event::new(code::BOOTSTRAP));
@@ -115,6 +116,36 @@ impl Agent {
         }
         self.transfers_restarted(booted);
         self.dirty = true;
+    }
+
+    /// Fixes the DeviceId for the life of the device (TR-069 A.3.3.1: it identifies the CPE;
+    /// an ACS keys its records on OUI-ProductClass-SerialNumber): each part is read once,
+    /// through its binding, at the first start that can read it, and kept in the state; an
+    /// interface or a MAC that comes later changes nothing. An OUI that is not six hexadecimal
+    /// digits is not fixed (and logged).
+    fn fix_identity(&mut self) {
+        for path in inform::IDENTITY {
+            if self.dev.model.fixed(path).is_some() {
+                continue;
+            }
+            let value = self.dev.model.lookup(&[path]).pop().flatten();
+            let valid = |v: &str| {
+                if path.ends_with("ManufacturerOUI") {
+                    v.len() == 6 && v.bytes().all(|b| b.is_ascii_hexdigit())
+                } else {
+                    !v.is_empty()
+                }
+            };
+            match value {
+                Some(v) if valid(&v) => {
+                    log::info!("agent: {path} is {v:?} for good");
+                    self.dev.model.fix(path, &v);
+                }
+                other => log::error!(
+                    "agent: {path} cannot identify the device ({other:?}): bind it to the device's own value"
+                ),
+            }
+        }
     }
 
     /// The ACS acknowledged an Inform carrying `events`: drop them and save.

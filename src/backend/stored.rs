@@ -167,6 +167,54 @@ impl Values {
     }
 }
 
+/// TR-181 InformParameter.ParameterName: a parameter path with `*` in place of instance
+/// numbers, or empty.
+fn check_pattern(value: &str) -> Result<(), BackendError> {
+    let bad = || BackendError::InvalidValue(format!("{value:?} is not a parameter pattern"));
+    if value.is_empty() {
+        return Ok(());
+    }
+    if value.ends_with('.') || !value.starts_with("Device.") || value.len() > 256 {
+        return Err(bad());
+    }
+    for seg in value.split('.') {
+        let name = seg
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let number = !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit());
+        if !(name || number || seg == "*") {
+            return Err(bad());
+        }
+    }
+    Ok(())
+}
+
+/// TR-181 InformParameter.EventList: Inform events, never `4 VALUE CHANGE` (TR-069 A.3.3.1).
+fn check_events(value: &str) -> Result<(), BackendError> {
+    for ev in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        if ev == "4 VALUE CHANGE" {
+            return Err(BackendError::InvalidValue(
+                "4 VALUE CHANGE cannot carry InformParameters (TR-069 A.3.3.1)".into(),
+            ));
+        }
+        let known = ev.starts_with("M ")
+            || ev.starts_with("X ")
+            || ev
+                .split_once(' ')
+                .is_some_and(|(n, rest)| n.parse::<u8>().is_ok() && !rest.is_empty());
+        if !known {
+            return Err(BackendError::InvalidValue(format!(
+                "{ev:?} is not an Inform event"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The stored handler.
 pub struct Stored {
     values: Values,
@@ -204,7 +252,7 @@ impl Handler for Stored {
         let allowed: &[&str] = if kind == BindingKind::Table {
             &[]
         } else {
-            &["default"]
+            &["default", "check"]
         };
         if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(format!("unknown argument `{k}`"));
@@ -212,7 +260,10 @@ impl Handler for Stored {
         if args.get("default").is_some_and(|v| !v.is_str()) {
             return Err("`default` must be a string".into());
         }
-        Ok(())
+        match args.get("check").map(|v| v.as_str()) {
+            None | Some(Some("path-pattern" | "inform-events")) => Ok(()),
+            _ => Err("`check` is \"path-pattern\" or \"inform-events\"".into()),
+        }
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
@@ -223,6 +274,11 @@ impl Handler for Stored {
     }
 
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        match args.opt_str("check")? {
+            Some("path-pattern") => check_pattern(value)?,
+            Some("inform-events") => check_events(value)?,
+            _ => {}
+        }
         let staged = self.staged();
         if staged.values.len() >= MAX_STORED_VALUES && !staged.values.contains_key(&args.path) {
             return Err(BackendError::Limit(format!(

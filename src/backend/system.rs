@@ -4,6 +4,7 @@
 //! them at a fake tree.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
 use crate::codec::datetime;
@@ -34,10 +35,16 @@ pub struct System {
     proc_root: PathBuf,
     sys_root: PathBuf,
     etc_root: PathBuf,
-    /// (busy, total) jiffies at the previous CPU sample.
-    last_cpu: Option<(u64, u64)>,
+    /// Samples of (when, busy jiffies, total jiffies), oldest first, for CPUUsage's window.
+    cpu_samples: std::collections::VecDeque<(Instant, u64, u64)>,
     clk_tck: u64,
 }
+
+/// CPUUsage is the share of the CPU busy over about this long before the read (TR-181: "the
+/// CPU usage … over the last period"; back-to-back reads agree instead of reading 0).
+pub const CPU_WINDOW: Duration = Duration::from_secs(10);
+/// Samples older than this are not kept.
+const CPU_KEEP: Duration = Duration::from_secs(60);
 
 impl System {
     /// A handler reading the given roots (`/proc`, `/sys`, `/etc` on a real system).
@@ -51,7 +58,7 @@ impl System {
             proc_root: proc_root.into(),
             sys_root: sys_root.into(),
             etc_root: etc_root.into(),
-            last_cpu: None,
+            cpu_samples: std::collections::VecDeque::new(),
             clk_tck,
         }
     }
@@ -88,30 +95,78 @@ impl System {
         // idle + iowait are not busy.
         let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
         let busy = total.saturating_sub(idle);
-        let (b0, t0) = self.last_cpu.unwrap_or((0, 0));
-        self.last_cpu = Some((busy, total));
-        let dt = total.saturating_sub(t0);
-        Ok((busy.saturating_sub(b0) * 100)
-            .checked_div(dt)
-            .unwrap_or(0)
-            .min(100)
+        Ok(self
+            .cpu_over_window(Instant::now(), busy, total)
             .to_string())
     }
 
-    fn first_mac(&self) -> Result<String, BackendError> {
+    /// The busy share (%) from the newest sample at least [`CPU_WINDOW`] old (the oldest one
+    /// kept when none is that old yet; since boot when there is none, or no time passed) to
+    /// this one, which is kept for later reads.
+    fn cpu_over_window(&mut self, now: Instant, busy: u64, total: u64) -> u64 {
+        self.cpu_samples
+            .retain(|(t, _, _)| now.saturating_duration_since(*t) <= CPU_KEEP);
+        let base = self
+            .cpu_samples
+            .iter()
+            .rev()
+            .find(|(t, _, _)| now.saturating_duration_since(*t) >= CPU_WINDOW)
+            .or(self.cpu_samples.front())
+            .map(|&(_, b, t)| (b, t))
+            .filter(|&(_, t)| t < total)
+            .unwrap_or((0, 0));
+        if self
+            .cpu_samples
+            .back()
+            .is_none_or(|(t, _, _)| now.saturating_duration_since(*t) >= Duration::from_secs(1))
+        {
+            self.cpu_samples.push_back((now, busy, total));
+        }
+        (busy.saturating_sub(base.0) * 100)
+            .checked_div(total.saturating_sub(base.1))
+            .unwrap_or(0)
+            .min(100)
+    }
+
+    /// The MAC address the device is known by: of `interface` when the board names one,
+    /// else of the first physical interface (one with a device behind it, so not a bridge,
+    /// veth or `docker0` that may come and go) whose address is universally administered (an
+    /// IEEE OUI: a locally administered `02:…` is not one), by name.
+    fn identity_mac(&self, interface: Option<&str>) -> Result<String, BackendError> {
         let net = self.sys_root.join("class/net");
+        let mac = |n: &str| {
+            std::fs::read_to_string(net.join(n).join("address"))
+                .ok()
+                .map(|m| m.trim().to_ascii_uppercase())
+        };
+        let universal = |m: &str| {
+            m.len() == 17
+                && m != "00:00:00:00:00:00"
+                && u8::from_str_radix(m.get(..2).unwrap_or("02"), 16).is_ok_and(|b| b & 3 == 0)
+        };
+        if let Some(n) = interface {
+            return mac(n).filter(|m| universal(m)).ok_or_else(|| {
+                BackendError::NotFound(format!("{n} has no universally administered MAC"))
+            });
+        }
         let mut names: Vec<String> = std::fs::read_dir(&net)
             .map_err(|e| BackendError::NotFound(format!("{}: {e}", net.display())))?
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| net.join(n).join("device").exists())
             .collect();
         names.sort();
         names
             .iter()
-            .filter_map(|n| std::fs::read_to_string(net.join(n).join("address")).ok())
-            .map(|m| m.trim().to_ascii_uppercase())
-            .find(|m| m.len() == 17 && m != "00:00:00:00:00:00")
-            .ok_or_else(|| BackendError::NotFound("no interface with a MAC address".into()))
+            .filter_map(|n| mac(n))
+            .find(|m| universal(m))
+            .ok_or_else(|| {
+                BackendError::NotFound(
+                    "no physical interface with a universally administered MAC (an IEEE OUI): \
+                     name one, or bind the value to the device's own"
+                        .into(),
+                )
+            })
     }
 
     fn localtime_zone(&self) -> Result<String, BackendError> {
@@ -217,7 +272,10 @@ fn now() -> i64 {
 
 impl Handler for System {
     fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
-        if let Some(k) = args.keys().find(|k| k.as_str() != "what") {
+        if let Some(k) = args
+            .keys()
+            .find(|k| !matches!(k.as_str(), "what" | "interface" | "default"))
+        {
             return Err(format!("unknown argument `{k}`"));
         }
         let what = args
@@ -229,6 +287,21 @@ impl Handler for System {
                 "unknown `what` {what:?}; one of {}",
                 WHATS.join(", ")
             ));
+        }
+        if let Some(d) = args.get("default") {
+            let d = d.as_str().ok_or("`default` must be a string")?;
+            match what {
+                "oui"
+                    if d.len() != 6
+                        || !d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F')) =>
+                {
+                    return Err(format!(
+                        "`default` {d:?} is not an OUI (six upper-case hexadecimal digits)"
+                    ))
+                }
+                "oui" | "serial" => {}
+                _ => return Err(format!("`default` is for oui and serial, not {what}")),
+            }
         }
         match (kind, what) {
             (BindingKind::Table, "processes") => Ok(()),
@@ -259,9 +332,15 @@ impl Handler for System {
             "process_count" => Ok(self.processes()?.len().to_string()),
             "serial" => match self.read(&self.etc_root, "machine-id") {
                 Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
-                _ => Ok(self.first_mac()?.replace(':', "")),
+                _ => match self.identity_mac(args.opt_str("interface")?) {
+                    Ok(mac) => Ok(mac.replace(':', "")),
+                    Err(e) => args.opt_str("default")?.map(str::to_string).ok_or(e),
+                },
             },
-            "oui" => Ok(self.first_mac()?.replace(':', "").chars().take(6).collect()),
+            "oui" => match self.identity_mac(args.opt_str("interface")?) {
+                Ok(mac) => Ok(mac.replace(':', "").chars().take(6).collect()),
+                Err(e) => args.opt_str("default")?.map(str::to_string).ok_or(e),
+            },
             "kernel" => Ok(self
                 .read(&self.proc_root, "sys/kernel/osrelease")?
                 .trim()
@@ -362,15 +441,50 @@ mod tests {
         assert_eq!(
             s.get(&a("cpu_usage")).unwrap(),
             "100",
-            "all new jiffies busy"
+            "all new jiffies busy since the first read"
+        );
+        assert_eq!(
+            s.get(&a("cpu_usage")).unwrap(),
+            "100",
+            "a read right after reads the same window, not 0"
         );
         assert_eq!(s.get(&a("kernel")).unwrap(), "6.1.0-test");
         assert_eq!(s.get(&a("hostname")).unwrap(), "router");
         assert_eq!(s.get(&a("os")).unwrap(), "Test OS 1");
-        assert_eq!(s.get(&a("oui")).unwrap(), "02FC00");
+        // eth0's 02:… is locally administered, and it has no device: no OUI.
+        assert!(matches!(s.get(&a("oui")), Err(BackendError::NotFound(_))));
+        let with_default = Args {
+            table: toml::from_str("what = \"oui\"\ndefault = \"FFFFFF\"").unwrap(),
+            path: String::new(),
+        };
+        assert_eq!(
+            s.get(&with_default).unwrap(),
+            "FFFFFF",
+            "no OUI: the board's default"
+        );
+        assert!(
+            s.check(
+                BindingKind::Read,
+                &toml::from_str("what = \"oui\"\ndefault = \"ffffff\"").unwrap()
+            )
+            .is_err(),
+            "a default that is not an OUI is refused"
+        );
+        std::fs::write(d.join("sys/class/net/eth0/address"), "00:11:22:33:44:55\n").unwrap();
+        assert!(
+            matches!(s.get(&a("oui")), Err(BackendError::NotFound(_))),
+            "a virtual interface's MAC may come and go"
+        );
+        std::fs::create_dir_all(d.join("sys/class/net/eth0/device")).unwrap();
+        assert_eq!(s.get(&a("oui")).unwrap(), "001122");
+        assert_eq!(
+            s.get(&with_default).unwrap(),
+            "001122",
+            "the device's own OUI first"
+        );
         assert_eq!(
             s.get(&a("serial")).unwrap(),
-            "02FC00000001",
+            "001122334455",
             "no machine-id: MAC"
         );
         std::fs::write(d.join("etc/machine-id"), "abc123\n").unwrap();
@@ -470,5 +584,40 @@ mod tests {
         assert!(s
             .check(BindingKind::Read, &t("what = \"uptime\"\nx = 1"))
             .is_err());
+    }
+}
+
+#[cfg(test)]
+mod window {
+    use super::*;
+
+    #[test]
+    fn cpu_usage_is_measured_over_a_fixed_recent_window() {
+        let mut s = System::new(Path::new("/p"), Path::new("/s"), Path::new("/e"));
+        let t0 = Instant::now();
+        let at = |secs| t0 + Duration::from_secs(secs);
+        // Busy jiffies of 1000 per 10 s: 50 % in the first 20 s, then idle.
+        assert_eq!(s.cpu_over_window(at(0), 500, 1000), 50, "since boot");
+        assert_eq!(s.cpu_over_window(at(10), 1000, 2000), 50);
+        assert_eq!(s.cpu_over_window(at(20), 1500, 3000), 50);
+        assert_eq!(
+            s.cpu_over_window(at(30), 1500, 4000),
+            0,
+            "the last 10 s were idle"
+        );
+        assert_eq!(
+            s.cpu_over_window(at(30), 1500, 4000),
+            0,
+            "back to back: the same window"
+        );
+        // A read after a long pause measures from the newest sample at least 10 s old.
+        assert_eq!(
+            s.cpu_over_window(at(45), 2000, 5000),
+            50,
+            "from the sample at 30 s"
+        );
+        // Samples older than a minute are dropped: after a long silence, since boot.
+        assert_eq!(s.cpu_over_window(at(200), 2000, 6000), 33);
+        assert!(s.cpu_samples.len() <= 2);
     }
 }

@@ -3,6 +3,7 @@
 //! results; all real work is in the library. A vendor's own binary calls [`main_with`] with
 //! its handlers (`examples/vendor_handler.rs`).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -231,19 +232,25 @@ pub fn main_with(args: &[String], handlers: Handlers) -> ExitCode {
             }
             Ok((_, mut dev)) => {
                 let refs: Vec<&str> = paths.iter().map(|s| s.as_str()).collect();
-                let code = match dev.model.get_values(&refs) {
-                    Ok(values) => {
-                        let mut out = String::new();
-                        for v in values {
-                            out.push_str(&v.name);
-                            out.push_str(" = ");
-                            out.push_str(&v.value);
-                            out.push('\n');
+                // Printed as they are read: memory does not grow with the tree.
+                let stdout = std::io::stdout();
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                let mut failed = None;
+                let result = dev.model.stream_values(&refs, &mut |v| {
+                    if failed.is_none() {
+                        if let Err(e) = writeln!(out, "{} = {}", v.name, v.value) {
+                            failed = Some(e);
                         }
-                        print!("{out}");
-                        ExitCode::SUCCESS
                     }
-                    Err(e) => {
+                });
+                let flushed = out.flush();
+                let code = match (result, failed.map_or(flushed, Err)) {
+                    (Ok(_), Ok(())) => ExitCode::SUCCESS,
+                    (Ok(_), Err(e)) => {
+                        eprintln!("cwmpd: writing the values: {e}");
+                        ExitCode::FAILURE
+                    }
+                    (Err(e), _) => {
                         eprintln!("cwmpd: {} ({e})", crate::soap::fault::Fault::from(&e).code);
                         ExitCode::FAILURE
                     }

@@ -1,8 +1,11 @@
 //! GetParameterValues and GetParameterNames (TR-069 A.3.2.2, A.3.2.3), and the values of
 //! notified parameters the agent compares (A.3.2.4).
 
+use std::rc::Rc;
+
+use super::binding::Vars;
 use super::error::ModelError;
-use super::tree::{Entry, Resolved};
+use super::tree::{present, Entry, ObjectNode, Resolved};
 use super::{parse_path, xsd_type, Model, MAX_RESULTS};
 
 /// One value in a GetParameterValues answer.
@@ -28,37 +31,119 @@ pub struct ParamInfo {
 impl Model {
     /// GetParameterValues: each path full or partial; results in request order.
     pub fn get_values(&mut self, paths: &[&str]) -> Result<Vec<ParamValue>, ModelError> {
-        self.begin();
         let mut out = Vec::new();
+        self.stream_values(paths, &mut |v| out.push(v))?;
+        Ok(out)
+    }
+
+    /// GetParameterValues one value at a time: each is handed to `emit` as soon as it is
+    /// read, so nothing grows with the tree but what the caller keeps (`cwmpd get` prints
+    /// them as they come). Returns how many were emitted; an error ends the walk.
+    pub fn stream_values(
+        &mut self,
+        paths: &[&str],
+        emit: &mut dyn FnMut(ParamValue),
+    ) -> Result<usize, ModelError> {
+        self.begin();
+        let mut count = 0;
         for text in paths {
             let path = parse_path(text, true)?;
             let at = self.resolve(&path)?;
-            if matches!(at, Resolved::Table { .. }) && !path.is_partial() {
-                return Err(ModelError::InvalidName(text.to_string()));
-            }
-            for e in self.walk(&at, false)? {
-                if let Entry::Param {
+            match at {
+                Resolved::Table { .. } if !path.is_partial() => {
+                    return Err(ModelError::InvalidName(text.to_string()))
+                }
+                Resolved::Param {
                     node,
                     index,
                     path,
                     vars,
-                } = e
-                {
+                } => {
                     let value = self.read(&node, index, &path, &vars);
-                    out.push(ParamValue {
+                    count += 1;
+                    emit(ParamValue {
                         value,
                         xsd_type: xsd_type(&node, index),
                         name: path,
                     });
-                    if out.len() > MAX_RESULTS {
-                        return Err(ModelError::ResourcesExceeded(format!(
-                            "more than {MAX_RESULTS} values"
-                        )));
-                    }
+                }
+                Resolved::Object { node, path, vars } => {
+                    self.stream_object(&node, &path, &vars, emit, &mut count)?
+                }
+                Resolved::Table { node, path, vars } => {
+                    self.stream_table(&node, &path, &vars, emit, &mut count)?
                 }
             }
         }
-        Ok(out)
+        Ok(count)
+    }
+
+    /// The values of an object and everything below it, depth first in data-model order.
+    fn stream_object(
+        &mut self,
+        node: &Rc<ObjectNode>,
+        path: &str,
+        vars: &Rc<Vars>,
+        emit: &mut dyn FnMut(ParamValue),
+        count: &mut usize,
+    ) -> Result<(), ModelError> {
+        for (index, p) in node.params.iter().enumerate() {
+            let ppath = format!("{path}{}", p.name);
+            if !present(&mut self.registry, p, &ppath, vars) {
+                continue;
+            }
+            let value = self.read(node, index, &ppath, vars);
+            *count += 1;
+            if *count > MAX_RESULTS {
+                return Err(ModelError::ResourcesExceeded(format!(
+                    "more than {MAX_RESULTS} values"
+                )));
+            }
+            emit(ParamValue {
+                value,
+                xsd_type: xsd_type(node, index),
+                name: ppath,
+            });
+        }
+        for child in &node.children {
+            let Some(cnode) = self.tree.node(&child.schema) else {
+                continue;
+            };
+            let cpath = format!("{path}{}.", child.name);
+            if child.table {
+                // A table whose backend fails is reported empty rather than failing the walk.
+                match self.stream_table(&cnode, &cpath, vars, emit, count) {
+                    Err(ModelError::ResourcesExceeded(m)) => {
+                        return Err(ModelError::ResourcesExceeded(m))
+                    }
+                    Err(e) => log::warn!("{e}"),
+                    Ok(()) => {}
+                }
+            } else {
+                self.stream_object(&cnode, &cpath, vars, emit, count)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The values of every instance of a table.
+    fn stream_table(
+        &mut self,
+        node: &Rc<ObjectNode>,
+        path: &str,
+        vars: &Rc<Vars>,
+        emit: &mut dyn FnMut(ParamValue),
+        count: &mut usize,
+    ) -> Result<(), ModelError> {
+        let (listed, changed) =
+            self.tree
+                .list(&mut self.registry, &mut self.state, node, path, vars)?;
+        self.dirty |= changed;
+        for l in listed.iter() {
+            let ipath = format!("{path}{}.", l.number);
+            self.stream_object(node, &ipath, &l.vars, emit, count)?;
+        }
+        Ok(())
     }
 
     /// GetParameterNames (TR-069 A.3.2.3).
@@ -117,5 +202,27 @@ impl Model {
             }
         }
         Ok(out)
+    }
+
+    /// The values of the parameters a pattern names (`*` in place of any instance number,
+    /// TR-181 InformParameter.ParameterName), nothing when it names none now.
+    pub fn matching(&mut self, pattern: &str) -> Vec<ParamValue> {
+        let segments: Vec<&str> = pattern.split('.').collect();
+        let Some(star) = segments.iter().position(|s| *s == "*") else {
+            return self.get_values(&[pattern]).unwrap_or_default();
+        };
+        let prefix = format!("{}.", segments.get(..star).unwrap_or_default().join("."));
+        let matches = |name: &str| {
+            let n: Vec<&str> = name.split('.').collect();
+            n.len() == segments.len()
+                && n.iter().zip(&segments).all(|(a, b)| {
+                    a == b || (*b == "*" && !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()))
+                })
+        };
+        self.get_values(&[prefix.as_str()])
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| matches(&v.name))
+            .collect()
     }
 }

@@ -239,7 +239,21 @@ impl Model {
         self.read_raw(node, index, path, vars)
     }
 
-    /// Reads one parameter's value from where it lives.
+    /// The value fixed for a parameter ([`Model::fix`]), if any.
+    pub fn fixed(&self, path: &str) -> Option<&str> {
+        self.state.fixed.get(path).map(String::as_str)
+    }
+
+    /// Fixes a parameter's value for the life of the device (kept in the state): reads give
+    /// it from now on, whatever its binding would read (the DeviceId must never change).
+    pub fn fix(&mut self, path: &str, value: &str) {
+        if self.state.fixed.get(path).map(String::as_str) != Some(value) {
+            self.state.fixed.insert(path.to_string(), value.to_string());
+            self.dirty = true;
+        }
+    }
+
+    /// Reads one parameter's value from where it lives (or where it was fixed).
     fn read_raw(
         &mut self,
         node: &ObjectNode,
@@ -251,6 +265,9 @@ impl Model {
             .params
             .get(index)
             .ok_or_else(|| ModelError::InvalidName(path.to_string()))?;
+        if let Some(v) = self.state.fixed.get(path) {
+            return Ok(v.clone());
+        }
         let raw = match &p.source {
             Source::Bound(b) => {
                 let args = substitute(b, vars, path, None);

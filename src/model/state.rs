@@ -39,6 +39,9 @@ pub struct ModelState {
     pub attributes: BTreeMap<String, Attributes>,
     /// ParameterKey of the last successful Set/Add/Delete (TR-069 A.3.2.1).
     pub parameter_key: String,
+    /// Values fixed for the life of the device, whatever their binding reads later: the
+    /// DeviceId (OUI, ProductClass, SerialNumber, Manufacturer), fixed at the first start.
+    pub fixed: BTreeMap<String, String>,
 }
 
 impl ModelState {
@@ -69,6 +72,13 @@ impl ModelState {
             .collect();
         t.insert("attributes".into(), Value::Table(attributes));
         t.insert("parameter_key".into(), self.parameter_key.clone().into());
+        if !self.fixed.is_empty() {
+            let fixed = self
+                .fixed
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into()));
+            t.insert("fixed".into(), Value::Table(fixed.collect()));
+        }
         t
     }
 
@@ -85,6 +95,7 @@ impl ModelState {
                 next: n.opt_int("next")?.unwrap_or(1),
             })
         })?;
+        s.fixed = f.map("fixed", |f, k| f.str(k))?;
         s.attributes = f.map("attributes", |f, path| {
             let mut a = f.sub(path)?;
             Ok(Attributes {

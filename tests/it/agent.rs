@@ -715,3 +715,109 @@ fn the_session_runs_in_the_version_the_acs_answers_with() {
         validate(label, &raws);
     }
 }
+
+#[test]
+fn inform_parameters_the_acs_adds_ride_the_informs_of_their_events() {
+    let acs = acs();
+    let table = "Device.ManagementServer.InformParameter.";
+    acs.push(&format!(
+        "<cwmp:AddObject><ObjectName>{table}</ObjectName><ParameterKey>i1</ParameterKey></cwmp:AddObject>"
+    ));
+    acs.push(&format!(
+        "<cwmp:AddObject><ObjectName>{table}</ObjectName><ParameterKey>i2</ParameterKey></cwmp:AddObject>"
+    ));
+    let row = |n: u32, f: &str| format!("{table}{n}.{f}");
+    let (n1, n2, e1, e2) = (
+        row(1, "ParameterName"),
+        row(2, "ParameterName"),
+        row(1, "EventList"),
+        row(2, "EventList"),
+    );
+    acs.push(&spv(
+        &[
+            (&row(1, "Enable"), "boolean", "true"),
+            (&n1, "string", "Device.DeviceInfo.UpTime"),
+            (&row(2, "Enable"), "boolean", "true"),
+            (&n2, "string", "Device.IP.Interface.*.Name"),
+            (&e2, "string", "2 PERIODIC"),
+        ],
+        "i3",
+    ));
+    // Patterns and event lists the CPE must refuse (TR-181: 4 VALUE CHANGE is not allowed).
+    acs.push(&spv(&[(&n1, "string", "Device.IP.")], "bad"));
+    acs.push(&spv(&[(&e1, "string", "4 VALUE CHANGE")], "bad"));
+    let a = Agent::start("informparam", &acs, "", "");
+    assert!(
+        acs.wait(T, |_, r, left| left == 0 && r.len() >= 5),
+        "{}",
+        a.log()
+    );
+    let r = acs.replies();
+    assert_eq!(r[2].name, "SetParameterValuesResponse", "{}", r[2].raw);
+    for bad in &r[3..5] {
+        assert!(
+            bad.raw.contains("<FaultCode>9007</FaultCode>"),
+            "{}",
+            bad.raw
+        );
+    }
+    a.idle_after(&["session: end"]);
+    // The next Inform (a Connection Request) carries row 1 (every event) but not row 2.
+    let url = acs.cr_url().unwrap();
+    assert_eq!(Acs::connection_request(&url, "acs", "crpw").unwrap(), 200);
+    assert!(acs.wait_informs(2, T), "{}", a.log());
+    let inform = &acs.informs()[1];
+    assert_eq!(inform.codes(), ["6 CONNECTION REQUEST"]);
+    assert!(
+        inform.param("Device.DeviceInfo.UpTime").is_some(),
+        "{:?}",
+        inform.params
+    );
+    assert!(
+        inform.param("Device.IP.Interface.1.Name").is_none(),
+        "row 2 is for 2 PERIODIC only"
+    );
+}
+
+#[test]
+fn the_device_id_is_fixed_at_the_first_start() {
+    let acs = acs();
+    let dir = TempDir::new("deviceid-src");
+    std::fs::write(dir.join("serial"), "SN-1\n").unwrap();
+    let board = format!(
+        "\n[[object]]\npath = \"Device.DeviceInfo.\"\n[object.params]\n\
+         SerialNumber = {{ handler = \"file\", file = \"{}\" }}\n",
+        dir.join("serial").display()
+    );
+    let mut a = Agent::start("deviceid", &acs, "", &board);
+    assert!(acs.wait_informs(1, T), "{}", a.log());
+    let serial = |i: &Inform| {
+        let raw = &i.raw;
+        let at = raw.find("<SerialNumber>").unwrap() + "<SerialNumber>".len();
+        raw[at..at + raw[at..].find('<').unwrap()].to_string()
+    };
+    assert_eq!(serial(&acs.informs()[0]), "SN-1");
+    a.idle_after(&["session: end"]);
+    // What the binding reads changes (a NIC replaced, an interface added): the device is
+    // the same one, to the ACS and in its data model.
+    std::fs::write(dir.join("serial"), "SN-2\n").unwrap();
+    a.signal(Signal::SIGTERM);
+    a.new_boot();
+    acs.push(&gpv(&["Device.DeviceInfo.SerialNumber"]));
+    a.spawn();
+    assert!(
+        acs.wait(T, |i, r, left| i.len() >= 2 && left == 0 && !r.is_empty()),
+        "{}",
+        a.log()
+    );
+    assert_eq!(serial(&acs.informs()[1]), "SN-1");
+    assert_eq!(
+        acs.informs()[1].codes(),
+        ["1 BOOT"],
+        "no BOOTSTRAP: the same device"
+    );
+    assert!(acs.replies()[0].values().contains(&(
+        "Device.DeviceInfo.SerialNumber".to_string(),
+        "SN-1".to_string()
+    )));
+}
