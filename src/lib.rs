@@ -15,7 +15,7 @@
 //! | [`event`] | the Inform event queue and its retention rules |
 //! | [`transfer`] | Download/Upload/ScheduleDownload jobs and their results, the autonomous spool (no SOAP) |
 //! | [`acs`], [`auth`] | HTTP(S) client for ACS sessions and file transfers (cookies, 401, redirects); Basic and Digest |
-//! | [`cr`] | Connection Request listener (tiny_http): Digest, rate limit, wake-up |
+//! | [`cr`] | Connection Request listener: one nonblocking socket polled by the agent's loop, bounded connections, Digest, rate limits, wake-up |
 //! | [`diag`] | IPPing and TraceRoute over ICMP sockets, Download/UploadDiagnostics over HTTP (run by the agent's workers) |
 //! | [`agent`] | the single loop, split by concern: session, management settings, value changes, timers, device actions, signals |
 //! | [`clock`] | time passed in: the system clock, a manual clock for tests |

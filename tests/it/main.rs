@@ -18,6 +18,8 @@ mod cli;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod clock;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod cr_listener;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod diagnostics;
 #[cfg(feature = "tls")]
 mod https;

@@ -31,6 +31,8 @@ pub struct Agent {
     netns: Option<String>,
     /// CWMPD_LOG for the child; None leaves the level to the config's `[log]`.
     log_env: Option<&'static str>,
+    /// RLIMIT_NOFILE for the child (set between fork and exec), when lowered.
+    nofile: Option<u64>,
 }
 
 /// The directory [`Agent::start`] uses for `tag` (for boards that name files in it).
@@ -54,6 +56,22 @@ impl Agent {
         extra_board: &str,
         netns: Option<&str>,
     ) -> Agent {
+        Agent::start_limited(tag, acs, extra_cfg, extra_board, netns, None)
+    }
+
+    /// [`Agent::start`] with the child's RLIMIT_NOFILE (soft and hard) lowered to `nofile`.
+    pub fn start_nofile(tag: &str, acs: &Acs, nofile: u64) -> Agent {
+        Agent::start_limited(tag, acs, "", "", None, Some(nofile))
+    }
+
+    fn start_limited(
+        tag: &str,
+        acs: &Acs,
+        extra_cfg: &str,
+        extra_board: &str,
+        netns: Option<&str>,
+        nofile: Option<u64>,
+    ) -> Agent {
         let dir = TempDir::new(&format!("agent-{tag}"));
         let root = root().display();
         let d = dir.path().display();
@@ -72,7 +90,7 @@ impl Agent {
              username = \"acs\"\npassword = \"crpw\"\n[paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{d}/board.toml\"\nstate_dir = \"{d}/state\"\n",
             acs.url()
         );
-        Agent::launch(dir, &config, netns, Some("trace"))
+        Agent::launch(dir, &config, netns, Some("trace"), nofile)
     }
 
     /// Starts cwmpd with a config of the test's own: `config` gets the agent's directory and
@@ -85,7 +103,7 @@ impl Agent {
     ) -> Agent {
         let dir = TempDir::new(&format!("agent-{tag}"));
         let text = config(dir.path());
-        Agent::launch(dir, &text, None, log_env)
+        Agent::launch(dir, &text, None, log_env, None)
     }
 
     fn launch(
@@ -93,6 +111,7 @@ impl Agent {
         config: &str,
         netns: Option<&str>,
         log_env: Option<&'static str>,
+        nofile: Option<u64>,
     ) -> Agent {
         let path = dir.join("cwmpd.toml");
         std::fs::write(&path, config).unwrap();
@@ -102,6 +121,7 @@ impl Agent {
             config: path,
             netns: netns.map(str::to_string),
             log_env,
+            nofile,
         };
         a.spawn();
         a
@@ -122,6 +142,17 @@ impl Agent {
             Some(level) => cmd.env("CWMPD_LOG", level),
             None => cmd.env_remove("CWMPD_LOG"),
         };
+        if let Some(n) = self.nofile {
+            use nix::sys::resource::{setrlimit, Resource};
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec only setrlimit runs (async-signal-safe, no
+            // allocation).
+            unsafe {
+                cmd.pre_exec(move || {
+                    setrlimit(Resource::RLIMIT_NOFILE, n, n).map_err(std::io::Error::from)
+                });
+            }
+        }
         let child = cmd
             .args(["run", "--config"])
             .arg(&self.config)
