@@ -31,6 +31,8 @@ mod notify;
 #[cfg(all(feature = "uci", feature = "netlink", feature = "diagnostics"))]
 mod openwrt;
 mod openwrt_package;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod soap_decode;
 mod soap_schema;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod transfer;
