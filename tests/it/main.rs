@@ -25,6 +25,8 @@ mod diagnostics;
 mod https;
 mod layers;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod local_sources;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod logging;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod notify;
