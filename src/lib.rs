@@ -24,9 +24,10 @@
 //! | [`codec`] | base64, hex, XSD dateTime, TOML |
 //! | [`cli`] | the `cwmpd` command line |
 //! | [`logger`] | where log records go: stderr or syslog (RFC 3164 to `/dev/log`) |
+//! | [`privilege`] | becoming a user of its own with a few capabilities instead of root |
 //!
 //! The modules stand in layers; each imports only from layers below it (test code aside).
-//! Bottom up: `codec`, `clock`, `soap` · `store`, `config`, `event`, `auth` · `acs` · `logger`,
+//! Bottom up: `codec`, `clock`, `soap`, `privilege` · `store`, `config`, `event`, `auth` · `acs` · `logger`,
 //! `diag`, `cr` · `backend` · `model` · `board` · `transfer` · `rpc` · `session` · `device` ·
 //! `agent` · `cli`. `tests/layers.rs` holds the code to it (and finds no import cycle).
 
@@ -47,6 +48,7 @@ pub mod event;
 
 pub mod logger;
 pub mod model;
+pub mod privilege;
 pub mod rpc;
 pub mod session;
 pub mod soap;

@@ -34,6 +34,8 @@ mod notify;
 mod openwrt;
 mod openwrt_package;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod privileges;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod soap_decode;
 mod soap_schema;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
