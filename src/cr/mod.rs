@@ -24,14 +24,16 @@
 //!
 //! It does not start sessions, coalesce them or know about events: it only counts accepted
 //! requests ([`Polled`]) and the agent decides. [`request`] parses heads without I/O,
-//! [`conn`] reads and writes one connection, [`limit`] holds the two rate limits.
+//! `conn` reads and writes one connection, [`limit`] holds the two rate limits, `url` makes
+//! the ConnectionRequestURL.
 
 mod conn;
 pub mod limit;
 pub mod request;
+mod url;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -45,6 +47,7 @@ use conn::{response, Conn, Input, Output};
 pub use conn::{DEADLINE_MS, MAX_CONNECTIONS, MAX_REQUESTS};
 use limit::{Bucket, LogLimit};
 pub use limit::{RateLimit, BURST, REFILL_MS};
+pub use url::{connection_request_url, derive_url};
 
 /// Nonce lifetime (default; see [`Listener::set_nonce_lifetime`]).
 pub const NONCE_LIFETIME_MS: u64 = 60_000;
@@ -137,61 +140,6 @@ pub struct Polled {
     pub accepted: u32,
     /// Requests refused (400, 401, 404, 405, 431, 503, 505).
     pub refused: u32,
-}
-
-/// The ConnectionRequestURL for a listener bound to `listen` serving `path`.
-///
-/// `host_override` is the host (name or address, IPv6 without brackets) to report instead of
-/// the listen address. A listener on 0.0.0.0 or :: cannot be reached at that address, so the
-/// caller must pass the address the ACS can reach (see [`derive_url`], which picks the local
-/// address of the route to the ACS); given none, the unspecified address is reported as is.
-pub fn connection_request_url(
-    listen: SocketAddr,
-    path: &str,
-    host_override: Option<&str>,
-) -> String {
-    let host = host_override
-        .map(str::to_string)
-        .unwrap_or_else(|| listen.ip().to_string());
-    let host = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host
-    };
-    let path = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("/{path}")
-    };
-    format!("http://{host}:{}{path}", listen.port())
-}
-
-/// Derives the ConnectionRequestURL: the listen address, or when it is unspecified
-/// (0.0.0.0 / ::) the local address used to reach the ACS (found with an unconnected UDP
-/// socket: no packet is sent). Empty when `listen` is not an address.
-pub fn derive_url(listen: &str, path: &str, acs_url: &str) -> String {
-    let Ok(addr) = listen.parse::<SocketAddr>() else {
-        return String::new();
-    };
-    let mut ip = addr.ip();
-    if ip.is_unspecified() {
-        if let Some(u) = crate::acs::Url::parse(acs_url) {
-            let bind = if ip.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
-            let local = (u.host.as_str(), u.port)
-                .to_socket_addrs()
-                .ok()
-                .and_then(|mut a| a.find(|x| x.is_ipv4() == ip.is_ipv4()))
-                .and_then(|target| {
-                    UdpSocket::bind(bind)
-                        .ok()
-                        .and_then(|s| s.connect(target).ok().and_then(|_| s.local_addr().ok()))
-                });
-            if let Some(l) = local {
-                ip = l.ip();
-            }
-        }
-    }
-    connection_request_url(addr, path, Some(&ip.to_string()))
 }
 
 impl Listener {
