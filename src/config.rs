@@ -126,6 +126,17 @@ pub struct Notify {
     pub netlink: bool,
 }
 
+/// `[agent]`: who the agent runs as once it has opened what needs root (see
+/// [`crate::privilege`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Agent {
+    /// The user to become; None stays as started (root on a router).
+    pub user: Option<String>,
+    /// The capabilities kept after becoming `user` (names as in
+    /// [`crate::privilege::CAPABILITIES`], default [`crate::privilege::DEFAULT_CAPABILITIES`]).
+    pub capabilities: Vec<String>,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -139,6 +150,8 @@ pub struct Config {
     pub log: Log,
     /// `[notify]`
     pub notify: Notify,
+    /// `[agent]`
+    pub agent: Agent,
 }
 
 fn default_interval() -> u32 {
@@ -251,6 +264,33 @@ impl Config {
             netlink: n.opt_bool("netlink")?.unwrap_or(true),
         };
         n.finish()?;
+        let mut g = f.sub("agent")?;
+        let user = g.opt_str("user")?;
+        if user.as_deref() == Some("") {
+            return Err(g.error("user", "must name a user"));
+        }
+        let capabilities = match g.opt_strings("capabilities")? {
+            Some(list) => list,
+            None => crate::privilege::DEFAULT_CAPABILITIES
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+        };
+        if let Some(bad) = capabilities
+            .iter()
+            .find(|c| crate::privilege::capability(c).is_none())
+        {
+            let known: Vec<&str> = crate::privilege::CAPABILITIES
+                .iter()
+                .map(|(n, _, _)| *n)
+                .collect();
+            return Err(g.error(
+                "capabilities",
+                format!("unknown capability {bad:?} (known: {})", known.join(", ")),
+            ));
+        }
+        let agent = Agent { user, capabilities };
+        g.finish()?;
         f.finish()?;
         Ok(Config {
             acs,
@@ -258,6 +298,7 @@ impl Config {
             paths,
             log,
             notify,
+            agent,
         })
     }
 

@@ -15,7 +15,7 @@
 //! | [`event`] | the Inform event queue and its retention rules |
 //! | [`transfer`] | Download/Upload/ScheduleDownload jobs and their results, the autonomous spool (no SOAP) |
 //! | [`http`] | HTTP(S) client for ACS sessions and streamed file transfers (cookies, 401 Digest/Basic, redirects, origins, deadlines), the one sans-IO response parser, name lookups with a deadline, Digest for both sides |
-//! | [`cr`] | Connection Request listener (tiny_http): Digest, rate limit, wake-up |
+//! | [`cr`] | Connection Request listener: one nonblocking socket polled by the agent's loop, bounded connections, Digest, rate limits, wake-up |
 //! | [`diag`] | IPPing and TraceRoute over ICMP sockets, Download/UploadDiagnostics over HTTP (run by the agent's workers) |
 //! | [`agent`] | the single loop, split by concern: session, management settings, value changes, timers, device actions, signals |
 //! | [`clock`] | time passed in: the system clock, a manual clock for tests |
@@ -24,9 +24,10 @@
 //! | [`codec`] | base64, hex, XSD dateTime, TOML (read with the `toml` crate's parser, no serde; written by cwmpd's own writer) |
 //! | [`cli`] | the `cwmpd` command line |
 //! | [`logger`] | where log records go: stderr or syslog (RFC 3164 to `/dev/log`) |
+//! | [`privilege`] | becoming a user of its own with a few capabilities instead of root |
 //!
 //! The modules stand in layers; each imports only from layers below it (test code aside).
-//! Bottom up: `codec`, `clock`, `soap` · `store`, `config`, `event`, `http` · `logger`, `diag`,
+//! Bottom up: `codec`, `clock`, `soap`, `privilege` · `store`, `config`, `event`, `http` · `logger`, `diag`,
 //! `cr` · `backend` · `model` · `board` · `transfer` · `rpc` · `session` · `device` ·
 //! `agent` · `cli`. `tests/it/layers.rs` holds the code to it (and finds no import cycle).
 
@@ -45,6 +46,7 @@ pub mod event;
 pub mod http;
 pub mod logger;
 pub mod model;
+pub mod privilege;
 pub mod rpc;
 pub mod session;
 pub mod soap;

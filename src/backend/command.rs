@@ -1,10 +1,22 @@
 //! `command`: values from a program's output and writes through a program — argv only,
 //! never a shell — with a timeout and an output cap; and tables whose instances are the
 //! lines a program prints (vars `line`, `f0`, `f1` … for its whitespace fields).
+//!
+//! [`run`] (also used by the UCI handler's apply and the device's reboot and factory reset)
+//! starts each command in a process group of its own and reads its output in the calling
+//! thread with poll(2), up to the deadline and no longer: a background child that keeps
+//! stdout open cannot hold the answer past the command's exit, and at the deadline the
+//! whole group is killed, so a timed-out command leaves no orphans (issue 13 §4).
 
 use std::io::Read;
+use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
 
 use crate::backend::text;
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
@@ -45,6 +57,125 @@ pub fn wait_bounded(
     }
 }
 
+/// How often a command's exit is looked for while a child it left holds its output open.
+const EXIT_CHECK: Duration = Duration::from_millis(10);
+
+/// What reading a command gave.
+enum Collected {
+    /// It exited (its output as far as it wrote it, stderr capped).
+    Exited(std::process::ExitStatus, Vec<u8>, Vec<u8>),
+    /// The deadline came first.
+    TimedOut,
+    /// More than [`MAX_OUTPUT`] on stdout.
+    TooMuch,
+}
+
+/// An output pipe being read: open until EOF.
+struct Pipe<R> {
+    pipe: Option<R>,
+    buf: Vec<u8>,
+    /// Bytes kept at most (the rest is read and dropped, so the child never blocks on it).
+    keep: usize,
+}
+
+impl<R: Read + AsFd> Pipe<R> {
+    fn new(pipe: Option<R>, keep: usize) -> std::io::Result<Pipe<R>> {
+        if let Some(p) = &pipe {
+            let fd = p.as_fd();
+            let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL)?;
+            let flags = nix::fcntl::OFlag::from_bits_retain(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFL(flags))?;
+        }
+        Ok(Pipe {
+            pipe,
+            buf: Vec::new(),
+            keep,
+        })
+    }
+
+    /// Reads what the pipe holds now, at most [`MAX_OUTPUT`] bytes in one call (it closes
+    /// at EOF or on an error).
+    fn drain(&mut self) {
+        let Some(p) = self.pipe.as_mut() else {
+            return;
+        };
+        let mut chunk = [0u8; 4096];
+        let mut budget = MAX_OUTPUT;
+        while budget > 0 {
+            match p.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    budget = budget.saturating_sub(n);
+                    let room = self.keep.saturating_sub(self.buf.len());
+                    self.buf
+                        .extend_from_slice(chunk.get(..n.min(room)).unwrap_or_default());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        if budget > 0 {
+            self.pipe = None;
+        }
+    }
+}
+
+/// Reads the child's stdout and stderr until it exits or `deadline` passes.
+fn collect(
+    child: &mut std::process::Child,
+    deadline: Instant,
+    max_output: usize,
+) -> std::io::Result<Collected> {
+    let mut out = Pipe::new(child.stdout.take(), max_output + 1)?;
+    let mut err = Pipe::new(child.stderr.take(), MAX_OUTPUT)?;
+    loop {
+        out.drain();
+        err.drain();
+        if out.buf.len() > max_output {
+            return Ok(Collected::TooMuch);
+        }
+        if let Some(status) = child.try_wait()? {
+            // What it wrote before it exited is in the pipes now; a child it left in the
+            // background may hold them open, and is not waited for.
+            out.drain();
+            err.drain();
+            if out.buf.len() > max_output {
+                return Ok(Collected::TooMuch);
+            }
+            return Ok(Collected::Exited(status, out.buf, err.buf));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(Collected::TimedOut);
+        }
+        // Wake for output, or to look for the exit again.
+        let wait = deadline.saturating_duration_since(now).min(EXIT_CHECK);
+        let mut fds: Vec<PollFd> = [
+            out.pipe.as_ref().map(|p| p.as_fd()),
+            err.pipe.as_ref().map(|p| p.as_fd()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+        .collect();
+        let ms = PollTimeout::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(PollTimeout::MAX);
+        match nix::poll::poll(&mut fds, ms) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Kills the command's process group and reaps the command.
+fn kill_group(child: &mut std::process::Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// What a finished program left: its exit status and (capped) output.
 #[derive(Debug)]
 pub struct Finished {
@@ -59,15 +190,20 @@ pub struct Finished {
 impl Finished {
     /// The start of standard error, for messages.
     pub fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr[..self.stderr.len().min(200)])
-            .trim()
-            .to_string()
+        String::from_utf8_lossy(
+            self.stderr
+                .get(..self.stderr.len().min(200))
+                .unwrap_or_default(),
+        )
+        .trim()
+        .to_string()
     }
 }
 
 /// Runs argv with `input` on its standard input (else none), a timeout and at most
-/// `max_output` bytes of standard output (more is an error). A non-zero exit is not an error
-/// here: the caller reads [`Finished::status`].
+/// `max_output` bytes of standard output (more is an error), in a process group of its own
+/// (killed whole on timeout or too much output). A non-zero exit is not an error here: the
+/// caller reads [`Finished::status`].
 pub fn exec(
     argv: &[&str],
     input: Option<&[u8]>,
@@ -77,6 +213,7 @@ pub fn exec(
     let (prog, rest) = argv
         .split_first()
         .ok_or_else(|| BackendError::BadArgs("empty argv".into()))?;
+    let deadline = Instant::now() + timeout;
     let mut child = Process::new(prog)
         .args(rest)
         .stdin(if input.is_some() {
@@ -86,69 +223,48 @@ pub fn exec(
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| BackendError::Command(format!("{prog}: {e}")))?;
     if let (Some(data), Some(mut pipe)) = (input, child.stdin.take()) {
         // Small inputs (a password line) fit the pipe; the pipe closes when dropped here.
         use std::io::Write;
         if let Err(e) = pipe.write_all(data) {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
             return Err(BackendError::Command(format!(
                 "{prog}: writing its input: {e}"
             )));
         }
     }
-    // Readers on their own threads so a chatty child cannot block on a full pipe.
-    let reader = |pipe: Option<Box<dyn Read + Send>>, cap: usize| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(p) = pipe {
-                let _ = p.take(cap as u64 + 1).read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let out = reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        max_output,
-    );
-    let err = reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        MAX_OUTPUT,
-    );
-    let status = match wait_bounded(&mut child, timeout, Duration::from_millis(2), || false) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            return Err(BackendError::Command(format!(
+    match collect(&mut child, deadline, max_output) {
+        Ok(Collected::Exited(status, stdout, stderr)) => Ok(Finished {
+            status,
+            stdout,
+            stderr,
+        }),
+        Ok(Collected::TimedOut) => {
+            kill_group(&mut child);
+            Err(BackendError::Command(format!(
                 "{prog}: timed out after {} ms",
                 timeout.as_millis()
             )))
         }
-        Err(e) => return Err(BackendError::Command(format!("{prog}: {e}"))),
-    };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
-    if stdout.len() > max_output {
-        return Err(BackendError::Limit(format!(
-            "{prog}: more than {max_output} bytes of output"
-        )));
+        Ok(Collected::TooMuch) => {
+            kill_group(&mut child);
+            Err(BackendError::Limit(format!(
+                "{prog}: more than {max_output} bytes of output"
+            )))
+        }
+        Err(e) => {
+            kill_group(&mut child);
+            Err(BackendError::Command(format!("{prog}: {e}")))
+        }
     }
-    Ok(Finished {
-        status,
-        stdout,
-        stderr,
-    })
 }
 
 /// Runs argv with a timeout; returns stdout. Non-zero exit, timeout, or more output than
-/// [`MAX_OUTPUT`] are errors.
+/// [`MAX_OUTPUT`] are errors; on timeout or too much output the command's whole process
+/// group is killed.
 pub fn run(argv: &[&str], timeout: Duration) -> Result<String, BackendError> {
     let done = exec(argv, None, timeout, MAX_OUTPUT)?;
     let prog = argv.first().copied().unwrap_or_default();
@@ -311,6 +427,95 @@ mod tests {
             c.get(&a("get = [\"/nonexistent/prog\"]")),
             Err(BackendError::Command(_))
         ));
+    }
+
+    /// Whether process `pid` is gone (or a zombie no one has reaped yet).
+    fn gone(pid: &str) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            Err(_) => true,
+            Ok(s) => s
+                .lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z')),
+        }
+    }
+
+    /// Waits up to 5 s for `pid` to be gone.
+    fn gone_soon(pid: &str) -> bool {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(5) {
+            if gone(pid) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("cwmpd-cmd-{name}-{}", std::process::id()))
+    }
+
+    #[test]
+    fn a_background_child_holding_stdout_does_not_hold_the_answer() {
+        let pidfile = temp("bg");
+        let p = pidfile.display();
+        let t = Instant::now();
+        // The command prints its value and exits; the child it leaves keeps stdout open.
+        let got = run(
+            &["sh", "-c", &format!("echo 5; sleep 20 & echo $! > {p}")],
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        assert_eq!(got.trim(), "5");
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        // Left running (a command may start a daemon); the test cleans it up.
+        let pid = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .to_string();
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid.parse().unwrap()), Signal::SIGKILL);
+        std::fs::remove_file(&pidfile).unwrap();
+    }
+
+    #[test]
+    fn a_timed_out_command_leaves_no_orphans() {
+        let pidfile = temp("orphan");
+        let p = pidfile.display();
+        let t = Instant::now();
+        let e = run(
+            &["sh", "-c", &format!("sleep 20 & echo $! > {p}; sleep 20")],
+            Duration::from_millis(300),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("timed out"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        let pid = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .to_string();
+        assert!(
+            gone_soon(&pid),
+            "the background child {pid} outlived its command"
+        );
+        std::fs::remove_file(&pidfile).unwrap();
+    }
+
+    #[test]
+    fn endless_output_is_cut_off_at_the_cap_and_the_group_killed() {
+        let t = Instant::now();
+        let e = run(&["sh", "-c", "yes"], Duration::from_secs(10)).unwrap_err();
+        assert!(matches!(e, BackendError::Limit(_)), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        // Endless stderr neither blocks the command nor is kept whole.
+        let e = run(
+            &["sh", "-c", "head -c 1000000 /dev/zero >&2; exit 1"],
+            Duration::from_secs(5),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, BackendError::Command(ref m) if m.contains("exit status: 1")),
+            "{e}"
+        );
     }
 
     #[test]

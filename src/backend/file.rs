@@ -8,8 +8,14 @@
 //! be read back cannot be written, since the write could not be undone), goes to the file on
 //! `commit`, and `rollback` writes the old content back when another part of the change
 //! fails after it.
+//!
+//! Nothing here may block the agent's loop: a value source that is not a regular file (a
+//! FIFO waits for a writer forever, a device may never answer) is refused before it is
+//! opened and again after (the open itself is O_NONBLOCK), and every read is bounded
+//! ([`MAX_READ`]). Issue 13 §4.
 
-use std::io::Read;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 
 use crate::backend::text;
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
@@ -29,17 +35,38 @@ pub struct File {
     written: Vec<(String, Vec<u8>)>,
 }
 
-/// Writes a value to a file (a sysfs EINVAL is the kernel refusing the value).
-fn write_value(path: &str, bytes: &[u8]) -> Result<(), BackendError> {
-    std::fs::write(path, bytes).map_err(|e| match e.raw_os_error() {
-        Some(22) => BackendError::InvalidValue(format!("{path}: {e}")),
-        _ => BackendError::Io(format!("{path}: {e}")),
-    })
+/// Opens `path` for reading or writing without blocking, if it is a regular file
+/// (sysfs and procfs attributes are).
+fn open_regular(path: &str, write: bool) -> Result<std::fs::File, BackendError> {
+    let not_regular = || BackendError::Io(format!("{path}: not a regular file"));
+    let meta =
+        std::fs::metadata(path).map_err(|e| BackendError::NotFound(format!("{path}: {e}")))?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .truncate(write)
+        .custom_flags(nonblocking_flags())
+        .open(path)
+        .map_err(|e| BackendError::NotFound(format!("{path}: {e}")))?;
+    // The path may have been replaced between the look and the open.
+    match f.metadata() {
+        Ok(m) if m.is_file() => Ok(f),
+        Ok(_) => Err(not_regular()),
+        Err(e) => Err(BackendError::Io(format!("{path}: {e}"))),
+    }
 }
 
-fn read_capped(path: &str) -> Result<String, BackendError> {
-    let f =
-        std::fs::File::open(path).map_err(|e| BackendError::NotFound(format!("{path}: {e}")))?;
+/// O_NONBLOCK (an open that would wait returns at once) and O_NOCTTY.
+fn nonblocking_flags() -> i32 {
+    (nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOCTTY).bits()
+}
+
+/// At most [`MAX_READ`] bytes of `path` (more is an error).
+fn read_bytes(path: &str) -> Result<Vec<u8>, BackendError> {
+    let f = open_regular(path, false)?;
     let mut buf = Vec::new();
     f.take(MAX_READ + 1)
         .read_to_end(&mut buf)
@@ -49,7 +76,21 @@ fn read_capped(path: &str) -> Result<String, BackendError> {
             "{path}: larger than {MAX_READ} bytes"
         )));
     }
-    String::from_utf8(buf).map_err(|_| BackendError::InvalidValue(format!("{path}: not UTF-8")))
+    Ok(buf)
+}
+
+fn read_capped(path: &str) -> Result<String, BackendError> {
+    String::from_utf8(read_bytes(path)?)
+        .map_err(|_| BackendError::InvalidValue(format!("{path}: not UTF-8")))
+}
+
+/// Writes `bytes` to the regular file `path` (in one write: sysfs takes a value per write).
+fn write_regular(path: &str, bytes: &[u8]) -> Result<(), BackendError> {
+    let mut f = open_regular(path, true)?;
+    f.write_all(bytes).map_err(|e| match e.raw_os_error() {
+        Some(22) => BackendError::InvalidValue(format!("{path}: {e}")),
+        _ => BackendError::Io(format!("{path}: {e}")),
+    })
 }
 
 impl Handler for File {
@@ -104,8 +145,7 @@ impl Handler for File {
 
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
         let path = args.str("file")?.to_string();
-        let old =
-            std::fs::read(&path).map_err(|e| BackendError::NotFound(format!("{path}: {e}")))?;
+        let old = read_bytes(&path)?;
         let raw = text::reverse_map(value, args)?;
         self.staged.push((path, raw.into_bytes(), old));
         Ok(())
@@ -150,7 +190,7 @@ impl Handler for File {
     fn commit(&mut self) -> Result<bool, BackendError> {
         self.written.clear();
         for (path, new, old) in std::mem::take(&mut self.staged) {
-            if let Err(e) = write_value(&path, &new) {
+            if let Err(e) = write_regular(&path, &new) {
                 let _ = self.rollback();
                 return Err(e);
             }
@@ -162,7 +202,7 @@ impl Handler for File {
     fn rollback(&mut self) -> Result<(), BackendError> {
         let mut result = Ok(());
         for (path, old) in self.written.drain(..).rev() {
-            if let Err(e) = std::fs::write(&path, old) {
+            if let Err(e) = write_regular(&path, &old) {
                 log::error!("file: cannot restore {path}: {e}");
                 result = Err(BackendError::Io(format!("{path}: {e}")));
             }
@@ -333,6 +373,33 @@ mod tests {
         assert!(h
             .check(BindingKind::Table, &toml::from_str("file = \"x\"").unwrap())
             .is_err());
+    }
+
+    #[test]
+    fn a_fifo_or_a_device_is_refused_without_waiting() {
+        let d = std::env::temp_dir().join(format!("cwmpd-file-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let fifo = d.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let fs = fifo.display().to_string();
+        let mut h = File::default();
+        // Nobody writes to the FIFO: opening it to read would wait for ever.
+        let t = std::time::Instant::now();
+        let e = h.get(&a(&format!("file = \"{fs}\""))).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        // Nobody reads it either: opening it to write would wait too.
+        assert!(h.set(&a(&format!("file = \"{fs}\"")), "1").is_err());
+        // A character device that never ends is refused as well (not read to its cap).
+        assert!(h.get(&a("file = \"/dev/zero\"")).is_err());
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        // The default still stands in for a source that cannot be read.
+        assert_eq!(
+            h.get(&a(&format!("file = \"{fs}\"\ndefault = \"d\"")))
+                .unwrap(),
+            "d"
+        );
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -173,6 +173,7 @@ pub fn main_with(args: &[String], handlers: Handlers) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            let (user, state_dir) = (cfg.agent.clone(), cfg.paths.state_dir.clone());
             let mut agent = match crate::agent::Agent::with_handlers(cfg, handlers()) {
                 Ok(a) => a,
                 Err(e) => {
@@ -180,6 +181,26 @@ pub fn main_with(args: &[String], handlers: Handlers) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            // What needs root is open (the listener, netlink, the state): become the
+            // configured user before any thread starts.
+            if let Some(name) = &user.user {
+                let caps: Vec<u32> = user
+                    .capabilities
+                    .iter()
+                    .filter_map(|c| crate::privilege::capability(c))
+                    .collect();
+                if let Err(e) = crate::privilege::switch(name, &caps, &state_dir) {
+                    log::error!("agent: {e}");
+                    eprintln!("cwmpd: {e}");
+                    return ExitCode::FAILURE;
+                }
+                let kept = if user.capabilities.is_empty() {
+                    "none".to_string()
+                } else {
+                    user.capabilities.join(", ")
+                };
+                log::info!("agent: running as {name} with capabilities {kept}");
+            }
             let (flag, waker) = agent.shutdown_handle();
             crate::agent::watch_signals(signals, flag, waker);
             if let Some(a) = agent.cr_addr() {

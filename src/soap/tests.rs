@@ -344,7 +344,7 @@ fn every_cpe_message_encodes_to_well_formed_xml_in_the_acs_namespace() {
     for v in CwmpVersion::ALL {
         for m in samples::every_cpe_message() {
             let bytes = encode(&m, &header, v);
-            let root = xml::parse(&bytes).unwrap_or_else(|e| panic!("{m:?}: {e}"));
+            let root = cwmpd_testacs::dom::parse(&bytes).unwrap_or_else(|e| panic!("{m:?}: {e}"));
             assert_eq!(
                 (root.ns.as_str(), root.name.as_str()),
                 (SOAP_ENV, "Envelope")
@@ -425,10 +425,87 @@ fn encodings_match_golden_fixtures() {
             "{file} differs (re-bless with BLESS=1 if intended)"
         );
         // The golden bytes decode as XML with the envelope the ACS expects.
-        let root = xml::parse(&want).unwrap();
+        let root = cwmpd_testacs::dom::parse(&want).unwrap();
         assert_eq!(
             (root.ns.as_str(), root.name.as_str()),
             (SOAP_ENV, "Envelope")
         );
     }
+}
+
+/// The arguments that used to be read leniently (a default instead of an error) are invalid
+/// arguments now (issue 13 §3), each with the field that is wrong.
+#[test]
+fn arguments_that_do_not_fit_are_invalid_not_defaults() {
+    let invalid = |body: &str| match decode(wrap(body).as_bytes()).unwrap().invalid {
+        Some((_, DecodeError::Invalid { field, .. })) => Some(("invalid", field)),
+        Some((_, DecodeError::Missing { field, .. })) => Some(("missing", field)),
+        other => panic!("{body}: {other:?}"),
+    };
+    let k33 = "k".repeat(MAX_KEY + 1);
+    let spv = |key: &str| {
+        format!("<c:SetParameterValues><ParameterList><p><Name>Device.X</Name><Value>1</Value></p></ParameterList>{key}</c:SetParameterValues>")
+    };
+    assert_eq!(
+        invalid(&spv(&format!("<ParameterKey>{k33}</ParameterKey>"))),
+        Some(("invalid", "ParameterKey"))
+    );
+    assert_eq!(invalid(&spv("")), Some(("missing", "ParameterKey")));
+    for rpc in ["AddObject", "DeleteObject"] {
+        assert_eq!(
+            invalid(&format!("<c:{rpc}><ObjectName>Device.X.</ObjectName><ParameterKey>{k33}</ParameterKey></c:{rpc}>")),
+            Some(("invalid", "ParameterKey"))
+        );
+    }
+    let spa = |notification: &str| {
+        format!("<c:SetParameterAttributes><ParameterList><s><Name>Device.X</Name><NotificationChange>1</NotificationChange>{notification}\
+                 <AccessListChange>0</AccessListChange></s></ParameterList></c:SetParameterAttributes>")
+    };
+    for bad in ["active", "", "-1", "256"] {
+        assert_eq!(
+            invalid(&spa(&format!("<Notification>{bad}</Notification>"))),
+            Some(("invalid", "Notification")),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(invalid(&spa("")), Some(("missing", "Notification")));
+    let long = "u".repeat(257);
+    for field in [
+        "Username",
+        "Password",
+        "TargetFileName",
+        "SuccessURL",
+        "FailureURL",
+    ] {
+        let body = format!("<c:Download><CommandKey>d</CommandKey><FileType>1 Firmware Upgrade Image</FileType><URL>http://x/</URL><{field}>{long}</{field}></c:Download>");
+        assert_eq!(invalid(&body), Some(("invalid", field)));
+    }
+    let window = format!("<c:ScheduleDownload><CommandKey>d</CommandKey><FileType>1 Firmware Upgrade Image</FileType><URL>http://x/</URL><TimeWindowList><w><WindowStart>0</WindowStart><WindowEnd>9</WindowEnd><WindowMode>1 At Any Time</WindowMode><UserMessage>{long}</UserMessage><MaxRetries>1</MaxRetries></w></TimeWindowList></c:ScheduleDownload>");
+    assert_eq!(invalid(&window), Some(("invalid", "UserMessage")));
+}
+
+#[test]
+fn arguments_are_found_in_any_order_and_the_first_of_a_name_counts() {
+    let d = decode(
+        wrap("<c:AddObject><ParameterKey>k</ParameterKey><x><ObjectName>nested</ObjectName></x><ObjectName>Device.A.</ObjectName><ObjectName>Device.B.</ObjectName></c:AddObject>")
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        d.message,
+        Some(AcsMessage::AddObject {
+            object_name: "Device.A.".into(),
+            parameter_key: "k".into()
+        })
+    );
+    // An invalid argument leaves the rest of the envelope to be read: a broken one after it
+    // is still an envelope error.
+    let broken = wrap(
+        "<c:Reboot><CommandKey>kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk</CommandKey></c:Reboot>",
+    )
+    .replace("</e:Envelope>", "");
+    assert!(matches!(
+        decode(broken.as_bytes()),
+        Err(DecodeError::Xml(_))
+    ));
 }

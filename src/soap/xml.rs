@@ -1,6 +1,11 @@
-//! A small element tree built from xml-rs events, with namespace URIs resolved and every
-//! size bounded. DOCTYPE declarations are refused (no entity tricks), so decoding untrusted
-//! bytes costs at most the limits below.
+//! A pull reader over xml-rs events, with namespace URIs resolved and every size bounded;
+//! and escaping for the encoder.
+//!
+//! The decoder walks the document with it element by element ([`Reader::child`],
+//! [`Reader::text`], [`Reader::skip`]) and keeps only what the typed message needs: no element
+//! tree is built, so what a message costs in memory follows its typed result, not its bytes
+//! (issue 13 §3: 200,000 empty elements cost no more than one). DOCTYPE declarations are
+//! refused (no entity tricks), so decoding untrusted bytes costs at most the limits below.
 
 use xml::reader::{EventReader, ParserConfig, XmlEvent};
 
@@ -17,33 +22,18 @@ pub const MAX_TEXT: usize = 65_536;
 /// Most attributes on one element.
 pub const MAX_ATTRIBUTES: usize = 32;
 
-/// An element: namespace URI, local name, attributes (local name → value), children, text.
+/// An element's start tag: namespace URI (empty when none), local name, attributes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Element {
+pub struct Start {
     /// Namespace URI, empty when none.
     pub ns: String,
     /// Local name.
     pub name: String,
-    /// Attributes by (namespace, local name).
+    /// Attributes: (namespace URI, local name, value).
     pub attrs: Vec<(String, String, String)>,
-    /// Child elements.
-    pub children: Vec<Element>,
-    /// Concatenated character data.
-    pub text: String,
 }
 
-impl Element {
-    /// The first child with this local name (any namespace: CWMP argument elements are
-    /// unqualified, but some ACSs qualify them).
-    pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-
-    /// All children with this local name.
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-
+impl Start {
     /// An attribute by local name.
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
@@ -53,76 +43,184 @@ impl Element {
     }
 }
 
-/// Parses bytes into the root element.
-pub fn parse(bytes: &[u8]) -> Result<Element, DecodeError> {
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(DecodeError::Limit("body size"));
+/// One event, as the reader passes it on.
+enum Event {
+    Start(Start),
+    Text(String),
+    End,
+    Eof,
+}
+
+/// The reader: where it is (depth) and what it has counted.
+pub struct Reader<'a> {
+    events: EventReader<&'a [u8]>,
+    /// Elements open now.
+    depth: usize,
+    /// Elements seen so far.
+    elements: usize,
+    /// The root element has ended.
+    root_done: bool,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `bytes` (at most [`MAX_BODY_BYTES`]).
+    pub fn new(bytes: &'a [u8]) -> Result<Reader<'a>, DecodeError> {
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(DecodeError::Limit("body size"));
+        }
+        let cfg = ParserConfig::new()
+            .trim_whitespace(false)
+            .whitespace_to_characters(true)
+            .cdata_to_characters(true)
+            .ignore_comments(true);
+        Ok(Reader {
+            events: EventReader::new_with_config(bytes, cfg),
+            depth: 0,
+            elements: 0,
+            root_done: false,
+        })
     }
-    let cfg = ParserConfig::new()
-        .trim_whitespace(false)
-        .whitespace_to_characters(true)
-        .cdata_to_characters(true)
-        .ignore_comments(true);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let mut count = 0usize;
-    for ev in EventReader::new_with_config(bytes, cfg) {
-        match ev.map_err(|e| DecodeError::Xml(e.to_string()))? {
-            XmlEvent::Doctype { .. } => return Err(DecodeError::Xml("DOCTYPE not allowed".into())),
-            XmlEvent::StartElement {
-                name, attributes, ..
-            } => {
-                count += 1;
-                if count > MAX_ELEMENTS {
-                    return Err(DecodeError::Limit("element count"));
+
+    /// Elements open now (the root's children are at depth 1).
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    fn next(&mut self) -> Result<Event, DecodeError> {
+        loop {
+            let ev = self
+                .events
+                .next()
+                .map_err(|e| DecodeError::Xml(e.to_string()))?;
+            match ev {
+                XmlEvent::Doctype { .. } => {
+                    return Err(DecodeError::Xml("DOCTYPE not allowed".into()))
                 }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(DecodeError::Limit("element depth"));
-                }
-                if attributes.len() > MAX_ATTRIBUTES {
-                    return Err(DecodeError::Limit("attribute count"));
-                }
-                if root.is_some() {
-                    return Err(DecodeError::Xml("content after the root element".into()));
-                }
-                stack.push(Element {
-                    ns: name.namespace.unwrap_or_default(),
-                    name: name.local_name,
-                    attrs: attributes
-                        .into_iter()
-                        .map(|a| {
-                            (
-                                a.name.namespace.unwrap_or_default(),
-                                a.name.local_name,
-                                a.value,
-                            )
-                        })
-                        .collect(),
-                    children: Vec::new(),
-                    text: String::new(),
-                });
-            }
-            XmlEvent::Characters(t) => {
-                if let Some(top) = stack.last_mut() {
-                    if top.text.len() + t.len() > MAX_TEXT {
-                        return Err(DecodeError::Limit("text length"));
+                XmlEvent::StartElement {
+                    name, attributes, ..
+                } => {
+                    self.elements += 1;
+                    if self.elements > MAX_ELEMENTS {
+                        return Err(DecodeError::Limit("element count"));
                     }
-                    top.text.push_str(&t);
+                    if self.depth >= MAX_DEPTH {
+                        return Err(DecodeError::Limit("element depth"));
+                    }
+                    if attributes.len() > MAX_ATTRIBUTES {
+                        return Err(DecodeError::Limit("attribute count"));
+                    }
+                    if self.root_done {
+                        return Err(DecodeError::Xml("content after the root element".into()));
+                    }
+                    self.depth += 1;
+                    return Ok(Event::Start(Start {
+                        ns: name.namespace.unwrap_or_default(),
+                        name: name.local_name,
+                        attrs: attributes
+                            .into_iter()
+                            .map(|a| {
+                                (
+                                    a.name.namespace.unwrap_or_default(),
+                                    a.name.local_name,
+                                    a.value,
+                                )
+                            })
+                            .collect(),
+                    }));
                 }
-            }
-            XmlEvent::EndElement { .. } => {
-                let done = stack
-                    .pop()
-                    .ok_or_else(|| DecodeError::Xml("unbalanced end tag".into()))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(done),
-                    None => root = Some(done),
+                XmlEvent::Characters(t) => return Ok(Event::Text(t)),
+                XmlEvent::EndElement { .. } => {
+                    self.depth = self
+                        .depth
+                        .checked_sub(1)
+                        .ok_or_else(|| DecodeError::Xml("unbalanced end tag".into()))?;
+                    if self.depth == 0 {
+                        self.root_done = true;
+                    }
+                    return Ok(Event::End);
                 }
+                XmlEvent::EndDocument => return Ok(Event::Eof),
+                _ => {}
             }
-            _ => {}
         }
     }
-    root.ok_or_else(|| DecodeError::Xml("no root element".into()))
+
+    /// The root element's start tag.
+    pub fn root(&mut self) -> Result<Start, DecodeError> {
+        loop {
+            match self.next()? {
+                Event::Start(s) => return Ok(s),
+                Event::Text(_) | Event::End => {}
+                Event::Eof => return Err(DecodeError::Xml("no root element".into())),
+            }
+        }
+    }
+
+    /// The next child of the element open now (its start tag: the child is then open), or
+    /// None once that element has ended (its end tag is read). Text between children is
+    /// passed over.
+    pub fn child(&mut self) -> Result<Option<Start>, DecodeError> {
+        loop {
+            match self.next()? {
+                Event::Start(s) => return Ok(Some(s)),
+                Event::Text(_) => {}
+                Event::End => return Ok(None),
+                Event::Eof => return Err(DecodeError::Xml("unexpected end of document".into())),
+            }
+        }
+    }
+
+    /// The text of the element open now (its character data, children passed over, at most
+    /// [`MAX_TEXT`] bytes), reading up to its end.
+    pub fn text(&mut self) -> Result<String, DecodeError> {
+        let depth = self.depth;
+        let mut text = String::new();
+        loop {
+            match self.next()? {
+                Event::Text(t) if self.depth == depth => {
+                    if text.len() + t.len() > MAX_TEXT {
+                        return Err(DecodeError::Limit("text length"));
+                    }
+                    text.push_str(&t);
+                }
+                Event::Start(_) | Event::Text(_) => {}
+                Event::End if self.depth < depth => return Ok(text),
+                Event::End => {}
+                Event::Eof => return Err(DecodeError::Xml("unexpected end of document".into())),
+            }
+        }
+    }
+
+    /// Reads past the end of the element open now (everything in it is checked, not kept).
+    pub fn skip(&mut self) -> Result<(), DecodeError> {
+        self.skip_to(self.depth.saturating_sub(1))
+    }
+
+    /// Reads on until only `depth` elements are open (the ones open now beyond it end).
+    pub fn skip_to(&mut self, depth: usize) -> Result<(), DecodeError> {
+        while self.depth > depth {
+            match self.next()? {
+                Event::Eof => return Err(DecodeError::Xml("unexpected end of document".into())),
+                Event::Start(_) | Event::Text(_) | Event::End => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the rest of the document, which may hold nothing but white space, comments and
+    /// processing instructions after the root.
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
+        self.skip_to(0)?;
+        loop {
+            match self.next()? {
+                Event::Eof => return Ok(()),
+                Event::Text(t) if t.trim().is_empty() => {}
+                Event::Text(_) | Event::Start(_) | Event::End => {
+                    return Err(DecodeError::Xml("content after the root element".into()))
+                }
+            }
+        }
+    }
 }
 
 /// Escapes text for element content and attribute values.
@@ -141,4 +239,46 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_elements_text_and_skips() {
+        let doc = b"<r xmlns='urn:x'><a k='v'>one<i>x</i>two</a><b><c/><c/></b><d>3</d></r>";
+        let mut r = Reader::new(doc).unwrap();
+        let root = r.root().unwrap();
+        assert_eq!((root.ns.as_str(), root.name.as_str()), ("urn:x", "r"));
+        let a = r.child().unwrap().unwrap();
+        assert_eq!((a.name.as_str(), a.attr("k")), ("a", Some("v")));
+        assert_eq!(
+            r.text().unwrap(),
+            "onetwo",
+            "text of the element, not of children"
+        );
+        let b = r.child().unwrap().unwrap();
+        assert_eq!(b.name, "b");
+        r.skip().unwrap();
+        assert_eq!(r.child().unwrap().unwrap().name, "d");
+        assert_eq!(r.text().unwrap(), "3");
+        assert_eq!(r.child().unwrap(), None, "the root ended");
+        assert_eq!(r.depth(), 0);
+        r.finish().unwrap();
+    }
+
+    #[test]
+    fn a_truncated_document_is_an_error() {
+        let mut r = Reader::new(b"<r><a>x").unwrap();
+        r.root().unwrap();
+        r.child().unwrap();
+        assert!(matches!(r.text(), Err(DecodeError::Xml(_))));
+        let mut r = Reader::new(b"<r><a/>").unwrap();
+        r.root().unwrap();
+        assert!(matches!(r.finish(), Err(DecodeError::Xml(_))));
+        let mut r = Reader::new(b"<r/><r/>").unwrap();
+        r.root().unwrap();
+        assert!(matches!(r.finish(), Err(DecodeError::Xml(_))));
+    }
 }

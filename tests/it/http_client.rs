@@ -700,7 +700,7 @@ fn agent(tag: &str, acs_url: &str, extra: &str, listen: &str, netns: Option<&str
          listen = \"{listen}\"\npath = \"/cr\"\nusername = \"acs\"\npassword = \"crpw\"\n\
          [paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{d}/board.toml\"\nstate_dir = \"{d}/state\"\n"
     );
-    Agent::launch(dir, &config, netns, Some("debug"))
+    Agent::launch(dir, &config, netns, Some("debug"), None)
 }
 
 /// Waits until the agent's log contains `needle`.

@@ -17,6 +17,8 @@ mod agent;
 mod cli;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod clock;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod cr_listener;
 #[cfg(all(
     feature = "netlink",
     feature = "diagnostics",
@@ -32,6 +34,8 @@ mod http_client;
 mod https;
 mod layers;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod local_sources;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod logging;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod notify;
@@ -43,6 +47,8 @@ mod notify;
 ))]
 mod openwrt;
 mod openwrt_package;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod privileges;
 #[cfg(all(
     feature = "netlink",
     feature = "diagnostics",
@@ -50,6 +56,8 @@ mod openwrt_package;
     feature = "ubus"
 ))]
 mod profiles;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod soap_decode;
 mod soap_schema;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod transfer;

@@ -84,9 +84,8 @@ fn completes(acs: &Acs) -> Vec<(String, u32, String)> {
         .iter()
         .filter(|r| r.name == "TransferComplete")
         .map(|r| {
-            let t = |e: Option<&cwmpd::soap::xml::Element>| {
-                e.map(|e| e.text.clone()).unwrap_or_default()
-            };
+            let t =
+                |e: Option<&cwmpd_testacs::Element>| e.map(|e| e.text.clone()).unwrap_or_default();
             let fs = r.body.child("FaultStruct");
             (
                 t(r.body.child("CommandKey")),

@@ -38,6 +38,8 @@ pub struct Agent {
     log_env: Option<&'static str>,
     /// The boot id when the agent was first started.
     first_boot: Option<String>,
+    /// RLIMIT_NOFILE for the child (set between fork and exec), when lowered.
+    nofile: Option<u64>,
 }
 
 /// Writes a new boot id into `dir/boot_id` (the file the test boards name as `boot_id`).
@@ -67,6 +69,22 @@ impl Agent {
         extra_board: &str,
         netns: Option<&str>,
     ) -> Agent {
+        Agent::start_limited(tag, acs, extra_cfg, extra_board, netns, None)
+    }
+
+    /// [`Agent::start`] with the child's RLIMIT_NOFILE (soft and hard) lowered to `nofile`.
+    pub fn start_nofile(tag: &str, acs: &Acs, nofile: u64) -> Agent {
+        Agent::start_limited(tag, acs, "", "", None, Some(nofile))
+    }
+
+    fn start_limited(
+        tag: &str,
+        acs: &Acs,
+        extra_cfg: &str,
+        extra_board: &str,
+        netns: Option<&str>,
+        nofile: Option<u64>,
+    ) -> Agent {
         let dir = TempDir::new(&format!("agent-{tag}"));
         let root = root().display();
         let d = dir.path().display();
@@ -87,7 +105,7 @@ impl Agent {
             acs.url()
         );
         new_boot(&dir);
-        Agent::launch(dir, &config, netns, Some("trace"))
+        Agent::launch(dir, &config, netns, Some("trace"), nofile)
     }
 
     /// Starts cwmpd with a config of the test's own: `config` gets the agent's directory and
@@ -100,7 +118,7 @@ impl Agent {
     ) -> Agent {
         let dir = TempDir::new(&format!("agent-{tag}"));
         let text = config(dir.path());
-        Agent::launch(dir, &text, None, log_env)
+        Agent::launch(dir, &text, None, log_env, None)
     }
 
     /// Starts cwmpd with `config` written into `dir` (the agent's directory from now on).
@@ -109,6 +127,7 @@ impl Agent {
         config: &str,
         netns: Option<&str>,
         log_env: Option<&'static str>,
+        nofile: Option<u64>,
     ) -> Agent {
         let path = dir.join("cwmpd.toml");
         std::fs::write(&path, config).unwrap();
@@ -120,6 +139,7 @@ impl Agent {
             netns: netns.map(str::to_string),
             log_env,
             first_boot,
+            nofile,
         };
         a.spawn();
         a
@@ -140,6 +160,17 @@ impl Agent {
             Some(level) => cmd.env("CWMPD_LOG", level),
             None => cmd.env_remove("CWMPD_LOG"),
         };
+        if let Some(n) = self.nofile {
+            use nix::sys::resource::{setrlimit, Resource};
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec only setrlimit runs (async-signal-safe, no
+            // allocation).
+            unsafe {
+                cmd.pre_exec(move || {
+                    setrlimit(Resource::RLIMIT_NOFILE, n, n).map_err(std::io::Error::from)
+                });
+            }
+        }
         let child = cmd
             .args(["run", "--config"])
             .arg(&self.config)

@@ -4,6 +4,7 @@
 //!   test ACS (`tools/testacs`), on 127.0.0.1 or in a network namespace; its log, signals,
 //!   restarts and the events it logs.
 //! - [`netns`]: network namespaces a test makes (root only).
+//! - [`proc`]: what /proc says of a process (threads, memory, descriptors, credentials).
 //! - [`soap`]: ACS request bodies for the scripted ACS.
 //! - [`wait`]: the one way a test waits for something: a condition with a deadline.
 //! - here: temporary directories, the repository root, the binary, and a port that is
@@ -18,6 +19,7 @@
 pub mod agent;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 pub mod netns;
+pub mod proc;
 pub mod soap;
 pub mod wait;
 

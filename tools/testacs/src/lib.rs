@@ -6,6 +6,7 @@
 //! which TCP connection carried each request and whether the session cookie came back.
 //! It can require HTTP Digest from the CPE and sends Connection Requests with Digest.
 
+pub mod dom;
 pub mod files;
 
 use std::collections::VecDeque;
@@ -16,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cwmpd::http::digest::{self, Scheme, Verifier};
-use cwmpd::soap::xml::{self, Element};
+pub use dom::Element;
 
 /// One Inform as the ACS saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -477,7 +478,7 @@ fn serve(
         let parsed = if body.iter().all(|b| b.is_ascii_whitespace()) {
             None
         } else {
-            xml::parse(&body).ok()
+            dom::parse(&body).ok()
         };
         let element = parsed
             .as_ref()
