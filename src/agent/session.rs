@@ -196,17 +196,26 @@ impl Agent {
                 Err(e) => log::error!("session: {e}"),
             }
         }
+        let mut got_inform_response = false;
         let outcome = match self.management.client.take() {
             None => Err(Broken::NoClient),
             Some(client) => {
-                let result = self.exchange(&client, &events, &changed, (&reported, requests), &url);
+                let result = self.exchange(
+                    &client,
+                    &events,
+                    &changed,
+                    (&reported, requests),
+                    &url,
+                    &mut got_inform_response,
+                );
                 self.management.client = Some(client);
                 result
             }
         };
         let (informed, success, error) = match outcome {
             Ok(o) => (o.informed, o.success, o.error),
-            Err(e) => (false, false, Some(e.to_string())),
+            // A session broken after the InformResponse delivered its events.
+            Err(e) => (got_inform_response, false, Some(e.to_string())),
         };
         if informed {
             self.retire(&events, &url);
@@ -227,6 +236,7 @@ impl Agent {
         changed: &[ParameterValue],
         (reported, requests): (&[Done], Vec<Request>),
         url: &str,
+        informed: &mut bool,
     ) -> Result<Outcome, Broken> {
         let inform = inform::build(
             &mut self.dev.model,
@@ -238,7 +248,7 @@ impl Agent {
         // TR-069 §3.7.4: the Inform offers the highest version; the ACS's answer picks.
         let mut engine = Engine::new(CwmpVersion::HIGHEST, requests);
         let mut acked = 0;
-        let mut http = client.session();
+        let mut http = client.session().without_resending();
         let mut body = engine.start(&inform);
         loop {
             log::trace!("soap: sent {}", Redacted(&body));
@@ -277,6 +287,7 @@ impl Agent {
             let step = engine.on_response(resp.status, &resp.body, &mut ctx);
             self.state.pending = pending;
             if engine.informed() && !was_informed {
+                *informed = true;
                 // Delivered events are retired on disk at once, so a crash later in the
                 // session does not send them again (the one extra write a turn).
                 self.retire(events, url);

@@ -64,9 +64,11 @@ impl Agent {
     pub(super) fn next_wait(&self, now: Instant) -> Duration {
         let t = &self.timers;
         let mut deadline = now + MAX_WAIT;
+        // A retry wait matters only while something waits to be delivered.
+        let retry_at = t.retry_at.filter(|_| !self.state.events.is_empty());
         for d in [
             t.next_periodic,
-            t.retry_at,
+            retry_at,
             t.next_notify,
             self.notify.active_due,
         ]

@@ -186,6 +186,7 @@ impl Client {
             unauthorized: 0,
             until: after(Instant::now(), self.settings.session_timeout),
             connections: 0,
+            resend: true,
         }
     }
 }
@@ -215,6 +216,9 @@ pub struct Session<'a> {
     until: Instant,
     /// TCP connections opened so far (the session aims for exactly one).
     pub connections: u32,
+    /// Whether a request whose kept-alive connection failed before any byte of the answer
+    /// is sent again on a new one.
+    resend: bool,
 }
 
 /// How a request's body and answer travel.
@@ -228,6 +232,16 @@ enum Mode {
 }
 
 impl Session<'_> {
+    /// A session whose requests are never sent twice: when the kept-alive connection fails
+    /// under a request, the request fails. A CWMP session is one TCP connection: the ACS may
+    /// have taken a request it did not answer (a TransferComplete, an RPC response), and a
+    /// second copy on a new connection would be delivered twice outside the session the ACS
+    /// bound to the first (issue 12 §5). The session ends as failed and the back-off runs.
+    pub fn without_resending(mut self) -> Self {
+        self.resend = false;
+        self
+    }
+
     fn settings(&self) -> &Settings {
         &self.client.settings
     }
@@ -433,7 +447,8 @@ impl Session<'_> {
                     return Ok(resp);
                 }
                 Err(FetchError::Http(e))
-                    if reused
+                    if self.resend
+                        && reused
                         && attempt == 0
                         && conn.received() == before
                         && !matches!(e, Error::Timeout(_)) =>

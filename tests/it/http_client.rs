@@ -885,6 +885,65 @@ fn the_agent_completes_a_session_with_continue_and_chunked_trailers() {
     assert_eq!(seen[0].conn, seen[1].conn, "on one connection");
 }
 
+/// Issue 12 §5: an ACS that takes the empty POST and closes the kept-alive connection without
+/// a byte of answer. The agent must not send the message again on a new connection (the ACS
+/// may have taken it): the session fails. Its events were delivered with the InformResponse,
+/// so nothing is retried; the next session (a Connection Request here) starts afresh with an
+/// Inform on a connection of its own.
+#[test]
+fn a_session_cut_short_on_its_connection_is_failed_not_resent() {
+    let acs = Raw::start(|n, req, w| match n {
+        0 | 2 => send(w, &ok(INFORM_RESPONSE, "Content-Type: text/xml\r\n")),
+        // Taken, never answered: the connection closes under the request.
+        1 => {
+            assert!(req.body.is_empty(), "the empty POST");
+            false
+        }
+        _ => send(w, "HTTP/1.1 204 No Content\r\n\r\n"),
+    });
+    let a = agent("cut", &acs.url("/acs"), "timeout = 5", "127.0.0.1:0", None);
+    assert!(wait_log(&a, "session: failed", T), "{}", a.log());
+    let seen = acs.seen();
+    assert_eq!(seen.len(), 2, "nothing sent again: {seen:?}");
+    assert_eq!(
+        (seen[0].conn, seen[1].conn),
+        (1, 1),
+        "one session, one connection"
+    );
+    // Nothing is left to deliver: the agent idles until its next timer, no retry wait
+    // (a retry timer left armed with nothing to send once spun the loop at 100 % CPU).
+    let idles_long = || {
+        let log = a.log();
+        let after = &log[log.find("session: failed").unwrap_or(0)..];
+        after.split("idle for up to ").skip(1).any(|rest| {
+            rest.split(' ')
+                .next()
+                .and_then(|ms| ms.parse::<u64>().ok())
+                .is_some_and(|ms| ms > 2000)
+        })
+    };
+    assert!(until(T, idles_long), "{}", a.log());
+    let url = cr_url(&seen[0].body).expect("a ConnectionRequestURL");
+    assert_eq!(connection_request(&url).0, 200);
+    assert!(wait_log(&a, "session: end (ok)", T), "{}", a.log());
+    let seen = acs.seen();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_ne!(
+        seen[2].conn, 1,
+        "the next session on a connection of its own"
+    );
+    let inform = String::from_utf8_lossy(&seen[2].body);
+    assert!(
+        inform.contains("6 CONNECTION REQUEST") && !inform.contains("1 BOOT"),
+        "a new session's Inform (BOOT was delivered): {inform}"
+    );
+    assert!(
+        inform.contains("<RetryCount>1</RetryCount>"),
+        "the failed session counts: {inform}"
+    );
+    drop(a);
+}
+
 #[test]
 fn the_agent_resolves_off_its_loop_within_the_deadline() {
     let Some(ns) = Netns::create("resolve") else {
