@@ -39,10 +39,12 @@ impl Agent {
             return false;
         };
         let key = r.command_key.clone();
+        let attempts = r.attempts.saturating_add(1);
         // The boot it is issued in goes on disk first: a boot after it is the reboot.
         self.state.pending.reboot = Some(crate::rpc::Reboot {
             command_key: key.clone(),
             issued_in: self.state.boot_id.clone().or(Some(String::new())),
+            attempts,
         });
         self.dirty = true;
         self.persist();

@@ -106,10 +106,22 @@ impl Agent {
             Some(r) if r.issued_in.is_some() && booted => {
                 self.push(Event::with_key(code::M_REBOOT, &r.command_key));
             }
-            Some(r) if r.issued_in.is_some() => log::error!(
-                "agent: the reboot for {:?} did not happen (same boot): not reported",
-                r.command_key
-            ),
+            Some(r) if r.issued_in.is_some() && r.attempts >= crate::rpc::MAX_REBOOT_ATTEMPTS => {
+                log::error!(
+                    "agent: the reboot for {:?} did not happen (same boot, {} runs of the command): giving up, not reported",
+                    r.command_key,
+                    r.attempts
+                )
+            }
+            // Run, and the device did not go down: a power cut may have come first. Still
+            // owed: run again.
+            Some(r) if r.issued_in.is_some() => {
+                log::warn!(
+                    "agent: the reboot for {:?} did not happen (same boot): running it again",
+                    r.command_key
+                );
+                self.state.pending.reboot = Some(r);
+            }
             // Acknowledged, and cut short before it ran: it is still owed.
             Some(r) => self.state.pending.reboot = Some(r),
             None => {}

@@ -64,6 +64,9 @@ impl AgentState {
             if let Some(b) = &r.issued_in {
                 rt.insert("issued_in".into(), b.clone().into());
             }
+            if r.attempts > 0 {
+                rt.insert("attempts".into(), i64::from(r.attempts).into());
+            }
             t.insert("reboot".into(), Value::Table(rt));
         }
         if pending.factory_reset {
@@ -107,15 +110,23 @@ impl AgentState {
         }
         let reboot = if f.has("reboot") {
             let mut r = f.sub("reboot")?;
+            let command_key = r.opt_str("command_key")?.unwrap_or_default();
+            let issued_in = r.opt_str("issued_in")?;
+            // Before attempts were counted, an issued reboot had been run once.
+            let attempts = r
+                .opt_int::<u32>("attempts")?
+                .unwrap_or(u32::from(issued_in.is_some()));
             Some(Reboot {
-                command_key: r.opt_str("command_key")?.unwrap_or_default(),
-                issued_in: r.opt_str("issued_in")?,
+                command_key,
+                issued_in,
+                attempts,
             })
         } else {
             // Earlier versions kept only the CommandKey, set as the reboot command ran.
             f.opt_str("reboot_key")?.map(|command_key| Reboot {
                 command_key,
                 issued_in: Some(String::new()),
+                attempts: crate::rpc::MAX_REBOOT_ATTEMPTS,
             })
         };
         Ok(AgentState {
@@ -152,6 +163,7 @@ mod tests {
         s.pending.reboot = Some(Reboot {
             command_key: "rk".into(),
             issued_in: Some("boot-1".into()),
+            attempts: 2,
         });
         s.pending.factory_reset = true;
         s.boot_id = Some("boot-2".into());
@@ -175,7 +187,8 @@ mod tests {
             old.pending.reboot,
             Some(Reboot {
                 command_key: "k".into(),
-                issued_in: Some(String::new())
+                issued_in: Some(String::new()),
+                attempts: crate::rpc::MAX_REBOOT_ATTEMPTS,
             }),
             "a reboot an earlier version was carrying out"
         );

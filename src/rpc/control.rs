@@ -15,6 +15,7 @@ pub fn reboot(ctx: &mut Context, command_key: String) -> CpeMessage {
     ctx.pending.reboot = Some(Reboot {
         command_key,
         issued_in: None,
+        attempts: 0,
     });
     CpeMessage::RebootResponse
 }

@@ -38,9 +38,15 @@ pub struct Scheduled {
 pub struct Reboot {
     /// Its CommandKey (M Reboot after the boot).
     pub command_key: String,
-    /// The boot the reboot command was run in, once it ran without failing.
+    /// The boot the reboot command was last run in (saved before it runs).
     pub issued_in: Option<String>,
+    /// Times the command has been run for it in that boot (a power cut may come before the
+    /// command took the device down: the next start runs it again, a few times at most).
+    pub attempts: u32,
 }
+
+/// Runs of the reboot command for one Reboot in one boot before cwmpd gives up on it.
+pub const MAX_REBOOT_ATTEMPTS: u32 = 3;
 
 /// What the ACS asked the device to do after its RPC answered: durable, saved before the
 /// response leaves (an acknowledged order survives a power cut).

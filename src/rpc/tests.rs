@@ -263,7 +263,8 @@ fn control_rpcs_record_actions() {
         e.pending.reboot,
         Some(Reboot {
             command_key: "rk".into(),
-            issued_in: None
+            issued_in: None,
+            attempts: 0,
         })
     );
     assert!(e.pending.factory_reset);

@@ -29,6 +29,8 @@ mod dhcp;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod diagnostics;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod durability;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod http_client;
 #[cfg(feature = "tls")]
 mod https;

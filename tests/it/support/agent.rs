@@ -214,6 +214,51 @@ impl Agent {
         status
     }
 
+    /// A power cut: the agent and every process it started (commands run in process groups
+    /// of their own) are stopped at one instant, then killed, so no command it ran finishes
+    /// after it; the agent is reaped.
+    pub fn power_cut(&mut self) {
+        use nix::sys::signal::kill;
+        use nix::unistd::Pid;
+        let Some(child) = self.child.as_ref() else {
+            return;
+        };
+        let root = child.id() as i32;
+        let _ = kill(Pid::from_raw(root), Signal::SIGSTOP);
+        // A stopped process starts nothing; its children may still, until stopped too.
+        let mut frozen = vec![root];
+        loop {
+            let kids: Vec<i32> = descendants(&frozen)
+                .into_iter()
+                .filter(|p| !frozen.contains(p))
+                .collect();
+            if kids.is_empty() {
+                break;
+            }
+            for k in kids {
+                let _ = kill(Pid::from_raw(k), Signal::SIGSTOP);
+                frozen.push(k);
+            }
+        }
+        for p in &frozen {
+            let _ = kill(Pid::from_raw(*p), Signal::SIGKILL);
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+    }
+
+    /// Whether the process has exited by itself (reaped then); false while it runs.
+    pub fn exited(&mut self) -> bool {
+        match self.child.as_mut().map(|c| c.try_wait()) {
+            Some(Ok(Some(_))) | None => {
+                self.child = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Waits up to [`T`] for the process to exit by itself and reaps it; None (still
     /// running) when it does not.
     pub fn wait_exit(&mut self) -> Option<ExitStatus> {
@@ -279,4 +324,24 @@ impl Drop for Agent {
             let _ = c.wait();
         }
     }
+}
+
+/// The processes whose parent is one of `parents` (from /proc).
+fn descendants(parents: &[i32]) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|st| {
+                    // pid (comm) state ppid …: comm may hold spaces and parentheses.
+                    let rest = &st[st.rfind(')')? + 1..];
+                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+                })
+                .is_some_and(|ppid| parents.contains(&ppid))
+        })
+        .collect()
 }

@@ -179,12 +179,13 @@ impl Acs {
         let verifier =
             auth.map(|(u, p)| Arc::new(Mutex::new(Verifier::new(u, p, "testacs", 300_000))));
         let s2 = shared.clone();
+        let started = Instant::now();
         thread::spawn(move || {
             for (n, stream) in listener.incoming().flatten().enumerate() {
                 let shared = s2.clone();
                 let verifier = verifier.clone();
                 let id = n as u64 + 1;
-                thread::spawn(move || serve(stream, id, shared, verifier));
+                thread::spawn(move || serve(stream, id, shared, verifier, started));
             }
         });
         Ok(Acs { addr, shared })
@@ -428,13 +429,13 @@ fn serve(
     conn: u64,
     shared: Arc<(Mutex<State>, Condvar)>,
     verifier: Option<Arc<Mutex<Verifier>>>,
+    started: Instant,
 ) {
     let Ok(read_half) = stream.try_clone() else {
         return;
     };
     let mut r = BufReader::new(read_half);
     let mut w = stream;
-    let started = Instant::now();
     let mut session_of_conn = 0u32;
     while let Some(Request {
         path,
@@ -444,7 +445,8 @@ fn serve(
     {
         let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         if let Some(v) = &verifier {
-            let ok = v
+            // One clock for every connection: the nonces carry its time.
+            let verdict = v
                 .lock()
                 .map(|mut v| {
                     v.verify(
@@ -453,13 +455,13 @@ fn serve(
                         &path,
                         started.elapsed().as_millis() as u64,
                     )
-                    .is_ok()
                 })
-                .unwrap_or(false);
-            if !ok {
+                .unwrap_or(Err(digest::AuthError::Missing));
+            if let Err(e) = verdict {
+                let stale = e == digest::AuthError::Stale;
                 let ch: Vec<String> = v
                     .lock()
-                    .map(|mut v| v.challenges(started.elapsed().as_millis() as u64, false))
+                    .map(|mut v| v.challenges(started.elapsed().as_millis() as u64, stale))
                     .unwrap_or_default();
                 let extra: String = ch
                     .iter()
