@@ -28,12 +28,33 @@ mod cr_listener;
 mod dhcp;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod diagnostics;
+#[cfg(all(
+    feature = "netlink",
+    feature = "diagnostics",
+    feature = "uci",
+    feature = "ubus"
+))]
+mod dns_dhcp4;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod durability;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod http_client;
 #[cfg(feature = "tls")]
 mod https;
+#[cfg(all(
+    feature = "netlink",
+    feature = "diagnostics",
+    feature = "uci",
+    feature = "ubus"
+))]
+mod interfaces;
+#[cfg(all(
+    feature = "netlink",
+    feature = "diagnostics",
+    feature = "uci",
+    feature = "ubus"
+))]
+mod ipv6;
 mod layers;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod local_sources;
@@ -58,12 +79,26 @@ mod privileges;
     feature = "ubus"
 ))]
 mod profiles;
+#[cfg(all(
+    feature = "netlink",
+    feature = "diagnostics",
+    feature = "uci",
+    feature = "ubus"
+))]
+mod services;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod soap_decode;
 mod soap_schema;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod transfer;
 mod vendor;
+#[cfg(all(
+    feature = "netlink",
+    feature = "diagnostics",
+    feature = "uci",
+    feature = "ubus"
+))]
+mod wifi;
 #[cfg(all(
     feature = "netlink",
     feature = "diagnostics",

@@ -510,9 +510,11 @@ fn installed_config_is_the_openwrt_default() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
     // Every board the repository has is installed, so includes resolve on the router.
-    for b in glob(&root().join("board/*.toml")) {
-        let name = b.file_name().unwrap().to_str().unwrap();
-        staged.assert_installed(&format!("/etc/cwmpd/board/{name}"));
+    for part in ["", "linux/", "openwrt/"] {
+        for b in glob(&root().join(format!("board/{part}*.toml"))) {
+            let name = b.file_name().unwrap().to_str().unwrap();
+            staged.assert_installed(&format!("/etc/cwmpd/board/{part}{name}"));
+        }
     }
     // Conffiles are installed paths.
     for c in &mk.blocks["Package/cwmpd/conffiles"] {

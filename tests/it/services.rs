@@ -1,0 +1,1 @@
+//! LEDs, UPnP, firewall, NAT, time and the other services of board/openwrt.toml (issue 14).
