@@ -13,7 +13,9 @@ use crate::backend::netlink;
 use crate::backend::ubus;
 #[cfg(feature = "uci")]
 use crate::backend::uci;
-use crate::backend::{command, constant, file, leases, rmon, sensors, stored, system, users};
+use crate::backend::{
+    command, constant, file, leases, lines, rmon, sensors, stored, system, users,
+};
 use crate::backend::{Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
 use crate::codec::toml;
@@ -86,6 +88,7 @@ pub fn registry(
     );
     reg.register("file", Box::new(file::File::default()));
     reg.register("command", Box::new(command::Command));
+    reg.register("lines", Box::new(lines::Lines::default()));
     reg.register(
         "system",
         Box::new(system::System::new(
@@ -167,6 +170,7 @@ mod tests {
                 "diagnostics",
                 "file",
                 "leases",
+                "lines",
                 "netlink",
                 "rmon",
                 "sensors",

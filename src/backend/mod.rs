@@ -13,6 +13,7 @@ pub mod constant;
 pub mod diagnostics;
 pub mod file;
 pub mod leases;
+pub mod lines;
 #[cfg(feature = "netlink")]
 pub mod netlink;
 pub mod rmon;
@@ -265,6 +266,13 @@ pub trait Handler {
     /// Runs pending apply actions (e.g. reload services); called after the session.
     fn apply(&mut self) -> Result<(), BackendError> {
         Ok(())
+    }
+
+    /// After a committed `set` with these arguments: the new key of the instance the value
+    /// belongs to, when the write changed it (a row keyed by its value). The model then
+    /// renames the key, so the row keeps its instance number (TR-069 A.3.2.6).
+    fn renamed_key(&mut self, _args: &Args, _value: &str) -> Option<String> {
+        None
     }
 }
 

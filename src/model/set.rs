@@ -163,6 +163,22 @@ impl Model {
             }
         }
         let (pending, committed) = self.transact(&touched, &olds, "SetParameterValues")?;
+        // A row keyed by the value just written keeps its instance number under its new key.
+        for (b, p) in &bindings {
+            let Some(h) = self.registry.get_mut(&b.handler) else {
+                continue;
+            };
+            let args = substitute(b, &p.vars, &p.path, Some(&p.value));
+            let (Some(new), Some(old)) = (h.renamed_key(&args, &p.value), p.vars.get("key"))
+            else {
+                continue;
+            };
+            if let Some(table) = table_of(&p.path) {
+                if self.state.rename(&table, old, &new) {
+                    self.dirty = true;
+                }
+            }
+        }
         let status = u8::from(pending);
         self.finish_change(parameter_key, status);
         self.committed(committed, olds, before);
@@ -215,5 +231,33 @@ impl Model {
             },
         )?;
         Ok((node.clone(), index, vars, canonical))
+    }
+}
+
+/// The table path of the instance a parameter belongs to (`Device.X.Table.3.Stats.Y` →
+/// `Device.X.Table.`): everything before its last instance number.
+fn table_of(param: &str) -> Option<String> {
+    let segs: Vec<&str> = param.split('.').collect();
+    let last = segs
+        .iter()
+        .rposition(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))?;
+    let mut t = segs.get(..last)?.join(".");
+    t.push('.');
+    Some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_table_of_a_parameter_is_before_its_last_instance_number() {
+        assert_eq!(
+            super::table_of("Device.DNS.Client.Server.3.DNSServer").as_deref(),
+            Some("Device.DNS.Client.Server.")
+        );
+        assert_eq!(
+            super::table_of("Device.A.2.B.10.Stats.X").as_deref(),
+            Some("Device.A.2.B.")
+        );
+        assert_eq!(super::table_of("Device.DNS.Client.Enable"), None);
     }
 }

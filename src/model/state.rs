@@ -155,6 +155,24 @@ impl ModelState {
             .is_some_and(|t| t.keys.remove(key).is_some())
     }
 
+    /// Gives a key's number to a new key (a row whose key is its value was written), so the
+    /// row keeps its instance number. Nothing happens when the new key is numbered already.
+    pub fn rename(&mut self, table: &str, old: &str, new: &str) -> bool {
+        let Some(t) = self.instances.get_mut(table) else {
+            return false;
+        };
+        if t.keys.contains_key(new) {
+            return false;
+        }
+        match t.keys.remove(old) {
+            Some(n) => {
+                t.keys.insert(new.to_string(), n);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Drops numbering and attributes under a path (a deleted instance and its sub-tables).
     pub fn forget_below(&mut self, prefix: &str) {
         self.instances.retain(|k, _| !k.starts_with(prefix));
@@ -182,6 +200,17 @@ mod tests {
         // eth0 comes back: a fresh number.
         let (n, _) = s.number("Device.IP.Interface.", &["eth0"]);
         assert_eq!(n, vec![(4, 0)]);
+    }
+
+    #[test]
+    fn a_renamed_key_keeps_its_number() {
+        let mut s = ModelState::default();
+        s.number("Device.DNS.Client.Server.", &["192.0.2.1", "192.0.2.2"]);
+        assert!(s.rename("Device.DNS.Client.Server.", "192.0.2.1", "192.0.2.9"));
+        assert!(!s.rename("Device.DNS.Client.Server.", "192.0.2.9", "192.0.2.2"));
+        let (n, changed) = s.number("Device.DNS.Client.Server.", &["192.0.2.9", "192.0.2.2"]);
+        assert_eq!(n, vec![(1, 0), (2, 1)]);
+        assert!(!changed);
     }
 
     #[test]

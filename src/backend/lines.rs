@@ -1,0 +1,553 @@
+//! `lines`: the rows of a plain configuration file, one per line that starts with a word
+//! (the `nameserver` lines of `/etc/resolv.conf`), read and written in place, and the words
+//! of one line as a switch (`dns` on the `hosts:` line of `/etc/nsswitch.conf`).
+//!
+//! A row's key is its value (`192.0.2.53`; a repeated value gets `#2`, `#3` …), so it
+//! survives edits of other lines; a write of the value renames the row
+//! ([`Handler::renamed_key`]). With `disabled = "#"` a commented-out line (`# nameserver …`)
+//! is a disabled row, which the file's reader ignores. Changes are staged in memory;
+//! `prepare` writes each changed file beside the old one, `commit` renames it into place (a
+//! symbolic link is followed: the file it names is replaced), `rollback` writes the old text
+//! back. It owns no parsing beyond "first word, rest": the file's own syntax stays the
+//! program's that reads it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::codec::toml;
+use crate::store::Staged;
+
+/// Largest file read (resolv.conf and nsswitch.conf are a few hundred bytes).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024;
+
+const TABLE_KEYS: [&str; 4] = ["file", "word", "disabled", "value_type"];
+const VALUE_KEYS: [&str; 7] = ["file", "word", "disabled", "value_type", "key", "field", "has"];
+
+/// The `lines` handler.
+#[derive(Default)]
+pub struct Lines {
+    /// Files changed in this operation: their lines now, and their text before.
+    staged: BTreeMap<PathBuf, (Vec<String>, String)>,
+    /// New files written beside the old ones by `prepare`.
+    prepared: Vec<Staged>,
+    /// Files the last commit replaced, with their text before it.
+    replaced: Vec<(PathBuf, String)>,
+}
+
+/// One row: its line number, whether it is enabled, its value.
+struct Row {
+    line: usize,
+    enabled: bool,
+    value: String,
+}
+
+/// The rows of `lines` starting with `word` (after `disabled` for a disabled one).
+fn rows(lines: &[String], word: &str, disabled: Option<&str>) -> Vec<(String, Row)> {
+    let mut out: Vec<(String, Row)> = Vec::new();
+    for (n, l) in lines.iter().enumerate() {
+        let t = l.trim_start();
+        let (enabled, t) = match disabled.and_then(|d| t.strip_prefix(d)) {
+            Some(rest) => (false, rest.trim_start()),
+            None => (true, t),
+        };
+        let mut words = t.split_whitespace();
+        if words.next() != Some(word) {
+            continue;
+        }
+        let value = words.collect::<Vec<_>>().join(" ");
+        let seen = out.iter().filter(|(_, r)| r.value == value).count();
+        let key = if seen == 0 && !value.is_empty() {
+            value.clone()
+        } else {
+            format!("{value}#{}", seen + 1)
+        };
+        out.push((
+            key,
+            Row {
+                line: n,
+                enabled,
+                value,
+            },
+        ));
+    }
+    out
+}
+
+fn render_row(word: &str, disabled: Option<&str>, enabled: bool, value: &str) -> String {
+    let prefix = if enabled { "" } else { disabled.unwrap_or("") };
+    if value.is_empty() {
+        format!("{prefix}{word}")
+    } else {
+        format!("{prefix}{word} {value}")
+    }
+}
+
+/// Checks a value against `value_type` (`ip`: an IPv4 or IPv6 address, v6 with a `%zone`).
+fn check_value(args: &Args, value: &str) -> Result<(), BackendError> {
+    match args.opt_str("value_type")? {
+        None => {
+            if value.contains(['\n', '\r']) {
+                return Err(BackendError::InvalidValue("a line break in a value".into()));
+            }
+            Ok(())
+        }
+        Some("ip") => {
+            let addr = value.split_once('%').map_or(value, |(a, _)| a);
+            let ok = match addr.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V4(_)) => !value.contains('%'),
+                Ok(std::net::IpAddr::V6(_)) => true,
+                Err(_) => false,
+            };
+            if ok && !value.contains(char::is_whitespace) {
+                Ok(())
+            } else {
+                Err(BackendError::InvalidValue(format!(
+                    "{value:?} is not an IP address"
+                )))
+            }
+        }
+        Some(t) => Err(BackendError::BadArgs(format!("value_type {t:?}"))),
+    }
+}
+
+impl Lines {
+    /// The file's lines as staged in this operation, or as on disk.
+    fn lines(&self, file: &Path) -> Result<Vec<String>, BackendError> {
+        if let Some((l, _)) = self.staged.get(file) {
+            return Ok(l.clone());
+        }
+        Ok(read(file)?.lines().map(String::from).collect())
+    }
+
+    /// Stages new lines for a file (remembering its text before the first change).
+    fn stage(&mut self, file: &Path, lines: Vec<String>) -> Result<(), BackendError> {
+        if let Some(e) = self.staged.get_mut(file) {
+            e.0 = lines;
+            return Ok(());
+        }
+        let before = read(file)?;
+        self.staged.insert(file.to_path_buf(), (lines, before));
+        Ok(())
+    }
+
+    /// The row an instance key names.
+    fn row(&self, args: &Args) -> Result<(Vec<String>, Row), BackendError> {
+        let file = PathBuf::from(args.str("file")?);
+        let lines = self.lines(&file)?;
+        let key = args.str("key")?;
+        let row = rows(&lines, args.str("word")?, args.opt_str("disabled")?)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, r)| r)
+            .ok_or_else(|| BackendError::NotFound(format!("{}: {key}", file.display())))?;
+        Ok((lines, row))
+    }
+}
+
+/// A file's text; a missing file reads as empty (no lines yet: a resolv.conf may be absent).
+fn read(file: &Path) -> Result<String, BackendError> {
+    let io = |e: std::io::Error| BackendError::Io(format!("{}: {e}", file.display()));
+    match std::fs::metadata(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(io(e)),
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            return Err(BackendError::Limit(format!(
+                "{}: larger than {MAX_FILE_BYTES} bytes",
+                file.display()
+            )))
+        }
+        Ok(_) => {}
+    }
+    let bytes = std::fs::read(file).map_err(io)?;
+    String::from_utf8(bytes)
+        .map_err(|_| BackendError::InvalidValue(format!("{}: not UTF-8", file.display())))
+}
+
+/// Where a write of `file` goes: the file a symbolic link names.
+fn target(file: &Path) -> PathBuf {
+    std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf())
+}
+
+fn render(lines: &[String]) -> String {
+    let mut s = lines.join("\n");
+    s.push('\n');
+    s
+}
+
+impl Handler for Lines {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+        let allowed: &[&str] = if kind == BindingKind::Table {
+            &TABLE_KEYS
+        } else {
+            &VALUE_KEYS
+        };
+        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(format!("unknown argument `{k}`"));
+        }
+        for k in ["file", "word"] {
+            if !args.get(k).is_some_and(|v| v.is_str()) {
+                return Err(format!("`{k}` (a string) is required"));
+            }
+        }
+        if args
+            .get("value_type")
+            .is_some_and(|v| v.as_str() != Some("ip"))
+        {
+            return Err("`value_type` must be \"ip\"".into());
+        }
+        if kind != BindingKind::Table {
+            match (args.get("has"), args.get("key"), args.get("field")) {
+                (Some(h), None, None) if h.is_str() => {}
+                (None, Some(k), f)
+                    if k.is_str()
+                        && f.is_none_or(|f| matches!(f.as_str(), Some("value" | "enable"))) => {}
+                _ => {
+                    return Err(
+                        "give `has` (a word of the line), or `key` with `field` = \"value\" | \"enable\""
+                            .into(),
+                    )
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        if let Some(has) = args.opt_str("has")? {
+            let lines = self.lines(Path::new(args.str("file")?))?;
+            let word = args.str("word")?;
+            let on = lines.iter().any(|l| {
+                let mut w = l.split_whitespace();
+                w.next() == Some(word) && w.any(|x| x == has)
+            });
+            return Ok(on.to_string());
+        }
+        let (_, row) = self.row(args)?;
+        Ok(match args.opt_str("field")?.unwrap_or("value") {
+            "enable" => row.enabled.to_string(),
+            _ => row.value,
+        })
+    }
+
+    fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        let file = PathBuf::from(args.str("file")?);
+        let word = args.str("word")?;
+        let disabled = args.opt_str("disabled")?;
+        if let Some(has) = args.opt_str("has")? {
+            let mut lines = self.lines(&file)?;
+            let on = value == "true";
+            let mut found = false;
+            for l in lines.iter_mut() {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                if w.first() != Some(&word) {
+                    continue;
+                }
+                found = true;
+                let mut kept: Vec<&str> = w.into_iter().filter(|x| *x != has).collect();
+                if on {
+                    kept.push(has);
+                }
+                *l = kept.join(" ");
+            }
+            if on && !found {
+                lines.push(format!("{word} {has}"));
+            }
+            return self.stage(&file, lines);
+        }
+        let (mut lines, row) = self.row(args)?;
+        let line = match args.opt_str("field")?.unwrap_or("value") {
+            "enable" => {
+                if disabled.is_none() && value != "true" {
+                    return Err(BackendError::InvalidValue(
+                        "this file has no disabled rows".into(),
+                    ));
+                }
+                render_row(word, disabled, value == "true", &row.value)
+            }
+            _ => {
+                check_value(args, value)?;
+                render_row(word, disabled, row.enabled, value)
+            }
+        };
+        if let Some(l) = lines.get_mut(row.line) {
+            *l = line;
+        }
+        self.stage(&file, lines)
+    }
+
+    fn renamed_key(&mut self, args: &Args, _value: &str) -> Option<String> {
+        if args.opt_str("field").ok()?.unwrap_or("value") != "value" || args.table.contains_key("has")
+        {
+            return None;
+        }
+        // The row is where it was; its key is what its new value makes it.
+        let old = args.str("key").ok()?;
+        let file = PathBuf::from(args.str("file").ok()?);
+        let word = args.str("word").ok()?;
+        let disabled = args.opt_str("disabled").ok()?;
+        let before = rows(
+            &self.replaced_text(&file)?.lines().map(String::from).collect::<Vec<_>>(),
+            word,
+            disabled,
+        );
+        let line = before.iter().find(|(k, _)| k == old)?.1.line;
+        let now = rows(&self.lines(&file).ok()?, word, disabled);
+        now.into_iter()
+            .find(|(_, r)| r.line == line)
+            .map(|(k, _)| k)
+            .filter(|k| k != old)
+    }
+
+    fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
+        let lines = self.lines(Path::new(args.str("file")?))?;
+        let out = rows(&lines, args.str("word")?, args.opt_str("disabled")?)
+            .into_iter()
+            .map(|(k, r)| {
+                Instance::new(k)
+                    .var("line", r.value)
+                    .var("enabled", r.enabled.to_string())
+            })
+            .collect();
+        Ok(out)
+    }
+
+    fn add(&mut self, args: &Args) -> Result<Instance, BackendError> {
+        let file = PathBuf::from(args.str("file")?);
+        let word = args.str("word")?;
+        let disabled = args.opt_str("disabled")?;
+        let mut lines = self.lines(&file)?;
+        // A new row has no value yet; it starts disabled where the file can say so
+        // (TR-181: a new Server's Enable defaults to false).
+        lines.push(render_row(word, disabled, disabled.is_none(), ""));
+        let key = rows(&lines, word, disabled)
+            .pop()
+            .map(|(k, _)| k)
+            .unwrap_or_default();
+        self.stage(&file, lines)?;
+        Ok(Instance::new(key.clone()).var("line", "").var("enabled", "false"))
+    }
+
+    fn delete(&mut self, args: &Args, instance: &Instance) -> Result<(), BackendError> {
+        let mut a = args.clone();
+        a.table
+            .insert("key".into(), toml::Value::String(instance.key.clone()));
+        let (mut lines, row) = self.row(&a)?;
+        lines.remove(row.line);
+        let file = PathBuf::from(args.str("file")?);
+        self.stage(&file, lines)
+    }
+
+    fn prepare(&mut self) -> Result<(), BackendError> {
+        self.prepared.clear();
+        for (file, (lines, before)) in &self.staged {
+            let text = render(lines);
+            if &text == before {
+                continue;
+            }
+            let path = target(file);
+            match crate::store::stage(&path, text.as_bytes()) {
+                Ok(s) => self.prepared.push(s),
+                Err(e) => {
+                    self.prepared.clear();
+                    return Err(BackendError::Io(format!("{}: {e}", path.display())));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<bool, BackendError> {
+        if self.prepared.is_empty() {
+            self.prepare()?;
+        }
+        let staged = std::mem::take(&mut self.staged);
+        self.replaced.clear();
+        for s in std::mem::take(&mut self.prepared) {
+            let path = s.path().to_path_buf();
+            let before = staged
+                .iter()
+                .find(|(f, _)| target(f) == path)
+                .map(|(f, (_, b))| (f.clone(), b.clone()));
+            if let Err(e) = s.install() {
+                let _ = self.rollback();
+                return Err(BackendError::Io(format!("{}: {e}", path.display())));
+            }
+            if let Some(b) = before {
+                self.replaced.push(b);
+            }
+        }
+        Ok(false)
+    }
+
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        let mut failed = Vec::new();
+        for (file, before) in std::mem::take(&mut self.replaced).into_iter().rev() {
+            let path = target(&file);
+            if let Err(e) = crate::store::write_atomic(&path, before.as_bytes()) {
+                failed.push(format!("{}: {e}", path.display()));
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(BackendError::Io(failed.join("; ")))
+        }
+    }
+
+    fn transactional(&self) -> bool {
+        true
+    }
+
+    fn abort(&mut self) {
+        self.prepared.clear();
+        self.staged.clear();
+    }
+
+    fn begin(&mut self) {
+        self.abort();
+    }
+}
+
+impl Lines {
+    /// The text a file had before the last commit replaced it.
+    fn replaced_text(&self, file: &Path) -> Option<String> {
+        self.replaced
+            .iter()
+            .find(|(f, _)| f == file)
+            .map(|(_, t)| t.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Args {
+        Args {
+            table: toml::from_str(text).unwrap(),
+            path: String::new(),
+        }
+    }
+
+    /// A file of its own for each test (removed with its directory when dropped).
+    struct Dir(PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn setup(text: &str) -> (Dir, String) {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let d = std::env::temp_dir().join(format!("cwmpd-lines-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("resolv.conf");
+        std::fs::write(&f, text).unwrap();
+        (Dir(d), f.display().to_string())
+    }
+
+    fn keys(h: &mut Lines, f: &str) -> Vec<String> {
+        let a = args(&format!("file = {f:?}\nword = \"nameserver\"\ndisabled = \"#\""));
+        h.instances(&a)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.key)
+            .collect()
+    }
+
+    fn commit(h: &mut Lines) {
+        h.prepare().unwrap();
+        h.commit().unwrap();
+    }
+
+    #[test]
+    fn rows_are_the_lines_of_the_word_commented_ones_disabled() {
+        let (_d, f) = setup(
+            "# generated\nsearch lan\nnameserver 192.0.2.1\n#nameserver 192.0.2.2\nnameserver 192.0.2.1\n",
+        );
+        let mut h = Lines::default();
+        assert_eq!(keys(&mut h, &f), ["192.0.2.1", "192.0.2.2", "192.0.2.1#2"]);
+        let a = |k: &str, field: &str| {
+            args(&format!(
+                "file = {f:?}\nword = \"nameserver\"\ndisabled = \"#\"\nkey = {k:?}\nfield = {field:?}"
+            ))
+        };
+        assert_eq!(h.get(&a("192.0.2.2", "enable")).unwrap(), "false");
+        assert_eq!(h.get(&a("192.0.2.1", "enable")).unwrap(), "true");
+        assert_eq!(h.get(&a("192.0.2.1#2", "value")).unwrap(), "192.0.2.1");
+        assert!(matches!(
+            h.get(&a("198.51.100.1", "value")),
+            Err(BackendError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn writes_rename_enable_add_and_delete_rows_in_place() {
+        let (_d, f) = setup("search lan\nnameserver 192.0.2.1\nnameserver 192.0.2.2\n");
+        let mut h = Lines::default();
+        let base = format!("file = {f:?}\nword = \"nameserver\"\ndisabled = \"#\"\nvalue_type = \"ip\"");
+        let a = args(&format!("{base}\nkey = \"192.0.2.1\"\nfield = \"value\""));
+        h.set(&a, "2001:db8::53").unwrap();
+        commit(&mut h);
+        assert_eq!(h.renamed_key(&a, "2001:db8::53").as_deref(), Some("2001:db8::53"));
+        let e = args(&format!("{base}\nkey = \"192.0.2.2\"\nfield = \"enable\""));
+        h.set(&e, "false").unwrap();
+        let new = h.add(&args(&base)).unwrap();
+        assert_eq!(new.key, "#1");
+        commit(&mut h);
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "search lan\nnameserver 2001:db8::53\n#nameserver 192.0.2.2\n#nameserver\n"
+        );
+        h.delete(&args(&base), &Instance::new("192.0.2.2")).unwrap();
+        commit(&mut h);
+        h.rollback().unwrap();
+        assert!(std::fs::read_to_string(&f).unwrap().contains("192.0.2.2"));
+    }
+
+    #[test]
+    fn refuses_a_value_that_is_not_an_address() {
+        let (_d, f) = setup("nameserver 192.0.2.1\n");
+        let mut h = Lines::default();
+        let a = args(&format!(
+            "file = {f:?}\nword = \"nameserver\"\nvalue_type = \"ip\"\nkey = \"192.0.2.1\""
+        ));
+        for bad in ["300.1.1.1", "dns.example", "192.0.2.1 x", "192.0.2.1%eth0"] {
+            assert!(matches!(h.set(&a, bad), Err(BackendError::InvalidValue(_))), "{bad}");
+        }
+        h.set(&a, "fe80::1%eth0").unwrap();
+    }
+
+    #[test]
+    fn a_word_of_a_line_is_a_switch() {
+        let (_d, f) = setup("passwd: files\nhosts: files dns myhostname\n");
+        let mut h = Lines::default();
+        let a = args(&format!("file = {f:?}\nword = \"hosts:\"\nhas = \"dns\""));
+        assert_eq!(h.get(&a).unwrap(), "true");
+        h.set(&a, "false").unwrap();
+        assert_eq!(h.get(&a).unwrap(), "false");
+        commit(&mut h);
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "passwd: files\nhosts: files myhostname\n"
+        );
+        h.set(&a, "true").unwrap();
+        commit(&mut h);
+        assert_eq!(h.get(&a).unwrap(), "true");
+    }
+
+    #[test]
+    fn a_large_file_is_refused_and_bad_arguments_are_named() {
+        let (_d, f) = setup(&"#\n".repeat(40_000));
+        let mut h = Lines::default();
+        let a = args(&format!("file = {f:?}\nword = \"nameserver\""));
+        assert!(matches!(h.instances(&a), Err(BackendError::Limit(_))));
+        let t: toml::Table = toml::from_str("file = \"x\"\nword = \"w\"\nkey = \"k\"\nfield = \"x\"").unwrap();
+        assert!(h.check(BindingKind::ReadWrite, &t).is_err());
+        let t: toml::Table = toml::from_str("file = \"x\"").unwrap();
+        assert!(h.check(BindingKind::Table, &t).is_err());
+    }
+}
