@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{text, Args, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 use crate::store::Staged;
 
@@ -22,7 +22,17 @@ use crate::store::Staged;
 pub const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 const TABLE_KEYS: [&str; 4] = ["file", "word", "disabled", "value_type"];
-const VALUE_KEYS: [&str; 7] = ["file", "word", "disabled", "value_type", "key", "field", "has"];
+const VALUE_KEYS: [&str; 9] = [
+    "file",
+    "word",
+    "disabled",
+    "value_type",
+    "key",
+    "field",
+    "has",
+    "map",
+    "map_default",
+];
 
 /// The `lines` handler.
 #[derive(Default)]
@@ -33,6 +43,8 @@ pub struct Lines {
     prepared: Vec<Staged>,
     /// Files the last commit replaced, with their text before it.
     replaced: Vec<(PathBuf, String)>,
+    /// Rows renamed by the writes of this operation (old key → new key).
+    renamed: BTreeMap<String, String>,
 }
 
 /// One row: its line number, whether it is enabled, its value.
@@ -136,6 +148,8 @@ impl Lines {
         let file = PathBuf::from(args.str("file")?);
         let lines = self.lines(&file)?;
         let key = args.str("key")?;
+        // A row written twice in one operation is found under the key the first write gave it.
+        let key = self.renamed.get(key).map_or(key, String::as_str);
         let row = rows(&lines, args.str("word")?, args.opt_str("disabled")?)
             .into_iter()
             .find(|(k, _)| k == key)
@@ -214,89 +228,27 @@ impl Handler for Lines {
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
-        if let Some(has) = args.opt_str("has")? {
-            let lines = self.lines(Path::new(args.str("file")?))?;
-            let word = args.str("word")?;
-            let on = lines.iter().any(|l| {
-                let mut w = l.split_whitespace();
-                w.next() == Some(word) && w.any(|x| x == has)
-            });
-            return Ok(on.to_string());
-        }
-        let (_, row) = self.row(args)?;
-        Ok(match args.opt_str("field")?.unwrap_or("value") {
-            "enable" => row.enabled.to_string(),
-            _ => row.value,
-        })
+        let raw = self.raw(args)?;
+        // `map` translates the value (a switch's `true` → `Enabled`).
+        let rules = Args {
+            table: args
+                .table
+                .iter()
+                .filter(|(k, _)| ["map", "map_default"].contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            path: String::new(),
+        };
+        text::extract(&raw, &rules)
     }
 
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
-        let file = PathBuf::from(args.str("file")?);
-        let word = args.str("word")?;
-        let disabled = args.opt_str("disabled")?;
-        if let Some(has) = args.opt_str("has")? {
-            let mut lines = self.lines(&file)?;
-            let on = value == "true";
-            let mut found = false;
-            for l in lines.iter_mut() {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                if w.first() != Some(&word) {
-                    continue;
-                }
-                found = true;
-                let mut kept: Vec<&str> = w.into_iter().filter(|x| *x != has).collect();
-                if on {
-                    kept.push(has);
-                }
-                *l = kept.join(" ");
-            }
-            if on && !found {
-                lines.push(format!("{word} {has}"));
-            }
-            return self.stage(&file, lines);
-        }
-        let (mut lines, row) = self.row(args)?;
-        let line = match args.opt_str("field")?.unwrap_or("value") {
-            "enable" => {
-                if disabled.is_none() && value != "true" {
-                    return Err(BackendError::InvalidValue(
-                        "this file has no disabled rows".into(),
-                    ));
-                }
-                render_row(word, disabled, value == "true", &row.value)
-            }
-            _ => {
-                check_value(args, value)?;
-                render_row(word, disabled, row.enabled, value)
-            }
-        };
-        if let Some(l) = lines.get_mut(row.line) {
-            *l = line;
-        }
-        self.stage(&file, lines)
+        let value = &text::reverse_map(value, args)?;
+        self.write(args, value)
     }
 
     fn renamed_key(&mut self, args: &Args, _value: &str) -> Option<String> {
-        if args.opt_str("field").ok()?.unwrap_or("value") != "value" || args.table.contains_key("has")
-        {
-            return None;
-        }
-        // The row is where it was; its key is what its new value makes it.
-        let old = args.str("key").ok()?;
-        let file = PathBuf::from(args.str("file").ok()?);
-        let word = args.str("word").ok()?;
-        let disabled = args.opt_str("disabled").ok()?;
-        let before = rows(
-            &self.replaced_text(&file)?.lines().map(String::from).collect::<Vec<_>>(),
-            word,
-            disabled,
-        );
-        let line = before.iter().find(|(k, _)| k == old)?.1.line;
-        let now = rows(&self.lines(&file).ok()?, word, disabled);
-        now.into_iter()
-            .find(|(_, r)| r.line == line)
-            .map(|(k, _)| k)
-            .filter(|k| k != old)
+        self.renamed.remove(args.str("key").ok()?)
     }
 
     fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
@@ -325,7 +277,9 @@ impl Handler for Lines {
             .map(|(k, _)| k)
             .unwrap_or_default();
         self.stage(&file, lines)?;
-        Ok(Instance::new(key.clone()).var("line", "").var("enabled", "false"))
+        Ok(Instance::new(key.clone())
+            .var("line", "")
+            .var("enabled", "false"))
     }
 
     fn delete(&mut self, args: &Args, instance: &Instance) -> Result<(), BackendError> {
@@ -406,16 +360,88 @@ impl Handler for Lines {
 
     fn begin(&mut self) {
         self.abort();
+        self.renamed.clear();
     }
 }
 
 impl Lines {
-    /// The text a file had before the last commit replaced it.
-    fn replaced_text(&self, file: &Path) -> Option<String> {
-        self.replaced
-            .iter()
-            .find(|(f, _)| f == file)
-            .map(|(_, t)| t.clone())
+    /// The value before `map`.
+    fn raw(&mut self, args: &Args) -> Result<String, BackendError> {
+        if let Some(has) = args.opt_str("has")? {
+            let lines = self.lines(Path::new(args.str("file")?))?;
+            let word = args.str("word")?;
+            let on = lines.iter().any(|l| {
+                let mut w = l.split_whitespace();
+                w.next() == Some(word) && w.any(|x| x == has)
+            });
+            return Ok(on.to_string());
+        }
+        let (_, row) = self.row(args)?;
+        Ok(match args.opt_str("field")?.unwrap_or("value") {
+            "enable" => row.enabled.to_string(),
+            _ => row.value,
+        })
+    }
+
+    /// Stages a value (after `map`).
+    fn write(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        let file = PathBuf::from(args.str("file")?);
+        let word = args.str("word")?;
+        let disabled = args.opt_str("disabled")?;
+        if let Some(has) = args.opt_str("has")? {
+            let mut lines = self.lines(&file)?;
+            let on = value == "true";
+            let mut found = false;
+            for l in lines.iter_mut() {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                if w.first() != Some(&word) {
+                    continue;
+                }
+                found = true;
+                let mut kept: Vec<&str> = w.into_iter().filter(|x| *x != has).collect();
+                if on {
+                    kept.push(has);
+                }
+                *l = kept.join(" ");
+            }
+            if on && !found {
+                lines.push(format!("{word} {has}"));
+            }
+            return self.stage(&file, lines);
+        }
+        let (mut lines, row) = self.row(args)?;
+        let line = match args.opt_str("field")?.unwrap_or("value") {
+            "enable" => {
+                if disabled.is_none() && value != "true" {
+                    return Err(BackendError::InvalidValue(
+                        "this file has no disabled rows".into(),
+                    ));
+                }
+                render_row(word, disabled, value == "true", &row.value)
+            }
+            _ => {
+                check_value(args, value)?;
+                render_row(word, disabled, row.enabled, value)
+            }
+        };
+        if let Some(l) = lines.get_mut(row.line) {
+            *l = line;
+        }
+        // The row is where it was; its key is what its new value makes it.
+        let new = rows(&lines, word, disabled)
+            .into_iter()
+            .find(|(_, r)| r.line == row.line)
+            .map(|(k, _)| k);
+        let key = args.str("key")?.to_string();
+        match new {
+            Some(n) if n != key => {
+                self.renamed.insert(key, n);
+            }
+            _ => {
+                self.renamed.remove(&key);
+            }
+        }
+        self.stage(&file, lines)
     }
 }
 
@@ -450,7 +476,9 @@ mod tests {
     }
 
     fn keys(h: &mut Lines, f: &str) -> Vec<String> {
-        let a = args(&format!("file = {f:?}\nword = \"nameserver\"\ndisabled = \"#\""));
+        let a = args(&format!(
+            "file = {f:?}\nword = \"nameserver\"\ndisabled = \"#\""
+        ));
         h.instances(&a)
             .unwrap()
             .into_iter()
@@ -488,11 +516,15 @@ mod tests {
     fn writes_rename_enable_add_and_delete_rows_in_place() {
         let (_d, f) = setup("search lan\nnameserver 192.0.2.1\nnameserver 192.0.2.2\n");
         let mut h = Lines::default();
-        let base = format!("file = {f:?}\nword = \"nameserver\"\ndisabled = \"#\"\nvalue_type = \"ip\"");
+        let base =
+            format!("file = {f:?}\nword = \"nameserver\"\ndisabled = \"#\"\nvalue_type = \"ip\"");
         let a = args(&format!("{base}\nkey = \"192.0.2.1\"\nfield = \"value\""));
         h.set(&a, "2001:db8::53").unwrap();
         commit(&mut h);
-        assert_eq!(h.renamed_key(&a, "2001:db8::53").as_deref(), Some("2001:db8::53"));
+        assert_eq!(
+            h.renamed_key(&a, "2001:db8::53").as_deref(),
+            Some("2001:db8::53")
+        );
         let e = args(&format!("{base}\nkey = \"192.0.2.2\"\nfield = \"enable\""));
         h.set(&e, "false").unwrap();
         let new = h.add(&args(&base)).unwrap();
@@ -516,7 +548,10 @@ mod tests {
             "file = {f:?}\nword = \"nameserver\"\nvalue_type = \"ip\"\nkey = \"192.0.2.1\""
         ));
         for bad in ["300.1.1.1", "dns.example", "192.0.2.1 x", "192.0.2.1%eth0"] {
-            assert!(matches!(h.set(&a, bad), Err(BackendError::InvalidValue(_))), "{bad}");
+            assert!(
+                matches!(h.set(&a, bad), Err(BackendError::InvalidValue(_))),
+                "{bad}"
+            );
         }
         h.set(&a, "fe80::1%eth0").unwrap();
     }
@@ -545,7 +580,8 @@ mod tests {
         let mut h = Lines::default();
         let a = args(&format!("file = {f:?}\nword = \"nameserver\""));
         assert!(matches!(h.instances(&a), Err(BackendError::Limit(_))));
-        let t: toml::Table = toml::from_str("file = \"x\"\nword = \"w\"\nkey = \"k\"\nfield = \"x\"").unwrap();
+        let t: toml::Table =
+            toml::from_str("file = \"x\"\nword = \"w\"\nkey = \"k\"\nfield = \"x\"").unwrap();
         assert!(h.check(BindingKind::ReadWrite, &t).is_err());
         let t: toml::Table = toml::from_str("file = \"x\"").unwrap();
         assert!(h.check(BindingKind::Table, &t).is_err());

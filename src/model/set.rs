@@ -169,8 +169,7 @@ impl Model {
                 continue;
             };
             let args = substitute(b, &p.vars, &p.path, Some(&p.value));
-            let (Some(new), Some(old)) = (h.renamed_key(&args, &p.value), p.vars.get("key"))
-            else {
+            let (Some(new), Some(old)) = (h.renamed_key(&args, &p.value), p.vars.get("key")) else {
                 continue;
             };
             if let Some(table) = table_of(&p.path) {

@@ -9,6 +9,7 @@
 //! the CWMP session, from `apply`.
 
 pub mod doc;
+pub mod items;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -42,6 +43,8 @@ pub struct Uci {
     /// package per operation, not one per value read.
     checked: BTreeSet<String>,
     pending_apply: BTreeSet<String>,
+    /// Item rows renamed by the writes of this operation (old key → new key).
+    renamed: BTreeMap<String, String>,
 }
 
 const VALUE_KEYS: [&str; 13] = [
@@ -125,6 +128,57 @@ fn duration_secs(v: &str) -> Option<i64> {
     n.checked_mul(mult)
 }
 
+/// Checks the arguments of item tables and item values (`items.rs`); `None` when the
+/// binding is not about items.
+fn check_items(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>> {
+    let is_str = |k: &str| args.get(k).is_some_and(|v| v.is_str());
+    if kind == BindingKind::Table {
+        if !args.contains_key("items") {
+            return ["only_ip", "add_to"]
+                .iter()
+                .find(|k| args.contains_key(**k))
+                .map(|k| Err(format!("`{k}` needs `items`")));
+        }
+        if !is_str("items") || !is_str("type") || !is_str("package") {
+            return Some(Err(
+                "`items`, `type` and `package` (strings) are required".into()
+            ));
+        }
+        if args.get("only_ip").is_some_and(|v| v.as_bool().is_none()) {
+            return Some(Err("`only_ip` must be true or false".into()));
+        }
+        if args.contains_key("add_to") && !is_str("add_to") {
+            return Some(Err("`add_to` must be a section (a string)".into()));
+        }
+        return Some(Ok(()));
+    }
+    if !args.contains_key("row") {
+        return args
+            .contains_key("field")
+            .then(|| Err("`field` needs `row`".into()));
+    }
+    if !is_str("row") || !is_str("option") || !is_str("package") {
+        return Some(Err(
+            "`row`, `option` and `package` (strings) are required".into()
+        ));
+    }
+    if let Some(f) = args.get("field") {
+        if !f.as_str().is_some_and(|f| items::FIELDS.contains(&f)) {
+            return Some(Err(format!(
+                "`field` must be one of {}",
+                items::FIELDS.join(", ")
+            )));
+        }
+    }
+    Some(text::check_rules(
+        &args
+            .iter()
+            .filter(|(k, _)| ["map", "map_default"].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    ))
+}
+
 fn valid_package(p: &str) -> bool {
     !p.is_empty()
         && p.bytes()
@@ -171,6 +225,7 @@ impl Uci {
             replaced: Vec::new(),
             checked: BTreeSet::new(),
             pending_apply: BTreeSet::new(),
+            renamed: BTreeMap::new(),
         })
     }
 
@@ -212,6 +267,55 @@ impl Uci {
         self.doc(pkg)
     }
 
+    /// A value of an item row (`row`, `items.rs`), through `map`.
+    fn get_item(&mut self, args: &Args) -> Result<String, BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let option = args.str("option")?.to_string();
+        let key = args.str("row")?.to_string();
+        let field = args.opt_str("field")?.unwrap_or("value").to_string();
+        let row = items::find(self.doc(&pkg)?, &key, &option, false)?;
+        let raw = items::get(&row, &field)?;
+        text::extract(&raw, &Self::map_rules(args))
+    }
+
+    /// Writes a value of an item row; remembers the row's new key for `renamed_key`.
+    fn set_item(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let option = args.str("option")?.to_string();
+        let key = args.str("row")?.to_string();
+        let field = args.opt_str("field")?.unwrap_or("value").to_string();
+        let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
+        let value = text::reverse_map(value, args)?;
+        // A row written twice in one operation is found under the key the first write gave it.
+        let current = self
+            .renamed
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| key.clone());
+        let d = self.doc_for_change(&pkg)?;
+        let row = items::find(d, &current, &option, false)?;
+        let new = items::set(d, &row, &option, &field, &value, only_ip)?;
+        if new == key {
+            self.renamed.remove(&key);
+        } else {
+            self.renamed.insert(key, new);
+        }
+        Ok(())
+    }
+
+    /// The `map` rules of a binding alone.
+    fn map_rules(args: &Args) -> Args {
+        Args {
+            table: args
+                .table
+                .iter()
+                .filter(|(k, _)| ["map", "map_default", "scale", "divide"].contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            path: String::new(),
+        }
+    }
+
     fn section_id(&mut self, args: &Args) -> Result<(String, String), BackendError> {
         let pkg = args.str("package")?.to_string();
         let reference = args.str("section")?.to_string();
@@ -226,13 +330,19 @@ impl Uci {
 
 impl Handler for Uci {
     fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
-        let allowed: &[&str] = if kind == BindingKind::Table {
-            &TABLE_KEYS
+        let (allowed, more): (&[&str], &[&str]) = if kind == BindingKind::Table {
+            (&TABLE_KEYS, &items::TABLE_KEYS)
         } else {
-            &VALUE_KEYS
+            (&VALUE_KEYS, &items::VALUE_KEYS)
         };
-        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
+        if let Some(k) = args
+            .keys()
+            .find(|k| !allowed.contains(&k.as_str()) && !more.contains(&k.as_str()))
+        {
             return Err(format!("unknown argument `{k}`"));
+        }
+        if let Some(e) = check_items(kind, args) {
+            return e;
         }
         let need = |k: &str| -> Result<(), String> {
             match args.get(k) {
@@ -301,6 +411,7 @@ impl Handler for Uci {
     }
 
     fn begin(&mut self) {
+        self.renamed.clear();
         // Documents are re-validated against the file's mtime and size on their first use
         // in each operation.
         self.checked.clear();
@@ -310,6 +421,9 @@ impl Handler for Uci {
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        if args.table.contains_key("row") {
+            return self.get_item(args);
+        }
         let option = args.str("option")?.to_string();
         let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
         let (pkg, id, raw) = match self.section_id(args) {
@@ -368,6 +482,9 @@ impl Handler for Uci {
     }
 
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        if args.table.contains_key("row") {
+            return self.set_item(args, value);
+        }
         let (pkg, id) = self.section_id(args)?;
         let option = args.str("option")?.to_string();
         let raw = if args.opt_bool("duration")?.unwrap_or(false) {
@@ -422,6 +539,10 @@ impl Handler for Uci {
         } else {
             Err(BackendError::NotFound(format!("{pkg}.{id}")))
         }
+    }
+
+    fn renamed_key(&mut self, args: &Args, _value: &str) -> Option<String> {
+        self.renamed.remove(args.str("row").ok()?)
     }
 
     fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
@@ -483,6 +604,18 @@ impl Handler for Uci {
                     continue;
                 }
             }
+            if let Some(option) = args.opt_str("items")? {
+                let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
+                for r in items::rows(d, &s.id, option, only_ip) {
+                    out.push(
+                        Instance::new(r.key)
+                            .var("section", s.id.clone())
+                            .var("item", r.value)
+                            .var("order", (r.pos + 1).to_string()),
+                    );
+                }
+                continue;
+            }
             let mut inst = Instance::new(s.id.clone())
                 .var("section", s.id.clone())
                 .var("index", s.index.to_string());
@@ -509,6 +642,20 @@ impl Handler for Uci {
     }
 
     fn add(&mut self, args: &Args) -> Result<Instance, BackendError> {
+        if let Some(option) = args.opt_str("items")? {
+            let pkg = args.str("package")?.to_string();
+            let option = option.to_string();
+            let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
+            let to = args
+                .opt_str("add_to")?
+                .ok_or(BackendError::Unsupported("add (no `add_to` section)"))?
+                .to_string();
+            let r = items::add(self.doc_for_change(&pkg)?, &to, &option, only_ip)?;
+            return Ok(Instance::new(r.key)
+                .var("section", r.section)
+                .var("item", "")
+                .var("order", (r.pos + 1).to_string()));
+        }
         let pkg = args.str("package")?.to_string();
         let ty = args.str("type")?.to_string();
         let prefix = args.opt_str("name_prefix")?.map(String::from);
@@ -537,6 +684,16 @@ impl Handler for Uci {
 
     fn delete(&mut self, args: &Args, instance: &Instance) -> Result<(), BackendError> {
         let pkg = args.str("package")?.to_string();
+        if let Some(option) = args.opt_str("items")? {
+            let option = option.to_string();
+            let d = self.doc_for_change(&pkg)?;
+            let row = items::find(d, &instance.key, &option, false)?;
+            return if items::delete(d, &row, &option) {
+                Ok(())
+            } else {
+                Err(BackendError::NotFound(instance.key.clone()))
+            };
+        }
         let id = instance
             .vars
             .get("section")

@@ -1,0 +1,344 @@
+//! UCI list items as table rows: each value of a list (`list dns '9.9.9.9'`) or each word of
+//! an option holding a space-separated list (`option reqopts '121 249'`), in the sections a
+//! table selects, is one row.
+//!
+//! A row's key is `<section>/<value>` (the k-th repeat of a value gets ` (k)`), so deleting
+//! one item leaves the others' keys alone; a write that changes the value (or moves the item
+//! to another section) renames the row ([`Handler::renamed_key`](crate::backend::Handler)).
+//! Items keep the form they were written in: words of an option stay words, list lines stay
+//! lines; an empty item (a row just added, before its value is set) needs list lines.
+//!
+//! DHCP options written the way udhcpc takes them (`-x OPT:VAL`, netifd's `sendopts`: a code
+//! in decimal or `0x` hex, or a name, then the value in hex; `reqopts`: codes only) are read
+//! and written by part: `field = "tag"` (the code, decimal) and `field = "data"` (hexBinary).
+
+use super::doc::Doc;
+use crate::backend::BackendError;
+
+/// Arguments of a table of items.
+pub const TABLE_KEYS: [&str; 3] = ["items", "only_ip", "add_to"];
+/// Arguments of a value of one item.
+pub const VALUE_KEYS: [&str; 3] = ["row", "field", "only_ip"];
+/// What a value binding reads of its item.
+pub const FIELDS: [&str; 5] = ["value", "section", "order", "tag", "data"];
+
+/// One item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Table key.
+    pub key: String,
+    /// Section id.
+    pub section: String,
+    /// Position in the section's list (0-based).
+    pub pos: usize,
+    /// The item.
+    pub value: String,
+}
+
+/// The items of `option` in a section, and whether they are the words of an option.
+pub fn items(d: &Doc, id: &str, option: &str) -> (Vec<String>, bool) {
+    let list = d.list(id, option);
+    if !list.is_empty() {
+        return (list, false);
+    }
+    match d.option(id, option) {
+        Some(v) => (v.split_whitespace().map(String::from).collect(), true),
+        None => (Vec::new(), false),
+    }
+}
+
+/// Writes a section's items back in their form (list lines once an item is empty or holds a
+/// space, which words cannot say).
+fn store(d: &mut Doc, id: &str, option: &str, items: &[String], words: bool) -> bool {
+    if items.is_empty() {
+        d.delete_option(id, option);
+        return d.resolve(id).is_some();
+    }
+    if words
+        && items
+            .iter()
+            .all(|i| !i.is_empty() && !i.contains(char::is_whitespace))
+    {
+        d.set_option(id, option, &items.join(" "))
+    } else {
+        d.delete_option(id, option);
+        d.set_list(id, option, items)
+    }
+}
+
+/// True for an IPv4 or IPv6 address, as dnsmasq's `server` takes a plain upstream.
+fn is_ip(v: &str) -> bool {
+    v.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// The rows of one section.
+pub fn rows(d: &Doc, id: &str, option: &str, only_ip: bool) -> Vec<Row> {
+    let (items, _) = items(d, id, option);
+    let mut out: Vec<Row> = Vec::new();
+    for (pos, value) in items.into_iter().enumerate() {
+        if only_ip && !value.is_empty() && !is_ip(&value) {
+            continue;
+        }
+        let seen = out.iter().filter(|r| r.value == value).count();
+        let key = if seen == 0 {
+            format!("{id}/{value}")
+        } else {
+            format!("{id}/{value} ({})", seen + 1)
+        };
+        out.push(Row {
+            key,
+            section: id.to_string(),
+            pos,
+            value,
+        });
+    }
+    out
+}
+
+/// The row a key names (`section/value`).
+pub fn find(d: &Doc, key: &str, option: &str, only_ip: bool) -> Result<Row, BackendError> {
+    let section = key.split_once('/').map(|(s, _)| s).unwrap_or(key);
+    rows(d, section, option, only_ip)
+        .into_iter()
+        .find(|r| r.key == key)
+        .ok_or_else(|| BackendError::NotFound(format!("{option} item {key:?}")))
+}
+
+/// Option codes udhcpc knows by name (busybox `dhcp_option_strings`), the ones OpenWrt's
+/// `sendopts` use in practice.
+const NAMED: [(&str, u8); 8] = [
+    ("subnet", 1),
+    ("router", 3),
+    ("dns", 6),
+    ("hostname", 12),
+    ("domain", 15),
+    ("lease", 51),
+    ("vendor", 60),
+    ("clientid", 61),
+];
+
+/// An item `OPT[:VAL]` as (code, value in hex). A named option's value is text, hex-encoded.
+fn option_parts(item: &str) -> Result<(u8, String), BackendError> {
+    let (opt, val) = item.split_once(':').unwrap_or((item, ""));
+    let bad = || BackendError::InvalidValue(format!("{item:?} is not a DHCP option"));
+    let parsed = match opt.strip_prefix("0x").or_else(|| opt.strip_prefix("0X")) {
+        Some(h) => u8::from_str_radix(h, 16).ok(),
+        None => opt.parse::<u8>().ok(),
+    };
+    if let Some(code) = parsed {
+        let hex = val.to_ascii_lowercase();
+        if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        return Ok((code, hex));
+    }
+    let code = NAMED
+        .iter()
+        .find(|(n, _)| *n == opt)
+        .map(|(_, c)| *c)
+        .ok_or_else(bad)?;
+    let hex = val.bytes().map(|b| format!("{b:02x}")).collect();
+    Ok((code, hex))
+}
+
+/// Reads one field of a row.
+pub fn get(row: &Row, field: &str) -> Result<String, BackendError> {
+    Ok(match field {
+        "section" => row.section.clone(),
+        "order" => (row.pos + 1).to_string(),
+        "tag" => option_parts(&row.value)?.0.to_string(),
+        "data" => option_parts(&row.value)?.1,
+        _ => row.value.clone(),
+    })
+}
+
+/// Writes one field of a row; returns the row's new key.
+pub fn set(
+    d: &mut Doc,
+    row: &Row,
+    option: &str,
+    field: &str,
+    value: &str,
+    only_ip: bool,
+) -> Result<String, BackendError> {
+    let (mut list, words) = items(d, &row.section, option);
+    let new = match field {
+        "tag" | "data" => {
+            let (code, hex) = option_parts(&row.value).unwrap_or((0, String::new()));
+            let (code, hex) = if field == "tag" {
+                let c = value.parse::<u8>().map_err(|_| {
+                    BackendError::InvalidValue(format!("option tag {value:?} is not 1 to 254"))
+                })?;
+                (c, hex)
+            } else {
+                (code, value.to_ascii_lowercase())
+            };
+            if !(1..=254).contains(&code) {
+                return Err(BackendError::InvalidValue(format!(
+                    "option tag {code} is not 1 to 254"
+                )));
+            }
+            if hex.is_empty() {
+                code.to_string()
+            } else {
+                format!("0x{code:02x}:{hex}")
+            }
+        }
+        "section" => {
+            let target = d
+                .resolve(value)
+                .map(|s| s.id)
+                .ok_or_else(|| BackendError::InvalidValue(format!("no section {value:?}")))?;
+            if target == row.section {
+                return Ok(row.key.clone());
+            }
+            list.remove(row.pos);
+            if !store(d, &row.section, option, &list, words) {
+                return Err(BackendError::NotFound(row.section.clone()));
+            }
+            let (mut there, there_words) = items(d, &target, option);
+            there.push(row.value.clone());
+            store(d, &target, option, &there, there_words || words);
+            let pos = there.len() - 1;
+            return rows(d, &target, option, only_ip)
+                .into_iter()
+                .find(|r| r.pos == pos)
+                .map(|r| r.key)
+                .ok_or_else(|| BackendError::NotFound(target.clone()));
+        }
+        "order" => return Err(BackendError::Unsupported("set of an item's order")),
+        _ => value.to_string(),
+    };
+    if new.contains(['\n', '\r', '\'']) || (words && new.contains(char::is_whitespace)) {
+        return Err(BackendError::InvalidValue(format!(
+            "{new:?} cannot be a {option} item"
+        )));
+    }
+    if only_ip && !is_ip(&new) {
+        return Err(BackendError::InvalidValue(format!(
+            "{new:?} is not an IP address"
+        )));
+    }
+    if let Some(slot) = list.get_mut(row.pos) {
+        *slot = new;
+    }
+    if !store(d, &row.section, option, &list, words) {
+        return Err(BackendError::NotFound(row.section.clone()));
+    }
+    rows(d, &row.section, option, only_ip)
+        .into_iter()
+        .find(|r| r.pos == row.pos)
+        .map(|r| r.key)
+        .ok_or_else(|| BackendError::NotFound(row.key.clone()))
+}
+
+/// Appends an empty item to a section (the ACS sets its value next); returns its row.
+pub fn add(d: &mut Doc, section: &str, option: &str, only_ip: bool) -> Result<Row, BackendError> {
+    let id = d
+        .resolve(section)
+        .map(|s| s.id)
+        .ok_or_else(|| BackendError::NotFound(format!("section {section}")))?;
+    let (mut list, words) = items(d, &id, option);
+    list.push(String::new());
+    store(d, &id, option, &list, words);
+    rows(d, &id, option, only_ip)
+        .pop()
+        .ok_or_else(|| BackendError::NotFound(id.clone()))
+}
+
+/// Removes a row's item.
+pub fn delete(d: &mut Doc, row: &Row, option: &str) -> bool {
+    let (mut list, words) = items(d, &row.section, option);
+    if row.pos >= list.len() {
+        return false;
+    }
+    list.remove(row.pos);
+    store(d, &row.section, option, &list, words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NET: &str = "config interface 'wan'\n\toption proto 'pppoe'\n\tlist dns '9.9.9.9'\n\tlist dns '149.112.112.112'\n\nconfig interface 'lan'\n\toption proto 'static'\n\nconfig interface 'iptv'\n\toption proto 'dhcp'\n\toption reqopts '121 249'\n\toption sendopts '0x4d:696e7465726e6574 hostname:stb'\n";
+
+    fn doc() -> Doc {
+        Doc::parse(NET).unwrap()
+    }
+
+    #[test]
+    fn list_values_and_words_of_an_option_are_rows() {
+        let d = doc();
+        let r = rows(&d, "wan", "dns", true);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].key, "wan/149.112.112.112");
+        let o = rows(&d, "iptv", "reqopts", false);
+        assert_eq!(
+            o.iter().map(|r| get(r, "tag").unwrap()).collect::<Vec<_>>(),
+            ["121", "249"]
+        );
+        assert_eq!(get(&o[1], "order").unwrap(), "2");
+        let s = rows(&d, "iptv", "sendopts", false);
+        assert_eq!(get(&s[0], "tag").unwrap(), "77");
+        assert_eq!(get(&s[0], "data").unwrap(), "696e7465726e6574");
+        assert_eq!(get(&s[1], "tag").unwrap(), "12");
+        assert_eq!(get(&s[1], "data").unwrap(), "737462");
+        assert!(find(&d, "wan/1.1.1.1", "dns", true).is_err());
+    }
+
+    #[test]
+    fn writes_keep_the_form_and_rename_the_row() {
+        let mut d = doc();
+        let r = find(&d, "wan/9.9.9.9", "dns", true).unwrap();
+        assert_eq!(
+            set(&mut d, &r, "dns", "value", "1.1.1.1", true).unwrap(),
+            "wan/1.1.1.1"
+        );
+        assert!(set(&mut d, &r, "dns", "value", "not-an-ip", true).is_err());
+        let r = find(&d, "wan/1.1.1.1", "dns", true).unwrap();
+        assert_eq!(
+            set(&mut d, &r, "dns", "section", "lan", true).unwrap(),
+            "lan/1.1.1.1"
+        );
+        let o = rows(&d, "iptv", "sendopts", false);
+        assert_eq!(
+            set(&mut d, &o[0], "sendopts", "data", "AB01", false).unwrap(),
+            "iptv/0x4d:ab01"
+        );
+        let o = rows(&d, "iptv", "reqopts", false);
+        set(&mut d, &o[0], "reqopts", "tag", "42", false).unwrap();
+        assert!(set(&mut d, &o[0], "reqopts", "tag", "255", false).is_err());
+        let text = d.render();
+        assert!(text.contains("\tlist dns '149.112.112.112'\n"), "{text}");
+        assert!(
+            text.contains(
+                "config interface 'lan'\n\toption proto 'static'\n\tlist dns '1.1.1.1'\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("option sendopts '0x4d:ab01 hostname:stb'"),
+            "{text}"
+        );
+        assert!(text.contains("option reqopts '42 249'"), "{text}");
+    }
+
+    #[test]
+    fn an_added_item_is_empty_until_set_and_delete_removes_one() {
+        let mut d = doc();
+        let r = add(&mut d, "wan", "dns", true).unwrap();
+        assert_eq!(r.key, "wan/");
+        assert_eq!(
+            set(&mut d, &r, "dns", "value", "2001:db8::53", true).unwrap(),
+            "wan/2001:db8::53"
+        );
+        let r = find(&d, "wan/9.9.9.9", "dns", true).unwrap();
+        assert!(delete(&mut d, &r, "dns"));
+        let keys: Vec<String> = rows(&d, "wan", "dns", true)
+            .into_iter()
+            .map(|r| r.key)
+            .collect();
+        assert_eq!(keys, ["wan/149.112.112.112", "wan/2001:db8::53"]);
+        assert!(add(&mut d, "nosuch", "dns", true).is_err());
+    }
+}
