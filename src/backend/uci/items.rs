@@ -13,7 +13,9 @@
 //! and written by part: `field = "tag"` (the code, decimal) and `field = "data"` (hexBinary).
 
 use super::doc::Doc;
-use crate::backend::BackendError;
+use super::Uci;
+use crate::backend::{text, Args, BackendError, BindingKind};
+use crate::codec::toml;
 
 /// Arguments of a table of items.
 pub const TABLE_KEYS: [&str; 3] = ["items", "only_ip", "add_to"];
@@ -254,6 +256,105 @@ pub fn delete(d: &mut Doc, row: &Row, option: &str) -> bool {
     }
     list.remove(row.pos);
     store(d, &row.section, option, &list, words)
+}
+
+/// Checks the arguments of item tables and item values (`items.rs`); `None` when the
+/// binding is not about items.
+pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>> {
+    let is_str = |k: &str| args.get(k).is_some_and(|v| v.is_str());
+    if kind == BindingKind::Table {
+        if !args.contains_key("items") {
+            return ["only_ip", "add_to"]
+                .iter()
+                .find(|k| args.contains_key(**k))
+                .map(|k| Err(format!("`{k}` needs `items`")));
+        }
+        if !is_str("items") || !is_str("type") || !is_str("package") {
+            return Some(Err(
+                "`items`, `type` and `package` (strings) are required".into()
+            ));
+        }
+        if args.get("only_ip").is_some_and(|v| v.as_bool().is_none()) {
+            return Some(Err("`only_ip` must be true or false".into()));
+        }
+        if args.contains_key("add_to") && !is_str("add_to") {
+            return Some(Err("`add_to` must be a section (a string)".into()));
+        }
+        return Some(Ok(()));
+    }
+    if !args.contains_key("row") {
+        return args
+            .contains_key("field")
+            .then(|| Err("`field` needs `row`".into()));
+    }
+    if !is_str("row") || !is_str("option") || !is_str("package") {
+        return Some(Err(
+            "`row`, `option` and `package` (strings) are required".into()
+        ));
+    }
+    if let Some(f) = args.get("field") {
+        if !f.as_str().is_some_and(|f| FIELDS.contains(&f)) {
+            return Some(Err(format!("`field` must be one of {}", FIELDS.join(", "))));
+        }
+    }
+    Some(text::check_rules(
+        &args
+            .iter()
+            .filter(|(k, _)| ["map", "map_default"].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    ))
+}
+
+impl Uci {
+    /// A value of an item row (`row`, `items.rs`), through `map`.
+    pub(super) fn get_item(&mut self, args: &Args) -> Result<String, BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let option = args.str("option")?.to_string();
+        let key = args.str("row")?.to_string();
+        let field = args.opt_str("field")?.unwrap_or("value").to_string();
+        let row = find(self.doc(&pkg)?, &key, &option, false)?;
+        let raw = get(&row, &field)?;
+        text::extract(&raw, &Self::map_rules(args))
+    }
+
+    /// Writes a value of an item row; remembers the row's new key for `renamed_key`.
+    pub(super) fn set_item(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let option = args.str("option")?.to_string();
+        let key = args.str("row")?.to_string();
+        let field = args.opt_str("field")?.unwrap_or("value").to_string();
+        let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
+        let value = text::reverse_map(value, args)?;
+        // A row written twice in one operation is found under the key the first write gave it.
+        let current = self
+            .renamed
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| key.clone());
+        let d = self.doc_for_change(&pkg)?;
+        let row = find(d, &current, &option, false)?;
+        let new = set(d, &row, &option, &field, &value, only_ip)?;
+        if new == key {
+            self.renamed.remove(&key);
+        } else {
+            self.renamed.insert(key, new);
+        }
+        Ok(())
+    }
+
+    /// The `map` rules of a binding alone.
+    fn map_rules(args: &Args) -> Args {
+        Args {
+            table: args
+                .table
+                .iter()
+                .filter(|(k, _)| ["map", "map_default", "scale", "divide"].contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            path: String::new(),
+        }
+    }
 }
 
 #[cfg(test)]

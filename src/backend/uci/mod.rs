@@ -8,6 +8,7 @@
 //! apply command for each changed package (`/etc/init.d/network reload` …) runs once after
 //! the CWMP session, from `apply`.
 
+mod dhcp;
 pub mod doc;
 pub mod items;
 
@@ -128,55 +129,12 @@ fn duration_secs(v: &str) -> Option<i64> {
     n.checked_mul(mult)
 }
 
-/// Checks the arguments of item tables and item values (`items.rs`); `None` when the
-/// binding is not about items.
-fn check_items(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>> {
-    let is_str = |k: &str| args.get(k).is_some_and(|v| v.is_str());
-    if kind == BindingKind::Table {
-        if !args.contains_key("items") {
-            return ["only_ip", "add_to"]
-                .iter()
-                .find(|k| args.contains_key(**k))
-                .map(|k| Err(format!("`{k}` needs `items`")));
-        }
-        if !is_str("items") || !is_str("type") || !is_str("package") {
-            return Some(Err(
-                "`items`, `type` and `package` (strings) are required".into()
-            ));
-        }
-        if args.get("only_ip").is_some_and(|v| v.as_bool().is_none()) {
-            return Some(Err("`only_ip` must be true or false".into()));
-        }
-        if args.contains_key("add_to") && !is_str("add_to") {
-            return Some(Err("`add_to` must be a section (a string)".into()));
-        }
-        return Some(Ok(()));
-    }
-    if !args.contains_key("row") {
-        return args
-            .contains_key("field")
-            .then(|| Err("`field` needs `row`".into()));
-    }
-    if !is_str("row") || !is_str("option") || !is_str("package") {
-        return Some(Err(
-            "`row`, `option` and `package` (strings) are required".into()
-        ));
-    }
-    if let Some(f) = args.get("field") {
-        if !f.as_str().is_some_and(|f| items::FIELDS.contains(&f)) {
-            return Some(Err(format!(
-                "`field` must be one of {}",
-                items::FIELDS.join(", ")
-            )));
-        }
-    }
-    Some(text::check_rules(
-        &args
-            .iter()
-            .filter(|(k, _)| ["map", "map_default"].contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    ))
+/// The binding's `default`, unless it names a variable the instance does not have (a pool
+/// whose interface has no address: `{net_ipaddr}` left as is): then there is no value.
+fn known_default(args: &Args) -> Result<Option<&str>, BackendError> {
+    Ok(args
+        .opt_str("default")?
+        .filter(|d| !(d.contains('{') && d.contains('}'))))
 }
 
 fn valid_package(p: &str) -> bool {
@@ -267,55 +225,6 @@ impl Uci {
         self.doc(pkg)
     }
 
-    /// A value of an item row (`row`, `items.rs`), through `map`.
-    fn get_item(&mut self, args: &Args) -> Result<String, BackendError> {
-        let pkg = args.str("package")?.to_string();
-        let option = args.str("option")?.to_string();
-        let key = args.str("row")?.to_string();
-        let field = args.opt_str("field")?.unwrap_or("value").to_string();
-        let row = items::find(self.doc(&pkg)?, &key, &option, false)?;
-        let raw = items::get(&row, &field)?;
-        text::extract(&raw, &Self::map_rules(args))
-    }
-
-    /// Writes a value of an item row; remembers the row's new key for `renamed_key`.
-    fn set_item(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
-        let pkg = args.str("package")?.to_string();
-        let option = args.str("option")?.to_string();
-        let key = args.str("row")?.to_string();
-        let field = args.opt_str("field")?.unwrap_or("value").to_string();
-        let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
-        let value = text::reverse_map(value, args)?;
-        // A row written twice in one operation is found under the key the first write gave it.
-        let current = self
-            .renamed
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| key.clone());
-        let d = self.doc_for_change(&pkg)?;
-        let row = items::find(d, &current, &option, false)?;
-        let new = items::set(d, &row, &option, &field, &value, only_ip)?;
-        if new == key {
-            self.renamed.remove(&key);
-        } else {
-            self.renamed.insert(key, new);
-        }
-        Ok(())
-    }
-
-    /// The `map` rules of a binding alone.
-    fn map_rules(args: &Args) -> Args {
-        Args {
-            table: args
-                .table
-                .iter()
-                .filter(|(k, _)| ["map", "map_default", "scale", "divide"].contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            path: String::new(),
-        }
-    }
-
     fn section_id(&mut self, args: &Args) -> Result<(String, String), BackendError> {
         let pkg = args.str("package")?.to_string();
         let reference = args.str("section")?.to_string();
@@ -330,19 +239,22 @@ impl Uci {
 
 impl Handler for Uci {
     fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
-        let (allowed, more): (&[&str], &[&str]) = if kind == BindingKind::Table {
-            (&TABLE_KEYS, &items::TABLE_KEYS)
+        let allowed: &[&[&str]] = if kind == BindingKind::Table {
+            &[&TABLE_KEYS, &items::TABLE_KEYS]
         } else {
-            (&VALUE_KEYS, &items::VALUE_KEYS)
+            &[&VALUE_KEYS, &items::VALUE_KEYS, &dhcp::VALUE_KEYS]
         };
         if let Some(k) = args
             .keys()
-            .find(|k| !allowed.contains(&k.as_str()) && !more.contains(&k.as_str()))
+            .find(|k| !allowed.iter().any(|a| a.contains(&k.as_str())))
         {
             return Err(format!("unknown argument `{k}`"));
         }
-        if let Some(e) = check_items(kind, args) {
+        if let Some(e) = items::check(kind, args) {
             return e;
+        }
+        if let Some(e) = dhcp::check(kind, args) {
+            e?;
         }
         let need = |k: &str| -> Result<(), String> {
             match args.get(k) {
@@ -424,6 +336,12 @@ impl Handler for Uci {
         if args.table.contains_key("row") {
             return self.get_item(args);
         }
+        if args.table.contains_key("pool") {
+            return self.get_pool(args);
+        }
+        if args.table.contains_key("tagged") {
+            return self.get_tagged(args);
+        }
         let option = args.str("option")?.to_string();
         let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
         let (pkg, id, raw) = match self.section_id(args) {
@@ -443,12 +361,12 @@ impl Handler for Uci {
             }
             // No such package file or section: nothing is configured there, so a default
             // applies as it does to a missing option (`uci get … || echo default`).
-            Err(BackendError::NotFound(_)) if args.opt_str("default")?.is_some() => {
+            Err(BackendError::NotFound(_)) if known_default(args)?.is_some() => {
                 (String::new(), String::new(), None)
             }
             Err(e) => return Err(e),
         };
-        let raw = match (raw, args.opt_str("default")?) {
+        let raw = match (raw, known_default(args)?) {
             (Some(v), _) => v,
             (None, Some(d)) => d.to_string(),
             (None, None) if is_list => String::new(),
@@ -484,6 +402,12 @@ impl Handler for Uci {
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
         if args.table.contains_key("row") {
             return self.set_item(args, value);
+        }
+        if args.table.contains_key("pool") {
+            return self.set_pool(args, value);
+        }
+        if args.table.contains_key("tagged") {
+            return self.set_tagged(args, value);
         }
         let (pkg, id) = self.section_id(args)?;
         let option = args.str("option")?.to_string();
