@@ -170,7 +170,14 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
         spv(&[(&s(SERVER, "1.DNSServer"), "dns.example")], "bad1"),
         spv(&[(&s(POOL, "MinAddress"), "10.0.0.1")], "bad2"),
         add(FWD),
-        spv(&[(&s(FWD, "2.DNSServer"), "194.242.2.2")], "k2"),
+        spv(
+            &[
+                (&s(FWD, "2.DNSServer"), "194.242.2.2"),
+                (&s(FWD, "2.Enable"), "true"),
+                (&s(SERVER, "1.Enable"), "false"),
+            ],
+            "k2",
+        ),
         add(SERVER),
         delete(&s(SERVER, "2.")),
         gpv(&["Device.DNS.", POOL]),
@@ -242,13 +249,13 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
     assert_eq!(value(last, &s(POOL, "MaxAddress")), "192.168.1.99");
     assert_eq!(value(last, &s(POOL, "DomainName")), "home.arpa");
 
-    // And the UCI files say so.
+    // And the UCI files say so: disabled servers wait where netifd does not look.
     let cfg = agent.file("fx/etc/config");
     let network = std::fs::read_to_string(cfg.join("network")).unwrap();
     let wan = &network[network.find("config interface 'wan'").unwrap()..];
     let wan = &wan[..wan[1..].find("config ").unwrap() + 1];
     assert!(
-        wan.contains("\tlist dns '8.8.8.8'\n\tlist dns ''\n"),
+        wan.contains("\tlist cwmpd_dns_disabled '8.8.8.8'\n\tlist cwmpd_dns_disabled ''\n"),
         "{wan}"
     );
     assert!(

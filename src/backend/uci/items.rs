@@ -18,11 +18,33 @@ use crate::backend::{text, Args, BackendError, BindingKind};
 use crate::codec::toml;
 
 /// Arguments of a table of items.
-pub const TABLE_KEYS: [&str; 3] = ["items", "only_ip", "add_to"];
+pub const TABLE_KEYS: [&str; 4] = ["items", "only_ip", "add_to", "off_list"];
 /// Arguments of a value of one item.
-pub const VALUE_KEYS: [&str; 3] = ["row", "field", "only_ip"];
+pub const VALUE_KEYS: [&str; 4] = ["row", "field", "only_ip", "off_list"];
 /// What a value binding reads of its item.
-pub const FIELDS: [&str; 5] = ["value", "section", "order", "tag", "data"];
+pub const FIELDS: [&str; 6] = ["value", "section", "order", "enable", "tag", "data"];
+
+/// The lists a table's rows live in: `on` (the option the system reads) and, where the
+/// board names one, `off` (`off_list`: a list of the same section only cwmpd reads, where a
+/// disabled row is kept; the system no longer sees the item, the ACS still does).
+#[derive(Debug, Clone, Copy)]
+pub struct Lists<'a> {
+    /// The option the system reads.
+    pub on: &'a str,
+    /// Where disabled items wait.
+    pub off: Option<&'a str>,
+}
+
+impl Lists<'_> {
+    fn of(&self, enabled: bool) -> Result<&str, BackendError> {
+        if enabled {
+            Ok(self.on)
+        } else {
+            self.off
+                .ok_or(BackendError::Unsupported("a disabled item (no `off_list`)"))
+        }
+    }
+}
 
 /// One item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,10 +53,12 @@ pub struct Row {
     pub key: String,
     /// Section id.
     pub section: String,
-    /// Position in the section's list (0-based).
+    /// Position in its list (0-based).
     pub pos: usize,
     /// The item.
     pub value: String,
+    /// In the `on` list (not the `off` one).
+    pub enabled: bool,
 }
 
 /// The items of `option` in a section, and whether they are the words of an option.
@@ -73,37 +97,40 @@ fn is_ip(v: &str) -> bool {
     v.parse::<std::net::IpAddr>().is_ok()
 }
 
-/// The rows of one section.
-pub fn rows(d: &Doc, id: &str, option: &str, only_ip: bool) -> Vec<Row> {
-    let (items, _) = items(d, id, option);
+/// The rows of one section: the `on` items, then the `off` ones.
+pub fn rows(d: &Doc, id: &str, lists: Lists, only_ip: bool) -> Vec<Row> {
     let mut out: Vec<Row> = Vec::new();
-    for (pos, value) in items.into_iter().enumerate() {
-        if only_ip && !value.is_empty() && !is_ip(&value) {
-            continue;
+    let off = lists.off.map(|o| (o, false));
+    for (option, enabled) in std::iter::once((lists.on, true)).chain(off) {
+        for (pos, value) in items(d, id, option).0.into_iter().enumerate() {
+            if only_ip && !value.is_empty() && !is_ip(&value) {
+                continue;
+            }
+            let seen = out.iter().filter(|r| r.value == value).count();
+            let key = if seen == 0 {
+                format!("{id}/{value}")
+            } else {
+                format!("{id}/{value} ({})", seen + 1)
+            };
+            out.push(Row {
+                key,
+                section: id.to_string(),
+                pos,
+                value,
+                enabled,
+            });
         }
-        let seen = out.iter().filter(|r| r.value == value).count();
-        let key = if seen == 0 {
-            format!("{id}/{value}")
-        } else {
-            format!("{id}/{value} ({})", seen + 1)
-        };
-        out.push(Row {
-            key,
-            section: id.to_string(),
-            pos,
-            value,
-        });
     }
     out
 }
 
 /// The row a key names (`section/value`).
-pub fn find(d: &Doc, key: &str, option: &str, only_ip: bool) -> Result<Row, BackendError> {
+pub fn find(d: &Doc, key: &str, lists: Lists, only_ip: bool) -> Result<Row, BackendError> {
     let section = key.split_once('/').map(|(s, _)| s).unwrap_or(key);
-    rows(d, section, option, only_ip)
+    rows(d, section, lists, only_ip)
         .into_iter()
         .find(|r| r.key == key)
-        .ok_or_else(|| BackendError::NotFound(format!("{option} item {key:?}")))
+        .ok_or_else(|| BackendError::NotFound(format!("{} item {key:?}", lists.on)))
 }
 
 /// Option codes udhcpc knows by name (busybox `dhcp_option_strings`), the ones OpenWrt's
@@ -148,22 +175,59 @@ pub fn get(row: &Row, field: &str) -> Result<String, BackendError> {
     Ok(match field {
         "section" => row.section.clone(),
         "order" => (row.pos + 1).to_string(),
+        "enable" => row.enabled.to_string(),
         "tag" => option_parts(&row.value)?.0.to_string(),
         "data" => option_parts(&row.value)?.1,
         _ => row.value.clone(),
     })
 }
 
+/// Takes a row's item out of its list.
+fn take(d: &mut Doc, row: &Row, lists: Lists) -> Result<(), BackendError> {
+    let option = lists.of(row.enabled)?;
+    let (mut list, words) = items(d, &row.section, option);
+    if row.pos >= list.len() {
+        return Err(BackendError::NotFound(row.key.clone()));
+    }
+    list.remove(row.pos);
+    if store(d, &row.section, option, &list, words) {
+        Ok(())
+    } else {
+        Err(BackendError::NotFound(row.section.clone()))
+    }
+}
+
+/// Appends an item to a section's on or off list; returns its row.
+fn put(
+    d: &mut Doc,
+    id: &str,
+    value: &str,
+    enabled: bool,
+    lists: Lists,
+    only_ip: bool,
+) -> Result<Row, BackendError> {
+    let option = lists.of(enabled)?;
+    let (mut list, words) = items(d, id, option);
+    list.push(value.to_string());
+    if !store(d, id, option, &list, words) {
+        return Err(BackendError::NotFound(id.to_string()));
+    }
+    let pos = list.len() - 1;
+    rows(d, id, lists, only_ip)
+        .into_iter()
+        .find(|r| r.pos == pos && r.enabled == enabled)
+        .ok_or_else(|| BackendError::NotFound(id.to_string()))
+}
+
 /// Writes one field of a row; returns the row's new key.
 pub fn set(
     d: &mut Doc,
     row: &Row,
-    option: &str,
+    lists: Lists,
     field: &str,
     value: &str,
     only_ip: bool,
 ) -> Result<String, BackendError> {
-    let (mut list, words) = items(d, &row.section, option);
     let new = match field {
         "tag" | "data" => {
             let (code, hex) = option_parts(&row.value).unwrap_or((0, String::new()));
@@ -186,31 +250,28 @@ pub fn set(
                 format!("0x{code:02x}:{hex}")
             }
         }
-        "section" => {
-            let target = d
-                .resolve(value)
-                .map(|s| s.id)
-                .ok_or_else(|| BackendError::InvalidValue(format!("no section {value:?}")))?;
-            if target == row.section {
+        "section" | "enable" => {
+            let (target, enabled) = if field == "section" {
+                let t = d
+                    .resolve(value)
+                    .map(|s| s.id)
+                    .ok_or_else(|| BackendError::InvalidValue(format!("no section {value:?}")))?;
+                (t, row.enabled)
+            } else {
+                (row.section.clone(), value == "true")
+            };
+            if target == row.section && enabled == row.enabled {
                 return Ok(row.key.clone());
             }
-            list.remove(row.pos);
-            if !store(d, &row.section, option, &list, words) {
-                return Err(BackendError::NotFound(row.section.clone()));
-            }
-            let (mut there, there_words) = items(d, &target, option);
-            there.push(row.value.clone());
-            store(d, &target, option, &there, there_words || words);
-            let pos = there.len() - 1;
-            return rows(d, &target, option, only_ip)
-                .into_iter()
-                .find(|r| r.pos == pos)
-                .map(|r| r.key)
-                .ok_or_else(|| BackendError::NotFound(target.clone()));
+            lists.of(enabled)?;
+            take(d, row, lists)?;
+            return put(d, &target, &row.value, enabled, lists, only_ip).map(|r| r.key);
         }
         "order" => return Err(BackendError::Unsupported("set of an item's order")),
         _ => value.to_string(),
     };
+    let option = lists.of(row.enabled)?;
+    let (mut list, words) = items(d, &row.section, option);
     if new.contains(['\n', '\r', '\'']) || (words && new.contains(char::is_whitespace)) {
         return Err(BackendError::InvalidValue(format!(
             "{new:?} cannot be a {option} item"
@@ -227,35 +288,26 @@ pub fn set(
     if !store(d, &row.section, option, &list, words) {
         return Err(BackendError::NotFound(row.section.clone()));
     }
-    rows(d, &row.section, option, only_ip)
+    rows(d, &row.section, lists, only_ip)
         .into_iter()
-        .find(|r| r.pos == row.pos)
+        .find(|r| r.pos == row.pos && r.enabled == row.enabled)
         .map(|r| r.key)
         .ok_or_else(|| BackendError::NotFound(row.key.clone()))
 }
 
-/// Appends an empty item to a section (the ACS sets its value next); returns its row.
-pub fn add(d: &mut Doc, section: &str, option: &str, only_ip: bool) -> Result<Row, BackendError> {
+/// Appends an empty item to a section (the ACS sets its value next): to the `off` list where
+/// there is one (TR-181: a new row starts disabled), so the system never reads it empty.
+pub fn add(d: &mut Doc, section: &str, lists: Lists, only_ip: bool) -> Result<Row, BackendError> {
     let id = d
         .resolve(section)
         .map(|s| s.id)
         .ok_or_else(|| BackendError::NotFound(format!("section {section}")))?;
-    let (mut list, words) = items(d, &id, option);
-    list.push(String::new());
-    store(d, &id, option, &list, words);
-    rows(d, &id, option, only_ip)
-        .pop()
-        .ok_or_else(|| BackendError::NotFound(id.clone()))
+    put(d, &id, "", lists.off.is_none(), lists, only_ip)
 }
 
 /// Removes a row's item.
-pub fn delete(d: &mut Doc, row: &Row, option: &str) -> bool {
-    let (mut list, words) = items(d, &row.section, option);
-    if row.pos >= list.len() {
-        return false;
-    }
-    list.remove(row.pos);
-    store(d, &row.section, option, &list, words)
+pub fn delete(d: &mut Doc, row: &Row, lists: Lists) -> bool {
+    take(d, row, lists).is_ok()
 }
 
 /// Checks the arguments of item tables and item values (`items.rs`); `None` when the
@@ -264,7 +316,7 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
     let is_str = |k: &str| args.get(k).is_some_and(|v| v.is_str());
     if kind == BindingKind::Table {
         if !args.contains_key("items") {
-            return ["only_ip", "add_to"]
+            return ["only_ip", "add_to", "off_list"]
                 .iter()
                 .find(|k| args.contains_key(**k))
                 .map(|k| Err(format!("`{k}` needs `items`")));
@@ -280,6 +332,9 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
         if args.contains_key("add_to") && !is_str("add_to") {
             return Some(Err("`add_to` must be a section (a string)".into()));
         }
+        if args.contains_key("off_list") && !is_str("off_list") {
+            return Some(Err("`off_list` must be an option name (a string)".into()));
+        }
         return Some(Ok(()));
     }
     if !args.contains_key("row") {
@@ -287,7 +342,11 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
             .contains_key("field")
             .then(|| Err("`field` needs `row`".into()));
     }
-    if !is_str("row") || !is_str("option") || !is_str("package") {
+    if !is_str("row")
+        || !is_str("option")
+        || !is_str("package")
+        || args.get("off_list").is_some_and(|v| !v.is_str())
+    {
         return Some(Err(
             "`row`, `option` and `package` (strings) are required".into()
         ));
@@ -313,7 +372,11 @@ impl Uci {
         let option = args.str("option")?.to_string();
         let key = args.str("row")?.to_string();
         let field = args.opt_str("field")?.unwrap_or("value").to_string();
-        let row = find(self.doc(&pkg)?, &key, &option, false)?;
+        let lists = Lists {
+            on: &option,
+            off: args.opt_str("off_list")?,
+        };
+        let row = find(self.doc(&pkg)?, &key, lists, false)?;
         let raw = get(&row, &field)?;
         text::extract(&raw, &Self::map_rules(args))
     }
@@ -326,6 +389,7 @@ impl Uci {
         let field = args.opt_str("field")?.unwrap_or("value").to_string();
         let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
         let value = text::reverse_map(value, args)?;
+        let off = args.opt_str("off_list")?.map(String::from);
         // A row written twice in one operation is found under the key the first write gave it.
         let current = self
             .renamed
@@ -333,8 +397,12 @@ impl Uci {
             .cloned()
             .unwrap_or_else(|| key.clone());
         let d = self.doc_for_change(&pkg)?;
-        let row = find(d, &current, &option, false)?;
-        let new = set(d, &row, &option, &field, &value, only_ip)?;
+        let lists = Lists {
+            on: &option,
+            off: off.as_deref(),
+        };
+        let row = find(d, &current, lists, false)?;
+        let new = set(d, &row, lists, &field, &value, only_ip)?;
         if new == key {
             self.renamed.remove(&key);
         } else {
@@ -367,48 +435,60 @@ mod tests {
         Doc::parse(NET).unwrap()
     }
 
+    fn on(option: &str) -> Lists<'_> {
+        Lists {
+            on: option,
+            off: None,
+        }
+    }
+
+    const DNS: Lists = Lists {
+        on: "dns",
+        off: Some("cwmpd_dns_disabled"),
+    };
+
     #[test]
     fn list_values_and_words_of_an_option_are_rows() {
         let d = doc();
-        let r = rows(&d, "wan", "dns", true);
+        let r = rows(&d, "wan", on("dns"), true);
         assert_eq!(r.len(), 2);
         assert_eq!(r[1].key, "wan/149.112.112.112");
-        let o = rows(&d, "iptv", "reqopts", false);
+        let o = rows(&d, "iptv", on("reqopts"), false);
         assert_eq!(
             o.iter().map(|r| get(r, "tag").unwrap()).collect::<Vec<_>>(),
             ["121", "249"]
         );
         assert_eq!(get(&o[1], "order").unwrap(), "2");
-        let s = rows(&d, "iptv", "sendopts", false);
+        let s = rows(&d, "iptv", on("sendopts"), false);
         assert_eq!(get(&s[0], "tag").unwrap(), "77");
         assert_eq!(get(&s[0], "data").unwrap(), "696e7465726e6574");
         assert_eq!(get(&s[1], "tag").unwrap(), "12");
         assert_eq!(get(&s[1], "data").unwrap(), "737462");
-        assert!(find(&d, "wan/1.1.1.1", "dns", true).is_err());
+        assert!(find(&d, "wan/1.1.1.1", on("dns"), true).is_err());
     }
 
     #[test]
     fn writes_keep_the_form_and_rename_the_row() {
         let mut d = doc();
-        let r = find(&d, "wan/9.9.9.9", "dns", true).unwrap();
+        let r = find(&d, "wan/9.9.9.9", on("dns"), true).unwrap();
         assert_eq!(
-            set(&mut d, &r, "dns", "value", "1.1.1.1", true).unwrap(),
+            set(&mut d, &r, on("dns"), "value", "1.1.1.1", true).unwrap(),
             "wan/1.1.1.1"
         );
-        assert!(set(&mut d, &r, "dns", "value", "not-an-ip", true).is_err());
-        let r = find(&d, "wan/1.1.1.1", "dns", true).unwrap();
+        assert!(set(&mut d, &r, on("dns"), "value", "not-an-ip", true).is_err());
+        let r = find(&d, "wan/1.1.1.1", on("dns"), true).unwrap();
         assert_eq!(
-            set(&mut d, &r, "dns", "section", "lan", true).unwrap(),
+            set(&mut d, &r, on("dns"), "section", "lan", true).unwrap(),
             "lan/1.1.1.1"
         );
-        let o = rows(&d, "iptv", "sendopts", false);
+        let o = rows(&d, "iptv", on("sendopts"), false);
         assert_eq!(
-            set(&mut d, &o[0], "sendopts", "data", "AB01", false).unwrap(),
+            set(&mut d, &o[0], on("sendopts"), "data", "AB01", false).unwrap(),
             "iptv/0x4d:ab01"
         );
-        let o = rows(&d, "iptv", "reqopts", false);
-        set(&mut d, &o[0], "reqopts", "tag", "42", false).unwrap();
-        assert!(set(&mut d, &o[0], "reqopts", "tag", "255", false).is_err());
+        let o = rows(&d, "iptv", on("reqopts"), false);
+        set(&mut d, &o[0], on("reqopts"), "tag", "42", false).unwrap();
+        assert!(set(&mut d, &o[0], on("reqopts"), "tag", "255", false).is_err());
         let text = d.render();
         assert!(text.contains("\tlist dns '149.112.112.112'\n"), "{text}");
         assert!(
@@ -427,19 +507,51 @@ mod tests {
     #[test]
     fn an_added_item_is_empty_until_set_and_delete_removes_one() {
         let mut d = doc();
-        let r = add(&mut d, "wan", "dns", true).unwrap();
+        let r = add(&mut d, "wan", on("dns"), true).unwrap();
         assert_eq!(r.key, "wan/");
         assert_eq!(
-            set(&mut d, &r, "dns", "value", "2001:db8::53", true).unwrap(),
+            set(&mut d, &r, on("dns"), "value", "2001:db8::53", true).unwrap(),
             "wan/2001:db8::53"
         );
-        let r = find(&d, "wan/9.9.9.9", "dns", true).unwrap();
-        assert!(delete(&mut d, &r, "dns"));
-        let keys: Vec<String> = rows(&d, "wan", "dns", true)
+        let r = find(&d, "wan/9.9.9.9", on("dns"), true).unwrap();
+        assert!(delete(&mut d, &r, on("dns")));
+        let keys: Vec<String> = rows(&d, "wan", on("dns"), true)
             .into_iter()
             .map(|r| r.key)
             .collect();
         assert_eq!(keys, ["wan/149.112.112.112", "wan/2001:db8::53"]);
-        assert!(add(&mut d, "nosuch", "dns", true).is_err());
+        assert!(add(&mut d, "nosuch", on("dns"), true).is_err());
+    }
+
+    #[test]
+    fn a_disabled_item_waits_in_the_off_list_under_the_same_key() {
+        let mut d = doc();
+        let r = find(&d, "wan/9.9.9.9", DNS, true).unwrap();
+        assert_eq!(
+            set(&mut d, &r, DNS, "enable", "false", true).unwrap(),
+            "wan/9.9.9.9"
+        );
+        let r = find(&d, "wan/9.9.9.9", DNS, true).unwrap();
+        assert!(!r.enabled);
+        assert_eq!(get(&r, "enable").unwrap(), "false");
+        assert_eq!(
+            set(&mut d, &r, DNS, "value", "1.0.0.1", true).unwrap(),
+            "wan/1.0.0.1"
+        );
+        // A new row starts disabled: the system never reads an empty item.
+        let n = add(&mut d, "wan", DNS, true).unwrap();
+        assert!(!n.enabled);
+        let text = d.render();
+        assert!(
+            text.contains("\tlist dns '149.112.112.112'\n\tlist cwmpd_dns_disabled '1.0.0.1'\n\tlist cwmpd_dns_disabled ''\n"),
+            "{text}"
+        );
+        let r = find(&d, "wan/1.0.0.1", DNS, true).unwrap();
+        set(&mut d, &r, DNS, "enable", "true", true).unwrap();
+        assert!(d
+            .render()
+            .contains("\tlist dns '149.112.112.112'\n\tlist dns '1.0.0.1'\n"));
+        let r = find(&d, "wan/149.112.112.112", on("dns"), true).unwrap();
+        assert!(set(&mut d, &r, on("dns"), "enable", "false", true).is_err());
     }
 }

@@ -530,11 +530,16 @@ impl Handler for Uci {
             }
             if let Some(option) = args.opt_str("items")? {
                 let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
-                for r in items::rows(d, &s.id, option, only_ip) {
+                let lists = items::Lists {
+                    on: option,
+                    off: args.opt_str("off_list")?,
+                };
+                for r in items::rows(d, &s.id, lists, only_ip) {
                     out.push(
                         Instance::new(r.key)
                             .var("section", s.id.clone())
                             .var("item", r.value)
+                            .var("enabled", r.enabled.to_string())
                             .var("order", (r.pos + 1).to_string()),
                     );
                 }
@@ -574,10 +579,16 @@ impl Handler for Uci {
                 .opt_str("add_to")?
                 .ok_or(BackendError::Unsupported("add (no `add_to` section)"))?
                 .to_string();
-            let r = items::add(self.doc_for_change(&pkg)?, &to, &option, only_ip)?;
+            let off = args.opt_str("off_list")?.map(String::from);
+            let lists = items::Lists {
+                on: &option,
+                off: off.as_deref(),
+            };
+            let r = items::add(self.doc_for_change(&pkg)?, &to, lists, only_ip)?;
             return Ok(Instance::new(r.key)
                 .var("section", r.section)
                 .var("item", "")
+                .var("enabled", r.enabled.to_string())
                 .var("order", (r.pos + 1).to_string()));
         }
         let pkg = args.str("package")?.to_string();
@@ -610,9 +621,14 @@ impl Handler for Uci {
         let pkg = args.str("package")?.to_string();
         if let Some(option) = args.opt_str("items")? {
             let option = option.to_string();
+            let off = args.opt_str("off_list")?.map(String::from);
+            let lists = items::Lists {
+                on: &option,
+                off: off.as_deref(),
+            };
             let d = self.doc_for_change(&pkg)?;
-            let row = items::find(d, &instance.key, &option, false)?;
-            return if items::delete(d, &row, &option) {
+            let row = items::find(d, &instance.key, lists, false)?;
+            return if items::delete(d, &row, lists) {
                 Ok(())
             } else {
                 Err(BackendError::NotFound(instance.key.clone()))
