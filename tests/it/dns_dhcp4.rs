@@ -180,7 +180,17 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
         ),
         add(SERVER),
         delete(&s(SERVER, "2.")),
-        gpv(&["Device.DNS.", POOL]),
+        add(&s(CLIENT, "SentOption.")),
+        spv(
+            &[
+                (&s(CLIENT, "SentOption.2.Tag"), "60"),
+                (&s(CLIENT, "SentOption.2.Value"), "49505456"),
+                (&s(CLIENT, "SentOption.2.Enable"), "true"),
+                (&s(CLIENT, "ReqOption.1.Enable"), "false"),
+            ],
+            "k3",
+        ),
+        gpv(&["Device.DNS.", POOL, CLIENT]),
     ];
     let (agent, replies) = session("dns-owrt", &acs, &requests, |d| openwrt_board(d, &url));
     let log = agent.log();
@@ -221,9 +231,16 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
     assert_eq!(replies[5].name, "SetParameterValuesResponse", "{log}");
     assert_eq!(instance(&replies[6]), "3");
     assert_eq!(replies[7].name, "DeleteObjectResponse", "{log}");
+    assert_eq!(instance(&replies[8]), "2");
+    assert_eq!(replies[9].name, "SetParameterValuesResponse", "{log}");
 
     // Rows whose value changed keep their instance numbers.
-    let last = &replies[8];
+    let last = &replies[10];
+    assert_eq!(value(last, &s(CLIENT, "SentOption.2.Tag")), "60");
+    assert_eq!(value(last, &s(CLIENT, "SentOption.2.Enable")), "true");
+    assert_eq!(value(last, &s(CLIENT, "ReqOption.1.Enable")), "false");
+    assert_eq!(value(last, &s(CLIENT, "ReqOption.1.Tag")), "121");
+    assert_eq!(value(last, &s(CLIENT, "ReqOption.2.Tag")), "42");
     assert_eq!(
         value(last, "Device.DNS.Client.Server.1.DNSServer"),
         "8.8.8.8"
@@ -262,8 +279,14 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
         !network.contains("1.1.1.1") && !network.contains("2606:4700"),
         "{network}"
     );
-    assert!(network.contains("option sendopts '0x4d:0102'"), "{network}");
-    assert!(network.contains("option reqopts '121 42'"), "{network}");
+    for want in [
+        "\toption sendopts '0x4d:0102 0x3c:49505456'\n",
+        "\toption reqopts '42'\n",
+        "\tlist cwmpd_reqopts_disabled '121'\n",
+    ] {
+        assert!(network.contains(want), "{want:?} not in\n{network}");
+    }
+    assert!(!network.contains("cwmpd_sendopts_disabled"), "{network}");
     let dhcp = std::fs::read_to_string(cfg.join("dhcp")).unwrap();
     for want in [
         "\tlist server '/corp.example/10.20.0.53'\n\tlist server '149.112.112.112'\n\tlist server '194.242.2.2'\n",

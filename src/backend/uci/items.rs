@@ -18,9 +18,9 @@ use crate::backend::{text, Args, BackendError, BindingKind};
 use crate::codec::toml;
 
 /// Arguments of a table of items.
-pub const TABLE_KEYS: [&str; 4] = ["items", "only_ip", "add_to", "off_list"];
+pub const TABLE_KEYS: [&str; 5] = ["items", "only_ip", "add_to", "off_list", "words"];
 /// Arguments of a value of one item.
-pub const VALUE_KEYS: [&str; 4] = ["row", "field", "only_ip", "off_list"];
+pub const VALUE_KEYS: [&str; 5] = ["row", "field", "only_ip", "off_list", "words"];
 /// What a value binding reads of its item.
 pub const FIELDS: [&str; 6] = ["value", "section", "order", "enable", "tag", "data"];
 
@@ -33,6 +33,9 @@ pub struct Lists<'a> {
     pub on: &'a str,
     /// Where disabled items wait.
     pub off: Option<&'a str>,
+    /// Items the `on` option does not hold yet are written as its words (`option reqopts
+    /// '121'`: netifd's dhcp protocol reads `reqopts` as a string).
+    pub words: bool,
 }
 
 impl Lists<'_> {
@@ -59,6 +62,8 @@ pub struct Row {
     pub value: String,
     /// In the `on` list (not the `off` one).
     pub enabled: bool,
+    /// 1-based place among the section's items, the `off` ones after the `on` ones.
+    pub order: usize,
 }
 
 /// The items of `option` in a section, and whether they are the words of an option.
@@ -101,8 +106,12 @@ fn is_ip(v: &str) -> bool {
 pub fn rows(d: &Doc, id: &str, lists: Lists, only_ip: bool) -> Vec<Row> {
     let mut out: Vec<Row> = Vec::new();
     let off = lists.off.map(|o| (o, false));
+    let mut before = 0;
     for (option, enabled) in std::iter::once((lists.on, true)).chain(off) {
-        for (pos, value) in items(d, id, option).0.into_iter().enumerate() {
+        let list = items(d, id, option).0;
+        let base = before;
+        before += list.len();
+        for (pos, value) in list.into_iter().enumerate() {
             if only_ip && !value.is_empty() && !is_ip(&value) {
                 continue;
             }
@@ -118,6 +127,7 @@ pub fn rows(d: &Doc, id: &str, lists: Lists, only_ip: bool) -> Vec<Row> {
                 pos,
                 value,
                 enabled,
+                order: base + pos + 1,
             });
         }
     }
@@ -174,7 +184,7 @@ fn option_parts(item: &str) -> Result<(u8, String), BackendError> {
 pub fn get(row: &Row, field: &str) -> Result<String, BackendError> {
     Ok(match field {
         "section" => row.section.clone(),
-        "order" => (row.pos + 1).to_string(),
+        "order" => row.order.to_string(),
         "enable" => row.enabled.to_string(),
         "tag" => option_parts(&row.value)?.0.to_string(),
         "data" => option_parts(&row.value)?.1,
@@ -207,7 +217,8 @@ fn put(
     only_ip: bool,
 ) -> Result<Row, BackendError> {
     let option = lists.of(enabled)?;
-    let (mut list, words) = items(d, id, option);
+    let (mut list, mut words) = items(d, id, option);
+    words |= enabled && lists.words && list.is_empty();
     list.push(value.to_string());
     if !store(d, id, option, &list, words) {
         return Err(BackendError::NotFound(id.to_string()));
@@ -316,7 +327,7 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
     let is_str = |k: &str| args.get(k).is_some_and(|v| v.is_str());
     if kind == BindingKind::Table {
         if !args.contains_key("items") {
-            return ["only_ip", "add_to", "off_list"]
+            return ["only_ip", "add_to", "off_list", "words"]
                 .iter()
                 .find(|k| args.contains_key(**k))
                 .map(|k| Err(format!("`{k}` needs `items`")));
@@ -326,8 +337,10 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
                 "`items`, `type` and `package` (strings) are required".into()
             ));
         }
-        if args.get("only_ip").is_some_and(|v| v.as_bool().is_none()) {
-            return Some(Err("`only_ip` must be true or false".into()));
+        for flag in ["only_ip", "words"] {
+            if args.get(flag).is_some_and(|v| v.as_bool().is_none()) {
+                return Some(Err(format!("`{flag}` must be true or false")));
+            }
         }
         if args.contains_key("add_to") && !is_str("add_to") {
             return Some(Err("`add_to` must be a section (a string)".into()));
@@ -375,6 +388,7 @@ impl Uci {
         let lists = Lists {
             on: &option,
             off: args.opt_str("off_list")?,
+            words: false,
         };
         let row = find(self.doc(&pkg)?, &key, lists, false)?;
         let raw = get(&row, &field)?;
@@ -400,6 +414,7 @@ impl Uci {
         let lists = Lists {
             on: &option,
             off: off.as_deref(),
+            words: args.opt_bool("words")?.unwrap_or(false),
         };
         let row = find(d, &current, lists, false)?;
         let new = set(d, &row, lists, &field, &value, only_ip)?;
@@ -439,12 +454,14 @@ mod tests {
         Lists {
             on: option,
             off: None,
+            words: false,
         }
     }
 
     const DNS: Lists = Lists {
         on: "dns",
         off: Some("cwmpd_dns_disabled"),
+        words: false,
     };
 
     #[test]
@@ -553,5 +570,18 @@ mod tests {
             .contains("\tlist dns '149.112.112.112'\n\tlist dns '1.0.0.1'\n"));
         let r = find(&d, "wan/149.112.112.112", on("dns"), true).unwrap();
         assert!(set(&mut d, &r, on("dns"), "enable", "false", true).is_err());
+        // Options a section does not have yet become words where the board says so.
+        let req = Lists {
+            on: "reqopts",
+            off: Some("cwmpd_reqopts_disabled"),
+            words: true,
+        };
+        let n = add(&mut d, "lan", req, false).unwrap();
+        set(&mut d, &n, req, "tag", "33", false).unwrap();
+        let n = find(&d, "lan/33", req, false).unwrap();
+        set(&mut d, &n, req, "enable", "true", false).unwrap();
+        let text = d.render();
+        assert!(text.contains("\toption reqopts '33'\n"), "{text}");
+        assert!(!text.contains("cwmpd_reqopts_disabled"), "{text}");
     }
 }

@@ -533,6 +533,7 @@ impl Handler for Uci {
                 let lists = items::Lists {
                     on: option,
                     off: args.opt_str("off_list")?,
+                    words: false,
                 };
                 for r in items::rows(d, &s.id, lists, only_ip) {
                     out.push(
@@ -540,7 +541,7 @@ impl Handler for Uci {
                             .var("section", s.id.clone())
                             .var("item", r.value)
                             .var("enabled", r.enabled.to_string())
-                            .var("order", (r.pos + 1).to_string()),
+                            .var("order", r.order.to_string()),
                     );
                 }
                 continue;
@@ -583,13 +584,14 @@ impl Handler for Uci {
             let lists = items::Lists {
                 on: &option,
                 off: off.as_deref(),
+                words: args.opt_bool("words")?.unwrap_or(false),
             };
             let r = items::add(self.doc_for_change(&pkg)?, &to, lists, only_ip)?;
             return Ok(Instance::new(r.key)
                 .var("section", r.section)
                 .var("item", "")
                 .var("enabled", r.enabled.to_string())
-                .var("order", (r.pos + 1).to_string()));
+                .var("order", r.order.to_string()));
         }
         let pkg = args.str("package")?.to_string();
         let ty = args.str("type")?.to_string();
@@ -625,6 +627,7 @@ impl Handler for Uci {
             let lists = items::Lists {
                 on: &option,
                 off: off.as_deref(),
+                words: false,
             };
             let d = self.doc_for_change(&pkg)?;
             let row = items::find(d, &instance.key, lists, false)?;
