@@ -190,6 +190,16 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
             ],
             "k3",
         ),
+        add(&s(POOL, "Option.")),
+        spv(
+            &[
+                (&s(POOL, "Option.4.Tag"), "252"),
+                (&s(POOL, "Option.4.Value"), "0a0b"),
+                (&s(POOL, "Option.4.Enable"), "true"),
+                (&s(POOL, "Option.2.Enable"), "false"),
+            ],
+            "k4",
+        ),
         gpv(&["Device.DNS.", POOL, CLIENT]),
     ];
     let (agent, replies) = session("dns-owrt", &acs, &requests, |d| openwrt_board(d, &url));
@@ -234,8 +244,17 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
     assert_eq!(instance(&replies[8]), "2");
     assert_eq!(replies[9].name, "SetParameterValuesResponse", "{log}");
 
+    assert_eq!(instance(&replies[10]), "4");
+    assert_eq!(replies[11].name, "SetParameterValuesResponse", "{log}");
+
     // Rows whose value changed keep their instance numbers.
-    let last = &replies[10];
+    let last = &replies[12];
+    assert_eq!(value(last, &s(POOL, "Option.1.Value")), "c0a80101");
+    assert_eq!(value(last, &s(POOL, "Option.2.Enable")), "false");
+    assert_eq!(value(last, &s(POOL, "Option.3.Tag")), "15");
+    assert_eq!(value(last, &s(POOL, "Option.4.Tag")), "252");
+    assert_eq!(value(last, &s(POOL, "Option.4.Value")), "0a0b");
+    assert_eq!(value(last, &s(POOL, "OptionNumberOfEntries")), "4");
     assert_eq!(value(last, &s(CLIENT, "SentOption.2.Tag")), "60");
     assert_eq!(value(last, &s(CLIENT, "SentOption.2.Enable")), "true");
     assert_eq!(value(last, &s(CLIENT, "ReqOption.1.Enable")), "false");
@@ -291,7 +310,8 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
     for want in [
         "\tlist server '/corp.example/10.20.0.53'\n\tlist server '149.112.112.112'\n\tlist server '194.242.2.2'\n",
         "\toption start '50'\n\toption limit '50'\n",
-        "\tlist dhcp_option '6,192.168.1.1'\n\tlist dhcp_option '42,192.168.1.1'\n\tlist dhcp_option '15,home.arpa'\n",
+        "\tlist dhcp_option '6,192.168.1.1'\n\tlist dhcp_option '15,home.arpa'\n\tlist dhcp_option '252,0a:0b'\n",
+        "\tlist cwmpd_dhcp_option_disabled '42,192.168.1.1'\n",
     ] {
         assert!(dhcp.contains(want), "{want:?} not in\n{dhcp}");
     }

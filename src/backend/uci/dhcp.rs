@@ -82,6 +82,31 @@ fn range(uci: &mut Uci, args: &Args) -> Result<(String, String, u32, u32, u32, u
     Ok((pkg, id, base, base | !m, start, limit))
 }
 
+/// A value written as raw bytes (`c0:a8:01:01`, the Option table's form) in the form of the
+/// parameter: addresses for routers and DNS servers (3, 6), text otherwise.
+fn readable(tag: &str, v: String) -> String {
+    let bytes: Option<Vec<u8>> = v
+        .split(':')
+        .map(|b| {
+            (b.len() == 2)
+                .then(|| u8::from_str_radix(b, 16).ok())
+                .flatten()
+        })
+        .collect();
+    match bytes {
+        Some(b) if v.contains(':') && matches!(tag, "3" | "6") && b.len() % 4 == 0 => b
+            .chunks(4)
+            .filter_map(|c| <[u8; 4]>::try_from(c).ok())
+            .map(|a| std::net::Ipv4Addr::from(a).to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(b) if v.contains(':') && !matches!(tag, "3" | "6") => {
+            String::from_utf8(b).unwrap_or(v)
+        }
+        _ => v,
+    }
+}
+
 impl Uci {
     /// The first or last address of a pool (dnsmasq.init: network + start, and that + limit
     /// - 1, never past the broadcast address).
@@ -133,7 +158,8 @@ impl Uci {
         let found = d
             .list(&id, option)
             .into_iter()
-            .find_map(|i| i.strip_prefix(&prefix).map(String::from));
+            .find_map(|i| i.strip_prefix(&prefix).map(String::from))
+            .map(|v| readable(tag, v));
         let from = args.opt_str("default_from")?.and_then(|f| {
             let (s, o) = f.rsplit_once('.')?;
             d.resolve(s).and_then(|s| d.option(&s.id, o))
@@ -252,6 +278,12 @@ mod tests {
         assert_eq!(u.get_tagged(&dns_d).unwrap(), "192.168.1.1");
         assert_eq!(u.get_tagged(&dom_d).unwrap(), "home.arpa");
         assert!(u.set_tagged(&dom, "a b").is_err());
+        assert_eq!(
+            readable("6", "c0:a8:01:01:09:09:09:09".into()),
+            "192.168.1.1,9.9.9.9"
+        );
+        assert_eq!(readable("15", "6c:61:6e".into()), "lan");
+        assert_eq!(readable("6", "192.168.1.1".into()), "192.168.1.1");
         u.prepare().unwrap();
         u.commit().unwrap();
         let text = std::fs::read_to_string(_d.0.join("dhcp")).unwrap();

@@ -2,7 +2,8 @@
 //! an option holding a space-separated list (`option reqopts '121 249'`), in the sections a
 //! table selects, is one row.
 //!
-//! A row's key is `<section>/<value>` (the k-th repeat of a value gets ` (k)`), so deleting
+//! A row's key is `<section>/<value>` (the k-th repeat of a value gets ` (k)`; a dnsmasq
+//! option's is `<section>/<code>`, so a write of its value keeps it), so deleting
 //! one item leaves the others' keys alone; a write that changes the value (or moves the item
 //! to another section) renames the row ([`Handler::renamed_key`](crate::backend::Handler)).
 //! Items keep the form they were written in: words of an option stay words, list lines stay
@@ -12,33 +13,46 @@
 //! in decimal or `0x` hex, or a name, then the value in hex; `reqopts`: codes only) are read
 //! and written by part: `field = "tag"` (the code, decimal) and `field = "data"` (hexBinary).
 
+use super::dhcpopt;
 use super::doc::Doc;
 use super::Uci;
 use crate::backend::{text, Args, BackendError, BindingKind};
 use crate::codec::toml;
 
 /// Arguments of a table of items.
-pub const TABLE_KEYS: [&str; 5] = ["items", "only_ip", "add_to", "off_list", "words"];
+pub const TABLE_KEYS: [&str; 6] = ["items", "only_ip", "add_to", "off_list", "words", "syntax"];
 /// Arguments of a value of one item.
-pub const VALUE_KEYS: [&str; 5] = ["row", "field", "only_ip", "off_list", "words"];
+pub const VALUE_KEYS: [&str; 6] = ["row", "field", "only_ip", "off_list", "words", "syntax"];
 /// What a value binding reads of its item.
 pub const FIELDS: [&str; 6] = ["value", "section", "order", "enable", "tag", "data"];
 
 /// The lists a table's rows live in: `on` (the option the system reads) and, where the
 /// board names one, `off` (`off_list`: a list of the same section only cwmpd reads, where a
 /// disabled row is kept; the system no longer sees the item, the ACS still does).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Lists<'a> {
     /// The option the system reads.
     pub on: &'a str,
     /// Where disabled items wait.
     pub off: Option<&'a str>,
+    /// The items are dnsmasq's `dhcp_option`s (`6,192.168.1.1`), not udhcpc's `OPT:hex`.
+    pub dnsmasq: bool,
     /// Items the `on` option does not hold yet are written as its words (`option reqopts
     /// '121'`: netifd's dhcp protocol reads `reqopts` as a string).
     pub words: bool,
 }
 
-impl Lists<'_> {
+impl<'a> Lists<'a> {
+    /// The lists of `option` as a binding's `off_list`, `words` and `syntax` say.
+    pub fn of_args(option: &'a str, args: &'a Args) -> Result<Lists<'a>, BackendError> {
+        Ok(Lists {
+            on: option,
+            off: args.opt_str("off_list")?,
+            words: args.opt_bool("words")?.unwrap_or(false),
+            dnsmasq: args.opt_str("syntax")? == Some("dnsmasq"),
+        })
+    }
+
     fn of(&self, enabled: bool) -> Result<&str, BackendError> {
         if enabled {
             Ok(self.on)
@@ -115,11 +129,22 @@ pub fn rows(d: &Doc, id: &str, lists: Lists, only_ip: bool) -> Vec<Row> {
             if only_ip && !value.is_empty() && !is_ip(&value) {
                 continue;
             }
-            let seen = out.iter().filter(|r| r.value == value).count();
-            let key = if seen == 0 {
-                format!("{id}/{value}")
+            // A dnsmasq option is known by its code: writing its value keeps its key.
+            let name = if lists.dnsmasq {
+                value.split(',').next().unwrap_or_default()
             } else {
-                format!("{id}/{value} ({})", seen + 1)
+                value.as_str()
+            };
+            let seen = out
+                .iter()
+                .filter(|r| {
+                    r.key == format!("{id}/{name}") || r.key.starts_with(&format!("{id}/{name} ("))
+                })
+                .count();
+            let key = if seen == 0 {
+                format!("{id}/{name}")
+            } else {
+                format!("{id}/{name} ({})", seen + 1)
             };
             out.push(Row {
                 key,
@@ -143,51 +168,14 @@ pub fn find(d: &Doc, key: &str, lists: Lists, only_ip: bool) -> Result<Row, Back
         .ok_or_else(|| BackendError::NotFound(format!("{} item {key:?}", lists.on)))
 }
 
-/// Option codes udhcpc knows by name (busybox `dhcp_option_strings`), the ones OpenWrt's
-/// `sendopts` use in practice.
-const NAMED: [(&str, u8); 8] = [
-    ("subnet", 1),
-    ("router", 3),
-    ("dns", 6),
-    ("hostname", 12),
-    ("domain", 15),
-    ("lease", 51),
-    ("vendor", 60),
-    ("clientid", 61),
-];
-
-/// An item `OPT[:VAL]` as (code, value in hex). A named option's value is text, hex-encoded.
-fn option_parts(item: &str) -> Result<(u8, String), BackendError> {
-    let (opt, val) = item.split_once(':').unwrap_or((item, ""));
-    let bad = || BackendError::InvalidValue(format!("{item:?} is not a DHCP option"));
-    let parsed = match opt.strip_prefix("0x").or_else(|| opt.strip_prefix("0X")) {
-        Some(h) => u8::from_str_radix(h, 16).ok(),
-        None => opt.parse::<u8>().ok(),
-    };
-    if let Some(code) = parsed {
-        let hex = val.to_ascii_lowercase();
-        if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad());
-        }
-        return Ok((code, hex));
-    }
-    let code = NAMED
-        .iter()
-        .find(|(n, _)| *n == opt)
-        .map(|(_, c)| *c)
-        .ok_or_else(bad)?;
-    let hex = val.bytes().map(|b| format!("{b:02x}")).collect();
-    Ok((code, hex))
-}
-
 /// Reads one field of a row.
-pub fn get(row: &Row, field: &str) -> Result<String, BackendError> {
+pub fn get(row: &Row, lists: Lists, field: &str) -> Result<String, BackendError> {
     Ok(match field {
         "section" => row.section.clone(),
         "order" => row.order.to_string(),
         "enable" => row.enabled.to_string(),
-        "tag" => option_parts(&row.value)?.0.to_string(),
-        "data" => option_parts(&row.value)?.1,
+        "tag" => dhcpopt::parts(&row.value, lists.dnsmasq)?.0.to_string(),
+        "data" => dhcpopt::parts(&row.value, lists.dnsmasq)?.1,
         _ => row.value.clone(),
     })
 }
@@ -240,27 +228,17 @@ pub fn set(
     only_ip: bool,
 ) -> Result<String, BackendError> {
     let new = match field {
-        "tag" | "data" => {
-            let (code, hex) = option_parts(&row.value).unwrap_or((0, String::new()));
-            let (code, hex) = if field == "tag" {
-                let c = value.parse::<u8>().map_err(|_| {
+        "tag" => {
+            let code = value
+                .parse::<u8>()
+                .ok()
+                .filter(|c| (1..=254).contains(c))
+                .ok_or_else(|| {
                     BackendError::InvalidValue(format!("option tag {value:?} is not 1 to 254"))
                 })?;
-                (c, hex)
-            } else {
-                (code, value.to_ascii_lowercase())
-            };
-            if !(1..=254).contains(&code) {
-                return Err(BackendError::InvalidValue(format!(
-                    "option tag {code} is not 1 to 254"
-                )));
-            }
-            if hex.is_empty() {
-                code.to_string()
-            } else {
-                format!("0x{code:02x}:{hex}")
-            }
+            dhcpopt::with_tag(&row.value, code, lists.dnsmasq)
         }
+        "data" => dhcpopt::with_data(&row.value, value, lists.dnsmasq)?,
         "section" | "enable" => {
             let (target, enabled) = if field == "section" {
                 let t = d
@@ -327,7 +305,7 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
     let is_str = |k: &str| args.get(k).is_some_and(|v| v.is_str());
     if kind == BindingKind::Table {
         if !args.contains_key("items") {
-            return ["only_ip", "add_to", "off_list", "words"]
+            return ["only_ip", "add_to", "off_list", "words", "syntax"]
                 .iter()
                 .find(|k| args.contains_key(**k))
                 .map(|k| Err(format!("`{k}` needs `items`")));
@@ -364,6 +342,12 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
             "`row`, `option` and `package` (strings) are required".into()
         ));
     }
+    if args
+        .get("syntax")
+        .is_some_and(|v| !matches!(v.as_str(), Some("udhcpc" | "dnsmasq")))
+    {
+        return Some(Err("`syntax` must be \"udhcpc\" or \"dnsmasq\"".into()));
+    }
     if let Some(f) = args.get("field") {
         if !f.as_str().is_some_and(|f| FIELDS.contains(&f)) {
             return Some(Err(format!("`field` must be one of {}", FIELDS.join(", "))));
@@ -385,13 +369,9 @@ impl Uci {
         let option = args.str("option")?.to_string();
         let key = args.str("row")?.to_string();
         let field = args.opt_str("field")?.unwrap_or("value").to_string();
-        let lists = Lists {
-            on: &option,
-            off: args.opt_str("off_list")?,
-            words: false,
-        };
+        let lists = Lists::of_args(&option, args)?;
         let row = find(self.doc(&pkg)?, &key, lists, false)?;
-        let raw = get(&row, &field)?;
+        let raw = get(&row, lists, &field)?;
         text::extract(&raw, &Self::map_rules(args))
     }
 
@@ -403,7 +383,6 @@ impl Uci {
         let field = args.opt_str("field")?.unwrap_or("value").to_string();
         let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
         let value = text::reverse_map(value, args)?;
-        let off = args.opt_str("off_list")?.map(String::from);
         // A row written twice in one operation is found under the key the first write gave it.
         let current = self
             .renamed
@@ -411,11 +390,7 @@ impl Uci {
             .cloned()
             .unwrap_or_else(|| key.clone());
         let d = self.doc_for_change(&pkg)?;
-        let lists = Lists {
-            on: &option,
-            off: off.as_deref(),
-            words: args.opt_bool("words")?.unwrap_or(false),
-        };
+        let lists = Lists::of_args(&option, args)?;
         let row = find(d, &current, lists, false)?;
         let new = set(d, &row, lists, &field, &value, only_ip)?;
         if new == key {
@@ -453,8 +428,7 @@ mod tests {
     fn on(option: &str) -> Lists<'_> {
         Lists {
             on: option,
-            off: None,
-            words: false,
+            ..Default::default()
         }
     }
 
@@ -462,6 +436,7 @@ mod tests {
         on: "dns",
         off: Some("cwmpd_dns_disabled"),
         words: false,
+        dnsmasq: false,
     };
 
     #[test]
@@ -472,15 +447,20 @@ mod tests {
         assert_eq!(r[1].key, "wan/149.112.112.112");
         let o = rows(&d, "iptv", on("reqopts"), false);
         assert_eq!(
-            o.iter().map(|r| get(r, "tag").unwrap()).collect::<Vec<_>>(),
+            o.iter()
+                .map(|r| get(r, Lists::default(), "tag").unwrap())
+                .collect::<Vec<_>>(),
             ["121", "249"]
         );
-        assert_eq!(get(&o[1], "order").unwrap(), "2");
+        assert_eq!(get(&o[1], Lists::default(), "order").unwrap(), "2");
         let s = rows(&d, "iptv", on("sendopts"), false);
-        assert_eq!(get(&s[0], "tag").unwrap(), "77");
-        assert_eq!(get(&s[0], "data").unwrap(), "696e7465726e6574");
-        assert_eq!(get(&s[1], "tag").unwrap(), "12");
-        assert_eq!(get(&s[1], "data").unwrap(), "737462");
+        assert_eq!(get(&s[0], Lists::default(), "tag").unwrap(), "77");
+        assert_eq!(
+            get(&s[0], Lists::default(), "data").unwrap(),
+            "696e7465726e6574"
+        );
+        assert_eq!(get(&s[1], Lists::default(), "tag").unwrap(), "12");
+        assert_eq!(get(&s[1], Lists::default(), "data").unwrap(), "737462");
         assert!(find(&d, "wan/1.1.1.1", on("dns"), true).is_err());
     }
 
@@ -550,7 +530,7 @@ mod tests {
         );
         let r = find(&d, "wan/9.9.9.9", DNS, true).unwrap();
         assert!(!r.enabled);
-        assert_eq!(get(&r, "enable").unwrap(), "false");
+        assert_eq!(get(&r, Lists::default(), "enable").unwrap(), "false");
         assert_eq!(
             set(&mut d, &r, DNS, "value", "1.0.0.1", true).unwrap(),
             "wan/1.0.0.1"
@@ -575,6 +555,7 @@ mod tests {
             on: "reqopts",
             off: Some("cwmpd_reqopts_disabled"),
             words: true,
+            dnsmasq: false,
         };
         let n = add(&mut d, "lan", req, false).unwrap();
         set(&mut d, &n, req, "tag", "33", false).unwrap();

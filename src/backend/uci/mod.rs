@@ -9,6 +9,7 @@
 //! the CWMP session, from `apply`.
 
 mod dhcp;
+mod dhcpopt;
 pub mod doc;
 pub mod items;
 
@@ -530,11 +531,7 @@ impl Handler for Uci {
             }
             if let Some(option) = args.opt_str("items")? {
                 let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
-                let lists = items::Lists {
-                    on: option,
-                    off: args.opt_str("off_list")?,
-                    words: false,
-                };
+                let lists = items::Lists::of_args(option, args)?;
                 for r in items::rows(d, &s.id, lists, only_ip) {
                     out.push(
                         Instance::new(r.key)
@@ -580,12 +577,7 @@ impl Handler for Uci {
                 .opt_str("add_to")?
                 .ok_or(BackendError::Unsupported("add (no `add_to` section)"))?
                 .to_string();
-            let off = args.opt_str("off_list")?.map(String::from);
-            let lists = items::Lists {
-                on: &option,
-                off: off.as_deref(),
-                words: args.opt_bool("words")?.unwrap_or(false),
-            };
+            let lists = items::Lists::of_args(&option, args)?;
             let r = items::add(self.doc_for_change(&pkg)?, &to, lists, only_ip)?;
             return Ok(Instance::new(r.key)
                 .var("section", r.section)
@@ -623,12 +615,7 @@ impl Handler for Uci {
         let pkg = args.str("package")?.to_string();
         if let Some(option) = args.opt_str("items")? {
             let option = option.to_string();
-            let off = args.opt_str("off_list")?.map(String::from);
-            let lists = items::Lists {
-                on: &option,
-                off: off.as_deref(),
-                words: false,
-            };
+            let lists = items::Lists::of_args(&option, args)?;
             let d = self.doc_for_change(&pkg)?;
             let row = items::find(d, &instance.key, lists, false)?;
             return if items::delete(d, &row, lists) {
