@@ -163,6 +163,7 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
                 (&s(POOL, "DomainName"), "home.arpa"),
                 (&s(CLIENT, "SentOption.1.Value"), "0102"),
                 (&s(CLIENT, "ReqOption.2.Tag"), "42"),
+                (&s(CLIENT, "ReqOption.2.Order"), "1"),
             ],
             "k1",
         ),
@@ -260,6 +261,8 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
     assert_eq!(value(last, &s(CLIENT, "ReqOption.1.Enable")), "false");
     assert_eq!(value(last, &s(CLIENT, "ReqOption.1.Tag")), "121");
     assert_eq!(value(last, &s(CLIENT, "ReqOption.2.Tag")), "42");
+    assert_eq!(value(last, &s(CLIENT, "ReqOption.2.Order")), "1");
+    assert_eq!(value(last, &s(CLIENT, "ReqOption.1.Order")), "2");
     assert_eq!(
         value(last, "Device.DNS.Client.Server.1.DNSServer"),
         "8.8.8.8"

@@ -256,7 +256,28 @@ pub fn set(
             take(d, row, lists)?;
             return put(d, &target, &row.value, enabled, lists, only_ip).map(|r| r.key);
         }
-        "order" => return Err(BackendError::Unsupported("set of an item's order")),
+        "order" => {
+            // TR-181 Order: the item's place in the on list (udhcpc asks in that order).
+            let (mut list, words) = items(d, &row.section, lists.on);
+            let n = value
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=list.len()).contains(n));
+            let (Some(n), true) = (n, row.enabled) else {
+                return Err(BackendError::InvalidValue(format!(
+                    "order {value:?}: not a place among the {} enabled items",
+                    list.len()
+                )));
+            };
+            let item = list.remove(row.pos);
+            list.insert(n - 1, item);
+            store(d, &row.section, lists.on, &list, words);
+            return rows(d, &row.section, lists, only_ip)
+                .into_iter()
+                .find(|r| r.pos == n - 1 && r.enabled)
+                .map(|r| r.key)
+                .ok_or_else(|| BackendError::NotFound(row.key.clone()));
+        }
         _ => value.to_string(),
     };
     let option = lists.of(row.enabled)?;
@@ -564,5 +585,13 @@ mod tests {
         let text = d.render();
         assert!(text.contains("\toption reqopts '33'\n"), "{text}");
         assert!(!text.contains("cwmpd_reqopts_disabled"), "{text}");
+        let r = find(&d, "iptv/249", req, false).unwrap();
+        assert_eq!(
+            set(&mut d, &r, req, "order", "1", false).unwrap(),
+            "iptv/249"
+        );
+        assert!(d.render().contains("option reqopts '249 121'"));
+        let r = find(&d, "iptv/249", req, false).unwrap();
+        assert!(set(&mut d, &r, req, "order", "3", false).is_err());
     }
 }
