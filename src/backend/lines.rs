@@ -132,6 +132,15 @@ impl Lines {
         Ok(read(file)?.lines().map(String::from).collect())
     }
 
+    /// The lines of a file whose words are a switch: it must exist (a system without it,
+    /// musl's, has no such switch).
+    fn switch_lines(&self, file: &Path) -> Result<Vec<String>, BackendError> {
+        if !self.staged.contains_key(file) && !file.exists() {
+            return Err(BackendError::NotFound(format!("{}", file.display())));
+        }
+        self.lines(file)
+    }
+
     /// Stages new lines for a file (remembering its text before the first change).
     fn stage(&mut self, file: &Path, lines: Vec<String>) -> Result<(), BackendError> {
         if let Some(e) = self.staged.get_mut(file) {
@@ -368,13 +377,21 @@ impl Lines {
     /// The value before `map`.
     fn raw(&mut self, args: &Args) -> Result<String, BackendError> {
         if let Some(has) = args.opt_str("has")? {
-            let lines = self.lines(Path::new(args.str("file")?))?;
+            let file = Path::new(args.str("file")?);
+            let lines = self.switch_lines(file)?;
             let word = args.str("word")?;
-            let on = lines.iter().any(|l| {
+            let mut on = None;
+            for l in &lines {
                 let mut w = l.split_whitespace();
-                w.next() == Some(word) && w.any(|x| x == has)
+                if w.next() == Some(word) {
+                    on = Some(on.unwrap_or(false) || w.any(|x| x == has));
+                }
+            }
+            // No such line: the program's built-in default applies, which the file does
+            // not say.
+            return on.map(|b| b.to_string()).ok_or_else(|| {
+                BackendError::NotFound(format!("{}: no {word} line", file.display()))
             });
-            return Ok(on.to_string());
         }
         let (_, row) = self.row(args)?;
         Ok(match args.opt_str("field")?.unwrap_or("value") {
@@ -389,7 +406,7 @@ impl Lines {
         let word = args.str("word")?;
         let disabled = args.opt_str("disabled")?;
         if let Some(has) = args.opt_str("has")? {
-            let mut lines = self.lines(&file)?;
+            let mut lines = self.switch_lines(&file)?;
             let on = value == "true";
             let mut found = false;
             for l in lines.iter_mut() {
@@ -404,8 +421,12 @@ impl Lines {
                 }
                 *l = kept.join(" ");
             }
-            if on && !found {
-                lines.push(format!("{word} {has}"));
+            if !found {
+                // glibc's default for a missing line is more than this one word.
+                return Err(BackendError::NotFound(format!(
+                    "{}: no {word} line",
+                    file.display()
+                )));
             }
             return self.stage(&file, lines);
         }
@@ -572,6 +593,14 @@ mod tests {
         h.set(&a, "true").unwrap();
         commit(&mut h);
         assert_eq!(h.get(&a).unwrap(), "true");
+        // No such line, or no such file: the switch is not there.
+        let n = args(&format!(
+            "file = {f:?}\nword = \"networks:\"\nhas = \"dns\""
+        ));
+        assert!(matches!(h.get(&n), Err(BackendError::NotFound(_))));
+        let m = args("file = \"/nonexistent/nsswitch.conf\"\nword = \"hosts:\"\nhas = \"dns\"");
+        assert!(matches!(h.get(&m), Err(BackendError::NotFound(_))));
+        assert!(matches!(h.set(&m, "true"), Err(BackendError::NotFound(_))));
     }
 
     #[test]
