@@ -296,7 +296,9 @@ impl Handler for Lines {
         a.table
             .insert("key".into(), toml::Value::String(instance.key.clone()));
         let (mut lines, row) = self.row(&a)?;
-        lines.remove(row.line);
+        if row.line < lines.len() {
+            lines.remove(row.line);
+        }
         let file = PathBuf::from(args.str("file")?);
         self.stage(&file, lines)
     }

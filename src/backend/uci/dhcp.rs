@@ -189,7 +189,11 @@ impl Uci {
             (Some(n), true) => {
                 list.remove(n);
             }
-            (Some(n), false) => list[n] = item,
+            (Some(n), false) => {
+                if let Some(slot) = list.get_mut(n) {
+                    *slot = item;
+                }
+            }
             (None, true) => {}
             (None, false) => list.push(item),
         }

@@ -269,6 +269,9 @@ pub fn set(
                     list.len()
                 )));
             };
+            if row.pos >= list.len() {
+                return Err(BackendError::NotFound(row.key.clone()));
+            }
             let item = list.remove(row.pos);
             list.insert(n - 1, item);
             store(d, &row.section, lists.on, &list, words);
