@@ -201,6 +201,8 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
             ],
             "k4",
         ),
+        add("Device.DHCPv4.Client."),
+        delete("Device.DHCPv4.Client.2."),
         gpv(&["Device.DNS.", POOL, CLIENT]),
     ];
     let (agent, replies) = session("dns-owrt", &acs, &requests, |d| openwrt_board(d, &url));
@@ -248,8 +250,11 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
     assert_eq!(instance(&replies[10]), "4");
     assert_eq!(replies[11].name, "SetParameterValuesResponse", "{log}");
 
+    assert_eq!(instance(&replies[12]), "2");
+    assert_eq!(replies[13].name, "DeleteObjectResponse", "{log}");
+
     // Rows whose value changed keep their instance numbers.
-    let last = &replies[12];
+    let last = &replies[14];
     assert_eq!(value(last, &s(POOL, "Option.1.Value")), "c0a80101");
     assert_eq!(value(last, &s(POOL, "Option.2.Enable")), "false");
     assert_eq!(value(last, &s(POOL, "Option.3.Tag")), "15");
@@ -309,6 +314,11 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
         assert!(network.contains(want), "{want:?} not in\n{network}");
     }
     assert!(!network.contains("cwmpd_sendopts_disabled"), "{network}");
+    // The client added and deleted again: an interface left unconfigured.
+    assert!(
+        network.contains("config interface 'dhcp1'\n\toption proto 'none'\n"),
+        "{network}"
+    );
     let dhcp = std::fs::read_to_string(cfg.join("dhcp")).unwrap();
     for want in [
         "\tlist server '/corp.example/10.20.0.53'\n\tlist server '149.112.112.112'\n\tlist server '194.242.2.2'\n",

@@ -64,7 +64,7 @@ const VALUE_KEYS: [&str; 13] = [
     "default",
     "duration",
 ];
-const TABLE_KEYS: [&str; 9] = [
+const TABLE_KEYS: [&str; 10] = [
     "package",
     "type",
     "exclude",
@@ -74,6 +74,7 @@ const TABLE_KEYS: [&str; 9] = [
     "join",
     "within",
     "defaults",
+    "delete_sets",
 ];
 
 /// An IPv4 address as a number.
@@ -280,6 +281,7 @@ impl Handler for Uci {
             for (key, need) in [
                 ("match", &[][..]),
                 ("defaults", &[][..]),
+                ("delete_sets", &[][..]),
                 ("join", &["package", "by"][..]),
                 ("within", &["option", "network", "netmask"][..]),
             ] {
@@ -629,6 +631,21 @@ impl Handler for Uci {
             .get("section")
             .cloned()
             .unwrap_or_else(|| instance.key.clone());
+        // `delete_sets`: the row is a role of a section (a network interface's dhcp protocol),
+        // not the section: deleting it sets these options (`proto = "none"`), so it leaves
+        // the table and the section stays.
+        if let Some(sets) = sub_table(args, "delete_sets")? {
+            let d = self.doc_for_change(&pkg)?;
+            let mut ok = d.resolve(&id).is_some();
+            for (k, v) in sets {
+                ok &= d.set_option(&id, k, v.as_str().unwrap_or_default());
+            }
+            return if ok {
+                Ok(())
+            } else {
+                Err(BackendError::NotFound(format!("{pkg}.{id}")))
+            };
+        }
         if self.doc_for_change(&pkg)?.delete_section(&id) {
             Ok(())
         } else {

@@ -442,3 +442,26 @@ fn a_default_covers_a_missing_package_or_section_too() {
         Err(BackendError::NotFound(_))
     ));
 }
+
+#[test]
+fn delete_sets_turns_a_role_off_and_keeps_the_section() {
+    let t = tree("delete-sets");
+    let mut h = handler(&t);
+    let args = a("package = \"network\"\ntype = \"interface\"\nmatch = { proto = \"dhcp\" }\ndelete_sets = { proto = \"none\" }");
+    let rows = h.instances(&args).unwrap();
+    let first = rows
+        .first()
+        .expect("a dhcp interface in the fixture")
+        .clone();
+    h.delete(&args, &first).unwrap();
+    h.prepare().unwrap();
+    h.commit().unwrap();
+    let after = h.instances(&args).unwrap();
+    assert_eq!(after.len(), rows.len() - 1);
+    let text = std::fs::read_to_string(t.0.join("network")).unwrap();
+    assert!(
+        text.contains(&format!("config interface '{}'", first.key)),
+        "{text}"
+    );
+    assert!(text.contains("option proto 'none'"), "{text}");
+}
