@@ -64,7 +64,9 @@ fn ipv4(s: &str) -> Result<u32, BackendError> {
 fn range(uci: &mut Uci, args: &Args) -> Result<(String, String, u32, u32, u32, u32), BackendError> {
     let (pkg, id) = uci.section_id(args)?;
     let net = args.str("network")?;
-    let m = super::mask(args.str("netmask")?)
+    // dnsmasq.init: the pool's own `netmask` overrides the interface's.
+    let own = uci.doc(&pkg)?.option(&id, "netmask");
+    let m = super::mask(own.as_deref().unwrap_or(args.str("netmask")?))
         .ok_or_else(|| BackendError::NotFound("the pool's interface has no netmask".into()))?;
     let base = super::ipv4(net)
         .ok_or_else(|| BackendError::NotFound("the pool's interface has no address".into()))?
