@@ -203,6 +203,8 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
         ),
         add("Device.DHCPv4.Client."),
         delete("Device.DHCPv4.Client.2."),
+        // A server without an address cannot be enabled (dnsmasq would get an empty one).
+        spv(&[(&s(SERVER, "3.Enable"), "true")], "bad3"),
         gpv(&["Device.DNS.", POOL, CLIENT]),
     ];
     let (agent, replies) = session("dns-owrt", &acs, &requests, |d| openwrt_board(d, &url));
@@ -253,8 +255,10 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
     assert_eq!(instance(&replies[12]), "2");
     assert_eq!(replies[13].name, "DeleteObjectResponse", "{log}");
 
+    assert_eq!(set_fault(&replies[14]), Some(9007), "{}", replies[14].raw);
+
     // Rows whose value changed keep their instance numbers.
-    let last = &replies[14];
+    let last = &replies[15];
     assert_eq!(value(last, &s(POOL, "Option.1.Value")), "c0a80101");
     assert_eq!(value(last, &s(POOL, "Option.2.Enable")), "false");
     assert_eq!(value(last, &s(POOL, "Option.3.Tag")), "15");

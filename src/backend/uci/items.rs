@@ -252,6 +252,13 @@ pub fn set(
             if target == row.section && enabled == row.enabled {
                 return Ok(row.key.clone());
             }
+            // An empty item read by the system is a broken one (`--server=` stops dnsmasq):
+            // a new row gets its value first (earlier in the same SetParameterValues will do).
+            if enabled && row.value.is_empty() {
+                return Err(BackendError::InvalidValue(
+                    "an item without a value cannot be enabled".into(),
+                ));
+            }
             lists.of(enabled)?;
             take(d, row, lists)?;
             return put(d, &target, &row.value, enabled, lists, only_ip).map(|r| r.key);
@@ -562,6 +569,7 @@ mod tests {
         // A new row starts disabled: the system never reads an empty item.
         let n = add(&mut d, "wan", DNS, true).unwrap();
         assert!(!n.enabled);
+        assert!(set(&mut d, &n, DNS, "enable", "true", true).is_err());
         let text = d.render();
         assert!(
             text.contains("\tlist dns '149.112.112.112'\n\tlist cwmpd_dns_disabled '1.0.0.1'\n\tlist cwmpd_dns_disabled ''\n"),
