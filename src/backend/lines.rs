@@ -440,6 +440,11 @@ impl Lines {
                         "this file has no disabled rows".into(),
                     ));
                 }
+                if value == "true" && !row.enabled && row.value.is_empty() {
+                    return Err(BackendError::InvalidValue(
+                        "a row without a value cannot be enabled".into(),
+                    ));
+                }
                 render_row(word, disabled, value == "true", &row.value)
             }
             _ => {
@@ -552,6 +557,11 @@ mod tests {
         h.set(&e, "false").unwrap();
         let new = h.add(&args(&base)).unwrap();
         assert_eq!(new.key, "#1");
+        let empty = args(&format!("{base}\nkey = \"#1\"\nfield = \"enable\""));
+        assert!(matches!(
+            h.set(&empty, "true"),
+            Err(BackendError::InvalidValue(_))
+        ));
         commit(&mut h);
         assert_eq!(
             std::fs::read_to_string(&f).unwrap(),
