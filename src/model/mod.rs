@@ -232,7 +232,7 @@ impl Model {
                 self.read_errors.push(e.to_string());
                 node.params
                     .get(index)
-                    .map(|p| value::default_for(p.schema.syntax.base))
+                    .map(|p| value::fallback(&p.schema.syntax))
                     .unwrap_or("")
                     .to_string()
             }
@@ -333,7 +333,11 @@ impl Model {
                 listed.len().to_string()
             }
         };
-        Ok(normalize(p.schema.syntax.base, raw))
+        let v = normalize(p.schema.syntax.base, raw);
+        value::conform(&p.schema.syntax, v).map_err(|e| ModelError::Backend {
+            path: path.to_string(),
+            error: BackendError::InvalidValue(format!("read a value outside its type ({e})")),
+        })
     }
 
     /// Current values of these parameters, in one operation; a path that names nothing

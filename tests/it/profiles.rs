@@ -513,7 +513,7 @@ fn copy_tree(from: &Path, to: &Path) {
 /// `dir`): UCI files, lease files, account files, sysfs sensors, and a stand-in `ubus`
 /// printing netifd, iwinfo and hostapd answers. The agent finds its ACS where OpenWrt keeps
 /// it, in /etc/config/cwmpd: pointed at `acs_url` here.
-fn openwrt_board(dir: &Path, acs_url: &str) -> String {
+pub(crate) fn openwrt_board(dir: &Path, acs_url: &str) -> String {
     copy_tree(&root().join("tests/fixtures/openwrt"), dir);
     let uci = dir.join("etc/config/cwmpd");
     let text = std::fs::read_to_string(&uci).unwrap();
