@@ -7,12 +7,14 @@
 //! handler's `set` is called.
 
 pub mod builtin;
+pub mod clock_sync;
 pub mod command;
 pub mod constant;
 #[cfg(feature = "diagnostics")]
 pub mod diagnostics;
 pub mod file;
 pub mod leases;
+pub mod leds;
 #[cfg(feature = "netlink")]
 pub mod netlink;
 pub mod rmon;

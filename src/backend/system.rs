@@ -1,7 +1,7 @@
-//! `system`: Linux facts that need a little computation — uptime, memory, CPU usage, clock
-//! and time zone, identity (serial number, OUI), kernel and OS names, host name — and the
-//! process table. `/proc`, `/sys` and `/etc` are constructor arguments so tests can point
-//! them at a fake tree.
+//! `system`: Linux facts that need a little computation — uptime, memory, CPU usage, clock,
+//! its synchronisation (`clock_sync`, [`crate::backend::clock_sync`]) and time zone, identity
+//! (serial number, OUI), kernel and OS names, host name — and the process table. `/proc`,
+//! `/sys` and `/etc` are constructor arguments so tests can point them at a fake tree.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,8 +13,9 @@ use crate::codec::toml;
 /// Most processes listed.
 pub const MAX_PROCESSES: usize = 4096;
 
-const WHATS: [&str; 14] = [
+const WHATS: [&str; 15] = [
     "uptime",
+    "clock_sync",
     "now",
     "localtime_zone",
     "memory_total",
@@ -323,6 +324,7 @@ impl Handler for System {
                     .map_err(|_| BackendError::InvalidValue(t.clone()))
             }
             "now" => Ok(datetime::format_utc(now())),
+            "clock_sync" => crate::backend::clock_sync::status().map(str::to_string),
             "localtime_zone" => self.localtime_zone(),
             "memory_total" => self.meminfo("MemTotal"),
             "memory_free" => self

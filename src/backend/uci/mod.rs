@@ -7,6 +7,9 @@
 //! files back (a change is all or nothing across packages and other handlers). The board's
 //! apply command for each changed package (`/etc/init.d/network reload` …) runs once after
 //! the CWMP session, from `apply`.
+//!
+//! `mtime = true` with only a `package` reads when the package's file last changed (TR-181
+//! `Firewall.LastChange`: fw4 is configured by `/etc/config/firewall` alone).
 
 pub mod doc;
 
@@ -44,7 +47,8 @@ pub struct Uci {
     pending_apply: BTreeSet<String>,
 }
 
-const VALUE_KEYS: [&str; 13] = [
+const VALUE_KEYS: [&str; 14] = [
+    "mtime",
     "scale",
     "divide",
     "package",
@@ -174,6 +178,22 @@ impl Uci {
         })
     }
 
+    /// When the package's file was last modified (dateTime, UTC).
+    fn mtime(&self, pkg: &str) -> Result<String, BackendError> {
+        if !valid_package(pkg) {
+            return Err(BackendError::BadArgs(format!("package {pkg:?}")));
+        }
+        let path = self.dir.join(pkg);
+        let t = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .map_err(|e| BackendError::NotFound(format!("{}: {e}", path.display())))?;
+        let secs = match t.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            Err(_) => 0,
+        };
+        Ok(crate::codec::datetime::format_utc(secs))
+    }
+
     fn stamp(&self, pkg: &str) -> Option<(SystemTime, u64)> {
         let m = std::fs::metadata(self.dir.join(pkg)).ok()?;
         Some((m.modified().ok()?, m.len()))
@@ -278,6 +298,15 @@ impl Handler for Uci {
             }
             return Ok(());
         }
+        if args.contains_key("mtime") {
+            if args.get("mtime").and_then(|v| v.as_bool()) != Some(true) || args.len() != 2 {
+                return Err("`mtime = true` goes with a `package` and nothing else".into());
+            }
+            if kind == BindingKind::ReadWrite {
+                return Err("a file's modification time cannot be written".into());
+            }
+            return Ok(());
+        }
         need("section")?;
         need("option")?;
         for flag in ["list", "bool", "invert", "duration"] {
@@ -310,6 +339,9 @@ impl Handler for Uci {
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        if args.opt_bool("mtime")? == Some(true) {
+            return self.mtime(args.str("package")?);
+        }
         let option = args.str("option")?.to_string();
         let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
         let (pkg, id, raw) = match self.section_id(args) {

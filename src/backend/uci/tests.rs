@@ -442,3 +442,26 @@ fn a_default_covers_a_missing_package_or_section_too() {
         Err(BackendError::NotFound(_))
     ));
 }
+
+#[test]
+fn mtime_reads_when_the_package_file_changed() {
+    let t = tree("mtime");
+    let mut u = handler(&t);
+    let f = std::fs::File::options()
+        .write(true)
+        .open(t.0.join("firewall"))
+        .unwrap();
+    f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        .unwrap();
+    drop(f);
+    let args = a("package = \"firewall\"\nmtime = true");
+    assert_eq!(u.get(&args).unwrap(), "2023-11-14T22:13:20Z");
+    assert!(matches!(
+        u.get(&a("package = \"nope\"\nmtime = true")),
+        Err(BackendError::NotFound(_))
+    ));
+    assert!(u.check(BindingKind::Read, &args.table).is_ok());
+    assert!(u.check(BindingKind::ReadWrite, &args.table).is_err());
+    let extra = a("package = \"firewall\"\nmtime = true\noption = \"x\"");
+    assert!(u.check(BindingKind::Read, &extra.table).is_err());
+}
