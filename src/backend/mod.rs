@@ -7,12 +7,12 @@
 //! handler's `set` is called.
 
 pub mod builtin;
-pub mod clock_sync;
 pub mod command;
 pub mod constant;
 #[cfg(feature = "diagnostics")]
 pub mod diagnostics;
 pub mod file;
+pub mod kernel;
 pub mod leases;
 pub mod leds;
 #[cfg(feature = "netlink")]

@@ -8,6 +8,12 @@
 //! apply command for each changed package (`/etc/init.d/network reload` …) runs once after
 //! the CWMP session, from `apply`.
 //!
+//! A table with `each = "<option>"` has one row per word of that option in each section (a
+//! zone's `network`s, a redirect's `proto 'tcp udp'`): the key is the section's name when the
+//! option holds one word (or none), `<section>.<word>` otherwise, and the variable `each` is
+//! the word. A value read with `word = "{each}"` is that word when the option still holds it
+//! (written, the option gets the value alone).
+//!
 //! `mtime = true` with only a `package` reads when the package's file last changed (TR-181
 //! `Firewall.LastChange`: fw4 is configured by `/etc/config/firewall` alone).
 
@@ -47,8 +53,9 @@ pub struct Uci {
     pending_apply: BTreeSet<String>,
 }
 
-const VALUE_KEYS: [&str; 14] = [
+const VALUE_KEYS: [&str; 15] = [
     "mtime",
+    "word",
     "scale",
     "divide",
     "package",
@@ -63,7 +70,8 @@ const VALUE_KEYS: [&str; 14] = [
     "default",
     "duration",
 ];
-const TABLE_KEYS: [&str; 9] = [
+const TABLE_KEYS: [&str; 10] = [
+    "each",
     "package",
     "type",
     "exclude",
@@ -266,6 +274,11 @@ impl Handler for Uci {
                 return Err(format!("invalid package name {p:?}"));
             }
         }
+        for key in ["each", "word"] {
+            if args.get(key).is_some_and(|v| !v.is_str()) {
+                return Err(format!("`{key}` must be a string"));
+            }
+        }
         if kind == BindingKind::Table {
             need("type")?;
             if args
@@ -372,6 +385,13 @@ impl Handler for Uci {
             (None, None) if is_list => String::new(),
             (None, None) => return Err(BackendError::NotFound(format!("{pkg}.{id}.{option}"))),
         };
+        let raw = match args.opt_str("word")? {
+            Some(w) if !w.is_empty() => match raw.split_whitespace().find(|x| *x == w) {
+                Some(w) => w.to_string(),
+                None => return Err(BackendError::NotFound(format!("{pkg}.{id}.{option} {w}"))),
+            },
+            _ => raw,
+        };
         if args.opt_bool("duration")?.unwrap_or(false) {
             return duration_secs(&raw).map(|n| n.to_string()).ok_or_else(|| {
                 BackendError::InvalidValue(format!(
@@ -461,6 +481,7 @@ impl Handler for Uci {
         let ty = args.str("type")?.to_string();
         let exclude = args.opt_str_list("exclude")?.unwrap_or_default();
         let only = args.opt_str("name")?.map(String::from);
+        let each = args.opt_str("each")?.map(String::from);
         let want: Vec<(String, String)> = match args.table.get("match") {
             Some(toml::Value::Table(t)) => t
                 .iter()
@@ -526,6 +547,14 @@ impl Handler for Uci {
                     }
                 }
             }
+            let words: Vec<String> = match &each {
+                Some(e) => opts
+                    .iter()
+                    .filter(|(n, _)| n == e)
+                    .flat_map(|(_, v)| v.split_whitespace().map(String::from).collect::<Vec<_>>())
+                    .collect(),
+                None => Vec::new(),
+            };
             for (k, v) in opts {
                 // Lists are joined with spaces; `ucilist_` has them with commas, as TR-181
                 // lists and `ref` keys want them.
@@ -535,7 +564,18 @@ impl Handler for Uci {
                 );
                 inst = inst.var(&format!("uci_{k}"), v);
             }
-            out.push(inst);
+            match words.as_slice() {
+                _ if each.is_none() => out.push(inst),
+                [] => out.push(inst.var("each", "")),
+                [w] => out.push(inst.var("each", w.clone())),
+                many => {
+                    for w in many {
+                        let mut row = inst.clone().var("each", w.clone());
+                        row.key = format!("{}.{w}", s.id);
+                        out.push(row);
+                    }
+                }
+            }
         }
         Ok(out)
     }

@@ -1,8 +1,13 @@
-//! The kernel's clock synchronisation state, for TR-181 `Time.Status` (`system` handler,
-//! `what = "clock_sync"`). An NTP client (OpenWrt's BusyBox ntpd, chrony, systemd-timesyncd)
+//! Facts the kernel answers only through system calls, for the `system` handler.
+//!
+//! `what = "clock_sync"`, TR-181 `Time.Status`: an NTP client (OpenWrt's BusyBox ntpd, chrony, systemd-timesyncd)
 //! that disciplines the clock tells the kernel so through adjtimex(2); the kernel clears
 //! `STA_UNSYNC` then and answers `TIME_ERROR` while the clock is not synchronised. Reading it
 //! (modes 0) changes nothing and needs no privilege.
+//!
+//! `what = "kernel_log_size"`, the `VendorLogFile` `MaximumSize` of the kernel's ring buffer
+//! (what `dmesg` shows): syslog(2) `SYSLOG_ACTION_SIZE_BUFFER`, in bytes. With
+//! `kernel.dmesg_restrict` set it needs CAP_SYSLOG, as reading the log does.
 
 use crate::backend::BackendError;
 
@@ -19,6 +24,20 @@ pub fn status() -> Result<&'static str, BackendError> {
         )));
     }
     Ok(from_state(state, tx.status))
+}
+
+/// The size of the kernel's log buffer, bytes.
+pub fn log_buffer_size() -> Result<u64, BackendError> {
+    /// SYSLOG_ACTION_SIZE_BUFFER (include/linux/syslog.h).
+    const SIZE_BUFFER: libc::c_int = 10;
+    // SAFETY: this action reads no buffer; a null pointer with length 0 is what it expects.
+    let n = unsafe { libc::klogctl(SIZE_BUFFER, std::ptr::null_mut(), 0) };
+    u64::try_from(n).map_err(|_| {
+        BackendError::Io(format!(
+            "syslog(SYSLOG_ACTION_SIZE_BUFFER): {}",
+            std::io::Error::last_os_error()
+        ))
+    })
 }
 
 /// The status for adjtimex's return value and its `status` bits.
@@ -49,5 +68,9 @@ mod tests {
     fn the_running_kernel_answers() {
         let s = status().unwrap();
         assert!(s == "Synchronized" || s == "Unsynchronized", "{s}");
+        // Unprivileged under dmesg_restrict it is refused, never a panic.
+        if let Ok(n) = log_buffer_size() {
+            assert!(n >= 4096, "{n}");
+        }
     }
 }
