@@ -275,6 +275,13 @@ fn services_read_from_uci_sysfs_and_the_kernel() {
 fn sets_reach_the_uci_files_and_impossible_values_are_refused() {
     let changed = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let (acs, agent) = started("svc-set", changed);
+    let ip = session(&acs, &agent, &[gpv(&["Device.IP.Interface."])]);
+    let guest = ip[0]
+        .values()
+        .into_iter()
+        .find(|(n, v)| n.ends_with(".Name") && v == "guest")
+        .map(|(n, _)| n.trim_end_matches("Name").trim_end_matches('.').to_string())
+        .expect("the guest network's IP interface");
     let r = session(
         &acs,
         &agent,
@@ -295,6 +302,8 @@ fn sets_reach_the_uci_files_and_impossible_values_are_refused() {
                     ),
                     // The UDP half of Game-Server: the section becomes UDP alone.
                     ("Device.NAT.PortMapping.3.Protocol", "string", "UDP"),
+                    // Zone wan masquerades guest instead of iptv.
+                    ("Device.NAT.InterfaceSetting.3.Interface", "string", &guest),
                 ],
                 "svc-1",
             ),
@@ -310,6 +319,7 @@ fn sets_reach_the_uci_files_and_impossible_values_are_refused() {
             gpv(&[
                 "Device.Firewall.LastChange",
                 "Device.NAT.PortMappingNumberOfEntries",
+                "Device.NAT.InterfaceSetting.3.Interface",
             ]),
         ],
     );
@@ -341,6 +351,10 @@ fn sets_reach_the_uci_files_and_impossible_values_are_refused() {
         firewall.contains("option dest_ip '192.168.1.105'\n\toption proto 'udp'"),
         "{firewall}"
     );
+    assert!(
+        firewall.contains("\tlist network 'wan6'\n\tlist network 'guest'\n"),
+        "{firewall}"
+    );
     // The device cannot be what these ask: 9007 with the reason, nothing written.
     assert_eq!(set_fault(&r[1]), Some(9007));
     // The reason is the agent's to log (the wire's FaultString is the code's text).
@@ -359,6 +373,7 @@ fn sets_reach_the_uci_files_and_impossible_values_are_refused() {
         "2023-11-14T22:13:20Z"
     );
     assert_eq!(value(&v, "Device.NAT.PortMappingNumberOfEntries"), "2");
+    assert_eq!(value(&v, "Device.NAT.InterfaceSetting.3.Interface"), guest);
     // Each changed package's service is reloaded after the session.
     for p in ["upnpd", "system", "firewall"] {
         let applied = agent.file(&format!("applied-{p}"));

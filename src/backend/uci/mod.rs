@@ -10,9 +10,10 @@
 //!
 //! A table with `each = "<option>"` has one row per word of that option in each section (a
 //! zone's `network`s, a redirect's `proto 'tcp udp'`): the key is the section's name when the
-//! option holds one word (or none), `<section>.<word>` otherwise, and the variable `each` is
-//! the word. A value read with `word = "{each}"` is that word when the option still holds it
-//! (written, the option gets the value alone).
+//! option holds one word (or none), `<section>.<n>` (its place, from 1) otherwise, and the
+//! variable `each` is the word. A value read with `word = "{each}"` is that word when the
+//! option still holds it; written, a UCI list gets the value in that word's place, a plain
+//! option the value alone.
 //!
 //! `mtime = true` with only a `package` reads when the package's file last changed (TR-181
 //! `Firewall.LastChange`: fw4 is configured by `/etc/config/firewall` alone).
@@ -439,9 +440,16 @@ impl Handler for Uci {
         } else {
             text::reverse_map(value, args)?
         };
-        let item = args.opt_int("item")?;
+        let mut item = args.opt_int("item")?;
         let is_list = args.opt_bool("list")?.unwrap_or(false);
+        let word = args.opt_str("word")?.unwrap_or("").to_string();
         let d = self.doc_for_change(&pkg)?;
+        // `word` in a UCI list: that item is replaced (in a plain option, the whole option).
+        if !word.is_empty() {
+            if let Some(i) = d.list(&id, &option).iter().position(|x| *x == word) {
+                item = i64::try_from(i).ok();
+            }
+        }
         let ok = match (item, is_list) {
             (Some(n), _) => {
                 let mut items = d.list(&id, &option);
@@ -569,9 +577,9 @@ impl Handler for Uci {
                 [] => out.push(inst.var("each", "")),
                 [w] => out.push(inst.var("each", w.clone())),
                 many => {
-                    for w in many {
+                    for (n, w) in many.iter().enumerate() {
                         let mut row = inst.clone().var("each", w.clone());
-                        row.key = format!("{}.{w}", s.id);
+                        row.key = format!("{}.{}", s.id, n + 1);
                         out.push(row);
                     }
                 }

@@ -492,15 +492,15 @@ fn each_word_of_an_option_is_a_row() {
     assert_eq!(zones.len(), 2);
     assert_eq!(zones[0].1, "wan");
     assert_eq!(zones[1].1, "wan6");
-    assert!(zones[0].0.ends_with(".wan") && zones[1].0.ends_with(".wan6"));
+    assert!(zones[0].0.ends_with(".1") && zones[1].0.ends_with(".2"));
     let maps = rows(
         &mut u,
         "package = \"firewall\"\ntype = \"redirect\"\neach = \"proto\"",
     );
     let want = [
         ("web", "tcp"),
-        ("game.tcp", "tcp"),
-        ("game.udp", "udp"),
+        ("game.1", "tcp"),
+        ("game.2", "udp"),
         ("any", ""),
     ];
     let want: Vec<(String, String)> = want
