@@ -11,7 +11,8 @@
 //! A table with `each = "<option>"` has one row per word of that option in each section (a
 //! zone's `network`s, a redirect's `proto 'tcp udp'`): the key is the section's name when the
 //! option holds one word (or none), `<section>.<n>` (its place, from 1) otherwise, and the
-//! variable `each` is the word. A value read with `word = "{each}"` is that word when the
+//! variable `each` is the word; `each_default` gives the words of a section without the
+//! option (a fw4 redirect without `proto` forwards `tcp udp`). A value read with `word = "{each}"` is that word when the
 //! option still holds it; written, a UCI list gets the value in that word's place, a plain
 //! option the value alone.
 //!
@@ -71,8 +72,9 @@ const VALUE_KEYS: [&str; 15] = [
     "default",
     "duration",
 ];
-const TABLE_KEYS: [&str; 10] = [
+const TABLE_KEYS: [&str; 11] = [
     "each",
+    "each_default",
     "package",
     "type",
     "exclude",
@@ -275,7 +277,7 @@ impl Handler for Uci {
                 return Err(format!("invalid package name {p:?}"));
             }
         }
-        for key in ["each", "word"] {
+        for key in ["each", "each_default", "word"] {
             if args.get(key).is_some_and(|v| !v.is_str()) {
                 return Err(format!("`{key}` must be a string"));
             }
@@ -490,6 +492,7 @@ impl Handler for Uci {
         let exclude = args.opt_str_list("exclude")?.unwrap_or_default();
         let only = args.opt_str("name")?.map(String::from);
         let each = args.opt_str("each")?.map(String::from);
+        let each_default = args.opt_str("each_default")?.unwrap_or("").to_string();
         let want: Vec<(String, String)> = match args.table.get("match") {
             Some(toml::Value::Table(t)) => t
                 .iter()
@@ -556,11 +559,10 @@ impl Handler for Uci {
                 }
             }
             let words: Vec<String> = match &each {
-                Some(e) => opts
-                    .iter()
-                    .filter(|(n, _)| n == e)
-                    .flat_map(|(_, v)| v.split_whitespace().map(String::from).collect::<Vec<_>>())
-                    .collect(),
+                Some(e) => match opts.iter().find(|(n, _)| n == e) {
+                    Some((_, v)) => v.split_whitespace().map(String::from).collect(),
+                    None => each_default.split_whitespace().map(String::from).collect(),
+                },
                 None => Vec::new(),
             };
             for (k, v) in opts {

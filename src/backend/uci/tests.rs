@@ -508,6 +508,12 @@ fn each_word_of_an_option_is_a_row() {
         .map(|(k, w)| (k.to_string(), w.to_string()))
         .collect();
     assert_eq!(maps, want);
+    let maps = rows(
+        &mut u,
+        "package = \"firewall\"\ntype = \"redirect\"\neach = \"proto\"\neach_default = \"tcp udp\"",
+    );
+    assert_eq!(maps[3], ("any.1".to_string(), "tcp".to_string()));
+    assert_eq!(maps[4], ("any.2".to_string(), "udp".to_string()));
     let proto = |w: &str| {
         a(&format!(
             "package = \"firewall\"\nsection = \"game\"\noption = \"proto\"\nword = \"{w}\"\nmap = {{ tcp = \"TCP\", udp = \"UDP\" }}"
