@@ -423,6 +423,16 @@ mod tests {
     }
 
     #[test]
+    fn more_leds_than_the_limit_are_refused() {
+        let (root, mut l) = tree("many");
+        for i in 0..MAX_LEDS {
+            std::fs::create_dir_all(root.join(format!("class/leds/led{i}"))).unwrap();
+        }
+        assert!(matches!(l.instances(&a("")), Err(BackendError::Limit(_))));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
     fn names_give_colours_and_brightness_dims_them() {
         assert_eq!(color_of("white:wan"), Some("FFFFFF"));
         assert_eq!(color_of("tp-link:blue:wps"), Some("0000FF"));
