@@ -8,18 +8,11 @@
 //! apply command for each changed package (`/etc/init.d/network reload` …) runs once after
 //! the CWMP session, from `apply`.
 //!
-//! A table with `each = "<option>"` has one row per word of that option in each section (a
-//! zone's `network`s, a redirect's `proto 'tcp udp'`): the key is the section's name when the
-//! option holds one word (or none), `<section>.<n>` (its place, from 1) otherwise, and the
-//! variable `each` is the word; `each_default` gives the words of a section without the
-//! option (a fw4 redirect without `proto` forwards `tcp udp`). A value read with `word = "{each}"` is that word when the
-//! option still holds it; written, a UCI list gets the value in that word's place, a plain
-//! option the value alone.
-//!
-//! `mtime = true` with only a `package` reads when the package's file last changed (TR-181
-//! `Firewall.LastChange`: fw4 is configured by `/etc/config/firewall` alone).
+//! Rows per word of an option (`each`), values of one word (`word`) and a package file's
+//! modification time (`mtime`): [`words`].
 
 pub mod doc;
+mod words;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -189,22 +182,6 @@ impl Uci {
         })
     }
 
-    /// When the package's file was last modified (dateTime, UTC).
-    fn mtime(&self, pkg: &str) -> Result<String, BackendError> {
-        if !valid_package(pkg) {
-            return Err(BackendError::BadArgs(format!("package {pkg:?}")));
-        }
-        let path = self.dir.join(pkg);
-        let t = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .map_err(|e| BackendError::NotFound(format!("{}: {e}", path.display())))?;
-        let secs = match t.duration_since(SystemTime::UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            Err(_) => 0,
-        };
-        Ok(crate::codec::datetime::format_utc(secs))
-    }
-
     fn stamp(&self, pkg: &str) -> Option<(SystemTime, u64)> {
         let m = std::fs::metadata(self.dir.join(pkg)).ok()?;
         Some((m.modified().ok()?, m.len()))
@@ -356,7 +333,11 @@ impl Handler for Uci {
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
         if args.opt_bool("mtime")? == Some(true) {
-            return self.mtime(args.str("package")?);
+            let pkg = args.str("package")?;
+            if !valid_package(pkg) {
+                return Err(BackendError::BadArgs(format!("package {pkg:?}")));
+            }
+            return words::mtime(&self.dir.join(pkg));
         }
         let option = args.str("option")?.to_string();
         let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
@@ -388,13 +369,9 @@ impl Handler for Uci {
             (None, None) if is_list => String::new(),
             (None, None) => return Err(BackendError::NotFound(format!("{pkg}.{id}.{option}"))),
         };
-        let raw = match args.opt_str("word")? {
-            Some(w) if !w.is_empty() => match raw.split_whitespace().find(|x| *x == w) {
-                Some(w) => w.to_string(),
-                None => return Err(BackendError::NotFound(format!("{pkg}.{id}.{option} {w}"))),
-            },
-            _ => raw,
-        };
+        let raw = words::pick(raw, args.opt_str("word")?, || {
+            format!("{pkg}.{id}.{option}")
+        })?;
         if args.opt_bool("duration")?.unwrap_or(false) {
             return duration_secs(&raw).map(|n| n.to_string()).ok_or_else(|| {
                 BackendError::InvalidValue(format!(
@@ -558,13 +535,7 @@ impl Handler for Uci {
                     }
                 }
             }
-            let words: Vec<String> = match &each {
-                Some(e) => match opts.iter().find(|(n, _)| n == e) {
-                    Some((_, v)) => v.split_whitespace().map(String::from).collect(),
-                    None => each_default.split_whitespace().map(String::from).collect(),
-                },
-                None => Vec::new(),
-            };
+            let words = each.as_deref().map(|e| words::of(&opts, e, &each_default));
             for (k, v) in opts {
                 // Lists are joined with spaces; `ucilist_` has them with commas, as TR-181
                 // lists and `ref` keys want them.
@@ -574,17 +545,9 @@ impl Handler for Uci {
                 );
                 inst = inst.var(&format!("uci_{k}"), v);
             }
-            match words.as_slice() {
-                _ if each.is_none() => out.push(inst),
-                [] => out.push(inst.var("each", "")),
-                [w] => out.push(inst.var("each", w.clone())),
-                many => {
-                    for (n, w) in many.iter().enumerate() {
-                        let mut row = inst.clone().var("each", w.clone());
-                        row.key = format!("{}.{}", s.id, n + 1);
-                        out.push(row);
-                    }
-                }
+            match words {
+                Some(w) => words::rows(inst, &s.id, &w, &mut out),
+                None => out.push(inst),
             }
         }
         Ok(out)
