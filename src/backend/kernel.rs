@@ -7,7 +7,8 @@
 //!
 //! `what = "kernel_log_size"`, the `VendorLogFile` `MaximumSize` of the kernel's ring buffer
 //! (what `dmesg` shows): syslog(2) `SYSLOG_ACTION_SIZE_BUFFER`, in bytes. With
-//! `kernel.dmesg_restrict` set it needs CAP_SYSLOG, as reading the log does.
+//! `kernel.dmesg_restrict` set it needs CAP_SYSLOG, as reading the log does; without it the
+//! size is not found (a board binds it `optional`).
 
 use crate::backend::BackendError;
 
@@ -33,10 +34,14 @@ pub fn log_buffer_size() -> Result<u64, BackendError> {
     // SAFETY: this action reads no buffer; a null pointer with length 0 is what it expects.
     let n = unsafe { libc::klogctl(SIZE_BUFFER, std::ptr::null_mut(), 0) };
     u64::try_from(n).map_err(|_| {
-        BackendError::Io(format!(
-            "syslog(SYSLOG_ACTION_SIZE_BUFFER): {}",
-            std::io::Error::last_os_error()
-        ))
+        let e = std::io::Error::last_os_error();
+        let msg = format!("syslog(SYSLOG_ACTION_SIZE_BUFFER): {e}");
+        // Not ours to know without CAP_SYSLOG (kernel.dmesg_restrict): no value here.
+        if e.raw_os_error() == Some(libc::EPERM) {
+            BackendError::NotFound(msg)
+        } else {
+            BackendError::Io(msg)
+        }
     })
 }
 
