@@ -382,6 +382,12 @@ fn gpn_over_the_wire(
          <ParameterValueStruct><Name>Device.IP.Diagnostics.TraceRoute.DiagnosticsState</Name><Value xsi:type=\"xsd:string\">Requested</Value></ParameterValueStruct>\
          </ParameterList><ParameterKey>trace</ParameterKey></cwmp:SetParameterValues>",
     );
+    // An InformParameter row, as an ACS creates them (the table is the agent's own and empty
+    // until then).
+    acs.push(
+        "<cwmp:AddObject><ObjectName>Device.ManagementServer.InformParameter.</ObjectName>\
+         <ParameterKey>inform</ParameterKey></cwmp:AddObject>",
+    );
     let mut cmd = match netns {
         Some(ns) => {
             let mut c = Command::new("ip");
@@ -531,7 +537,8 @@ pub(crate) fn openwrt_board(dir: &Path, acs_url: &str) -> String {
          [handlers.leases]\ndnsmasq = \"{d}/tmp/dhcp.leases\"\nodhcpd = \"{d}/tmp/hosts/odhcpd\"\n\
          [handlers.users]\npasswd = \"{d}/etc/passwd\"\nshadow = \"{d}/etc/shadow\"\n\
          passwd_tool = [\"{d}/bin/passwd\", \"{d}/etc/shadow\", \"{{user}}\"]\n\
-         [handlers.sensors]\nsys = \"{d}/sys\"\n",
+         [handlers.sensors]\nsys = \"{d}/sys\"\n\
+         [handlers.leds]\nsys = \"{d}/sys\"\n",
         root().display()
     )
 }
@@ -559,8 +566,12 @@ fn profiles_met_by_each_board() {
             let acs = ns.within(|| Acs::start(0, Some(("cpe", "pw"))).unwrap());
             let dir = run_dir("linux");
             let board = format!(
-                "[board]\nname = \"linux-here\"\ninclude = [\"{}/board/linux.toml\"]\n",
-                root().display()
+                // This machine has no LEDs and no temperature sensors: the board reads those
+                // of the fixture router's sysfs tree (the same kernel interfaces).
+                "[board]\nname = \"linux-here\"\ninclude = [\"{r}/board/linux.toml\"]\n\
+                 [handlers.leds]\nsys = \"{r}/tests/fixtures/openwrt/sys\"\n\
+                 [handlers.sensors]\nsys = \"{r}/tests/fixtures/openwrt/sys\"\n",
+                r = root().display()
             );
             let gpn = gpn_over_the_wire(dir, &acs, &board, Some(&ns.0));
             Some(report(
