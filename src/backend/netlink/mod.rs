@@ -53,6 +53,8 @@ pub struct Netlink {
     addrs: Option<Vec<Addr>>,
     routes: Option<Vec<Route>>,
     neighs: Option<Vec<Neigh>>,
+    /// Bridge forwarding database entries (which port each host's MAC address is behind).
+    fdb: Option<Vec<msg::Fdb>>,
     /// Positions in `links` by name and by ifindex, and of `addrs` by ifindex: built once
     /// per operation, so naming the interface of each of N addresses, or reading a field of
     /// each of N links, is not a search of all N links each time (cubic in the link count for
@@ -291,6 +293,20 @@ impl Netlink {
             msg::RTM_NEWNEIGH,
             &[0u8; 12],
             msg::neigh,
+        )
+    }
+
+    /// The bridge forwarding database (learned and static entries of bridge ports).
+    pub fn fdb(&mut self) -> Result<&[msg::Fdb], BackendError> {
+        let mut header = [0u8; 12];
+        header[0] = msg::AF_BRIDGE;
+        cached(
+            &mut self.sock,
+            &mut self.fdb,
+            msg::RTM_GETNEIGH,
+            msg::RTM_NEWNEIGH,
+            &header,
+            msg::fdb,
         )
     }
 
@@ -624,9 +640,22 @@ impl Netlink {
         Ok(out)
     }
 
+    /// Hosts of the neighbour table (key `ifname/address`); with `mac`, only those of that
+    /// link-layer address (a host's addresses). Each row names the bridge port its MAC
+    /// address was learned on (`port`, from the forwarding database; empty when unknown).
     fn neighbour_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let family = family_arg(args)?;
+        let mac = args.opt_str("mac")?.map(str::to_ascii_lowercase);
         let links = self.link_names()?;
+        // One pass over the forwarding database: MAC → port name.
+        let ports: HashMap<String, String> = if mac.is_some() {
+            HashMap::new()
+        } else {
+            self.fdb()?
+                .iter()
+                .filter_map(|f| Some((msg::mac_string(&f.lladdr), links.get(&f.index)?.clone())))
+                .collect()
+        };
         let mut seen = HashSet::new();
         let mut out: Vec<Instance> = Vec::new();
         for n in self.neighbours()? {
@@ -638,16 +667,22 @@ impl Netlink {
             {
                 continue;
             }
+            let lladdr = msg::mac_string(&n.lladdr);
+            if mac.as_ref().is_some_and(|m| *m != lladdr) {
+                continue;
+            }
             let ifname = links.get(&n.index).cloned().unwrap_or_default();
             let key = format!("{ifname}/{}", n.address);
             if !seen.insert(key.clone()) {
                 continue;
             }
+            let port = ports.get(&lladdr).cloned().unwrap_or_default();
             out.push(
                 Instance::new(key)
                     .var("address", n.address.to_string())
-                    .var("mac", msg::mac_string(&n.lladdr))
+                    .var("mac", lladdr)
                     .var("ifname", ifname)
+                    .var("port", port)
                     .var("active", neigh_active(n.state).to_string()),
             );
         }
@@ -702,7 +737,8 @@ impl Handler for Netlink {
                 &["kind", "type", "exclude", "kinds", "master", "and_master"]
             }
             (BindingKind::Table, "addresses") => &["kind", "family", "ifname"],
-            (BindingKind::Table, "routes" | "neighbours") => &["kind", "family"],
+            (BindingKind::Table, "routes") => &["kind", "family"],
+            (BindingKind::Table, "neighbours") => &["kind", "family", "mac"],
             (BindingKind::Table, "stack") => &["kind"],
             (BindingKind::Table, other) => {
                 return Err(format!(
@@ -767,6 +803,7 @@ impl Handler for Netlink {
         self.addrs = None;
         self.routes = None;
         self.neighs = None;
+        self.fdb = None;
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
