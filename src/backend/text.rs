@@ -132,7 +132,9 @@ pub fn reverse_map(value: &str, args: &Args) -> Result<String, BackendError> {
             .iter()
             .find(|(_, v)| v.as_str() == Some(value))
             .map(|(raw, _)| raw.clone())
-            .ok_or_else(|| BackendError::InvalidValue(format!("{value:?} is not supported here")))?,
+            .ok_or_else(|| {
+                BackendError::InvalidValue(format!("{value:?} is not supported here"))
+            })?,
         _ => value.to_string(),
     };
     let scale = args.opt_int("scale")?.unwrap_or(1);

@@ -94,7 +94,15 @@ fn linux_neighbour_discovery_is_the_kernels_and_hosts_know_their_port() {
         ns.ip(cmd);
     }
     let fdb = Command::new("bridge")
-        .args(["-n", &ns.0, "fdb", "replace", "02:00:00:00:05:20", "dev", "lan1"])
+        .args([
+            "-n",
+            &ns.0,
+            "fdb",
+            "replace",
+            "02:00:00:00:05:20",
+            "dev",
+            "lan1",
+        ])
         .args(["master", "static"])
         .status()
         .unwrap();
@@ -133,8 +141,14 @@ fn linux_neighbour_discovery_is_the_kernels_and_hosts_know_their_port() {
     let host = row(&r, "Device.Hosts.Host.", "IPAddress", "192.168.5.20");
     assert_eq!(of(&r, &format!("{host}PhysAddress")), "02:00:00:00:05:20");
     assert_eq!(of(&r, &format!("{host}IPv4AddressNumberOfEntries")), "1");
-    assert_eq!(of(&r, &format!("{host}IPv4Address.1.IPAddress")), "192.168.5.20");
-    assert_eq!(of(&r, &format!("{host}IPv6Address.1.IPAddress")), "fd00:5::20");
+    assert_eq!(
+        of(&r, &format!("{host}IPv4Address.1.IPAddress")),
+        "192.168.5.20"
+    );
+    assert_eq!(
+        of(&r, &format!("{host}IPv6Address.1.IPAddress")),
+        "fd00:5::20"
+    );
     let eth_lan1 = row(&r, "Device.Ethernet.Interface.", "Name", "lan1");
     assert_eq!(
         of(&r, &format!("{host}Layer1Interface")),
@@ -145,7 +159,11 @@ fn linux_neighbour_discovery_is_the_kernels_and_hosts_know_their_port() {
     acs.push(&spv(
         &[
             (&format!("{nd}RetransTimer"), "unsignedInt", "2500"),
-            (&format!("{nd}RtrSolicitationInterval"), "unsignedInt", "8000"),
+            (
+                &format!("{nd}RtrSolicitationInterval"),
+                "unsignedInt",
+                "8000",
+            ),
             (&format!("{nd}MaxRtrSolicitations"), "unsignedInt", "5"),
             (&format!("{ip_lan1}IPv6Enable"), "boolean", "false"),
         ],
@@ -155,11 +173,18 @@ fn linux_neighbour_discovery_is_the_kernels_and_hosts_know_their_port() {
     acs.push(&spv(
         &[
             (&format!("{nd}RetransTimer"), "unsignedInt", "9000"),
-            (&format!("{nd}RtrSolicitationInterval"), "unsignedInt", "4500"),
+            (
+                &format!("{nd}RtrSolicitationInterval"),
+                "unsignedInt",
+                "4500",
+            ),
         ],
         "nd-2",
     ));
-    acs.push(&gpv(&[&format!("{nd}RtrSolicitationInterval"), &format!("{ip_lan1}IPv6Enable")]));
+    acs.push(&gpv(&[
+        &format!("{nd}RtrSolicitationInterval"),
+        &format!("{ip_lan1}IPv6Enable"),
+    ]));
     let url = acs.cr_url().expect("connection request URL");
     let cr = ns.within(move || Acs::connection_request(&url, "acs", "crpw").unwrap());
     assert_eq!(cr, 200);
@@ -167,13 +192,25 @@ fn linux_neighbour_discovery_is_the_kernels_and_hosts_know_their_port() {
     assert_eq!(rs[1].name, "SetParameterValuesResponse", "{}", rs[1].raw);
     assert_eq!(fault(&rs[2]), 9003, "{}", rs[2].raw);
     assert!(rs[2].raw.contains("9007"), "{}", rs[2].raw);
-    assert_eq!(sysctl(&ns, "/proc/sys/net/ipv6/neigh/br-lan/retrans_time_ms"), "2500");
     assert_eq!(
-        sysctl(&ns, "/proc/sys/net/ipv6/conf/br-lan/router_solicitation_interval"),
+        sysctl(&ns, "/proc/sys/net/ipv6/neigh/br-lan/retrans_time_ms"),
+        "2500"
+    );
+    assert_eq!(
+        sysctl(
+            &ns,
+            "/proc/sys/net/ipv6/conf/br-lan/router_solicitation_interval"
+        ),
         "8"
     );
-    assert_eq!(sysctl(&ns, "/proc/sys/net/ipv6/conf/br-lan/router_solicitations"), "5");
-    assert_eq!(sysctl(&ns, "/proc/sys/net/ipv6/conf/lan1/disable_ipv6"), "1");
+    assert_eq!(
+        sysctl(&ns, "/proc/sys/net/ipv6/conf/br-lan/router_solicitations"),
+        "5"
+    );
+    assert_eq!(
+        sysctl(&ns, "/proc/sys/net/ipv6/conf/lan1/disable_ipv6"),
+        "1"
+    );
     assert_eq!(of(&rs[3], &format!("{nd}RtrSolicitationInterval")), "8000");
     assert_eq!(of(&rs[3], &format!("{ip_lan1}IPv6Enable")), "false");
 }
@@ -263,7 +300,11 @@ fn openwrt_ra_dhcpv6_and_ula_are_odhcpds_and_netifds_uci() {
             (&format!("{ra}2.AdvManagedFlag"), "boolean", "true"),
             (&format!("{ra}2.AdvOtherConfigFlag"), "boolean", "false"),
             (&format!("{ra}1.AdvMobileAgentFlag"), "boolean", "true"),
-            (&format!("{ra}3.Interface"), "string", "Device.IP.Interface.4"),
+            (
+                &format!("{ra}3.Interface"),
+                "string",
+                "Device.IP.Interface.4",
+            ),
             ("Device.DHCPv6.Server.Pool.2.IANAEnable", "boolean", "false"),
             ("Device.DHCPv6.Server.Pool.3.Enable", "boolean", "true"),
             ("Device.DHCPv6.Client.1.RequestPrefixes", "boolean", "false"),
@@ -276,7 +317,11 @@ fn openwrt_ra_dhcpv6_and_ula_are_odhcpds_and_netifds_uci() {
     acs.push(&spv(
         &[
             (&format!("{ra}1.AdvManagedFlag"), "boolean", "false"),
-            (&format!("{ra}1.Interface"), "string", "Device.IP.Interface.99"),
+            (
+                &format!("{ra}1.Interface"),
+                "string",
+                "Device.IP.Interface.99",
+            ),
         ],
         "v6-2",
     ));
@@ -300,10 +345,19 @@ fn openwrt_ra_dhcpv6_and_ula_are_odhcpds_and_netifds_uci() {
     assert_eq!(of(r, "Device.DHCPv6.Server.Pool.1.IANAEnable"), "true");
     assert_eq!(of(r, "Device.DHCPv6.Server.Pool.3.Status"), "Disabled");
     // odhcpd's two leases on br-lan, the lan pool's device.
-    assert_eq!(of(r, "Device.DHCPv6.Server.Pool.1.ClientNumberOfEntries"), "2");
-    assert_eq!(of(r, "Device.DHCPv6.Server.Pool.2.ClientNumberOfEntries"), "0");
+    assert_eq!(
+        of(r, "Device.DHCPv6.Server.Pool.1.ClientNumberOfEntries"),
+        "2"
+    );
+    assert_eq!(
+        of(r, "Device.DHCPv6.Server.Pool.2.ClientNumberOfEntries"),
+        "0"
+    );
     assert_eq!(of(r, "Device.DHCPv6.ClientNumberOfEntries"), "1");
-    assert_eq!(of(r, "Device.DHCPv6.Client.1.Interface"), "Device.IP.Interface.4");
+    assert_eq!(
+        of(r, "Device.DHCPv6.Client.1.Interface"),
+        "Device.IP.Interface.4"
+    );
     assert_eq!(of(r, "Device.DHCPv6.Client.1.RequestAddresses"), "true");
     assert_eq!(of(r, "Device.DHCPv6.Client.1.RequestPrefixes"), "true");
     assert_eq!(of(r, "Device.DHCPv6.Client.1.RequestedOptions"), "");
@@ -331,7 +385,10 @@ fn openwrt_ra_dhcpv6_and_ula_are_odhcpds_and_netifds_uci() {
     assert!(guest.contains("option dhcpv6_na '0'"), "{guest}");
     let lan = section(&dhcp, "lan");
     assert!(lan.contains("list ra_flags 'home-agent'"), "{lan}");
-    assert!(lan.contains("list ra_flags 'managed-config'"), "the refused Set: {lan}");
+    assert!(
+        lan.contains("list ra_flags 'managed-config'"),
+        "the refused Set: {lan}"
+    );
     assert!(lan.contains("option interface 'lan'"), "{lan}");
     let wan = section(&dhcp, "wan");
     assert!(wan.contains("option interface 'wan6'"), "{wan}");

@@ -216,11 +216,23 @@ fn hosts_carry_their_bridge_port_and_their_addresses_by_mac() {
     ns.ip("neigh add 10.97.0.19 lladdr 02:00:00:00:00:09 dev br0 nud permanent");
     ns.ip("neigh add fd98::9 lladdr 02:00:00:00:00:09 dev br0 nud permanent");
     let out = Command::new("bridge")
-        .args(["-n", &ns.0, "fdb", "replace", "02:00:00:00:00:09", "dev", "vb"])
+        .args([
+            "-n",
+            &ns.0,
+            "fdb",
+            "replace",
+            "02:00:00:00:00:09",
+            "dev",
+            "vb",
+        ])
         .args(["master", "static"])
         .output()
         .expect("run bridge");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let vb = ns.show("-br link show vb");
     let own = vb.split_whitespace().nth(2).unwrap_or_default().to_string();
     ns.run(move || {
@@ -232,21 +244,33 @@ fn hosts_carry_their_bridge_port_and_their_addresses_by_mac() {
                 .find(|i| i.key == key)
                 .map(|i| i.vars["port"].clone())
         };
-        assert_eq!(port("br0/10.97.0.9").as_deref(), Some("vb"), "learned on vb");
+        assert_eq!(
+            port("br0/10.97.0.9").as_deref(),
+            Some("vb"),
+            "learned on vb"
+        );
         assert_eq!(port("br0/fd98::9").as_deref(), Some("vb"));
         assert_eq!(port("va/10.99.0.5").as_deref(), Some(""), "no bridge port");
         // The bridge's own address (a local entry) is no host's port.
         assert_eq!(own.len(), 17, "vb's address");
-        assert!(nl.fdb().unwrap().iter().all(|f| msg::mac_string(&f.lladdr) != own));
+        assert!(nl
+            .fdb()
+            .unwrap()
+            .iter()
+            .all(|f| msg::mac_string(&f.lladdr) != own));
 
         let v4 = nl
-            .instances(&args("kind = \"neighbours\"\nfamily = \"inet\"\nmac = \"02:00:00:00:00:09\""))
+            .instances(&args(
+                "kind = \"neighbours\"\nfamily = \"inet\"\nmac = \"02:00:00:00:00:09\"",
+            ))
             .unwrap();
         let mut got: Vec<&str> = v4.iter().map(|i| i.vars["address"].as_str()).collect();
         got.sort_unstable();
         assert_eq!(got, ["10.97.0.19", "10.97.0.9"]);
         let v6 = nl
-            .instances(&args("kind = \"neighbours\"\nfamily = \"inet6\"\nmac = \"02:00:00:00:00:09\""))
+            .instances(&args(
+                "kind = \"neighbours\"\nfamily = \"inet6\"\nmac = \"02:00:00:00:00:09\"",
+            ))
             .unwrap();
         assert_eq!(v6.len(), 1);
         assert_eq!(v6[0].vars["address"], "fd98::9");

@@ -128,23 +128,55 @@ mod tests {
     #[test]
     fn has_reads_list_lines_words_and_the_default() {
         let d = Doc::parse(DHCP).unwrap();
-        assert_eq!(get(&d, "lan", "ra_flags", &flag("managed-config")).unwrap(), "true");
-        assert_eq!(get(&d, "lan", "ra_flags", &flag("home-agent")).unwrap(), "false");
-        assert_eq!(get(&d, "iot", "ra_flags", &flag("home-agent")).unwrap(), "true");
+        assert_eq!(
+            get(&d, "lan", "ra_flags", &flag("managed-config")).unwrap(),
+            "true"
+        );
+        assert_eq!(
+            get(&d, "lan", "ra_flags", &flag("home-agent")).unwrap(),
+            "false"
+        );
+        assert_eq!(
+            get(&d, "iot", "ra_flags", &flag("home-agent")).unwrap(),
+            "true"
+        );
         // Left out: odhcpd's default, other-config.
-        assert_eq!(get(&d, "guest", "ra_flags", &flag("other-config")).unwrap(), "true");
-        assert_eq!(get(&d, "guest", "ra_flags", &flag("managed-config")).unwrap(), "false");
+        assert_eq!(
+            get(&d, "guest", "ra_flags", &flag("other-config")).unwrap(),
+            "true"
+        );
+        assert_eq!(
+            get(&d, "guest", "ra_flags", &flag("managed-config")).unwrap(),
+            "false"
+        );
     }
 
     #[test]
     fn has_adds_and_removes_one_item_and_never_leaves_the_list_empty() {
         let mut d = Doc::parse(DHCP).unwrap();
         assert!(set(&mut d, "guest", "ra_flags", &flag("managed-config"), "true").unwrap());
-        assert_eq!(d.list("guest", "ra_flags"), ["other-config", "managed-config"]);
+        assert_eq!(
+            d.list("guest", "ra_flags"),
+            ["other-config", "managed-config"]
+        );
         assert!(set(&mut d, "guest", "ra_flags", &flag("other-config"), "false").unwrap());
-        assert!(set(&mut d, "guest", "ra_flags", &flag("managed-config"), "false").unwrap());
-        assert_eq!(d.list("guest", "ra_flags"), ["none"], "not the default again");
-        assert_eq!(get(&d, "guest", "ra_flags", &flag("other-config")).unwrap(), "false");
+        assert!(set(
+            &mut d,
+            "guest",
+            "ra_flags",
+            &flag("managed-config"),
+            "false"
+        )
+        .unwrap());
+        assert_eq!(
+            d.list("guest", "ra_flags"),
+            ["none"],
+            "not the default again"
+        );
+        assert_eq!(
+            get(&d, "guest", "ra_flags", &flag("other-config")).unwrap(),
+            "false"
+        );
         assert!(set(&mut d, "guest", "ra_flags", &flag("home-agent"), "true").unwrap());
         assert_eq!(d.list("guest", "ra_flags"), ["home-agent"], "none goes");
         // Words become list lines.
