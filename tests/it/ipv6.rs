@@ -329,8 +329,12 @@ fn openwrt_ra_dhcpv6_and_ula_are_odhcpds_and_netifds_uci() {
         &[("Device.DHCPv6.Client.1.RequestedOptions", "string", "23 24")],
         "v6-3",
     ));
+    // A new InterfaceSetting is a new dhcp section that serves nothing yet (no DHCPv4 either).
+    acs.push(&format!(
+        "<cwmp:AddObject><ObjectName>{ra}</ObjectName><ParameterKey>v6-4</ParameterKey></cwmp:AddObject>"
+    ));
     let mut a = Agent::launch(dir, &config, Some(&ns.0), Some("debug"), None);
-    let rs = replies(&acs, &a, 4);
+    let rs = replies(&acs, &a, 5);
     let r = &rs[0];
     assert_eq!(of(r, &format!("{ra}1.AdvManagedFlag")), "true");
     assert_eq!(of(r, &format!("{ra}1.AdvOtherConfigFlag")), "true");
@@ -377,6 +381,7 @@ fn openwrt_ra_dhcpv6_and_ula_are_odhcpds_and_netifds_uci() {
     assert_eq!(rs[1].name, "SetParameterValuesResponse", "{}", rs[1].raw);
     assert_eq!(fault(&rs[2]), 9003, "{}", rs[2].raw);
     assert_eq!(fault(&rs[3]), 9003, "{}", rs[3].raw);
+    assert_eq!(rs[4].name, "AddObjectResponse", "{}", rs[4].raw);
     a.idle_after(&["session: end"]);
     let dhcp = std::fs::read_to_string(a.file("etc/config/dhcp")).unwrap();
     let guest = section(&dhcp, "guest");
@@ -393,6 +398,11 @@ fn openwrt_ra_dhcpv6_and_ula_are_odhcpds_and_netifds_uci() {
     let wan = section(&dhcp, "wan");
     assert!(wan.contains("option interface 'wan6'"), "{wan}");
     assert!(wan.contains("option dhcpv6 'server'"), "{wan}");
+    let added = &dhcp[dhcp.rfind("config dhcp").unwrap()..];
+    let added = &added[..added[1..].find("\nconfig ").map_or(added.len(), |e| e + 1)];
+    for opt in ["ra 'disabled'", "dhcpv6 'disabled'", "ignore '1'"] {
+        assert!(added.contains(&format!("option {opt}")), "{added}");
+    }
     let network = std::fs::read_to_string(a.file("etc/config/network")).unwrap();
     let wan6 = section(&network, "wan6");
     assert!(wan6.contains("option reqprefix 'no'"), "{wan6}");
