@@ -645,42 +645,51 @@ impl Netlink {
     /// address was learned on (`port`, from the forwarding database; empty when unknown).
     fn neighbour_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let family = family_arg(args)?;
-        let mac = args.opt_str("mac")?.map(str::to_ascii_lowercase);
-        let links = self.link_names()?;
-        // One pass over the forwarding database: MAC → port name.
-        let ports: HashMap<String, String> = if mac.is_some() {
-            HashMap::new()
-        } else {
-            self.fdb()?
-                .iter()
-                .filter_map(|f| Some((msg::mac_string(&f.lladdr), links.get(&f.index)?.clone())))
-                .collect()
+        // With `mac` (a host's own addresses, asked once per host): one byte comparison per
+        // neighbour and no link map, so N hosts cost N passes of cheap comparisons.
+        let mac: Option<Vec<u8>> = match args.opt_str("mac")? {
+            Some(m) => match parse_mac(m) {
+                Some(b) => Some(b),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
         };
+        let found: Vec<Neigh> = self
+            .neighbours()?
+            .iter()
+            .filter(|n| {
+                // incomplete, failed or no-ARP entries are not hosts
+                !n.lladdr.is_empty()
+                    && n.state & (0x01 | 0x20 | 0x40) == 0
+                    && !(family == msg::AF_INET && !n.address.is_ipv4())
+                    && !(family == msg::AF_INET6 && n.address.is_ipv4())
+                    && mac.as_ref().is_none_or(|m| *m == n.lladdr)
+            })
+            .cloned()
+            .collect();
+        // One pass over the forwarding database: MAC → the port it was learned on.
+        let mut ports: HashMap<Vec<u8>, i32> = HashMap::new();
+        if mac.is_none() {
+            for f in self.fdb()? {
+                ports.entry(f.lladdr.clone()).or_insert(f.index);
+            }
+        }
         let mut seen = HashSet::new();
         let mut out: Vec<Instance> = Vec::new();
-        for n in self.neighbours()? {
-            if n.lladdr.is_empty() || n.state & (0x01 | 0x20 | 0x40) != 0 {
-                continue; // incomplete, failed or no-ARP entries are not hosts
-            }
-            if (family == msg::AF_INET && !n.address.is_ipv4())
-                || (family == msg::AF_INET6 && n.address.is_ipv4())
-            {
-                continue;
-            }
-            let lladdr = msg::mac_string(&n.lladdr);
-            if mac.as_ref().is_some_and(|m| *m != lladdr) {
-                continue;
-            }
-            let ifname = links.get(&n.index).cloned().unwrap_or_default();
+        for n in found {
+            let ifname = self.name_of(i64::from(n.index))?;
             let key = format!("{ifname}/{}", n.address);
             if !seen.insert(key.clone()) {
                 continue;
             }
-            let port = ports.get(&lladdr).cloned().unwrap_or_default();
+            let port = match ports.get(&n.lladdr) {
+                Some(&i) => self.name_of(i64::from(i))?,
+                None => String::new(),
+            };
             out.push(
                 Instance::new(key)
                     .var("address", n.address.to_string())
-                    .var("mac", lladdr)
+                    .var("mac", msg::mac_string(&n.lladdr))
                     .var("ifname", ifname)
                     .var("port", port)
                     .var("active", neigh_active(n.state).to_string()),
@@ -688,6 +697,19 @@ impl Netlink {
         }
         Ok(out)
     }
+}
+
+/// `aa:bb:cc:dd:ee:ff` (either case) as its six bytes.
+fn parse_mac(s: &str) -> Option<Vec<u8>> {
+    let b: Vec<u8> = s
+        .split(':')
+        .map(|x| {
+            (x.len() == 2)
+                .then(|| u8::from_str_radix(x, 16).ok())
+                .flatten()
+        })
+        .collect::<Option<_>>()?;
+    (b.len() == 6).then_some(b)
 }
 
 impl Netlink {

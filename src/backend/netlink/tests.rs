@@ -205,6 +205,24 @@ fn dumps_links_addresses_routes_and_neighbours_in_a_namespace() {
 }
 
 #[test]
+fn mac_addresses_parse_in_either_case_and_nothing_else_does() {
+    assert_eq!(
+        parse_mac("3C:22:fb:10:20:30"),
+        Some(vec![0x3c, 0x22, 0xfb, 0x10, 0x20, 0x30])
+    );
+    for bad in [
+        "",
+        "3c:22:fb:10:20",
+        "3c:22:fb:10:20:30:40",
+        "3c:22:fb:10:20:3",
+        "3c:22:fb:10:20:zz",
+        "3c-22-fb-10-20-30",
+    ] {
+        assert_eq!(parse_mac(bad), None, "{bad}");
+    }
+}
+
+#[test]
 fn hosts_carry_their_bridge_port_and_their_addresses_by_mac() {
     let Some(ns) = Netns::create("nlh") else {
         return;
@@ -274,6 +292,11 @@ fn hosts_carry_their_bridge_port_and_their_addresses_by_mac() {
             .unwrap();
         assert_eq!(v6.len(), 1);
         assert_eq!(v6[0].vars["address"], "fd98::9");
+        // A MAC address that is none matches no host.
+        let none = nl
+            .instances(&args("kind = \"neighbours\"\nmac = \"02:00:00:00:09\""))
+            .unwrap();
+        assert!(none.is_empty());
     });
 }
 
