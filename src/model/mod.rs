@@ -51,6 +51,8 @@ pub struct Model {
     registry: Registry,
     state: ModelState,
     dirty: bool,
+    /// Numbering changed below the reserved numbers: saved with the next write.
+    unsaved: bool,
     pending_apply: bool,
     /// Backend read failures in the last operation (reported, value defaulted).
     pub read_errors: Vec<String>,
@@ -93,6 +95,7 @@ impl Model {
             registry,
             state,
             dirty: false,
+            unsaved: false,
             pending_apply: false,
             read_errors: Vec::new(),
             last: None,
@@ -136,14 +139,30 @@ impl Model {
         self.last = None;
     }
 
-    /// True when the state changed since it was last saved.
+    /// True when the state changed since it was last saved and must be saved now.
     pub fn dirty(&self) -> bool {
         self.dirty
+    }
+
+    /// True when the state holds anything not saved yet, even what may wait for the next
+    /// write (new table rows below the reserved numbers: [`state::Numbered::Keys`]).
+    pub fn unsaved(&self) -> bool {
+        self.dirty || self.unsaved
     }
 
     /// The state was saved.
     pub fn mark_saved(&mut self) {
         self.dirty = false;
+        self.unsaved = false;
+    }
+
+    /// Notes what numbering changed.
+    pub(crate) fn numbered(&mut self, changed: state::Numbered) {
+        match changed {
+            state::Numbered::Same => {}
+            state::Numbered::Keys => self.unsaved = true,
+            state::Numbered::Reserve => self.dirty = true,
+        }
     }
 
     /// Starts an operation: caches are dropped so values are read fresh. Every public
@@ -181,7 +200,7 @@ impl Model {
         let (r, changed) = self
             .tree
             .resolve(&mut self.registry, &mut self.state, path)?;
-        self.dirty |= changed;
+        self.numbered(changed);
         Ok(r)
     }
 
@@ -195,7 +214,7 @@ impl Model {
             next_level,
             &mut out,
         )?;
-        self.dirty |= changed;
+        self.numbered(changed);
         if out.len() > MAX_RESULTS {
             return Err(ModelError::ResourcesExceeded(format!(
                 "more than {MAX_RESULTS} entries"
@@ -310,7 +329,7 @@ impl Model {
                     &table_path,
                     vars,
                 )?;
-                self.dirty |= ch;
+                self.numbered(ch);
                 listed.len().to_string()
             }
         };
