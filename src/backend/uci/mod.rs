@@ -9,7 +9,7 @@
 //! the CWMP session, from `apply`.
 
 pub mod doc;
-mod items;
+mod flags;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -325,11 +325,11 @@ impl Handler for Uci {
         let option = args.str("option")?.to_string();
         if args.opt_str("has")?.is_some() || args.opt_bool("words")?.unwrap_or(false) {
             let configured = match self.section_id(args) {
-                Ok((pkg, id)) => items::items(self.doc(&pkg)?, &id, &option),
+                Ok((pkg, id)) => flags::items(self.doc(&pkg)?, &id, &option),
                 Err(BackendError::NotFound(_)) if args.opt_str("default")?.is_some() => None,
                 Err(e) => return Err(e),
             };
-            return items::value(configured, args);
+            return flags::value(configured, args);
         }
         let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
         let (pkg, id, raw) = match self.section_id(args) {
@@ -392,7 +392,7 @@ impl Handler for Uci {
         let option = args.str("option")?.to_string();
         if args.opt_str("has")?.is_some() || args.opt_bool("words")?.unwrap_or(false) {
             let d = self.doc_for_change(&pkg)?;
-            return if items::set(d, &id, &option, args, value)? {
+            return if flags::set(d, &id, &option, args, value)? {
                 Ok(())
             } else {
                 Err(BackendError::NotFound(format!("{pkg}.{id}")))
