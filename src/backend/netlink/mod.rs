@@ -658,12 +658,14 @@ impl Netlink {
             .neighbours()?
             .iter()
             .filter(|n| {
-                // incomplete, failed or no-ARP entries are not hosts
-                !n.lladdr.is_empty()
-                    && n.state & (0x01 | 0x20 | 0x40) == 0
-                    && !(family == msg::AF_INET && !n.address.is_ipv4())
-                    && !(family == msg::AF_INET6 && n.address.is_ipv4())
-                    && mac.as_ref().is_none_or(|m| *m == n.lladdr)
+                // Incomplete, failed or no-ARP entries are not hosts.
+                let host = !n.lladdr.is_empty() && n.state & (0x01 | 0x20 | 0x40) == 0;
+                let of_family = match family {
+                    msg::AF_INET => n.address.is_ipv4(),
+                    msg::AF_INET6 => !n.address.is_ipv4(),
+                    _ => true,
+                };
+                host && of_family && mac.as_ref().is_none_or(|m| *m == n.lladdr)
             })
             .cloned()
             .collect();
