@@ -134,9 +134,15 @@ pub fn present(reg: &mut Registry, p: &ParamNode, path: &str, vars: &Vars) -> bo
         return true;
     }
     let args = substitute(b, vars, path, None);
+    // A value outside the parameter's type is no value of it either (Linux's "-1" for an
+    // unlimited count, where TR-181 has an unsignedInt).
     match reg.get_mut(&b.handler).map(|h| h.get(&args)) {
         Some(Err(BackendError::NotFound(_))) | None => false,
-        Some(_) => true,
+        Some(Ok(v)) => {
+            let v = super::normalize(p.schema.syntax.base, v);
+            crate::model::value::check(&p.schema.syntax, None, &v).is_ok()
+        }
+        Some(Err(_)) => true,
     }
 }
 

@@ -499,6 +499,7 @@ fn openwrt_links(ns: &Netns) {
     ns.ip("addr add 192.168.3.1/24 dev br-guest");
     ns.ip("neigh add 192.168.1.105 lladdr 3c:22:fb:10:20:30 dev br-lan nud permanent");
     ns.ip("neigh add 192.168.1.142 lladdr a4:83:e7:40:50:60 dev br-lan nud permanent");
+    ns.ip("neigh add fd4c:9a2e:51b7:10::8a1 lladdr 3c:22:fb:10:20:30 dev br-lan nud permanent");
 }
 
 /// Copies a fixture tree (files and directories; modes kept, so stand-in scripts stay

@@ -12,6 +12,7 @@
 //! modification time (`mtime`): [`words`].
 
 pub mod doc;
+mod flags;
 mod words;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -48,9 +49,12 @@ pub struct Uci {
     pending_apply: BTreeSet<String>,
 }
 
-const VALUE_KEYS: [&str; 15] = [
+const VALUE_KEYS: [&str; 18] = [
     "mtime",
     "word",
+    "has",
+    "empty",
+    "words",
     "scale",
     "divide",
     "package",
@@ -302,7 +306,15 @@ impl Handler for Uci {
         }
         need("section")?;
         need("option")?;
-        for flag in ["list", "bool", "invert", "duration"] {
+        for key in ["has", "empty"] {
+            if args.get(key).is_some_and(|v| !v.is_str()) {
+                return Err(format!("`{key}` must be a string"));
+            }
+        }
+        if args.contains_key("empty") && !args.contains_key("has") {
+            return Err("`empty` goes with `has`".into());
+        }
+        for flag in ["list", "bool", "invert", "duration", "words"] {
             if args.get(flag).is_some_and(|v| v.as_bool().is_none()) {
                 return Err(format!("`{flag}` must be true or false"));
             }
@@ -340,6 +352,14 @@ impl Handler for Uci {
             return words::mtime(&self.dir.join(pkg));
         }
         let option = args.str("option")?.to_string();
+        if args.opt_str("has")?.is_some() || args.opt_bool("words")?.unwrap_or(false) {
+            let configured = match self.section_id(args) {
+                Ok((pkg, id)) => flags::items(self.doc(&pkg)?, &id, &option),
+                Err(BackendError::NotFound(_)) if args.opt_str("default")?.is_some() => None,
+                Err(e) => return Err(e),
+            };
+            return flags::value(configured, args);
+        }
         let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
         let (pkg, id, raw) = match self.section_id(args) {
             Ok((pkg, id)) => {
@@ -402,6 +422,14 @@ impl Handler for Uci {
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
         let (pkg, id) = self.section_id(args)?;
         let option = args.str("option")?.to_string();
+        if args.opt_str("has")?.is_some() || args.opt_bool("words")?.unwrap_or(false) {
+            let d = self.doc_for_change(&pkg)?;
+            return if flags::set(d, &id, &option, args, value)? {
+                Ok(())
+            } else {
+                Err(BackendError::NotFound(format!("{pkg}.{id}")))
+            };
+        }
         let raw = if args.opt_bool("duration")?.unwrap_or(false) {
             if value.starts_with('-') {
                 "infinite".to_string()
