@@ -94,6 +94,17 @@ fn declared_fits(declared: &str, syntax: &Syntax) -> bool {
 
 /// Checks a value against a syntax; returns its canonical form.
 pub fn check(syntax: &Syntax, declared: Option<&str>, text: &str) -> Result<String, ValueError> {
+    check_with(syntax, declared, text, true)
+}
+
+/// [`check`], with or without the pattern facets (compiled at each check: too dear for
+/// every value read; `tests/it/values.rs` holds the boards to them).
+fn check_with(
+    syntax: &Syntax,
+    declared: Option<&str>,
+    text: &str,
+    patterns: bool,
+) -> Result<String, ValueError> {
     if let Some(d) = declared {
         if !declared_fits(d, syntax) {
             return Err(ValueError::Type {
@@ -109,7 +120,7 @@ pub fn check(syntax: &Syntax, declared: Option<&str>, text: &str) -> Result<Stri
         )));
     }
     match &syntax.list {
-        None => check_item(syntax, text),
+        None => check_item(syntax, text, patterns),
         Some(list) => {
             if let Some(max) = list.max_length {
                 if text.chars().count() > max as usize {
@@ -133,19 +144,19 @@ pub fn check(syntax: &Syntax, declared: Option<&str>, text: &str) -> Result<Stri
             }
             let mut out = Vec::with_capacity(items.len());
             for it in items {
-                out.push(check_item(syntax, it)?);
+                out.push(check_item(syntax, it, patterns)?);
             }
             Ok(out.join(","))
         }
     }
 }
 
-/// What a value read from a backend may be reported as: itself when it fits its syntax; an
-/// integer outside its ranges, the nearest bound (TR-181's `MaxMTUSize` is 64–65535 and
-/// Linux's loopback says 65536); anything else is an error: never sent (TR-069 A.3.2.2 holds
-/// the CPE to the parameter's type).
+/// What a value read from a backend may be reported as: itself when it fits its syntax
+/// (patterns aside); an integer outside its ranges, the nearest bound (TR-181's `MaxMTUSize`
+/// is 64–65535 and Linux's loopback says 65536); anything else is an error: never sent
+/// (TR-069 A.3.2.2 holds the CPE to the parameter's type).
 pub fn conform(syntax: &Syntax, text: String) -> Result<String, ValueError> {
-    let err = match check(syntax, None, &text) {
+    let err = match check_with(syntax, None, &text, false) {
         Ok(_) => return Ok(text),
         Err(e) => e,
     };
@@ -169,7 +180,7 @@ pub fn conform(syntax: &Syntax, text: String) -> Result<String, ValueError> {
         .flatten()
         .min_by_key(|b| (b - v).abs());
     match nearest.map(|b| b.to_string()) {
-        Some(b) if check(syntax, None, &b).is_ok() => Ok(b),
+        Some(b) if check_with(syntax, None, &b, false).is_ok() => Ok(b),
         _ => Err(err),
     }
 }
@@ -220,7 +231,7 @@ fn parse_integer(text: &str, signed: bool) -> Option<i128> {
     Some(if neg { -v } else { v })
 }
 
-fn check_item(syntax: &Syntax, text: &str) -> Result<String, ValueError> {
+fn check_item(syntax: &Syntax, text: &str, patterns: bool) -> Result<String, ValueError> {
     let canonical = match syntax.base {
         BaseType::String => {
             check_length(syntax, text.chars().count(), "characters")?;
@@ -286,7 +297,7 @@ fn check_item(syntax: &Syntax, text: &str) -> Result<String, ValueError> {
             text.to_string()
         }
     };
-    if !syntax.patterns.is_empty() {
+    if patterns && !syntax.patterns.is_empty() {
         let mut matched = false;
         for p in &syntax.patterns {
             match Pattern::new(p) {
