@@ -13,7 +13,9 @@ use crate::backend::netlink;
 use crate::backend::ubus;
 #[cfg(feature = "uci")]
 use crate::backend::uci;
-use crate::backend::{command, constant, file, leases, rmon, sensors, stored, system, users};
+use crate::backend::{
+    command, constant, ethtool, file, leases, rmon, sensors, stored, system, users,
+};
 use crate::backend::{Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
 use crate::codec::toml;
@@ -85,6 +87,10 @@ pub fn registry(
         Box::new(stored::Stored::new(shared.stored.clone())),
     );
     reg.register("file", Box::new(file::File::default()));
+    reg.register(
+        "ethtool",
+        Box::new(ethtool::Ethtool::new(settings.get("ethtool"))?),
+    );
     reg.register("command", Box::new(command::Command));
     reg.register(
         "system",
@@ -165,6 +171,7 @@ mod tests {
                 "command",
                 "constant",
                 "diagnostics",
+                "ethtool",
                 "file",
                 "leases",
                 "netlink",

@@ -11,6 +11,7 @@ pub mod command;
 pub mod constant;
 #[cfg(feature = "diagnostics")]
 pub mod diagnostics;
+pub mod ethtool;
 pub mod file;
 pub mod leases;
 #[cfg(feature = "netlink")]

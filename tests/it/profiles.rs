@@ -531,7 +531,8 @@ fn openwrt_board(dir: &Path, acs_url: &str) -> String {
          [handlers.leases]\ndnsmasq = \"{d}/tmp/dhcp.leases\"\nodhcpd = \"{d}/tmp/hosts/odhcpd\"\n\
          [handlers.users]\npasswd = \"{d}/etc/passwd\"\nshadow = \"{d}/etc/shadow\"\n\
          passwd_tool = [\"{d}/bin/passwd\", \"{d}/etc/shadow\", \"{{user}}\"]\n\
-         [handlers.sensors]\nsys = \"{d}/sys\"\n",
+         [handlers.sensors]\nsys = \"{d}/sys\"\n\
+         [handlers.ethtool]\ndir = \"{d}/ethtool\"\n",
         root().display()
     )
 }
