@@ -123,7 +123,10 @@ impl Handler for Ethtool {
         if kind != BindingKind::Read {
             return Err("driver counters are read-only (a value binding without write)".into());
         }
-        if let Some(x) = args.keys().find(|k| !["ifname", "stat"].contains(&k.as_str())) {
+        if let Some(x) = args
+            .keys()
+            .find(|k| !["ifname", "stat"].contains(&k.as_str()))
+        {
             return Err(format!("unknown argument `{x}`"));
         }
         if !args.get("ifname").is_some_and(|v| v.is_str()) {
@@ -149,9 +152,9 @@ impl Handler for Ethtool {
         let want: Vec<String> = names(args)?.into_iter().map(String::from).collect();
         let refs: Vec<&str> = want.iter().map(String::as_str).collect();
         let stats = self.stats(&ifname)?;
-        pick(stats, &refs)
-            .map(|v| v.to_string())
-            .ok_or_else(|| BackendError::NotFound(format!("{ifname}: no counter {}", want.join("|"))))
+        pick(stats, &refs).map(|v| v.to_string()).ok_or_else(|| {
+            BackendError::NotFound(format!("{ifname}: no counter {}", want.join("|")))
+        })
     }
 }
 
@@ -310,10 +313,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("lan1"), MT7530).unwrap();
         let mut settings = toml::Table::new();
-        settings.insert(
-            "dir".into(),
-            toml::Value::String(dir.display().to_string()),
-        );
+        settings.insert("dir".into(), toml::Value::String(dir.display().to_string()));
         let mut h = Ethtool::new(Some(&toml::Value::Table(settings))).unwrap();
         h.begin();
         let a = args("ifname = \"lan1\"\nstat = [\"TXUnicast\", \"TxUnicast\"]\n");
@@ -339,7 +339,10 @@ mod tests {
             .check(BindingKind::ReadWrite, &t("ifname = \"a\"\nstat = \"x\"\n"))
             .is_err());
         assert!(h
-            .check(BindingKind::Read, &t("ifname = \"a\"\nstat = \"x\"\nfoo = 1\n"))
+            .check(
+                BindingKind::Read,
+                &t("ifname = \"a\"\nstat = \"x\"\nfoo = 1\n")
+            )
             .is_err());
         assert!(Ethtool::new(Some(&toml::Value::String("x".into()))).is_err());
     }
