@@ -211,7 +211,7 @@ fn openwrt_interfaces_written_to_uci_over_the_wire() {
     };
     ns.ip("link set lo up");
     ns.ip("link add br-lan type bridge");
-    for port in ["lan1", "lan2", "lan3", "wan"] {
+    for port in ["lan1", "lan2", "lan3", "lan4", "wan"] {
         ns.ip(&format!("link add {port} type veth peer name {port}p"));
         if port.starts_with("lan") {
             ns.ip(&format!("link set {port} master br-lan"));
@@ -270,6 +270,47 @@ fn openwrt_interfaces_written_to_uci_over_the_wire() {
         value(&eth, &format!("{lan1}Stats.MulticastPacketsSent")),
         Some("1203")
     );
+    // Link settings: lan4's device section says 100 Mb/s full duplex; lan3 has none (a
+    // section named after it is added), and -1 removes lan4's speed again.
+    let lan3 = row(&eth, "Device.Ethernet.Interface.", "lan3");
+    let lan4 = row(&eth, "Device.Ethernet.Interface.", "lan4");
+    assert_eq!(value(&eth, &format!("{lan4}MaxBitRate")), Some("100"));
+    assert_eq!(value(&eth, &format!("{lan4}DuplexMode")), Some("Full"));
+    assert_eq!(value(&eth, &format!("{lan3}MaxBitRate")), Some("-1"));
+    assert_eq!(value(&eth, &format!("{lan3}DuplexMode")), Some("Auto"));
+    let r = ask(
+        &acs,
+        &spv(
+            &[
+                (&format!("{lan3}MaxBitRate"), "int", "1000"),
+                (&format!("{lan3}DuplexMode"), "string", "Half"),
+                (&format!("{lan4}MaxBitRate"), "int", "-1"),
+            ],
+            "speed",
+        ),
+    );
+    assert_eq!(r.name, "SetParameterValuesResponse", "{}", r.raw);
+    let text = std::fs::read_to_string(&network).unwrap();
+    let dev = device(&text, "lan3");
+    assert!(
+        dev.contains("option speed '1000'") && dev.contains("option duplex '0'"),
+        "{dev}"
+    );
+    let dev = device(&text, "lan4");
+    assert!(
+        !dev.contains("option speed") && dev.contains("option duplex '1'"),
+        "{dev}"
+    );
+    let r = ask(
+        &acs,
+        &spv(
+            &[(&format!("{lan3}DuplexMode"), "string", "Sideways")],
+            "bad",
+        ),
+    );
+    assert_eq!(fault(&r), Some(9007), "{}", r.raw);
+    assert_eq!(std::fs::read_to_string(&network).unwrap(), text);
+
     let links = values(&acs, "Device.Ethernet.Link.");
     let link_lan3 = row(&links, "Device.Ethernet.Link.", "lan3");
     let link_lan2 = row(&links, "Device.Ethernet.Link.", "lan2");
