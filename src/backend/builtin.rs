@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 #[cfg(feature = "diagnostics")]
 use crate::backend::diagnostics;
+#[cfg(feature = "ubus")]
+use crate::backend::json;
 #[cfg(feature = "netlink")]
 use crate::backend::netlink;
 #[cfg(feature = "ubus")]
@@ -127,6 +129,11 @@ pub fn registry(
     reg.register("ubus", Box::new(ubus::Ubus::new(settings.get("ubus"))?));
     #[cfg(not(feature = "ubus"))]
     reg.register("ubus", Box::new(NotBuilt { feature: "ubus" }));
+    // JSON files are read with the same serde_json as ubus answers.
+    #[cfg(feature = "ubus")]
+    reg.register("json", Box::new(json::Json::new(settings.get("json"))?));
+    #[cfg(not(feature = "ubus"))]
+    reg.register("json", Box::new(NotBuilt { feature: "ubus" }));
     reg.register(
         "leases",
         Box::new(leases::Leases::new(settings.get("leases"))?),
@@ -173,6 +180,7 @@ mod tests {
                 "diagnostics",
                 "ethtool",
                 "file",
+                "json",
                 "leases",
                 "netlink",
                 "rmon",

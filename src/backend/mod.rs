@@ -13,6 +13,8 @@ pub mod constant;
 pub mod diagnostics;
 pub mod ethtool;
 pub mod file;
+#[cfg(feature = "ubus")]
+pub mod json;
 pub mod leases;
 #[cfg(feature = "netlink")]
 pub mod netlink;

@@ -240,7 +240,8 @@ fn openwrt_interfaces_written_to_uci_over_the_wire() {
              [handlers.leases]\ndnsmasq = \"{f}/tmp/dhcp.leases\"\nodhcpd = \"{f}/tmp/hosts/odhcpd\"\n\
              [handlers.users]\npasswd = \"{f}/etc/passwd\"\nshadow = \"{f}/etc/shadow\"\n\
              [handlers.sensors]\nsys = \"{f}/sys\"\n\
-             [handlers.ethtool]\ndir = \"{f}/ethtool\"\n"
+             [handlers.ethtool]\ndir = \"{f}/ethtool\"\n\
+             [handlers.json]\nroot = \"{f}\"\n"
         ),
     )
     .unwrap();
@@ -278,6 +279,10 @@ fn openwrt_interfaces_written_to_uci_over_the_wire() {
     assert_eq!(value(&eth, &format!("{lan4}DuplexMode")), Some("Full"));
     assert_eq!(value(&eth, &format!("{lan3}MaxBitRate")), Some("-1"));
     assert_eq!(value(&eth, &format!("{lan3}DuplexMode")), Some("Auto"));
+    // Upstream: the port board.json names the WAN device.
+    let wan = row(&eth, "Device.Ethernet.Interface.", "wan");
+    assert_eq!(value(&eth, &format!("{wan}Upstream")), Some("true"));
+    assert_eq!(value(&eth, &format!("{lan3}Upstream")), Some("false"));
     let r = ask(
         &acs,
         &spv(
