@@ -115,6 +115,8 @@ fn linux_links_counters_and_enable_over_the_wire() {
         "link set v0 up",
         "link set v1 up",
         "link set br0 up",
+        "addr add 10.9.0.1/24 dev v0",
+        "route add default via 10.9.0.2",
     ] {
         ns.ip(cmd);
     }
@@ -153,6 +155,10 @@ fn linux_links_counters_and_enable_over_the_wire() {
     // The stock names: veth has none of them, so they are absent, not zero.
     let eth = values(&acs, "Device.Ethernet.Interface.");
     let e0 = row(&eth, "Device.Ethernet.Interface.", "v0");
+    let e1 = row(&eth, "Device.Ethernet.Interface.", "v1");
+    // The default route leaves through v0.
+    assert_eq!(value(&eth, &format!("{e0}Upstream")), Some("true"));
+    assert_eq!(value(&eth, &format!("{e1}Upstream")), Some("false"));
     assert_eq!(value(&eth, &format!("{e0}Stats.UnicastPacketsSent")), None);
     assert_eq!(
         value(&eth, &format!("{e0}Stats.BroadcastPacketsReceived")),
