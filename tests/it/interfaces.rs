@@ -380,9 +380,26 @@ fn openwrt_interfaces_written_to_uci_over_the_wire() {
         "{s}"
     );
 
-    // The VLAN device wan.8: disabled, and moved onto lan2.
+    // The PPPoE session runs on the VLAN device wan.7; moved onto wan.8.
     let vlans = values(&acs, "Device.Ethernet.VLANTermination.");
+    let v7 = row(&vlans, "Device.Ethernet.VLANTermination.", "wan.7");
     let v8 = row(&vlans, "Device.Ethernet.VLANTermination.", "wan.8");
+    let ppp = values(&acs, "Device.PPP.Interface.");
+    let wan = row(&ppp, "Device.PPP.Interface.", "wan");
+    assert_eq!(
+        value(&ppp, &format!("{wan}LowerLayers")),
+        Some(v7.trim_end_matches('.'))
+    );
+    let r = ask(
+        &acs,
+        &spv(&[(&format!("{wan}LowerLayers"), "string", &v8)], "ppp"),
+    );
+    assert_eq!(r.name, "SetParameterValuesResponse", "{}", r.raw);
+    let text = std::fs::read_to_string(&network).unwrap();
+    let s = section(&text, "config interface 'wan'").unwrap();
+    assert!(s.contains("option device 'wan.8'"), "{s}");
+
+    // The VLAN device wan.8: disabled, and moved onto lan2.
     assert_eq!(value(&vlans, &format!("{v8}Enable")), Some("true"));
     assert_eq!(value(&vlans, &format!("{v8}VLANID")), Some("8"));
     let r = ask(
