@@ -16,7 +16,7 @@ use crate::backend::ubus;
 #[cfg(feature = "uci")]
 use crate::backend::uci;
 use crate::backend::{
-    command, constant, ethtool, file, leases, rmon, sensors, stored, system, users,
+    command, constant, ethtool, file, leases, leds, rmon, sensors, stored, system, users,
 };
 use crate::backend::{Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
@@ -139,6 +139,7 @@ pub fn registry(
         Box::new(leases::Leases::new(settings.get("leases"))?),
     );
     reg.register("users", Box::new(users::Users::new(settings.get("users"))?));
+    reg.register("leds", Box::new(leds::Leds::new(settings.get("leds"))?));
     reg.register(
         "rmon",
         Box::new(rmon::Rmon::new(
@@ -182,6 +183,7 @@ mod tests {
                 "file",
                 "json",
                 "leases",
+                "leds",
                 "netlink",
                 "rmon",
                 "sensors",

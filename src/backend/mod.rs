@@ -15,7 +15,9 @@ pub mod ethtool;
 pub mod file;
 #[cfg(feature = "ubus")]
 pub mod json;
+pub mod kernel;
 pub mod leases;
+pub mod leds;
 #[cfg(feature = "netlink")]
 pub mod netlink;
 pub mod rmon;
