@@ -157,6 +157,12 @@ pub fn validate(board: &Board, schema: &Schema, registry: &Registry) -> Vec<Boar
                         if b.args.get("parent").is_some_and(|p| !p.is_str()) {
                             fail(&b.at, "`parent` must be a string".into());
                         }
+                        if b.args.get("by").is_some_and(|p| !p.is_str()) {
+                            fail(
+                                &b.at,
+                                "`by` must be a string (a variable of the rows)".into(),
+                            );
+                        }
                         match (&b.set, b.write) {
                             (Some(set), true) => {
                                 if MODEL_HANDLERS.contains(&set.handler.as_str()) {

@@ -307,8 +307,12 @@ impl Model {
                 error: BackendError::NotFound(format!("variable {name}")),
             })?,
             Source::Ref {
-                table, key, parent, ..
-            } => self.reference(table, key, parent.as_deref(), vars)?,
+                table,
+                key,
+                parent,
+                by,
+                ..
+            } => self.reference(table, key, parent.as_deref(), by.as_deref(), vars)?,
             Source::Count(child) => {
                 let node = self
                     .tree

@@ -28,6 +28,8 @@ pub enum Source {
         table: String,
         key: String,
         parent: Option<String>,
+        /// The rows' variable the keys are matched with instead of their instance keys.
+        by: Option<String>,
         set: Option<Binding>,
     },
     /// The number of instances of a child table (`…NumberOfEntries`).
@@ -216,6 +218,7 @@ impl Tree {
                                 table: arg("table").unwrap_or_default(),
                                 key: arg("key").unwrap_or_default(),
                                 parent: arg("parent"),
+                                by: arg("by"),
                                 set: binding.set.as_deref().cloned(),
                             }
                         }

@@ -539,7 +539,9 @@ pub(crate) fn openwrt_board(dir: &Path, acs_url: &str) -> String {
          [handlers.users]\npasswd = \"{d}/etc/passwd\"\nshadow = \"{d}/etc/shadow\"\n\
          passwd_tool = [\"{d}/bin/passwd\", \"{d}/etc/shadow\", \"{{user}}\"]\n\
          [handlers.sensors]\nsys = \"{d}/sys\"\n\
-         [handlers.leds]\nsys = \"{d}/sys\"\n",
+         [handlers.leds]\nsys = \"{d}/sys\"\n\
+         [handlers.ethtool]\ndir = \"{d}/ethtool\"\n\
+         [handlers.json]\nroot = \"{d}\"\n",
         root().display()
     )
 }

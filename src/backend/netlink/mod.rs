@@ -20,7 +20,8 @@ use msg::{Addr, Link, Neigh, Route};
 use socket::Socket;
 
 /// Fields a `kind = "link"` binding may read.
-pub const LINK_FIELDS: [&str; 22] = [
+pub const LINK_FIELDS: [&str; 23] = [
+    "upstream",
     "unknown_proto_packets_received",
     "crc_errors_received",
     "up",
@@ -439,6 +440,17 @@ impl Netlink {
         if field == "master" {
             let master = self.link(ifname)?.master;
             return self.name_of(i64::from(master));
+        }
+        if field == "upstream" {
+            // Towards the Internet: a default route of the main table leaves through it.
+            let index = self.link(ifname)?.index;
+            let up = self.routes()?.iter().any(|r| {
+                r.table == 254
+                    && r.kind == 1
+                    && r.dst_len == 0
+                    && i64::from(r.oif) == i64::from(index)
+            });
+            return Ok(up.to_string());
         }
         let l = self.link(ifname)?;
         let s = &l.stats;

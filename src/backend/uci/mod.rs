@@ -49,7 +49,9 @@ pub struct Uci {
     pending_apply: BTreeSet<String>,
 }
 
-const VALUE_KEYS: [&str; 18] = [
+const VALUE_KEYS: [&str; 20] = [
+    "create",
+    "unset",
     "mtime",
     "word",
     "has",
@@ -236,6 +238,32 @@ impl Uci {
     }
 }
 
+/// `@type[option=value]` → (type, option, value).
+fn selector(reference: &str) -> Option<(&str, &str, &str)> {
+    let (ty, idx) = reference
+        .strip_prefix('@')?
+        .strip_suffix(']')?
+        .split_once('[')?;
+    let (opt, value) = idx.split_once('=')?;
+    (!ty.is_empty() && !opt.is_empty()).then_some((ty, opt, value))
+}
+
+impl Uci {
+    /// Adds the section a `@type[option=value]` reference names.
+    fn create_section(&mut self, args: &Args) -> Result<(String, String), BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let reference = args.str("section")?.to_string();
+        let (ty, opt, value) = selector(&reference)
+            .ok_or_else(|| BackendError::BadArgs(format!("create: section {reference:?}")))?;
+        let d = self.doc_for_change(&pkg)?;
+        let id = d
+            .add_section(ty, None)
+            .ok_or_else(|| BackendError::Limit(format!("{pkg}: cannot add a {ty} section")))?;
+        d.set_option(&id, opt, value);
+        Ok((pkg, id))
+    }
+}
+
 impl Handler for Uci {
     fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
         let allowed: &[&str] = if kind == BindingKind::Table {
@@ -306,6 +334,18 @@ impl Handler for Uci {
         }
         need("section")?;
         need("option")?;
+        if args.get("unset").is_some_and(|v| !v.is_str()) {
+            return Err("`unset` must be a string (the value that removes the option)".into());
+        }
+        if args.get("create").is_some() {
+            let selector = args
+                .get("section")
+                .and_then(|v| v.as_str())
+                .and_then(selector);
+            if selector.is_none() {
+                return Err("`create` needs a section `@type[option=value]`".into());
+            }
+        }
         for key in ["has", "empty"] {
             if args.get(key).is_some_and(|v| !v.is_str()) {
                 return Err(format!("`{key}` must be a string"));
@@ -314,7 +354,7 @@ impl Handler for Uci {
         if args.contains_key("empty") && !args.contains_key("has") {
             return Err("`empty` goes with `has`".into());
         }
-        for flag in ["list", "bool", "invert", "duration", "words"] {
+        for flag in ["list", "bool", "invert", "duration", "words", "create"] {
             if args.get(flag).is_some_and(|v| v.as_bool().is_none()) {
                 return Err(format!("`{flag}` must be true or false"));
             }
@@ -420,8 +460,24 @@ impl Handler for Uci {
     }
 
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
-        let (pkg, id) = self.section_id(args)?;
+        // `unset`: this TR-181 value means "not configured" (MaxBitRate -1, DuplexMode
+        // Auto): the option is removed, and where no section holds it nothing is written.
+        let unset = args.opt_str("unset")? == Some(value);
+        let (pkg, id) = match self.section_id(args) {
+            Ok(found) => found,
+            Err(BackendError::NotFound(_)) if unset => return Ok(()),
+            // `create`: the `@type[option=value]` section is added (a device section for a
+            // port that had none).
+            Err(BackendError::NotFound(_)) if args.opt_bool("create")?.unwrap_or(false) => {
+                self.create_section(args)?
+            }
+            Err(e) => return Err(e),
+        };
         let option = args.str("option")?.to_string();
+        if unset {
+            self.doc_for_change(&pkg)?.delete_option(&id, &option);
+            return Ok(());
+        }
         if args.opt_str("has")?.is_some() || args.opt_bool("words")?.unwrap_or(false) {
             let d = self.doc_for_change(&pkg)?;
             return if flags::set(d, &id, &option, args, value)? {

@@ -444,6 +444,50 @@ fn a_default_covers_a_missing_package_or_section_too() {
 }
 
 #[test]
+fn a_section_found_by_option_is_created_on_write_and_an_unset_value_removes_the_option() {
+    let t = tree("selector");
+    let mut u = handler(&t);
+    let speed = |port: &str| {
+        a(&format!(
+            "package = \"network\"\nsection = \"@device[name={port}]\"\noption = \"speed\"\n\
+             default = \"-1\"\nunset = \"-1\"\ncreate = true"
+        ))
+    };
+    // The bridge's section is found by its name; a port without a section reads the default.
+    let bridge = a("package = \"network\"\nsection = \"@device[name=br-lan]\"\noption = \"type\"");
+    assert_eq!(u.get(&bridge).unwrap(), "bridge");
+    assert_eq!(u.get(&speed("lan3")).unwrap(), "-1");
+    // Unset where nothing is configured writes nothing.
+    u.set(&speed("lan3"), "-1").unwrap();
+    assert!(u.originals.is_empty());
+    // A value creates the section, named by its option.
+    u.set(&speed("lan3"), "100").unwrap();
+    u.commit().unwrap();
+    let text = std::fs::read_to_string(t.0.join("network")).unwrap();
+    assert!(
+        text.contains("config device\n\toption name 'lan3'\n\toption speed '100'"),
+        "{text}"
+    );
+    assert_eq!(u.get(&speed("lan3")).unwrap(), "100");
+    // The unset value removes the option again (the section stays).
+    u.set(&speed("lan3"), "-1").unwrap();
+    u.commit().unwrap();
+    let text = std::fs::read_to_string(t.0.join("network")).unwrap();
+    assert!(!text.contains("option speed"), "{text}");
+    assert!(text.contains("option name 'lan3'"));
+    // Without `create`, a missing section is not found; `create` needs a selector.
+    let plain = a("package = \"network\"\nsection = \"@device[name=lan9]\"\noption = \"speed\"");
+    assert!(matches!(
+        u.set(&plain, "10"),
+        Err(BackendError::NotFound(_))
+    ));
+    let bad: toml::Table =
+        toml::from_str("package = \"network\"\nsection = \"lan\"\noption = \"mtu\"\ncreate = true")
+            .unwrap();
+    assert!(u.check(BindingKind::ReadWrite, &bad).is_err());
+}
+
+#[test]
 fn mtime_reads_when_the_package_file_changed() {
     let t = tree("mtime");
     let mut u = handler(&t);
