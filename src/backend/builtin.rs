@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 #[cfg(feature = "diagnostics")]
 use crate::backend::diagnostics;
+#[cfg(feature = "ubus")]
+use crate::backend::json;
 #[cfg(feature = "netlink")]
 use crate::backend::netlink;
 #[cfg(feature = "ubus")]
@@ -14,7 +16,7 @@ use crate::backend::ubus;
 #[cfg(feature = "uci")]
 use crate::backend::uci;
 use crate::backend::{
-    command, constant, file, leases, lines, rmon, sensors, stored, system, users,
+    command, constant, ethtool, file, leases, leds, lines, rmon, sensors, stored, system, users,
 };
 use crate::backend::{Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
@@ -87,6 +89,10 @@ pub fn registry(
         Box::new(stored::Stored::new(shared.stored.clone())),
     );
     reg.register("file", Box::new(file::File::default()));
+    reg.register(
+        "ethtool",
+        Box::new(ethtool::Ethtool::new(settings.get("ethtool"))?),
+    );
     reg.register("command", Box::new(command::Command));
     reg.register("lines", Box::new(lines::Lines::default()));
     reg.register(
@@ -124,11 +130,17 @@ pub fn registry(
     reg.register("ubus", Box::new(ubus::Ubus::new(settings.get("ubus"))?));
     #[cfg(not(feature = "ubus"))]
     reg.register("ubus", Box::new(NotBuilt { feature: "ubus" }));
+    // JSON files are read with the same serde_json as ubus answers.
+    #[cfg(feature = "ubus")]
+    reg.register("json", Box::new(json::Json::new(settings.get("json"))?));
+    #[cfg(not(feature = "ubus"))]
+    reg.register("json", Box::new(NotBuilt { feature: "ubus" }));
     reg.register(
         "leases",
         Box::new(leases::Leases::new(settings.get("leases"))?),
     );
     reg.register("users", Box::new(users::Users::new(settings.get("users"))?));
+    reg.register("leds", Box::new(leds::Leds::new(settings.get("leds"))?));
     reg.register(
         "rmon",
         Box::new(rmon::Rmon::new(
@@ -168,8 +180,11 @@ mod tests {
                 "command",
                 "constant",
                 "diagnostics",
+                "ethtool",
                 "file",
+                "json",
                 "leases",
+                "leds",
                 "lines",
                 "netlink",
                 "rmon",

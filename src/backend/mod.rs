@@ -11,8 +11,13 @@ pub mod command;
 pub mod constant;
 #[cfg(feature = "diagnostics")]
 pub mod diagnostics;
+pub mod ethtool;
 pub mod file;
+#[cfg(feature = "ubus")]
+pub mod json;
+pub mod kernel;
 pub mod leases;
+pub mod leds;
 pub mod lines;
 #[cfg(feature = "netlink")]
 pub mod netlink;

@@ -5,6 +5,10 @@
 //! The table may be nested (`Device.DHCPv4.Server.Pool.{i}.Client.{i}.`): its rows are those
 //! of every enclosing row, and `parent` names the key of the one meant. Each table's rows are
 //! indexed once per operation, so N references cost one listing, not N searches.
+//!
+//! `by` names a variable of the rows to match instead of their keys (a VLAN device's
+//! `uci_name` where its rows are keyed by UCI section id): reading finds the rows whose
+//! variable holds the value, writing hands the rows' values of it.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -63,9 +67,18 @@ impl RowIndex {
 }
 
 impl Model {
-    /// Every row of `table` (a schema path ending with `{i}.`), enclosing tables walked.
-    pub(super) fn row_index(&mut self, table: &str) -> Result<Rc<RowIndex>, ModelError> {
-        if let Some(ix) = self.tree.refs.get(table) {
+    /// Every row of `table` (a schema path ending with `{i}.`), enclosing tables walked,
+    /// keyed by their instance keys or, with `by`, by that variable of each row.
+    pub(super) fn row_index(
+        &mut self,
+        table: &str,
+        by: Option<&str>,
+    ) -> Result<Rc<RowIndex>, ModelError> {
+        let cache = match by {
+            Some(v) => format!("{table}|{v}"),
+            None => table.to_string(),
+        };
+        if let Some(ix) = self.tree.refs.get(&cache) {
             return Ok(ix.clone());
         }
         // "Device.A.{i}.B.{i}." → ["Device.A.", "B.", ""]: the names between the levels.
@@ -95,13 +108,17 @@ impl Model {
                     &table_path,
                     &vars,
                 )?;
-                self.dirty |= ch;
+                self.numbered(ch);
                 for l in listed.iter() {
                     let path = format!("{table_path}{}", l.number);
                     if level + 1 == levels {
+                        let key = match by {
+                            Some(v) => l.vars.get(v).cloned().unwrap_or_default(),
+                            None => l.instance.key.clone(),
+                        };
                         rows.push(Row {
                             path,
-                            key: l.instance.key.clone(),
+                            key,
                             parent: parent_key.clone(),
                         });
                     } else {
@@ -116,7 +133,7 @@ impl Model {
             frontier = next;
         }
         let ix = Rc::new(RowIndex::new(rows));
-        self.tree.refs.insert(table.to_string(), ix.clone());
+        self.tree.refs.insert(cache, ix.clone());
         Ok(ix)
     }
 
@@ -126,11 +143,12 @@ impl Model {
         table: &str,
         key: &str,
         parent: Option<&str>,
+        by: Option<&str>,
         vars: &Vars,
     ) -> Result<String, ModelError> {
         let keys = substitute_str(key, vars);
         let parent = parent.map(|p| substitute_str(p, vars));
-        let ix = self.row_index(table)?;
+        let ix = self.row_index(table, by)?;
         let found: Vec<&str> = keys
             .split(',')
             .map(str::trim)
@@ -145,10 +163,11 @@ impl Model {
     pub(super) fn keys_of(
         &mut self,
         table: &str,
+        by: Option<&str>,
         value: &str,
         path: &str,
     ) -> Result<String, ModelError> {
-        let ix = self.row_index(table)?;
+        let ix = self.row_index(table, by)?;
         let mut keys = Vec::new();
         for p in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let row = ix.at(p).ok_or_else(|| ModelError::InvalidValue {

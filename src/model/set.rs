@@ -84,11 +84,12 @@ impl Model {
                 Some(Source::Bound(b)) => b.clone(),
                 Some(Source::Ref {
                     table,
+                    by,
                     set: Some(b),
                     ..
                 }) => {
-                    let (table, b) = (table.clone(), b.clone());
-                    match self.keys_of(&table, &p.value, &p.path) {
+                    let (table, by, b) = (table.clone(), by.clone(), b.clone());
+                    match self.keys_of(&table, by.as_deref(), &p.value, &p.path) {
                         Ok(keys) => p.value = keys,
                         Err(e) => {
                             invalid.push((p.path.clone(), e));

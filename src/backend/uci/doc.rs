@@ -302,6 +302,16 @@ impl Doc {
         if let Some(rest) = reference.strip_prefix('@') {
             let (ty, idx) = rest.strip_suffix(']')?.split_once('[')?;
             let of_type = ix.by_type.get(ty)?;
+            // `@device[name=lan4]`: the first section of the type with that option value
+            // (netifd's device sections are anonymous, known by their `name`).
+            if let Some((opt, want)) = idx.split_once('=') {
+                let found = of_type.iter().find(|&&at| {
+                    ix.sections
+                        .get(at)
+                        .is_some_and(|s| self.option(&s.id, opt).as_deref() == Some(want))
+                });
+                return found.and_then(|&at| ix.sections.get(at)).cloned();
+            }
             let i: i64 = idx.parse().ok()?;
             let pos = if i < 0 { of_type.len() as i64 + i } else { i };
             let at = *of_type.get(usize::try_from(pos).ok()?)?;

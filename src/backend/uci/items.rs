@@ -20,9 +20,11 @@ use crate::backend::{text, Args, BackendError, BindingKind};
 use crate::codec::toml;
 
 /// Arguments of a table of items.
-pub const TABLE_KEYS: [&str; 6] = ["items", "only_ip", "add_to", "off_list", "words", "syntax"];
+pub const TABLE_KEYS: [&str; 6] = [
+    "items", "only_ip", "add_to", "off_list", "as_words", "syntax",
+];
 /// Arguments of a value of one item.
-pub const VALUE_KEYS: [&str; 6] = ["row", "field", "only_ip", "off_list", "words", "syntax"];
+pub const VALUE_KEYS: [&str; 6] = ["row", "field", "only_ip", "off_list", "as_words", "syntax"];
 /// What a value binding reads of its item.
 pub const FIELDS: [&str; 6] = ["value", "section", "order", "enable", "tag", "data"];
 
@@ -48,7 +50,7 @@ impl<'a> Lists<'a> {
         Ok(Lists {
             on: option,
             off: args.opt_str("off_list")?,
-            words: args.opt_bool("words")?.unwrap_or(false),
+            words: args.opt_bool("as_words")?.unwrap_or(false),
             dnsmasq: args.opt_str("syntax")? == Some("dnsmasq"),
         })
     }
@@ -336,7 +338,7 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
     let is_str = |k: &str| args.get(k).is_some_and(|v| v.is_str());
     if kind == BindingKind::Table {
         if !args.contains_key("items") {
-            return ["only_ip", "add_to", "off_list", "words", "syntax"]
+            return ["only_ip", "add_to", "off_list", "as_words", "syntax"]
                 .iter()
                 .find(|k| args.contains_key(**k))
                 .map(|k| Err(format!("`{k}` needs `items`")));
@@ -346,7 +348,7 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
                 "`items`, `type` and `package` (strings) are required".into()
             ));
         }
-        for flag in ["only_ip", "words"] {
+        for flag in ["only_ip", "as_words"] {
             if args.get(flag).is_some_and(|v| v.as_bool().is_none()) {
                 return Some(Err(format!("`{flag}` must be true or false")));
             }

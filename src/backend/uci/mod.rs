@@ -7,11 +7,16 @@
 //! files back (a change is all or nothing across packages and other handlers). The board's
 //! apply command for each changed package (`/etc/init.d/network reload` …) runs once after
 //! the CWMP session, from `apply`.
+//!
+//! Rows per word of an option (`each`), values of one word (`word`) and a package file's
+//! modification time (`mtime`): [`words`].
 
 mod dhcp;
 mod dhcpopt;
 pub mod doc;
+mod flags;
 pub mod items;
+mod words;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -49,7 +54,14 @@ pub struct Uci {
     renamed: BTreeMap<String, String>,
 }
 
-const VALUE_KEYS: [&str; 13] = [
+const VALUE_KEYS: [&str; 20] = [
+    "create",
+    "unset",
+    "mtime",
+    "word",
+    "has",
+    "empty",
+    "words",
     "scale",
     "divide",
     "package",
@@ -64,7 +76,9 @@ const VALUE_KEYS: [&str; 13] = [
     "default",
     "duration",
 ];
-const TABLE_KEYS: [&str; 10] = [
+const TABLE_KEYS: [&str; 12] = [
+    "each",
+    "each_default",
     "package",
     "type",
     "exclude",
@@ -239,6 +253,32 @@ impl Uci {
     }
 }
 
+/// `@type[option=value]` → (type, option, value).
+fn selector(reference: &str) -> Option<(&str, &str, &str)> {
+    let (ty, idx) = reference
+        .strip_prefix('@')?
+        .strip_suffix(']')?
+        .split_once('[')?;
+    let (opt, value) = idx.split_once('=')?;
+    (!ty.is_empty() && !opt.is_empty()).then_some((ty, opt, value))
+}
+
+impl Uci {
+    /// Adds the section a `@type[option=value]` reference names.
+    fn create_section(&mut self, args: &Args) -> Result<(String, String), BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let reference = args.str("section")?.to_string();
+        let (ty, opt, value) = selector(&reference)
+            .ok_or_else(|| BackendError::BadArgs(format!("create: section {reference:?}")))?;
+        let d = self.doc_for_change(&pkg)?;
+        let id = d
+            .add_section(ty, None)
+            .ok_or_else(|| BackendError::Limit(format!("{pkg}: cannot add a {ty} section")))?;
+        d.set_option(&id, opt, value);
+        Ok((pkg, id))
+    }
+}
+
 impl Handler for Uci {
     fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
         let allowed: &[&[&str]] = if kind == BindingKind::Table {
@@ -268,6 +308,11 @@ impl Handler for Uci {
         if let Some(p) = args.get("package").and_then(|v| v.as_str()) {
             if !p.contains('{') && !valid_package(p) {
                 return Err(format!("invalid package name {p:?}"));
+            }
+        }
+        for key in ["each", "each_default", "word"] {
+            if args.get(key).is_some_and(|v| !v.is_str()) {
+                return Err(format!("`{key}` must be a string"));
             }
         }
         if kind == BindingKind::Table {
@@ -303,9 +348,38 @@ impl Handler for Uci {
             }
             return Ok(());
         }
+        if args.contains_key("mtime") {
+            if args.get("mtime").and_then(|v| v.as_bool()) != Some(true) || args.len() != 2 {
+                return Err("`mtime = true` goes with a `package` and nothing else".into());
+            }
+            if kind == BindingKind::ReadWrite {
+                return Err("a file's modification time cannot be written".into());
+            }
+            return Ok(());
+        }
         need("section")?;
         need("option")?;
-        for flag in ["list", "bool", "invert", "duration"] {
+        if args.get("unset").is_some_and(|v| !v.is_str()) {
+            return Err("`unset` must be a string (the value that removes the option)".into());
+        }
+        if args.get("create").is_some() {
+            let selector = args
+                .get("section")
+                .and_then(|v| v.as_str())
+                .and_then(selector);
+            if selector.is_none() {
+                return Err("`create` needs a section `@type[option=value]`".into());
+            }
+        }
+        for key in ["has", "empty"] {
+            if args.get(key).is_some_and(|v| !v.is_str()) {
+                return Err(format!("`{key}` must be a string"));
+            }
+        }
+        if args.contains_key("empty") && !args.contains_key("has") {
+            return Err("`empty` goes with `has`".into());
+        }
+        for flag in ["list", "bool", "invert", "duration", "words", "create"] {
             if args.get(flag).is_some_and(|v| v.as_bool().is_none()) {
                 return Err(format!("`{flag}` must be true or false"));
             }
@@ -345,7 +419,22 @@ impl Handler for Uci {
         if args.table.contains_key("tagged") {
             return self.get_tagged(args);
         }
+        if args.opt_bool("mtime")? == Some(true) {
+            let pkg = args.str("package")?;
+            if !valid_package(pkg) {
+                return Err(BackendError::BadArgs(format!("package {pkg:?}")));
+            }
+            return words::mtime(&self.dir.join(pkg));
+        }
         let option = args.str("option")?.to_string();
+        if args.opt_str("has")?.is_some() || args.opt_bool("words")?.unwrap_or(false) {
+            let configured = match self.section_id(args) {
+                Ok((pkg, id)) => flags::items(self.doc(&pkg)?, &id, &option),
+                Err(BackendError::NotFound(_)) if args.opt_str("default")?.is_some() => None,
+                Err(e) => return Err(e),
+            };
+            return flags::value(configured, args);
+        }
         let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
         let (pkg, id, raw) = match self.section_id(args) {
             Ok((pkg, id)) => {
@@ -375,6 +464,9 @@ impl Handler for Uci {
             (None, None) if is_list => String::new(),
             (None, None) => return Err(BackendError::NotFound(format!("{pkg}.{id}.{option}"))),
         };
+        let raw = words::pick(raw, args.opt_str("word")?, || {
+            format!("{pkg}.{id}.{option}")
+        })?;
         if args.opt_bool("duration")?.unwrap_or(false) {
             return duration_secs(&raw).map(|n| n.to_string()).ok_or_else(|| {
                 BackendError::InvalidValue(format!(
@@ -412,8 +504,32 @@ impl Handler for Uci {
         if args.table.contains_key("tagged") {
             return self.set_tagged(args, value);
         }
-        let (pkg, id) = self.section_id(args)?;
+        // `unset`: this TR-181 value means "not configured" (MaxBitRate -1, DuplexMode
+        // Auto): the option is removed, and where no section holds it nothing is written.
+        let unset = args.opt_str("unset")? == Some(value);
+        let (pkg, id) = match self.section_id(args) {
+            Ok(found) => found,
+            Err(BackendError::NotFound(_)) if unset => return Ok(()),
+            // `create`: the `@type[option=value]` section is added (a device section for a
+            // port that had none).
+            Err(BackendError::NotFound(_)) if args.opt_bool("create")?.unwrap_or(false) => {
+                self.create_section(args)?
+            }
+            Err(e) => return Err(e),
+        };
         let option = args.str("option")?.to_string();
+        if unset {
+            self.doc_for_change(&pkg)?.delete_option(&id, &option);
+            return Ok(());
+        }
+        if args.opt_str("has")?.is_some() || args.opt_bool("words")?.unwrap_or(false) {
+            let d = self.doc_for_change(&pkg)?;
+            return if flags::set(d, &id, &option, args, value)? {
+                Ok(())
+            } else {
+                Err(BackendError::NotFound(format!("{pkg}.{id}")))
+            };
+        }
         let raw = if args.opt_bool("duration")?.unwrap_or(false) {
             if value.starts_with('-') {
                 "infinite".to_string()
@@ -431,9 +547,16 @@ impl Handler for Uci {
         } else {
             text::reverse_map(value, args)?
         };
-        let item = args.opt_int("item")?;
+        let mut item = args.opt_int("item")?;
         let is_list = args.opt_bool("list")?.unwrap_or(false);
+        let word = args.opt_str("word")?.unwrap_or("").to_string();
         let d = self.doc_for_change(&pkg)?;
+        // `word` in a UCI list: that item is replaced (in a plain option, the whole option).
+        if !word.is_empty() {
+            if let Some(i) = d.list(&id, &option).iter().position(|x| *x == word) {
+                item = i64::try_from(i).ok();
+            }
+        }
         let ok = match (item, is_list) {
             (Some(n), _) => {
                 let mut items = d.list(&id, &option);
@@ -477,6 +600,8 @@ impl Handler for Uci {
         let ty = args.str("type")?.to_string();
         let exclude = args.opt_str_list("exclude")?.unwrap_or_default();
         let only = args.opt_str("name")?.map(String::from);
+        let each = args.opt_str("each")?.map(String::from);
+        let each_default = args.opt_str("each_default")?.unwrap_or("").to_string();
         let want: Vec<(String, String)> = match args.table.get("match") {
             Some(toml::Value::Table(t)) => t
                 .iter()
@@ -556,6 +681,7 @@ impl Handler for Uci {
                     }
                 }
             }
+            let words = each.as_deref().map(|e| words::of(&opts, e, &each_default));
             for (k, v) in opts {
                 // Lists are joined with spaces; `ucilist_` has them with commas, as TR-181
                 // lists and `ref` keys want them.
@@ -565,7 +691,10 @@ impl Handler for Uci {
                 );
                 inst = inst.var(&format!("uci_{k}"), v);
             }
-            out.push(inst);
+            match words {
+                Some(w) => words::rows(inst, &s.id, &w, &mut out),
+                None => out.push(inst),
+            }
         }
         Ok(out)
     }
