@@ -574,6 +574,28 @@ mod tests {
     }
 
     #[test]
+    fn a_symbolic_link_is_followed_and_stays_one() {
+        let (d, f) = setup("nameserver 192.0.2.1\n");
+        let link = d.0.join("link.conf");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        let mut h = Lines::default();
+        let a = args(&format!(
+            "file = {:?}\nword = \"nameserver\"\nkey = \"192.0.2.1\"",
+            link.display().to_string()
+        ));
+        h.set(&a, "192.0.2.9").unwrap();
+        commit(&mut h);
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "nameserver 192.0.2.9\n"
+        );
+    }
+
+    #[test]
     fn refuses_a_value_that_is_not_an_address() {
         let (_d, f) = setup("nameserver 192.0.2.1\n");
         let mut h = Lines::default();

@@ -131,7 +131,7 @@ impl Uci {
                 "{value} is not a host address of the pool's network"
             )));
         }
-        let min = base + start;
+        let min = base.saturating_add(start);
         let max = min.saturating_add(limit.max(1) - 1).min(bcast - 1);
         let (start, limit) = if args.str("pool")? == "min" {
             // A start past the end leaves a one-address pool until the end is written.
@@ -265,6 +265,14 @@ mod tests {
             text.contains("option start '50'\n\toption limit '50'"),
             "{text}"
         );
+        // A start no network can hold saturates, never wraps.
+        let huge = a(&format!("{base}\nsection = \"guest\"\npool = \"min\""));
+        u.doc_for_change("dhcp")
+            .unwrap()
+            .set_option("guest", "start", "4294967295");
+        assert_eq!(u.get_pool(&huge).unwrap(), "255.255.255.255");
+        assert!(u.set_pool(&gmax, "192.168.1.7").is_err());
+        u.abort();
     }
 
     #[test]
