@@ -115,6 +115,12 @@ impl Uci {
     pub(super) fn get_pool(&mut self, args: &Args) -> Result<String, BackendError> {
         let (_, _, base, bcast, start, limit) = range(self, args)?;
         let min = base.saturating_add(start);
+        if min >= bcast {
+            // dnsmasq.init's ipcalc makes no range of it: dnsmasq serves no pool here.
+            return Err(BackendError::InvalidValue(format!(
+                "start {start} lies past the pool's network"
+            )));
+        }
         let max = min
             .saturating_add(limit.max(1) - 1)
             .min(bcast.saturating_sub(1));
@@ -265,12 +271,15 @@ mod tests {
             text.contains("option start '50'\n\toption limit '50'"),
             "{text}"
         );
-        // A start no network can hold saturates, never wraps.
+        // A start past the network is no range (and never wraps).
         let huge = a(&format!("{base}\nsection = \"guest\"\npool = \"min\""));
         u.doc_for_change("dhcp")
             .unwrap()
             .set_option("guest", "start", "4294967295");
-        assert_eq!(u.get_pool(&huge).unwrap(), "255.255.255.255");
+        assert!(matches!(
+            u.get_pool(&huge),
+            Err(BackendError::InvalidValue(_))
+        ));
         assert!(u.set_pool(&gmax, "192.168.1.7").is_err());
         u.abort();
     }
