@@ -16,7 +16,7 @@
 use super::dhcpopt;
 use super::doc::Doc;
 use super::Uci;
-use crate::backend::{text, Args, BackendError, BindingKind};
+use crate::backend::{text, Args, BackendError, BindingKind, Instance};
 use crate::codec::toml;
 
 /// Arguments of a table of items.
@@ -332,6 +332,28 @@ pub fn delete(d: &mut Doc, row: &Row, lists: Lists) -> bool {
     take(d, row, lists).is_ok()
 }
 
+/// The rows of one section as a table's instances (vars `section`, `item`, `enabled`,
+/// `order`).
+pub fn instances(
+    d: &Doc,
+    id: &str,
+    option: &str,
+    args: &Args,
+) -> Result<Vec<Instance>, BackendError> {
+    let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
+    let lists = Lists::of_args(option, args)?;
+    Ok(rows(d, id, lists, only_ip)
+        .into_iter()
+        .map(|r| {
+            Instance::new(r.key)
+                .var("section", id)
+                .var("item", r.value)
+                .var("enabled", r.enabled.to_string())
+                .var("order", r.order.to_string())
+        })
+        .collect())
+}
+
 /// Checks the arguments of item tables and item values (`items.rs`); `None` when the
 /// binding is not about items.
 pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>> {
@@ -432,6 +454,40 @@ impl Uci {
             self.renamed.insert(key, new);
         }
         Ok(())
+    }
+
+    /// AddObject on a table of items: an empty item in the `add_to` section.
+    pub(super) fn add_item(&mut self, args: &Args) -> Result<Instance, BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let option = args.str("items")?;
+        let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
+        let to = args
+            .opt_str("add_to")?
+            .ok_or(BackendError::Unsupported("add (no `add_to` section)"))?;
+        let lists = Lists::of_args(option, args)?;
+        let r = add(self.doc_for_change(&pkg)?, to, lists, only_ip)?;
+        Ok(Instance::new(r.key)
+            .var("section", r.section)
+            .var("item", "")
+            .var("enabled", r.enabled.to_string())
+            .var("order", r.order.to_string()))
+    }
+
+    /// DeleteObject on a table of items: the row's item leaves its list.
+    pub(super) fn delete_item(
+        &mut self,
+        args: &Args,
+        instance: &Instance,
+    ) -> Result<(), BackendError> {
+        let pkg = args.str("package")?.to_string();
+        let lists = Lists::of_args(args.str("items")?, args)?;
+        let d = self.doc_for_change(&pkg)?;
+        let row = find(d, &instance.key, lists, false)?;
+        if delete(d, &row, lists) {
+            Ok(())
+        } else {
+            Err(BackendError::NotFound(instance.key.clone()))
+        }
     }
 
     /// The `map` rules of a binding alone.

@@ -657,17 +657,7 @@ impl Handler for Uci {
                 }
             }
             if let Some(option) = args.opt_str("items")? {
-                let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
-                let lists = items::Lists::of_args(option, args)?;
-                for r in items::rows(d, &s.id, lists, only_ip) {
-                    out.push(
-                        Instance::new(r.key)
-                            .var("section", s.id.clone())
-                            .var("item", r.value)
-                            .var("enabled", r.enabled.to_string())
-                            .var("order", r.order.to_string()),
-                    );
-                }
+                out.extend(items::instances(d, &s.id, option, args)?);
                 continue;
             }
             let mut inst = Instance::new(s.id.clone())
@@ -700,21 +690,8 @@ impl Handler for Uci {
     }
 
     fn add(&mut self, args: &Args) -> Result<Instance, BackendError> {
-        if let Some(option) = args.opt_str("items")? {
-            let pkg = args.str("package")?.to_string();
-            let option = option.to_string();
-            let only_ip = args.opt_bool("only_ip")?.unwrap_or(false);
-            let to = args
-                .opt_str("add_to")?
-                .ok_or(BackendError::Unsupported("add (no `add_to` section)"))?
-                .to_string();
-            let lists = items::Lists::of_args(&option, args)?;
-            let r = items::add(self.doc_for_change(&pkg)?, &to, lists, only_ip)?;
-            return Ok(Instance::new(r.key)
-                .var("section", r.section)
-                .var("item", "")
-                .var("enabled", r.enabled.to_string())
-                .var("order", r.order.to_string()));
+        if args.table.contains_key("items") {
+            return self.add_item(args);
         }
         let pkg = args.str("package")?.to_string();
         let ty = args.str("type")?.to_string();
@@ -744,16 +721,8 @@ impl Handler for Uci {
 
     fn delete(&mut self, args: &Args, instance: &Instance) -> Result<(), BackendError> {
         let pkg = args.str("package")?.to_string();
-        if let Some(option) = args.opt_str("items")? {
-            let option = option.to_string();
-            let lists = items::Lists::of_args(&option, args)?;
-            let d = self.doc_for_change(&pkg)?;
-            let row = items::find(d, &instance.key, lists, false)?;
-            return if items::delete(d, &row, lists) {
-                Ok(())
-            } else {
-                Err(BackendError::NotFound(instance.key.clone()))
-            };
+        if args.table.contains_key("items") {
+            return self.delete_item(args, instance);
         }
         let id = instance
             .vars
