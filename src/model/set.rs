@@ -81,7 +81,11 @@ impl Model {
         for mut p in plan {
             // A written reference goes to its `set` binding as the keys of the rows named.
             let b = match p.node.params.get(p.index).map(|x| &x.source) {
-                Some(Source::Bound(b)) => b.clone(),
+                // A binding read in one place and written in another (`set`).
+                Some(Source::Bound(b)) => match &b.set {
+                    Some(s) => (**s).clone(),
+                    None => b.clone(),
+                },
                 Some(Source::Ref {
                     table,
                     set: Some(b),
