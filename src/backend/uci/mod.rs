@@ -44,7 +44,10 @@ pub struct Uci {
     pending_apply: BTreeSet<String>,
 }
 
-const VALUE_KEYS: [&str; 13] = [
+const VALUE_KEYS: [&str; 16] = [
+    "when",
+    "suffix",
+    "unmapped",
     "scale",
     "divide",
     "package",
@@ -212,6 +215,45 @@ impl Uci {
         self.doc(pkg)
     }
 
+    /// `unmapped`: writing `map_default`'s value, which no raw value maps to, keeps an option
+    /// that already reads as it and replaces one of `map`'s raw values with `unmapped`
+    /// (AutoChannelEnable false: a channel number stays, `auto` becomes the channel in use).
+    /// `None` when the rule does not apply.
+    fn unmapped(
+        &mut self,
+        pkg: &str,
+        id: &str,
+        option: &str,
+        args: &Args,
+        value: &str,
+    ) -> Result<Option<String>, BackendError> {
+        let (Some(to), Some(default)) = (args.opt_str("unmapped")?, args.opt_str("map_default")?)
+        else {
+            return Ok(None);
+        };
+        if value != default {
+            return Ok(None);
+        }
+        let current = self
+            .doc(pkg)?
+            .option(id, option)
+            .or_else(|| args.opt_str("default").ok().flatten().map(String::from));
+        let mapped = |raw: &str| match args.table.get("map") {
+            Some(toml::Value::Table(m)) => m.contains_key(raw),
+            _ => false,
+        };
+        let raw = match current {
+            Some(c) if !mapped(&c) => c,
+            _ if to.is_empty() || to.contains('{') => {
+                return Err(BackendError::InvalidValue(format!(
+                    "{pkg}.{id}.{option}: nothing to write for {value:?}"
+                )))
+            }
+            _ => to.to_string(),
+        };
+        Ok(Some(raw))
+    }
+
     fn section_id(&mut self, args: &Args) -> Result<(String, String), BackendError> {
         let pkg = args.str("package")?.to_string();
         let reference = args.str("section")?.to_string();
@@ -280,6 +322,20 @@ impl Handler for Uci {
         }
         need("section")?;
         need("option")?;
+        for k in ["suffix", "unmapped"] {
+            if args.get(k).is_some_and(|v| !v.is_str()) {
+                return Err(format!("`{k}` must be a string"));
+            }
+        }
+        if args.contains_key("unmapped") && !args.contains_key("map_default") {
+            return Err("`unmapped` needs `map_default`, the value it writes for".into());
+        }
+        if args
+            .get("when")
+            .is_some_and(|v| !v.as_table().is_some_and(|t| t.values().all(|x| x.is_str())))
+        {
+            return Err("`when` must be a table of strings".into());
+        }
         for flag in ["list", "bool", "invert", "duration"] {
             if args.get(flag).is_some_and(|v| v.as_bool().is_none()) {
                 return Err(format!("`{flag}` must be true or false"));
@@ -315,6 +371,18 @@ impl Handler for Uci {
         let (pkg, id, raw) = match self.section_id(args) {
             Ok((pkg, id)) => {
                 let d = self.doc(&pkg)?;
+                // `when`: the value exists only in sections whose options hold these values
+                // (802.11h only on a 5 GHz radio).
+                if let Some(when) = sub_table(args, "when")? {
+                    let holds = when
+                        .iter()
+                        .all(|(k, v)| d.option(&id, k).as_deref() == v.as_str());
+                    if !holds {
+                        return Err(BackendError::NotFound(format!(
+                            "{pkg}.{id}.{option}: not in this kind of section"
+                        )));
+                    }
+                }
                 let raw = if is_list {
                     let items = d.list(&id, &option);
                     match args.opt_int("item")? {
@@ -364,12 +432,24 @@ impl Handler for Uci {
                 .collect(),
             path: String::new(),
         };
-        text::extract(&raw, &mapped)
+        // `suffix`: what TR-181 adds to the stored value (a regulatory domain's
+        // environment octet after UCI's country code).
+        let suffix = args.opt_str("suffix")?.unwrap_or("");
+        Ok(text::extract(&raw, &mapped)? + suffix)
     }
 
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
         let (pkg, id) = self.section_id(args)?;
         let option = args.str("option")?.to_string();
+        if let Some(when) = sub_table(args, "when")? {
+            let d = self.doc(&pkg)?;
+            if !when
+                .iter()
+                .all(|(k, v)| d.option(&id, k).as_deref() == v.as_str())
+            {
+                return Err(BackendError::NotFound(format!("{pkg}.{id}.{option}")));
+            }
+        }
         let raw = if args.opt_bool("duration")?.unwrap_or(false) {
             if value.starts_with('-') {
                 "infinite".to_string()
@@ -384,6 +464,16 @@ impl Handler for Uci {
                 "0"
             }
             .to_string()
+        } else if let Some(suffix) = args.opt_str("suffix")? {
+            value
+                .strip_suffix(suffix)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    BackendError::InvalidValue(format!("{value:?} does not end with {suffix:?}"))
+                })?
+                .to_string()
+        } else if let Some(raw) = self.unmapped(&pkg, &id, &option, args, value)? {
+            raw
         } else {
             text::reverse_map(value, args)?
         };
