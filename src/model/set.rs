@@ -215,16 +215,24 @@ impl Model {
         if wanted.is_empty() {
             return Ok(());
         }
-        let own = p.node.params.get(p.index).map(|x| x.name.len()).unwrap_or(0);
+        let own = p
+            .node
+            .params
+            .get(p.index)
+            .map(|x| x.name.len())
+            .unwrap_or(0);
         let object = p.path[..p.path.len().saturating_sub(own)].to_string();
         let mut vars = (*p.vars).clone();
         for name in wanted {
-            let index = p.node.params.iter().position(|x| x.name == name).ok_or_else(|| {
-                ModelError::InvalidValue {
+            let index = p
+                .node
+                .params
+                .iter()
+                .position(|x| x.name == name)
+                .ok_or_else(|| ModelError::InvalidValue {
                     path: p.path.clone(),
                     reason: format!("no parameter {name} beside it"),
-                }
-            })?;
+                })?;
             let node = p.node.clone();
             let value = self.read_raw(&node, index, &format!("{object}{name}"), &p.vars)?;
             vars.insert(format!("param:{name}"), value);

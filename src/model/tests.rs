@@ -1108,15 +1108,25 @@ fn a_binding_with_set_is_read_in_one_place_and_written_in_the_other() {
     let (_dir, path) = temp_board(&text);
     let b = board::parse(&path).unwrap();
     let log = Rc::new(RefCell::new(Log::default()));
-    log.borrow_mut().values.insert("fixed".into(), "live".into());
+    log.borrow_mut()
+        .values
+        .insert("fixed".into(), "live".into());
     log.borrow_mut().values.insert("conf".into(), "old".into());
     let errors = board::validate(&b, &schema(), &registry(&log));
     assert!(errors.is_empty(), "{errors:?}");
     let mut m = Model::new(&schema(), &b.objects, registry(&log), ModelState::default()).unwrap();
     m.set_values(&[set("Device.Box.Fixed", "configured")], "k")
         .unwrap();
-    assert_eq!(log.borrow().values["conf"], "configured", "written to `set`");
-    assert_eq!(log.borrow().values["fixed"], "live", "the read source untouched");
+    assert_eq!(
+        log.borrow().values["conf"],
+        "configured",
+        "written to `set`"
+    );
+    assert_eq!(
+        log.borrow().values["fixed"],
+        "live",
+        "the read source untouched"
+    );
     assert_eq!(
         m.get_values(&["Device.Box.Fixed"]).unwrap()[0].value,
         "live"
@@ -1129,7 +1139,10 @@ fn a_binding_with_set_is_read_in_one_place_and_written_in_the_other() {
     let (_d2, path) = temp_board(&bad);
     let b = board::parse(&path).unwrap();
     let errors = board::validate(&b, &schema(), &registry(&log));
-    assert!(errors.iter().any(|e| e.message.contains("without `write")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.message.contains("without `write")),
+        "{errors:?}"
+    );
     let var = BOARD.replace(
         r#"Key = { handler = "var", name = "row" }"#,
         r#"Key = { handler = "var", name = "row", set = { handler = "mem", key = "k" } }"#,

@@ -464,7 +464,10 @@ fn when_suffix_and_unmapped_shape_values_by_their_section() {
     assert_eq!(u.get(&c).unwrap(), "00 ");
     u.set(&c, "DE ").unwrap();
     assert_eq!(u.get(&c).unwrap(), "DE ");
-    assert!(matches!(u.set(&c, "DEI"), Err(BackendError::InvalidValue(_))));
+    assert!(matches!(
+        u.set(&c, "DEI"),
+        Err(BackendError::InvalidValue(_))
+    ));
     // `unmapped`: map_default's value keeps a channel number and replaces `auto`.
     let ch = |s: &str| {
         a(&format!(
@@ -482,7 +485,10 @@ fn when_suffix_and_unmapped_shape_values_by_their_section() {
     assert!(text.contains("option country 'DE'"), "{text}");
     // Nothing to pin to: refused.
     let bad = a("package = \"wireless\"\nsection = \"radio1\"\noption = \"channel\"\nmap = { \"44\" = \"true\" }\nmap_default = \"false\"\nunmapped = \"{param:Channel}\"");
-    assert!(matches!(u.set(&bad, "false"), Err(BackendError::InvalidValue(_))));
+    assert!(matches!(
+        u.set(&bad, "false"),
+        Err(BackendError::InvalidValue(_))
+    ));
     assert!(u.check(BindingKind::ReadWrite, &bad.table).is_ok());
     let mut no_default = bad.table.clone();
     no_default.remove("map_default");
