@@ -89,7 +89,7 @@ fn value<'a>(values: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{name} not in {values:?}"))
 }
 
-const READ: [&str; 14] = [
+const READ: [&str; 16] = [
     "Device.WiFi.Radio.1.Channel",
     "Device.WiFi.Radio.1.AutoChannelEnable",
     "Device.WiFi.Radio.2.Channel",
@@ -104,6 +104,8 @@ const READ: [&str; 14] = [
     "Device.WiFi.AccessPoint.1.WPS.ConfigMethodsEnabled",
     "Device.WiFi.AccessPoint.1.Security.WEPKey",
     "Device.WiFi.AccessPoint.2.AllowedMACAddress",
+    "Device.WiFi.Radio.1.Stats.BytesSent",
+    "Device.WiFi.Radio.2.Upstream",
 ];
 
 #[test]
@@ -225,6 +227,16 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
     assert_eq!(
         value(&v, "Device.WiFi.AccessPoint.2.AllowedMACAddress"),
         "3c:22:fb:10:20:30,a4:83:e7:40:50:60"
+    );
+    assert_eq!(
+        value(&v, "Device.WiFi.Radio.1.Stats.BytesSent"),
+        "226599300",
+        "phy0-ap0's"
+    );
+    assert_eq!(
+        value(&v, "Device.WiFi.Radio.2.Upstream"),
+        "false",
+        "no client interface"
     );
 
     assert_eq!(
