@@ -89,7 +89,7 @@ fn value<'a>(values: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{name} not in {values:?}"))
 }
 
-const READ: [&str; 16] = [
+const READ: [&str; 18] = [
     "Device.WiFi.Radio.1.Channel",
     "Device.WiFi.Radio.1.AutoChannelEnable",
     "Device.WiFi.Radio.2.Channel",
@@ -106,6 +106,8 @@ const READ: [&str; 16] = [
     "Device.WiFi.AccessPoint.2.AllowedMACAddress",
     "Device.WiFi.Radio.1.Stats.BytesSent",
     "Device.WiFi.Radio.2.Upstream",
+    "Device.WiFi.Radio.1.OperatingStandards",
+    "Device.WiFi.Radio.2.OperatingStandards",
 ];
 
 #[test]
@@ -140,10 +142,17 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
                 "string",
                 "PushButton",
             ),
+            // 802.11ax off, then 40 MHz: VHT40.
+            ("Device.WiFi.Radio.2.OperatingStandards", "string", "ac,n,a"),
+            (
+                "Device.WiFi.Radio.2.OperatingChannelBandwidth",
+                "string",
+                "40MHz",
+            ),
         ],
         "wifi-1",
     ));
-    // 3-6: bad values, each refused as a whole.
+    // 3-7: bad values, each refused as a whole.
     acs.push(&spv(
         &[(
             "Device.WiFi.AccessPoint.1.SSIDReference",
@@ -164,17 +173,21 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         "bad-3",
     ));
     acs.push(&spv(
+        &[("Device.WiFi.Radio.1.OperatingStandards", "string", "a,n")],
+        "bad-4",
+    ));
+    acs.push(&spv(
         &[(
             "Device.WiFi.AccessPoint.1.WPS.ConfigMethodsEnabled",
             "string",
             "Label",
         )],
-        "bad-4",
+        "bad-5",
     ));
-    // 7-8: a new access point, and the guest one deleted.
+    // 8-9: a new access point, and the guest one deleted.
     acs.push("<cwmp:AddObject><ObjectName>Device.WiFi.AccessPoint.</ObjectName><ParameterKey>add</ParameterKey></cwmp:AddObject>");
     acs.push("<cwmp:DeleteObject><ObjectName>Device.WiFi.AccessPoint.3.</ObjectName><ParameterKey>del</ParameterKey></cwmp:DeleteObject>");
-    // 9: read back.
+    // 10-11: read back.
     acs.push(&gpv(&READ[..4]));
     acs.push(&gpv(&[
         "Device.WiFi.Radio.1.RegulatoryDomain",
@@ -183,7 +196,7 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         "Device.WiFi.AccessPoint.1.WPS.ConfigMethodsEnabled",
     ]));
     let agent = start(&acs);
-    let r = replies(&acs, &agent, 10);
+    let r = replies(&acs, &agent, 11);
     let log = agent.log();
 
     let v = r[0].values();
@@ -244,27 +257,36 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         "{}\n{log}",
         r[1].raw
     );
-    for (i, inner) in [(2, "9007"), (3, "9007"), (4, "9007"), (5, "9007")] {
+    for (i, param) in [
+        (2, "AccessPoint.1.SSIDReference"),
+        (3, "Radio.1.RegulatoryDomain"),
+        (4, "Radio.2.Channel"),
+        (5, "Radio.1.OperatingStandards"),
+        (6, "AccessPoint.1.WPS.ConfigMethodsEnabled"),
+    ] {
         assert_eq!(r[i].fault_code(), Some(9003), "{}", r[i].raw);
-        assert!(r[i].raw.contains(inner), "{}", r[i].raw);
+        let inner = format!(
+            "<ParameterName>Device.WiFi.{param}</ParameterName><FaultCode>9007</FaultCode>"
+        );
+        assert!(r[i].raw.contains(&inner), "{}", r[i].raw);
     }
-    assert_eq!(r[6].name, "AddObjectResponse", "{}", r[6].raw);
+    assert_eq!(r[7].name, "AddObjectResponse", "{}", r[7].raw);
     assert!(
-        r[6].raw.contains("<InstanceNumber>4</InstanceNumber>"),
+        r[7].raw.contains("<InstanceNumber>4</InstanceNumber>"),
         "{}",
-        r[6].raw
+        r[7].raw
     );
-    assert_eq!(r[7].name, "DeleteObjectResponse", "{}", r[7].raw);
+    assert_eq!(r[8].name, "DeleteObjectResponse", "{}", r[8].raw);
 
-    let v = r[8].values();
+    let v = r[9].values();
     assert_eq!(value(&v, "Device.WiFi.Radio.1.AutoChannelEnable"), "false");
     assert_eq!(
         value(&v, "Device.WiFi.Radio.2.AutoChannelEnable"),
         "false",
         "pinned"
     );
-    assert_eq!(r[9].name, "GetParameterValuesResponse", "{}", r[9].raw);
-    let v = r[9].values();
+    assert_eq!(r[10].name, "GetParameterValuesResponse", "{}", r[10].raw);
+    let v = r[10].values();
     assert_eq!(value(&v, "Device.WiFi.Radio.1.RegulatoryDomain"), "US ");
     assert_eq!(value(&v, "Device.WiFi.AccessPoint.4.Enable"), "false");
     assert_eq!(
@@ -299,6 +321,15 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         "the channel in use: {radio1}"
     );
     assert!(radio1.contains("\toption doth '0'"), "{radio1}");
+    assert!(
+        radio1.contains("\toption htmode 'VHT40'"),
+        "{radio1}\n{}",
+        agent.log()
+    );
+    assert!(
+        radio0.contains("\toption htmode 'HE20'"),
+        "unchanged: {radio0}"
+    );
     let ap0 = section("default_radio0");
     assert!(ap0.contains("\toption device 'radio1'"), "{ap0}");
     assert!(ap0.contains("\toption key1 '0102030405'"), "{ap0}");

@@ -9,6 +9,7 @@
 //! the CWMP session, from `apply`.
 
 pub mod doc;
+mod mapping;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -44,7 +45,9 @@ pub struct Uci {
     pending_apply: BTreeSet<String>,
 }
 
-const VALUE_KEYS: [&str; 16] = [
+const VALUE_KEYS: [&str; 18] = [
+    "map_with",
+    "allowed",
     "when",
     "suffix",
     "unmapped",
@@ -254,6 +257,29 @@ impl Uci {
         Ok(Some(raw))
     }
 
+    /// The values of the `map_with` options in the section (`-` for one it lacks).
+    fn map_with(
+        &mut self,
+        args: &Args,
+        pkg: &str,
+        id: &str,
+    ) -> Result<Option<Vec<String>>, BackendError> {
+        let Some(names) = args.opt_str_list("map_with")? else {
+            return Ok(None);
+        };
+        let names: Vec<String> = names.into_iter().map(String::from).collect();
+        if pkg.is_empty() {
+            return Ok(Some(vec!["-".to_string(); names.len()]));
+        }
+        let d = self.doc(pkg)?;
+        Ok(Some(
+            names
+                .iter()
+                .map(|n| d.option(id, n).unwrap_or_else(|| "-".into()))
+                .collect(),
+        ))
+    }
+
     fn section_id(&mut self, args: &Args) -> Result<(String, String), BackendError> {
         let pkg = args.str("package")?.to_string();
         let reference = args.str("section")?.to_string();
@@ -322,7 +348,17 @@ impl Handler for Uci {
         }
         need("section")?;
         need("option")?;
-        for k in ["suffix", "unmapped"] {
+        if args.contains_key("map_with") && !args.get("map").is_some_and(|m| m.as_table().is_some())
+        {
+            return Err("`map_with` needs `map`".into());
+        }
+        if args
+            .get("map_with")
+            .is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(|x| x.is_str())))
+        {
+            return Err("`map_with` must be a list of option names".into());
+        }
+        for k in ["suffix", "unmapped", "allowed"] {
             if args.get(k).is_some_and(|v| !v.is_str()) {
                 return Err(format!("`{k}` must be a string"));
             }
@@ -423,11 +459,22 @@ impl Handler for Uci {
             })?;
             return Ok((b != args.opt_bool("invert")?.unwrap_or(false)).to_string());
         }
+        // `map_with`: the map is keyed by another option too (`"<band> <htmode>"`).
+        let with = self.map_with(args, &pkg, &id)?;
+        let (raw, rules): (String, &[&str]) = match (with, args.table.get("map")) {
+            (Some(with), Some(toml::Value::Table(map))) => {
+                match mapping::lookup(map, &with, &raw) {
+                    Some(v) => (v, &["scale", "divide"]),
+                    None => (raw, &["map", "map_default", "scale", "divide"]),
+                }
+            }
+            _ => (raw, &["map", "map_default", "scale", "divide"]),
+        };
         let mapped = Args {
             table: args
                 .table
                 .iter()
-                .filter(|(k, _)| ["map", "map_default", "scale", "divide"].contains(&k.as_str()))
+                .filter(|(k, _)| rules.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             path: String::new(),
@@ -474,7 +521,14 @@ impl Handler for Uci {
                 .to_string()
         } else if let Some(raw) = self.unmapped(&pkg, &id, &option, args, value)? {
             raw
+        } else if let (Some(with), Some(toml::Value::Table(map))) =
+            (self.map_with(args, &pkg, &id)?, args.table.get("map"))
+        {
+            mapping::check_allowed(args, value)?;
+            let current = self.doc(&pkg)?.option(&id, &option);
+            mapping::reverse(map, &with, value, current.as_deref())?
         } else {
+            mapping::check_allowed(args, value)?;
             text::reverse_map(value, args)?
         };
         let item = args.opt_int("item")?;
