@@ -42,7 +42,8 @@ pub const MAX_CALLS: usize = 256;
 /// interface that is down, a hostapd that is not running).
 const EXIT_NOT_FOUND: i32 = 4;
 
-const VALUE_KEYS: [&str; 16] = [
+const VALUE_KEYS: [&str; 17] = [
+    "percent_of",
     "sum",
     "pluck",
     "also",
@@ -325,7 +326,14 @@ impl Handler for Ubus {
                 return Err(format!("`{k}` (a string) is required"));
             }
         }
-        for k in ["message", "default", "key", "prefix", "action"] {
+        for k in [
+            "message",
+            "default",
+            "key",
+            "prefix",
+            "action",
+            "percent_of",
+        ] {
             if args.get(k).is_some_and(|v| !v.is_str()) {
                 return Err(format!("`{k}` must be a string"));
             }
@@ -448,6 +456,12 @@ impl Handler for Ubus {
                     })?,
             ),
             (r, _) => r,
+        };
+        // `percent_of`: the numbers as whole percentages of the largest number at that path
+        // (iwinfo's transmit powers in mW: TR-181 TransmitPower is a percentage of full power).
+        let raw = match (raw, args.opt_str("percent_of")?, answer.as_deref()) {
+            (Some(r), Some(of), Some(v)) => Some(sum::percent(&r, v, of)?),
+            (r, _, _) => r,
         };
         let raw = match (raw, args.opt_str("default")?) {
             (Some(r), _) => r,

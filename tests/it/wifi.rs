@@ -89,7 +89,7 @@ fn value<'a>(values: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{name} not in {values:?}"))
 }
 
-const READ: [&str; 18] = [
+const READ: [&str; 19] = [
     "Device.WiFi.Radio.1.Channel",
     "Device.WiFi.Radio.1.AutoChannelEnable",
     "Device.WiFi.Radio.2.Channel",
@@ -108,6 +108,7 @@ const READ: [&str; 18] = [
     "Device.WiFi.Radio.2.Upstream",
     "Device.WiFi.Radio.1.OperatingStandards",
     "Device.WiFi.Radio.2.OperatingStandards",
+    "Device.WiFi.Radio.1.TransmitPowerSupported",
 ];
 
 #[test]
@@ -250,6 +251,20 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         value(&v, "Device.WiFi.Radio.2.Upstream"),
         "false",
         "no client interface"
+    );
+    assert_eq!(
+        value(&v, "Device.WiFi.Radio.1.OperatingStandards"),
+        "g,n,ax",
+        "no 11b rates"
+    );
+    assert_eq!(
+        value(&v, "Device.WiFi.Radio.2.OperatingStandards"),
+        "a,n,ac,ax"
+    );
+    assert_eq!(
+        value(&v, "Device.WiFi.Radio.1.TransmitPowerSupported"),
+        "1,2,3,4,5,6,8,10,13,16,20,25,32,40,50,63,79,100",
+        "of 100 mW"
     );
 
     assert_eq!(

@@ -2,6 +2,9 @@
 //! member or element and keeps all), through every string its `via` path matches, added up
 //! — a radio's traffic is the sum of the counters of the interfaces netifd made for it
 //! (`network.wireless status` lists them; `network.device status` counts each).
+//!
+//! `percent_of` turns numbers into whole percentages of the largest number at another path
+//! of the same answer (a radio's transmit powers in mW against its strongest one).
 
 use serde_json::Value;
 
@@ -24,6 +27,34 @@ pub fn follow_all<'v>(v: &'v Value, path: &[Step<'_>], out: &mut Vec<&'v Value>)
             }
         }
     }
+}
+
+/// `list` (numbers, comma-separated) as whole percentages of the largest number at `of` in
+/// `answer`, rounded, repeats left out.
+pub fn percent(list: &str, answer: &Value, of: &str) -> Result<String, BackendError> {
+    let st = steps(of).ok_or_else(|| BackendError::BadArgs(format!("percent_of {of:?}")))?;
+    let mut found = Vec::new();
+    follow_all(answer, &st, &mut found);
+    let max = found
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .fold(0.0_f64, f64::max);
+    if max <= 0.0 {
+        return Err(BackendError::NotFound(format!(
+            "ubus {of}: no largest number"
+        )));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let n: f64 = item
+            .parse()
+            .map_err(|_| BackendError::InvalidValue(format!("{item:?} is not a number")))?;
+        let p = format!("{}", (n * 100.0 / max).round().clamp(0.0, 100.0) as u8);
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out.join(","))
 }
 
 fn path_of(args: &Args, key: &str) -> Result<String, BackendError> {
@@ -103,6 +134,29 @@ mod tests {
         out.clear();
         follow_all(&v, &steps("r9/i").unwrap(), &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn transmit_powers_become_percentages_of_the_strongest() {
+        let mut h = handler();
+        let get = |h: &mut Ubus, path: &str, pluck: &str| {
+            h.get(&args(&format!(
+                "object = \"iwinfo\"\nmethod = \"txpowerlist\"\nmessage = '{{\"device\":\"phy1-ap0\"}}'\n\
+                 path = \"{path}\"\n{pluck}percent_of = \"results/*/mw\""
+            )))
+        };
+        assert_eq!(
+            get(&mut h, "results", "pluck = \"mw\"\n").unwrap(),
+            "1,2,3,4,5,7,8,10,13,16,20,25,32,40,50,63,79,100"
+        );
+        assert_eq!(get(&mut h, "results/[active=true]/mw", "").unwrap(), "100");
+        let v: Value = serde_json::from_str(r#"{"l":[{"mw":0}]}"#).unwrap();
+        assert!(percent("1", &v, "l/*/mw").is_err(), "no largest");
+        assert!(percent("x", &serde_json::json!({"m": 4}), "m").is_err());
+        assert_eq!(
+            percent("1,2,4", &serde_json::json!({"m": 4}), "m").unwrap(),
+            "25,50,100"
+        );
     }
 
     #[test]
