@@ -348,8 +348,7 @@ impl Handler for Uci {
         }
         need("section")?;
         need("option")?;
-        if args.contains_key("map_with") && !args.get("map").is_some_and(|m| m.as_table().is_some())
-        {
+        if args.contains_key("map_with") && args.get("map").is_none_or(|m| m.as_table().is_none()) {
             return Err("`map_with` needs `map`".into());
         }
         if args
