@@ -233,9 +233,16 @@ impl Model {
                     path: p.path.clone(),
                     reason: format!("no parameter {name} beside it"),
                 })?;
+            // One that cannot be read now stays `{param:Name}`: a binding that needs it
+            // refuses the write then (turning auto channel off on a radio that is down),
+            // one that does not is unaffected (turning it on).
             let node = p.node.clone();
-            let value = self.read_raw(&node, index, &format!("{object}{name}"), &p.vars)?;
-            vars.insert(format!("param:{name}"), value);
+            match self.read_raw(&node, index, &format!("{object}{name}"), &p.vars) {
+                Ok(value) => {
+                    vars.insert(format!("param:{name}"), value);
+                }
+                Err(e) => log::debug!("set: {}: {name} unread: {e}", p.path),
+            }
         }
         p.vars = Rc::new(vars);
         Ok(())
