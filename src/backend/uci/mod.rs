@@ -407,11 +407,11 @@ impl Handler for Uci {
             Ok((pkg, id)) => {
                 let d = self.doc(&pkg)?;
                 // `when`: the value exists only in sections whose options hold these values
-                // (802.11h only on a 5 GHz radio).
+                // (802.11h only on a 5 GHz radio); `""` stands for an option left out.
                 if let Some(when) = sub_table(args, "when")? {
-                    let holds = when
-                        .iter()
-                        .all(|(k, v)| d.option(&id, k).as_deref() == v.as_str());
+                    let holds = when.iter().all(|(k, v)| {
+                        d.option(&id, k).unwrap_or_default().as_str() == v.as_str().unwrap_or("-")
+                    });
                     if !holds {
                         return Err(BackendError::NotFound(format!(
                             "{pkg}.{id}.{option}: not in this kind of section"
@@ -489,10 +489,9 @@ impl Handler for Uci {
         let option = args.str("option")?.to_string();
         if let Some(when) = sub_table(args, "when")? {
             let d = self.doc(&pkg)?;
-            if !when
-                .iter()
-                .all(|(k, v)| d.option(&id, k).as_deref() == v.as_str())
-            {
+            if !when.iter().all(|(k, v)| {
+                d.option(&id, k).unwrap_or_default().as_str() == v.as_str().unwrap_or("-")
+            }) {
                 return Err(BackendError::NotFound(format!("{pkg}.{id}.{option}")));
             }
         }

@@ -459,6 +459,13 @@ fn when_suffix_and_unmapped_shape_values_by_their_section() {
         u.set(&a(&format!("{h}\"radio0\"")), "false"),
         Err(BackendError::NotFound(_))
     ));
+    // `""` in `when` is an option left out.
+    let unset = a("package = \"wireless\"\nsection = \"radio0\"\noption = \"band\"\nwhen = { country3 = \"\" }");
+    assert_eq!(u.get(&unset).unwrap(), "2g");
+    let set3 = a(
+        "package = \"wireless\"\nsection = \"radio0\"\noption = \"band\"\nwhen = { band = \"\" }",
+    );
+    assert!(matches!(u.get(&set3), Err(BackendError::NotFound(_))));
     // `suffix`: appended when read, required and stripped when written.
     let c = a("package = \"wireless\"\nsection = \"radio0\"\noption = \"country\"\ndefault = \"00\"\nsuffix = \" \"");
     assert_eq!(u.get(&c).unwrap(), "00 ");
