@@ -3,8 +3,10 @@
 //! back for a map whose raw values share a TR-181 value (`HT20`, `VHT20`, `HE20` are all
 //! `20MHz`): the raw value closest to the current one is written, so changing the bandwidth
 //! keeps the generation and changing the generation keeps the bandwidth. `allowed` limits
-//! the items a written list may hold (a radio's SupportedStandards).
+//! the items a written list may hold (a radio's SupportedStandards). Also `unmapped`, the
+//! way back for `map_default`'s value.
 
+use super::Uci;
 use crate::backend::{Args, BackendError};
 use crate::codec::toml;
 
@@ -81,6 +83,70 @@ pub fn check_allowed(args: &Args, value: &str) -> Result<(), BackendError> {
             "{bad:?} is not one of {allowed:?}"
         ))),
         None => Ok(()),
+    }
+}
+
+impl Uci {
+    /// `unmapped`: writing `map_default`'s value, which no raw value maps to, keeps an option
+    /// that already reads as it and replaces one of `map`'s raw values with `unmapped`
+    /// (AutoChannelEnable false: a channel number stays, `auto` becomes the channel in use).
+    /// `None` when the rule does not apply.
+    pub(super) fn unmapped(
+        &mut self,
+        pkg: &str,
+        id: &str,
+        option: &str,
+        args: &Args,
+        value: &str,
+    ) -> Result<Option<String>, BackendError> {
+        let (Some(to), Some(default)) = (args.opt_str("unmapped")?, args.opt_str("map_default")?)
+        else {
+            return Ok(None);
+        };
+        if value != default {
+            return Ok(None);
+        }
+        let current = self
+            .doc(pkg)?
+            .option(id, option)
+            .or_else(|| args.opt_str("default").ok().flatten().map(String::from));
+        let mapped = |raw: &str| match args.table.get("map") {
+            Some(toml::Value::Table(m)) => m.contains_key(raw),
+            _ => false,
+        };
+        let raw = match current {
+            Some(c) if !mapped(&c) => c,
+            _ if to.is_empty() || to.contains('{') => {
+                return Err(BackendError::InvalidValue(format!(
+                    "{pkg}.{id}.{option}: nothing to write for {value:?}"
+                )))
+            }
+            _ => to.to_string(),
+        };
+        Ok(Some(raw))
+    }
+
+    /// The values of the `map_with` options in the section (`-` for one it lacks).
+    pub(super) fn map_with(
+        &mut self,
+        args: &Args,
+        pkg: &str,
+        id: &str,
+    ) -> Result<Option<Vec<String>>, BackendError> {
+        let Some(names) = args.opt_str_list("map_with")? else {
+            return Ok(None);
+        };
+        let names: Vec<String> = names.into_iter().map(String::from).collect();
+        if pkg.is_empty() {
+            return Ok(Some(vec!["-".to_string(); names.len()]));
+        }
+        let d = self.doc(pkg)?;
+        Ok(Some(
+            names
+                .iter()
+                .map(|n| d.option(id, n).unwrap_or_else(|| "-".into()))
+                .collect(),
+        ))
     }
 }
 
