@@ -66,10 +66,19 @@ impl Journal {
     /// Saves the state when the model's state or the stored values changed, or `agent` (the
     /// agent's section) differs from what was saved. Returns whether it wrote; on failure
     /// nothing counts as saved.
-    pub fn save(&mut self, model: &mut Model, agent: Option<Table>) -> Result<bool, StoreError> {
+    ///
+    /// With `all`, also what may wait for the next write ([`Model::unsaved`]: new table rows
+    /// below the reserved instance numbers), as at shutdown.
+    pub fn save(
+        &mut self,
+        model: &mut Model,
+        agent: Option<Table>,
+        all: bool,
+    ) -> Result<bool, StoreError> {
         let stored_dirty = self.stored.take_dirty();
         let agent_changed = agent.is_some() && agent != self.agent;
-        if !model.dirty() && !stored_dirty && !agent_changed {
+        let model_due = model.dirty() || (all && model.unsaved());
+        if !model_due && !stored_dirty && !agent_changed {
             return Ok(false);
         }
         let mut doc = Table::new();
@@ -380,7 +389,15 @@ impl Device {
     /// changed, or the agent passes a changed section. A failure is logged (the agent keeps
     /// running; what an RPC acknowledged was saved before its response).
     pub fn persist_with(&mut self, agent: Option<Table>) {
-        if let Err(e) = self.journal.save(&mut self.model, agent) {
+        if let Err(e) = self.journal.save(&mut self.model, agent, false) {
+            log::error!("{e}");
+        }
+    }
+
+    /// Writes everything not saved yet (at shutdown), table rows met since the last write
+    /// included.
+    pub fn flush(&mut self, agent: Option<Table>) {
+        if let Err(e) = self.journal.save(&mut self.model, agent, true) {
             log::error!("{e}");
         }
     }

@@ -218,6 +218,11 @@ impl Agent {
         self.listener.local_addr()
     }
 
+    /// Atomic writes of the state file so far and the bytes they wrote (the flash budget).
+    pub fn state_writes(&self) -> (u64, u64) {
+        (self.dev.journal.writes, self.dev.journal.bytes)
+    }
+
     /// The events waiting for a session (tests, logs).
     pub fn queued_events(&self) -> &[Event] {
         &self.state.events.events
@@ -242,6 +247,12 @@ impl Agent {
         self.dev.persist_with(section);
     }
 
+    /// The last write before the agent exits: everything not saved yet.
+    fn flush(&mut self) {
+        let section = std::mem::take(&mut self.dirty).then(|| self.state.to_table());
+        self.dev.flush(section);
+    }
+
     /// Queues the events of a start and arms the timers (call once, before the first turn).
     pub fn start(&mut self) {
         self.startup();
@@ -253,7 +264,7 @@ impl Agent {
     pub fn turn(&mut self) -> Turn {
         if self.shutdown.load(Ordering::SeqCst) {
             log::info!("agent: stopping");
-            self.persist();
+            self.flush();
             return Turn::Exit;
         }
         let now = self.clock.now();
@@ -264,7 +275,7 @@ impl Agent {
         }
         self.persist();
         if self.device_actions() {
-            self.persist();
+            self.flush();
             return Turn::Exit;
         }
         if self.cr_pending {

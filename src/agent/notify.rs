@@ -147,8 +147,10 @@ impl Agent {
             for (pv, _) in list {
                 if paths.contains(&pv.name) {
                     self.notify.changed.remove(&pv.name);
-                    self.state.baseline.insert(pv.name, pv.value);
-                    self.dirty = true;
+                    if self.state.baseline.get(&pv.name) != Some(&pv.value) {
+                        self.state.baseline.insert(pv.name, pv.value);
+                        self.dirty = true;
+                    }
                 }
             }
         }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::state::AgentState;
 use super::Agent;
 use crate::codec::datetime;
+use crate::codec::toml::Value;
 use crate::event::{code, Event};
 use crate::http;
 use crate::model::Model;
@@ -45,10 +46,29 @@ struct SessionJournal<'a> {
 }
 
 impl rpc::Journal for SessionJournal<'_> {
-    fn save(&mut self, model: &mut Model, pending: &Pending) -> Result<(), SaveError> {
-        let agent = self.state.table_with(pending);
+    fn save(
+        &mut self,
+        model: &mut Model,
+        pending: &Pending,
+        set_by_acs: &[String],
+    ) -> Result<(), SaveError> {
+        let mut agent = self.state.table_with(pending);
+        // A notified value the ACS set is the new baseline from the same write, not a
+        // second one after the session (and not a change to report after a power cut).
+        if let Some(Value::Table(baseline)) = agent.get_mut("baseline") {
+            for path in set_by_acs {
+                let notified = model
+                    .get_attributes(&[path])
+                    .is_ok_and(|a| a.iter().any(|a| a.notification > 0));
+                if notified {
+                    if let Some(v) = model.lookup(&[path]).pop().flatten() {
+                        baseline.insert(path.clone(), v.into());
+                    }
+                }
+            }
+        }
         self.journal
-            .save(model, Some(agent))
+            .save(model, Some(agent), false)
             .map(|_| ())
             .map_err(SaveError)
     }

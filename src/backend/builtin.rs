@@ -13,7 +13,7 @@ use crate::backend::netlink;
 use crate::backend::ubus;
 #[cfg(feature = "uci")]
 use crate::backend::uci;
-use crate::backend::{command, constant, file, leases, rmon, sensors, stored, system, users};
+use crate::backend::{command, constant, file, leases, leds, rmon, sensors, stored, system, users};
 use crate::backend::{Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
 use crate::codec::toml;
@@ -126,6 +126,7 @@ pub fn registry(
         Box::new(leases::Leases::new(settings.get("leases"))?),
     );
     reg.register("users", Box::new(users::Users::new(settings.get("users"))?));
+    reg.register("leds", Box::new(leds::Leds::new(settings.get("leds"))?));
     reg.register(
         "rmon",
         Box::new(rmon::Rmon::new(
@@ -167,6 +168,7 @@ mod tests {
                 "diagnostics",
                 "file",
                 "leases",
+                "leds",
                 "netlink",
                 "rmon",
                 "sensors",

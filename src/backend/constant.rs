@@ -1,4 +1,9 @@
 //! `constant`: fixed values, and fixed instance lists for tables (`instances = ["main"]`).
+//!
+//! A constant with a `reason` may be written (`write = true`) where TR-181 makes a parameter
+//! writable but the device has one true setting of it (miniupnpd is no media server, fw4 is
+//! configured only by its rules): a Set of that value is accepted and changes nothing, since
+//! it is what the device does already; any other value is refused (9007) with the reason.
 
 use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
@@ -11,14 +16,16 @@ impl Handler for Constant {
         let allowed: &[&str] = if kind == BindingKind::Table {
             &["instances"]
         } else {
-            &["value"]
+            &["value", "reason"]
         };
         if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(format!("unknown argument `{k}`"));
         }
         match kind {
-            BindingKind::ReadWrite => Err("a constant cannot be written".into()),
-            BindingKind::Read if !args.get("value").is_some_and(|v| v.is_str()) => {
+            BindingKind::ReadWrite if !args.get("reason").is_some_and(|v| v.is_str()) => {
+                Err("a constant is written only with a `reason` (a string) why other values are refused".into())
+            }
+            BindingKind::Read | BindingKind::ReadWrite if !args.get("value").is_some_and(|v| v.is_str()) => {
                 Err("`value` (a string) is required".into())
             }
             BindingKind::Table
@@ -35,6 +42,17 @@ impl Handler for Constant {
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
         Ok(args.str("value")?.to_string())
+    }
+
+    fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
+        let reason = args
+            .opt_str("reason")?
+            .ok_or(BackendError::Unsupported("set of a constant"))?;
+        if value == args.str("value")? {
+            Ok(())
+        } else {
+            Err(BackendError::InvalidValue(reason.to_string()))
+        }
     }
 
     fn instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
@@ -59,6 +77,10 @@ mod tests {
             path: String::new(),
         };
         assert_eq!(c.get(&a).unwrap(), "x");
+        assert_eq!(
+            c.set(&a, "x"),
+            Err(BackendError::Unsupported("set of a constant"))
+        );
         let t = Args {
             table: toml::from_str("instances = [\"a\", \"b\"]").unwrap(),
             path: String::new(),
@@ -77,6 +99,12 @@ mod tests {
             )
             .is_err());
         assert!(c
+            .check(
+                BindingKind::ReadWrite,
+                &toml::from_str("value = \"x\"\nreason = \"only x\"").unwrap()
+            )
+            .is_ok());
+        assert!(c
             .check(BindingKind::Read, &toml::from_str("valu = \"x\"").unwrap())
             .is_err());
         assert!(c
@@ -85,5 +113,20 @@ mod tests {
                 &toml::from_str("instances = [1]").unwrap()
             )
             .is_err());
+    }
+
+    #[test]
+    fn a_constant_with_a_reason_accepts_its_value_and_refuses_others_with_it() {
+        let mut c = Constant;
+        let a = Args {
+            table: toml::from_str("value = \"false\"\nreason = \"no media server\"").unwrap(),
+            path: String::new(),
+        };
+        assert_eq!(c.set(&a, "false"), Ok(()));
+        assert_eq!(
+            c.set(&a, "true"),
+            Err(BackendError::InvalidValue("no media server".into()))
+        );
+        assert_eq!(c.get(&a).unwrap(), "false");
     }
 }

@@ -12,7 +12,9 @@ pub mod constant;
 #[cfg(feature = "diagnostics")]
 pub mod diagnostics;
 pub mod file;
+pub mod kernel;
 pub mod leases;
+pub mod leds;
 #[cfg(feature = "netlink")]
 pub mod netlink;
 pub mod rmon;

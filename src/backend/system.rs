@@ -1,7 +1,8 @@
-//! `system`: Linux facts that need a little computation — uptime, memory, CPU usage, clock
-//! and time zone, identity (serial number, OUI), kernel and OS names, host name — and the
-//! process table. `/proc`, `/sys` and `/etc` are constructor arguments so tests can point
-//! them at a fake tree.
+//! `system`: Linux facts that need a little computation — uptime, memory, CPU usage, clock,
+//! its synchronisation (`clock_sync`) and time zone, the kernel log's size
+//! (`kernel_log_size`; these two from [`crate::backend::kernel`]), identity (serial number,
+//! OUI), kernel and OS names, host name — and the process table. `/proc`,
+//! `/sys` and `/etc` are constructor arguments so tests can point them at a fake tree.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,8 +14,10 @@ use crate::codec::toml;
 /// Most processes listed.
 pub const MAX_PROCESSES: usize = 4096;
 
-const WHATS: [&str; 14] = [
+const WHATS: [&str; 16] = [
     "uptime",
+    "clock_sync",
+    "kernel_log_size",
     "now",
     "localtime_zone",
     "memory_total",
@@ -323,6 +326,8 @@ impl Handler for System {
                     .map_err(|_| BackendError::InvalidValue(t.clone()))
             }
             "now" => Ok(datetime::format_utc(now())),
+            "kernel_log_size" => crate::backend::kernel::log_buffer_size().map(|n| n.to_string()),
+            "clock_sync" => crate::backend::kernel::status().map(str::to_string),
             "localtime_zone" => self.localtime_zone(),
             "memory_total" => self.meminfo("MemTotal"),
             "memory_free" => self

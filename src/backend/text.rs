@@ -124,15 +124,35 @@ pub fn extract(raw: &str, args: &Args) -> Result<String, BackendError> {
 
 /// Maps a TR-181 value back through `map` for writing. With a `map`, only its values can be
 /// written (the board lists what the device supports); without one the value passes as is.
+/// A `scale`/`divide` is undone too (1000 ms written to a file in seconds is `1`); a value
+/// the file's unit cannot hold exactly is refused rather than rounded.
 pub fn reverse_map(value: &str, args: &Args) -> Result<String, BackendError> {
-    match args.table.get("map") {
+    let raw = match args.table.get("map") {
         Some(toml::Value::Table(map)) => map
             .iter()
             .find(|(_, v)| v.as_str() == Some(value))
             .map(|(raw, _)| raw.clone())
-            .ok_or_else(|| BackendError::InvalidValue(format!("{value:?} is not supported here"))),
-        _ => Ok(value.to_string()),
+            .ok_or_else(|| {
+                BackendError::InvalidValue(format!("{value:?} is not supported here"))
+            })?,
+        _ => value.to_string(),
+    };
+    let scale = args.opt_int("scale")?.unwrap_or(1);
+    let divide = args.opt_int("divide")?.unwrap_or(1);
+    if scale == 1 && divide == 1 {
+        return Ok(raw);
     }
+    let n: i128 = raw
+        .parse()
+        .map_err(|_| BackendError::InvalidValue(format!("{raw:?} is not an integer")))?;
+    let times = n.saturating_mul(i128::from(divide));
+    let scale = i128::from(scale);
+    if scale == 0 || times % scale != 0 {
+        return Err(BackendError::InvalidValue(format!(
+            "{value} is not a multiple of {scale}"
+        )));
+    }
+    Ok((times / scale).to_string())
 }
 
 #[cfg(test)]
@@ -230,5 +250,16 @@ mod tests {
             Err(BackendError::InvalidValue(_))
         ));
         assert_eq!(reverse_map("Other", &args("")).unwrap(), "Other");
+        // Scaling is undone exactly, or refused.
+        assert_eq!(reverse_map("4000", &args("scale = 1000")).unwrap(), "4");
+        assert_eq!(reverse_map("7", &args("divide = 100")).unwrap(), "700");
+        assert!(matches!(
+            reverse_map("4500", &args("scale = 1000")),
+            Err(BackendError::InvalidValue(_))
+        ));
+        assert!(matches!(
+            reverse_map("soon", &args("scale = 1000")),
+            Err(BackendError::InvalidValue(_))
+        ));
     }
 }

@@ -117,8 +117,12 @@ pub fn validate(board: &Board, schema: &Schema, registry: &Registry) -> Vec<Boar
                 );
             }
             if b.handler == "constant" {
-                if b.write {
-                    fail(&b.at, "a constant cannot be written".into());
+                if b.write && !b.args.contains_key("reason") {
+                    fail(
+                        &b.at,
+                        "a constant is written only with a `reason` why other values are refused"
+                            .into(),
+                    );
                 }
                 if let Some(toml::Value::String(v)) = b.args.get("value") {
                     if !v.contains('{') {

@@ -138,7 +138,7 @@ impl Model {
         let (listed, changed) =
             self.tree
                 .list(&mut self.registry, &mut self.state, node, path, vars)?;
-        self.dirty |= changed;
+        self.numbered(changed);
         for l in listed.iter() {
             let ipath = format!("{path}{}.", l.number);
             self.stream_object(node, &ipath, &l.vars, emit, count)?;

@@ -51,6 +51,8 @@ pub struct Model {
     registry: Registry,
     state: ModelState,
     dirty: bool,
+    /// Numbering changed below the reserved numbers: saved with the next write.
+    unsaved: bool,
     pending_apply: bool,
     /// Backend read failures in the last operation (reported, value defaulted).
     pub read_errors: Vec<String>,
@@ -93,6 +95,7 @@ impl Model {
             registry,
             state,
             dirty: false,
+            unsaved: false,
             pending_apply: false,
             read_errors: Vec::new(),
             last: None,
@@ -136,14 +139,30 @@ impl Model {
         self.last = None;
     }
 
-    /// True when the state changed since it was last saved.
+    /// True when the state changed since it was last saved and must be saved now.
     pub fn dirty(&self) -> bool {
         self.dirty
+    }
+
+    /// True when the state holds anything not saved yet, even what may wait for the next
+    /// write (new table rows below the reserved numbers: [`state::Numbered::Keys`]).
+    pub fn unsaved(&self) -> bool {
+        self.dirty || self.unsaved
     }
 
     /// The state was saved.
     pub fn mark_saved(&mut self) {
         self.dirty = false;
+        self.unsaved = false;
+    }
+
+    /// Notes what numbering changed.
+    pub(crate) fn numbered(&mut self, changed: state::Numbered) {
+        match changed {
+            state::Numbered::Same => {}
+            state::Numbered::Keys => self.unsaved = true,
+            state::Numbered::Reserve => self.dirty = true,
+        }
     }
 
     /// Starts an operation: caches are dropped so values are read fresh. Every public
@@ -181,7 +200,7 @@ impl Model {
         let (r, changed) = self
             .tree
             .resolve(&mut self.registry, &mut self.state, path)?;
-        self.dirty |= changed;
+        self.numbered(changed);
         Ok(r)
     }
 
@@ -195,7 +214,7 @@ impl Model {
             next_level,
             &mut out,
         )?;
-        self.dirty |= changed;
+        self.numbered(changed);
         if out.len() > MAX_RESULTS {
             return Err(ModelError::ResourcesExceeded(format!(
                 "more than {MAX_RESULTS} entries"
@@ -213,7 +232,7 @@ impl Model {
                 self.read_errors.push(e.to_string());
                 node.params
                     .get(index)
-                    .map(|p| value::default_for(p.schema.syntax.base))
+                    .map(|p| value::fallback(&p.schema.syntax))
                     .unwrap_or("")
                     .to_string()
             }
@@ -310,11 +329,15 @@ impl Model {
                     &table_path,
                     vars,
                 )?;
-                self.dirty |= ch;
+                self.numbered(ch);
                 listed.len().to_string()
             }
         };
-        Ok(normalize(p.schema.syntax.base, raw))
+        let v = normalize(p.schema.syntax.base, raw);
+        value::conform(&p.schema.syntax, v).map_err(|e| ModelError::Backend {
+            path: path.to_string(),
+            error: BackendError::InvalidValue(format!("read a value outside its type ({e})")),
+        })
     }
 
     /// Current values of these parameters, in one operation; a path that names nothing

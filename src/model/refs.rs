@@ -95,7 +95,7 @@ impl Model {
                     &table_path,
                     &vars,
                 )?;
-                self.dirty |= ch;
+                self.numbered(ch);
                 for l in listed.iter() {
                     let path = format!("{table_path}{}", l.number);
                     if level + 1 == levels {

@@ -33,15 +33,16 @@ impl Model {
         let (at, changed) =
             self.tree
                 .resolve(&mut self.registry, &mut self.state, &Path::root())?;
-        self.dirty |= changed;
+        self.numbered(changed);
         let mut entries = Vec::new();
-        self.dirty |= self.tree.walk(
+        let changed = self.tree.walk(
             &mut self.registry,
             &mut self.state,
             &at,
             false,
             &mut entries,
         )?;
+        self.numbered(changed);
         let mut rows = Vec::new();
         for e in entries {
             let Entry::Param {

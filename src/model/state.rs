@@ -4,6 +4,13 @@
 //! TR-069 A.3.2.6: instance numbers are assigned by the CPE, never reused while the object
 //! exists, and stay the same across reboots. Each table keeps a counter that only grows and a
 //! map from the backend's stable key to the number it was given.
+//!
+//! Flash: reading a table that meets new rows (processes, hosts, leases come and go) must not
+//! write the state each time. The counter is saved as a ceiling reserved [`RESERVE`] numbers
+//! ahead, so only crossing it asks for a write ([`Numbered::Reserve`]); a new or vanished key
+//! below the ceiling ([`Numbered::Keys`]) rides the next write that happens anyway (an
+//! acknowledged RPC, an event, the shutdown). After a power cut in between, numbers go on
+//! from the ceiling: a row met since the last write may get a new number, none is reused.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +19,20 @@ use crate::codec::toml::{FieldResult, Fields, Table, Value};
 /// Most instances remembered per table; beyond it new instances are refused (9004).
 pub const MAX_INSTANCES_PER_TABLE: usize = 4096;
 
+/// Numbers reserved ahead of the counter in the state file.
+pub const RESERVE: u32 = 64;
+
+/// What numbering a table changed in the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Numbered {
+    /// Nothing.
+    Same,
+    /// Keys came or went below the saved ceiling: save with the next write.
+    Keys,
+    /// The counter reached the saved ceiling: save now.
+    Reserve,
+}
+
 /// Numbering of one table instance (`Device.IP.Interface.3.IPv4Address.`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableNumbers {
@@ -19,6 +40,8 @@ pub struct TableNumbers {
     pub next: u32,
     /// Backend key → instance number.
     pub keys: BTreeMap<String, u32>,
+    /// The ceiling the state file holds (numbers below it may have been handed out).
+    pub reserved: u32,
 }
 
 /// The attributes of one parameter (TR-069 A.3.2.4), stored only when not the default.
@@ -54,7 +77,7 @@ impl ModelState {
             .map(|(k, n)| {
                 let keys = n.keys.iter().map(|(k, v)| (k.clone(), (*v).into()));
                 let mut nt = Table::new();
-                nt.insert("next".into(), n.next.into());
+                nt.insert("next".into(), n.next.max(n.reserved).into());
                 nt.insert("keys".into(), Value::Table(keys.collect()));
                 (k.clone(), Value::Table(nt))
             })
@@ -90,9 +113,11 @@ impl ModelState {
         };
         s.instances = f.map("instances", |f, path| {
             let mut n = f.sub(path)?;
+            let next = n.opt_int("next")?.unwrap_or(1);
             Ok(TableNumbers {
                 keys: n.map("keys", |f, k| f.int(k))?,
-                next: n.opt_int("next")?.unwrap_or(1),
+                next,
+                reserved: next,
             })
         })?;
         s.fixed = f.map("fixed", |f, k| f.str(k))?;
@@ -108,23 +133,24 @@ impl ModelState {
 
     /// Numbers a table's current keys: known keys keep their numbers, new keys get fresh
     /// ones, vanished keys are forgotten (their numbers stay used). Returns (number, index
-    /// into `keys`) sorted by number, and whether the state changed.
-    pub fn number(&mut self, table: &str, keys: &[&str]) -> (Vec<(u32, usize)>, bool) {
+    /// into `keys`) sorted by number, and what changed in the state.
+    pub fn number(&mut self, table: &str, keys: &[&str]) -> (Vec<(u32, usize)>, Numbered) {
         let t = self
             .instances
             .entry(table.to_string())
             .or_insert_with(|| TableNumbers {
                 next: 1,
                 keys: BTreeMap::new(),
+                reserved: 0,
             });
-        let mut changed = false;
+        let mut changed = Numbered::Same;
         if t.next == 0 {
             t.next = 1;
         }
         let before = t.keys.len();
         t.keys.retain(|k, _| keys.contains(&k.as_str()));
         if t.keys.len() != before {
-            changed = true;
+            changed = Numbered::Keys;
         }
         let mut out = Vec::with_capacity(keys.len());
         for (idx, key) in keys.iter().enumerate() {
@@ -137,7 +163,11 @@ impl ModelState {
                     let n = t.next;
                     t.next += 1;
                     t.keys.insert((*key).to_string(), n);
-                    changed = true;
+                    changed = changed.max(Numbered::Keys);
+                    if t.next > t.reserved {
+                        t.reserved = t.next.saturating_add(RESERVE);
+                        changed = Numbered::Reserve;
+                    }
                     n
                 }
             };
@@ -170,11 +200,15 @@ mod tests {
     fn numbers_are_stable_and_never_reused() {
         let mut s = ModelState::default();
         let (n, changed) = s.number("Device.IP.Interface.", &["eth0", "lo"]);
-        assert!(changed);
+        assert_eq!(
+            changed,
+            Numbered::Reserve,
+            "the first numbers reserve a block"
+        );
         assert_eq!(n, vec![(1, 0), (2, 1)]);
         // Same keys in another order keep their numbers.
         let (n, changed) = s.number("Device.IP.Interface.", &["lo", "eth0"]);
-        assert!(!changed);
+        assert_eq!(changed, Numbered::Same);
         assert_eq!(n, vec![(1, 1), (2, 0)]);
         // eth0 vanishes, wlan0 appears: wlan0 gets 3, not 1.
         let (n, _) = s.number("Device.IP.Interface.", &["lo", "wlan0"]);
@@ -199,11 +233,50 @@ mod tests {
         let text = crate::codec::toml::to_string(&s.to_table());
         let table = crate::codec::toml::parse(&text).unwrap();
         let back = ModelState::from_fields(&mut Fields::new(table)).unwrap();
-        assert_eq!(back, s);
+        let t = &s.instances["Device.Hosts.Host."];
+        assert_eq!((t.next, t.reserved), (2, 1 + RESERVE + 1));
+        let b = &back.instances["Device.Hosts.Host."];
+        assert_eq!(
+            (b.next, b.reserved),
+            (t.reserved, t.reserved),
+            "back from the ceiling"
+        );
+        assert_eq!(back.instances.len(), s.instances.len());
+        assert_eq!(b.keys, t.keys);
+        assert_eq!(back.attributes, s.attributes);
+        assert_eq!(back.parameter_key, s.parameter_key);
         let bad =
             crate::codec::toml::parse("[instances.\"Device.X.\"]\nkeys = { a = -1 }").unwrap();
         let e = ModelState::from_fields(&mut Fields::new(bad)).unwrap_err();
         assert!(e.message.contains("instances.Device.X..keys.a"), "{e}");
+    }
+
+    #[test]
+    fn rows_that_come_and_go_ask_for_a_write_once_a_block() {
+        let mut s = ModelState::default();
+        let mut reserve = 0;
+        let mut keys_only = 0;
+        for pid in 0..(4 * RESERVE) {
+            let key = format!("{pid}");
+            match s
+                .number("Device.DeviceInfo.ProcessStatus.Process.", &[&key])
+                .1
+            {
+                Numbered::Reserve => reserve += 1,
+                Numbered::Keys => keys_only += 1,
+                Numbered::Same => {}
+            }
+        }
+        assert_eq!(reserve, 4, "one write per {RESERVE} new rows");
+        assert_eq!(keys_only, 4 * RESERVE - 4);
+        // A power cut after the last write: numbers go on from the saved ceiling.
+        let text = crate::codec::toml::to_string(&s.to_table());
+        let mut back =
+            ModelState::from_fields(&mut Fields::new(crate::codec::toml::parse(&text).unwrap()))
+                .unwrap();
+        let used = s.instances["Device.DeviceInfo.ProcessStatus.Process."].next;
+        let (n, _) = back.number("Device.DeviceInfo.ProcessStatus.Process.", &["new"]);
+        assert!(n[0].0 >= used, "{} reuses a number below {used}", n[0].0);
     }
 
     #[test]

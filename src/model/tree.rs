@@ -12,7 +12,7 @@ use crate::model::binding::{substitute, Binding, Bindings, Vars, STACK_HANDLER};
 use crate::model::error::ModelError;
 use crate::model::path::{Path, Segment};
 use crate::model::schema::{Access, Parameter, Schema};
-use crate::model::state::ModelState;
+use crate::model::state::{ModelState, Numbered};
 
 /// Where a parameter's value comes from.
 #[derive(Debug, Clone)]
@@ -134,9 +134,15 @@ pub fn present(reg: &mut Registry, p: &ParamNode, path: &str, vars: &Vars) -> bo
         return true;
     }
     let args = substitute(b, vars, path, None);
+    // A value outside the parameter's type is no value of it either (Linux's "-1" for an
+    // unlimited count, where TR-181 has an unsignedInt).
     match reg.get_mut(&b.handler).map(|h| h.get(&args)) {
         Some(Err(BackendError::NotFound(_))) | None => false,
-        Some(_) => true,
+        Some(Ok(v)) => {
+            let v = super::normalize(p.schema.syntax.base, v);
+            crate::model::value::check(&p.schema.syntax, None, &v).is_ok()
+        }
+        Some(Err(_)) => true,
     }
 }
 
@@ -342,9 +348,9 @@ impl Tree {
         node: &ObjectNode,
         table_path: &str,
         vars: &Vars,
-    ) -> Result<(Rc<Vec<Listed>>, bool), ModelError> {
+    ) -> Result<(Rc<Vec<Listed>>, Numbered), ModelError> {
         if let Some(l) = self.listings.get(table_path) {
-            return Ok((l.clone(), false));
+            return Ok((l.clone(), Numbered::Same));
         }
         let b = node
             .instances
@@ -354,7 +360,7 @@ impl Tree {
             match &self.stack_rows {
                 Some(rows) => rows.clone(),
                 // Not computed yet (the model is computing it right now): empty, not cached.
-                None => return Ok((Rc::new(Vec::new()), false)),
+                None => return Ok((Rc::new(Vec::new()), Numbered::Same)),
             }
         } else {
             let args = substitute(b, vars, table_path, None);
@@ -379,7 +385,7 @@ impl Tree {
                 .collect();
             n.sort_unstable();
             n.dedup_by_key(|e| e.0);
-            (n, false)
+            (n, Numbered::Same)
         } else {
             state.number(table_path, &keys)
         };
@@ -410,7 +416,7 @@ impl Tree {
         reg: &mut Registry,
         state: &mut ModelState,
         path: &Path,
-    ) -> Result<(Resolved, bool), ModelError> {
+    ) -> Result<(Resolved, Numbered), ModelError> {
         let text = path.to_string();
         let bad = || ModelError::InvalidName(text.clone());
         let segs = path.segments();
@@ -420,7 +426,7 @@ impl Tree {
         let mut node = self.node("Device.").ok_or_else(bad)?;
         let mut cur = String::from("Device.");
         let mut vars: Rc<Vars> = self.globals.clone();
-        let mut changed = false;
+        let mut changed = Numbered::Same;
         // Set while positioned on a table (after its name, before its instance number).
         let mut in_table: Option<Rc<ObjectNode>> = None;
         let last = segs.len() - 1;
@@ -428,7 +434,7 @@ impl Tree {
             match (seg, in_table.take()) {
                 (Segment::Instance(n), Some(table)) => {
                     let (listed, ch) = self.list(reg, state, &table, &cur, &vars)?;
-                    changed |= ch;
+                    changed = changed.max(ch);
                     let found = listed.iter().find(|l| l.number == *n).ok_or_else(bad)?;
                     vars = found.vars.clone();
                     cur.push_str(&format!("{n}."));
@@ -503,7 +509,7 @@ impl Tree {
         at: &Resolved,
         next_level: bool,
         out: &mut Vec<Entry>,
-    ) -> Result<bool, ModelError> {
+    ) -> Result<Numbered, ModelError> {
         match at {
             Resolved::Param {
                 node,
@@ -517,7 +523,7 @@ impl Tree {
                     path: path.clone(),
                     vars: vars.clone(),
                 });
-                Ok(false)
+                Ok(Numbered::Same)
             }
             Resolved::Object { node, path, vars } => self.walk_object(
                 reg,
@@ -544,7 +550,7 @@ impl Tree {
         vars: &Vars,
         next_level: bool,
         out: &mut Vec<Entry>,
-    ) -> Result<bool, ModelError> {
+    ) -> Result<Numbered, ModelError> {
         let (listed, mut changed) = self.list(reg, state, &node, path, vars)?;
         for l in listed.iter() {
             let ipath = format!("{path}{}.", l.number);
@@ -553,8 +559,9 @@ impl Tree {
                 writable: node.addable,
             });
             if !next_level {
-                changed |=
+                let c =
                     self.walk_object(reg, state, node.clone(), &ipath, l.vars.clone(), false, out)?;
+                changed = changed.max(c);
             }
         }
         Ok(changed)
@@ -570,8 +577,8 @@ impl Tree {
         vars: Rc<Vars>,
         next_level: bool,
         out: &mut Vec<Entry>,
-    ) -> Result<bool, ModelError> {
-        let mut changed = false;
+    ) -> Result<Numbered, ModelError> {
+        let mut changed = Numbered::Same;
         for (index, p) in node.params.iter().enumerate() {
             let ppath = format!("{path}{}", p.name);
             if !present(reg, p, &ppath, &vars) {
@@ -599,11 +606,12 @@ impl Tree {
             if child.table {
                 // A table whose backend fails is reported empty rather than failing the walk.
                 match self.walk_table(reg, state, cnode, &cpath, &vars, false, out) {
-                    Ok(c) => changed |= c,
+                    Ok(c) => changed = changed.max(c),
                     Err(e) => log::warn!("{e}"),
                 }
             } else {
-                changed |= self.walk_object(reg, state, cnode, &cpath, vars.clone(), false, out)?;
+                let c = self.walk_object(reg, state, cnode, &cpath, vars.clone(), false, out)?;
+                changed = changed.max(c);
             }
         }
         Ok(changed)

@@ -65,6 +65,20 @@ pub fn default_for(base: BaseType) -> &'static str {
     }
 }
 
+/// What a parameter whose value cannot be read is reported as: the type's zero, or for an
+/// enumeration that does not hold it, its `Unknown` or `Error` where it has one (TR-181 Status
+/// parameters do).
+pub fn fallback(syntax: &Syntax) -> &str {
+    let zero = default_for(syntax.base);
+    if syntax.enumeration.is_empty() || syntax.enumeration.iter().any(|e| e == zero) {
+        return zero;
+    }
+    ["Unknown", "Error"]
+        .into_iter()
+        .find_map(|w| syntax.enumeration.iter().find(|e| e.as_str() == w))
+        .map_or(zero, String::as_str)
+}
+
 /// True when a declared xsi:type can carry a value of this base type. Lists and references
 /// are strings on the wire; ACSs commonly send everything as xsd:string, which is accepted.
 fn declared_fits(declared: &str, syntax: &Syntax) -> bool {
@@ -123,6 +137,40 @@ pub fn check(syntax: &Syntax, declared: Option<&str>, text: &str) -> Result<Stri
             }
             Ok(out.join(","))
         }
+    }
+}
+
+/// What a value read from a backend may be reported as: itself when it fits its syntax; an
+/// integer outside its ranges, the nearest bound (TR-181's `MaxMTUSize` is 64–65535 and
+/// Linux's loopback says 65536); anything else is an error: never sent (TR-069 A.3.2.2 holds
+/// the CPE to the parameter's type).
+pub fn conform(syntax: &Syntax, text: String) -> Result<String, ValueError> {
+    let err = match check(syntax, None, &text) {
+        Ok(_) => return Ok(text),
+        Err(e) => e,
+    };
+    let integer = matches!(
+        syntax.base,
+        BaseType::Int | BaseType::UnsignedInt | BaseType::Long | BaseType::UnsignedLong
+    );
+    let signed = matches!(syntax.base, BaseType::Int | BaseType::Long);
+    let Some(v) = integer
+        .then_some(())
+        .filter(|_| syntax.list.is_none())
+        .and_then(|_| parse_integer(&text, signed))
+    else {
+        return Err(err);
+    };
+    // The nearest bound of any range.
+    let nearest = syntax
+        .ranges
+        .iter()
+        .flat_map(|r| [r.min, r.max])
+        .flatten()
+        .min_by_key(|b| (b - v).abs());
+    match nearest.map(|b| b.to_string()) {
+        Some(b) if check(syntax, None, &b).is_ok() => Ok(b),
+        _ => Err(err),
     }
 }
 
@@ -277,6 +325,30 @@ mod tests {
             matches!(check(s, None, v), Err(ValueError::Value { .. })),
             "{v:?} accepted"
         );
+    }
+
+    #[test]
+    fn read_values_are_held_to_their_type() {
+        let mut mtu = syn(BaseType::UnsignedInt);
+        mtu.ranges = vec![Range {
+            min: Some(64),
+            max: Some(65535),
+            step: None,
+        }];
+        assert_eq!(conform(&mtu, "1500".into()).unwrap(), "1500");
+        assert_eq!(conform(&mtu, "65536".into()).unwrap(), "65535");
+        assert_eq!(conform(&mtu, "0".into()).unwrap(), "64");
+        assert!(conform(&mtu, "big".into()).is_err());
+        let mut status = syn(BaseType::String);
+        status.enumeration = vec!["Up".into(), "Down".into()];
+        assert_eq!(conform(&status, "Up".into()).unwrap(), "Up");
+        assert!(conform(&status, "".into()).is_err(), "not one of them");
+        assert!(conform(&syn(BaseType::Boolean), "maybe".into()).is_err());
+        // Unreadable: the zero of the type, or what the enumeration says for it.
+        assert_eq!(fallback(&mtu), "0");
+        assert_eq!(fallback(&status), "", "nothing better in Up, Down");
+        status.enumeration.push("Unknown".into());
+        assert_eq!(fallback(&status), "Unknown");
     }
 
     #[test]

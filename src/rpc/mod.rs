@@ -66,7 +66,14 @@ pub struct Pending {
 /// write of the device's whole state, the model's and `pending` included.
 pub trait Journal {
     /// Writes the state. An error means nothing of the request may be acknowledged.
-    fn save(&mut self, model: &mut Model, pending: &Pending) -> Result<(), SaveError>;
+    /// `set_by_acs` names the parameters the ACS has set in this session (their new values
+    /// are no change to notify: the write that acknowledges them says so too).
+    fn save(
+        &mut self,
+        model: &mut Model,
+        pending: &Pending,
+        set_by_acs: &[String],
+    ) -> Result<(), SaveError>;
 }
 
 /// Why the state could not be written.
@@ -86,7 +93,7 @@ impl std::error::Error for SaveError {}
 pub struct NoJournal;
 
 impl Journal for NoJournal {
-    fn save(&mut self, _model: &mut Model, _pending: &Pending) -> Result<(), SaveError> {
+    fn save(&mut self, _: &mut Model, _: &Pending, _: &[String]) -> Result<(), SaveError> {
         Ok(())
     }
 }
@@ -229,7 +236,10 @@ fn changes(answer: &CpeMessage) -> bool {
 /// Saves the change before `answer` goes; if that fails, the change is undone and the answer
 /// is 9002 (an unsaved change is not acknowledged).
 fn durable(answer: CpeMessage, before: Pending, ctx: &mut Context) -> Result<CpeMessage, Fault> {
-    match ctx.journal.save(ctx.model, ctx.pending) {
+    match ctx
+        .journal
+        .save(ctx.model, ctx.pending, &ctx.actions.set_by_acs)
+    {
         Ok(()) => {
             ctx.model.confirm();
             Ok(answer)

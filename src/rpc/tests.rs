@@ -14,7 +14,12 @@ struct Counting {
 }
 
 impl Journal for Counting {
-    fn save(&mut self, _model: &mut Model, _pending: &Pending) -> Result<(), SaveError> {
+    fn save(
+        &mut self,
+        _model: &mut Model,
+        _pending: &Pending,
+        _set_by_acs: &[String],
+    ) -> Result<(), SaveError> {
         if self.fail {
             return Err(SaveError(crate::store::StoreError::Io(
                 "/state".into(),

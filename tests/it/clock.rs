@@ -114,3 +114,68 @@ fn failed_sessions_back_off_within_the_spec_ranges() {
 fn cwmpd_max_wait() -> Duration {
     Duration::from_secs(3600)
 }
+
+/// The flash budget (issue 12 §1): a periodic session, read-only RPCs in it, and each
+/// acknowledged RPC, counted in atomic writes of the state file.
+#[test]
+fn state_writes_per_session_stay_within_the_flash_budget() {
+    let acs = Acs::start(0, Some(("cpe", "pw"))).unwrap();
+    let clock = ManualClock::at(1_764_000_000);
+    let (mut a, _dir) = agent("writes", &acs, "periodic_inform_interval = 600", &clock);
+    a.start();
+    a.step();
+    let (w0, b0) = a.state_writes();
+    eprintln!("start and bootstrap session: {w0} writes, {b0} bytes");
+    let periodic = |a: &mut Agent, n: usize| {
+        clock.advance(Duration::from_secs(600));
+        a.step();
+        assert_eq!(acs.informs().len(), n);
+        a.state_writes()
+    };
+    let (w1, b1) = periodic(&mut a, 2);
+    let mut last = (w1, b1);
+    for n in 3..=12 {
+        last = periodic(&mut a, n);
+    }
+    let per = (last.0 - w1) as f64 / 10.0;
+    let bytes = (last.1 - b1) as f64 / 10.0;
+    eprintln!("periodic session: {per} writes, {bytes} bytes each");
+    assert_eq!(
+        per, 0.0,
+        "a periodic session acknowledges nothing: no write"
+    );
+    // Read-only RPCs add nothing (the first walk of the tree numbers the table rows it
+    // meets, and numbers are kept: that is written once).
+    let read_only = || {
+        acs.push("<cwmp:GetParameterValues><ParameterNames soap-enc:arrayType=\"xsd:string[1]\"><string>Device.DeviceInfo.</string></ParameterNames></cwmp:GetParameterValues>");
+        acs.push("<cwmp:GetParameterNames><ParameterPath>Device.</ParameterPath><NextLevel>false</NextLevel></cwmp:GetParameterNames>");
+        acs.push("<cwmp:GetParameterAttributes><ParameterNames soap-enc:arrayType=\"xsd:string[1]\"><string>Device.ManagementServer.</string></ParameterNames></cwmp:GetParameterAttributes>");
+        acs.push("<cwmp:GetRPCMethods/>");
+    };
+    read_only();
+    let before = a.state_writes().0;
+    periodic(&mut a, 13);
+    eprintln!(
+        "first walk of the tree: {} writes",
+        a.state_writes().0 - before
+    );
+    read_only();
+    let before = a.state_writes().0;
+    periodic(&mut a, 14);
+    let ro = a.state_writes().0 - before;
+    eprintln!("periodic session with 4 read-only RPCs: {ro} writes");
+    assert!(ro as f64 <= per.ceil(), "read-only RPCs wrote the state");
+    // Each acknowledged RPC: at most one write of its own.
+    acs.push("<cwmp:SetParameterValues><ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[1]\"><ParameterValueStruct><Name>Device.DeviceInfo.ProvisioningCode</Name><Value xsi:type=\"xsd:string\">w1</Value></ParameterValueStruct></ParameterList><ParameterKey>k1</ParameterKey></cwmp:SetParameterValues>");
+    acs.push("<cwmp:SetParameterAttributes><ParameterList soap-enc:arrayType=\"cwmp:SetParameterAttributesStruct[1]\"><SetParameterAttributesStruct><Name>Device.ManagementServer.PeriodicInformInterval</Name><NotificationChange>true</NotificationChange><Notification>1</Notification><AccessListChange>false</AccessListChange><AccessList soap-enc:arrayType=\"xsd:string[0]\"></AccessList></SetParameterAttributesStruct></ParameterList></cwmp:SetParameterAttributes>");
+    acs.push("<cwmp:ScheduleInform><DelaySeconds>3600</DelaySeconds><CommandKey>s1</CommandKey></cwmp:ScheduleInform>");
+    let before = a.state_writes().0;
+    periodic(&mut a, 15);
+    let acked = a.state_writes().0 - before;
+    eprintln!("periodic session with 3 acknowledged RPCs: {acked} writes");
+    assert!(
+        acked as f64 <= per.ceil() + 3.0,
+        "{acked} writes for 3 acknowledged RPCs"
+    );
+    assert!(acked as f64 > per, "the acknowledged RPCs were not written");
+}

@@ -91,6 +91,13 @@ mod soap_decode;
 mod soap_schema;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod transfer;
+#[cfg(all(
+    feature = "netlink",
+    feature = "diagnostics",
+    feature = "uci",
+    feature = "ubus"
+))]
+mod values;
 mod vendor;
 #[cfg(all(
     feature = "netlink",

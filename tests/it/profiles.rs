@@ -382,6 +382,12 @@ fn gpn_over_the_wire(
          <ParameterValueStruct><Name>Device.IP.Diagnostics.TraceRoute.DiagnosticsState</Name><Value xsi:type=\"xsd:string\">Requested</Value></ParameterValueStruct>\
          </ParameterList><ParameterKey>trace</ParameterKey></cwmp:SetParameterValues>",
     );
+    // An InformParameter row, as an ACS creates them (the table is the agent's own and empty
+    // until then).
+    acs.push(
+        "<cwmp:AddObject><ObjectName>Device.ManagementServer.InformParameter.</ObjectName>\
+         <ParameterKey>inform</ParameterKey></cwmp:AddObject>",
+    );
     let mut cmd = match netns {
         Some(ns) => {
             let mut c = Command::new("ip");
@@ -493,6 +499,7 @@ fn openwrt_links(ns: &Netns) {
     ns.ip("addr add 192.168.3.1/24 dev br-guest");
     ns.ip("neigh add 192.168.1.105 lladdr 3c:22:fb:10:20:30 dev br-lan nud permanent");
     ns.ip("neigh add 192.168.1.142 lladdr a4:83:e7:40:50:60 dev br-lan nud permanent");
+    ns.ip("neigh add fd4c:9a2e:51b7:10::8a1 lladdr 3c:22:fb:10:20:30 dev br-lan nud permanent");
 }
 
 /// Copies a fixture tree (files and directories; modes kept, so stand-in scripts stay
@@ -513,7 +520,7 @@ fn copy_tree(from: &Path, to: &Path) {
 /// `dir`): UCI files, lease files, account files, sysfs sensors, and a stand-in `ubus`
 /// printing netifd, iwinfo and hostapd answers. The agent finds its ACS where OpenWrt keeps
 /// it, in /etc/config/cwmpd: pointed at `acs_url` here.
-fn openwrt_board(dir: &Path, acs_url: &str) -> String {
+pub(crate) fn openwrt_board(dir: &Path, acs_url: &str) -> String {
     copy_tree(&root().join("tests/fixtures/openwrt"), dir);
     let uci = dir.join("etc/config/cwmpd");
     let text = std::fs::read_to_string(&uci).unwrap();
@@ -531,7 +538,8 @@ fn openwrt_board(dir: &Path, acs_url: &str) -> String {
          [handlers.leases]\ndnsmasq = \"{d}/tmp/dhcp.leases\"\nodhcpd = \"{d}/tmp/hosts/odhcpd\"\n\
          [handlers.users]\npasswd = \"{d}/etc/passwd\"\nshadow = \"{d}/etc/shadow\"\n\
          passwd_tool = [\"{d}/bin/passwd\", \"{d}/etc/shadow\", \"{{user}}\"]\n\
-         [handlers.sensors]\nsys = \"{d}/sys\"\n",
+         [handlers.sensors]\nsys = \"{d}/sys\"\n\
+         [handlers.leds]\nsys = \"{d}/sys\"\n",
         root().display()
     )
 }
@@ -559,8 +567,12 @@ fn profiles_met_by_each_board() {
             let acs = ns.within(|| Acs::start(0, Some(("cpe", "pw"))).unwrap());
             let dir = run_dir("linux");
             let board = format!(
-                "[board]\nname = \"linux-here\"\ninclude = [\"{}/board/linux.toml\"]\n",
-                root().display()
+                // This machine has no LEDs and no temperature sensors: the board reads those
+                // of the fixture router's sysfs tree (the same kernel interfaces).
+                "[board]\nname = \"linux-here\"\ninclude = [\"{r}/board/linux.toml\"]\n\
+                 [handlers.leds]\nsys = \"{r}/tests/fixtures/openwrt/sys\"\n\
+                 [handlers.sensors]\nsys = \"{r}/tests/fixtures/openwrt/sys\"\n",
+                r = root().display()
             );
             let gpn = gpn_over_the_wire(dir, &acs, &board, Some(&ns.0));
             Some(report(

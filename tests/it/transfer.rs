@@ -111,7 +111,12 @@ fn wait_completes(acs: &Acs, n: usize, a: &Agent) -> Vec<(String, u32, String)> 
         a.log()
     );
     // The POST after the last TransferComplete shows the agent has taken its response.
-    let seen = acs.requests().len();
+    let seen = acs
+        .replies()
+        .iter()
+        .rev()
+        .find(|r| r.name == "TransferComplete")
+        .map_or(0, |r| r.request);
     assert!(
         acs.wait_requests(seen + 1, T),
         "no POST after the TransferComplete"

@@ -153,7 +153,7 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         ],
         "wifi-1",
     ));
-    // 3-7: bad values, each refused as a whole.
+    // 3-8: bad values, each refused as a whole.
     acs.push(&spv(
         &[(
             "Device.WiFi.AccessPoint.1.SSIDReference",
@@ -177,18 +177,19 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         &[("Device.WiFi.Radio.1.OperatingStandards", "string", "a,n")],
         "bad-4",
     ));
+    acs.push(&spv(&[("Device.WiFi.SSID.1.MLDUnit", "int", "3")], "bad-5"));
     acs.push(&spv(
         &[(
             "Device.WiFi.AccessPoint.1.WPS.ConfigMethodsEnabled",
             "string",
             "Label",
         )],
-        "bad-5",
+        "bad-6",
     ));
-    // 8-9: a new access point, and the guest one deleted.
+    // 9-10: a new access point, and the guest one deleted.
     acs.push("<cwmp:AddObject><ObjectName>Device.WiFi.AccessPoint.</ObjectName><ParameterKey>add</ParameterKey></cwmp:AddObject>");
     acs.push("<cwmp:DeleteObject><ObjectName>Device.WiFi.AccessPoint.3.</ObjectName><ParameterKey>del</ParameterKey></cwmp:DeleteObject>");
-    // 10-11: read back.
+    // 11-12: read back.
     acs.push(&gpv(&READ[..4]));
     acs.push(&gpv(&[
         "Device.WiFi.Radio.1.RegulatoryDomain",
@@ -197,7 +198,7 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         "Device.WiFi.AccessPoint.1.WPS.ConfigMethodsEnabled",
     ]));
     let agent = start(&acs);
-    let r = replies(&acs, &agent, 11);
+    let r = replies(&acs, &agent, 12);
     let log = agent.log();
 
     let v = r[0].values();
@@ -277,7 +278,8 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         (3, "Radio.1.RegulatoryDomain"),
         (4, "Radio.2.Channel"),
         (5, "Radio.1.OperatingStandards"),
-        (6, "AccessPoint.1.WPS.ConfigMethodsEnabled"),
+        (6, "SSID.1.MLDUnit"),
+        (7, "AccessPoint.1.WPS.ConfigMethodsEnabled"),
     ] {
         assert_eq!(r[i].fault_code(), Some(9003), "{}", r[i].raw);
         let inner = format!(
@@ -285,23 +287,23 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         );
         assert!(r[i].raw.contains(&inner), "{}", r[i].raw);
     }
-    assert_eq!(r[7].name, "AddObjectResponse", "{}", r[7].raw);
+    assert_eq!(r[8].name, "AddObjectResponse", "{}", r[8].raw);
     assert!(
-        r[7].raw.contains("<InstanceNumber>4</InstanceNumber>"),
+        r[8].raw.contains("<InstanceNumber>4</InstanceNumber>"),
         "{}",
-        r[7].raw
+        r[8].raw
     );
-    assert_eq!(r[8].name, "DeleteObjectResponse", "{}", r[8].raw);
+    assert_eq!(r[9].name, "DeleteObjectResponse", "{}", r[9].raw);
 
-    let v = r[9].values();
+    let v = r[10].values();
     assert_eq!(value(&v, "Device.WiFi.Radio.1.AutoChannelEnable"), "false");
     assert_eq!(
         value(&v, "Device.WiFi.Radio.2.AutoChannelEnable"),
         "false",
         "pinned"
     );
-    assert_eq!(r[10].name, "GetParameterValuesResponse", "{}", r[10].raw);
-    let v = r[10].values();
+    assert_eq!(r[11].name, "GetParameterValuesResponse", "{}", r[11].raw);
+    let v = r[11].values();
     assert_eq!(value(&v, "Device.WiFi.Radio.1.RegulatoryDomain"), "US ");
     assert_eq!(value(&v, "Device.WiFi.AccessPoint.4.Enable"), "false");
     assert_eq!(

@@ -91,13 +91,15 @@ fn a_port_mapping_added_by_the_acs_is_a_firewall_redirect() {
         "NAS-HTTPS"
     );
     assert_eq!(value(&mut dev, "Device.NAT.PortMapping.2.Enable"), "false");
+    // Game-Server forwards `tcp udp`: mappings 2 and 3.
+    assert_eq!(value(&mut dev, "Device.NAT.PortMapping.3.Protocol"), "UDP");
     let (n, status) = dev
         .model
         .add_object("Device.NAT.PortMapping.", "k1")
         .unwrap();
     assert_eq!(
         (n, status),
-        (3, 1),
+        (4, 1),
         "a firewall change waits for the reload"
     );
     let fw = read(&dir, "etc/config/firewall");
@@ -105,7 +107,7 @@ fn a_port_mapping_added_by_the_acs_is_a_firewall_redirect() {
         fw.ends_with("config redirect\n\toption dest 'lan'\n\toption enabled '0'\n\toption proto 'tcp'\n\toption src 'wan'\n\toption target 'DNAT'\n"),
         "{fw}"
     );
-    let p = "Device.NAT.PortMapping.3.";
+    let p = "Device.NAT.PortMapping.4.";
     dev.model
         .set_values(
             &[
@@ -135,7 +137,7 @@ fn a_port_mapping_added_by_the_acs_is_a_firewall_redirect() {
     assert!(!read(&dir, "etc/config/firewall").contains("NAS SSH"));
     assert_eq!(
         value(&mut dev, "Device.NAT.PortMappingNumberOfEntries"),
-        "2"
+        "3"
     );
 }
 

@@ -53,6 +53,8 @@ pub struct Netlink {
     addrs: Option<Vec<Addr>>,
     routes: Option<Vec<Route>>,
     neighs: Option<Vec<Neigh>>,
+    /// Bridge forwarding database entries (which port each host's MAC address is behind).
+    fdb: Option<Vec<msg::Fdb>>,
     /// Positions in `links` by name and by ifindex, and of `addrs` by ifindex: built once
     /// per operation, so naming the interface of each of N addresses, or reading a field of
     /// each of N links, is not a search of all N links each time (cubic in the link count for
@@ -291,6 +293,20 @@ impl Netlink {
             msg::RTM_NEWNEIGH,
             &[0u8; 12],
             msg::neigh,
+        )
+    }
+
+    /// The bridge forwarding database (learned and static entries of bridge ports).
+    pub fn fdb(&mut self) -> Result<&[msg::Fdb], BackendError> {
+        let mut header = [0u8; 12];
+        header[0] = msg::AF_BRIDGE;
+        cached(
+            &mut self.sock,
+            &mut self.fdb,
+            msg::RTM_GETNEIGH,
+            msg::RTM_NEWNEIGH,
+            &header,
+            msg::fdb,
         )
     }
 
@@ -624,35 +640,78 @@ impl Netlink {
         Ok(out)
     }
 
+    /// Hosts of the neighbour table (key `ifname/address`); with `mac`, only those of that
+    /// link-layer address (a host's addresses). Each row names the bridge port its MAC
+    /// address was learned on (`port`, from the forwarding database; empty when unknown).
     fn neighbour_instances(&mut self, args: &Args) -> Result<Vec<Instance>, BackendError> {
         let family = family_arg(args)?;
-        let links = self.link_names()?;
+        // With `mac` (a host's own addresses, asked once per host): one byte comparison per
+        // neighbour and no link map, so N hosts cost N passes of cheap comparisons.
+        let mac: Option<Vec<u8>> = match args.opt_str("mac")? {
+            Some(m) => match parse_mac(m) {
+                Some(b) => Some(b),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
+        };
+        let found: Vec<Neigh> = self
+            .neighbours()?
+            .iter()
+            .filter(|n| {
+                // Incomplete, failed or no-ARP entries are not hosts.
+                let host = !n.lladdr.is_empty() && n.state & (0x01 | 0x20 | 0x40) == 0;
+                let of_family = match family {
+                    msg::AF_INET => n.address.is_ipv4(),
+                    msg::AF_INET6 => !n.address.is_ipv4(),
+                    _ => true,
+                };
+                host && of_family && mac.as_ref().is_none_or(|m| *m == n.lladdr)
+            })
+            .cloned()
+            .collect();
+        // One pass over the forwarding database: MAC → the port it was learned on.
+        let mut ports: HashMap<Vec<u8>, i32> = HashMap::new();
+        if mac.is_none() {
+            for f in self.fdb()? {
+                ports.entry(f.lladdr.clone()).or_insert(f.index);
+            }
+        }
         let mut seen = HashSet::new();
         let mut out: Vec<Instance> = Vec::new();
-        for n in self.neighbours()? {
-            if n.lladdr.is_empty() || n.state & (0x01 | 0x20 | 0x40) != 0 {
-                continue; // incomplete, failed or no-ARP entries are not hosts
-            }
-            if (family == msg::AF_INET && !n.address.is_ipv4())
-                || (family == msg::AF_INET6 && n.address.is_ipv4())
-            {
-                continue;
-            }
-            let ifname = links.get(&n.index).cloned().unwrap_or_default();
+        for n in found {
+            let ifname = self.name_of(i64::from(n.index))?;
             let key = format!("{ifname}/{}", n.address);
             if !seen.insert(key.clone()) {
                 continue;
             }
+            let port = match ports.get(&n.lladdr) {
+                Some(&i) => self.name_of(i64::from(i))?,
+                None => String::new(),
+            };
             out.push(
                 Instance::new(key)
                     .var("address", n.address.to_string())
                     .var("mac", msg::mac_string(&n.lladdr))
                     .var("ifname", ifname)
+                    .var("port", port)
                     .var("active", neigh_active(n.state).to_string()),
             );
         }
         Ok(out)
     }
+}
+
+/// `aa:bb:cc:dd:ee:ff` (either case) as its six bytes.
+fn parse_mac(s: &str) -> Option<Vec<u8>> {
+    let b: Vec<u8> = s
+        .split(':')
+        .map(|x| {
+            (x.len() == 2)
+                .then(|| u8::from_str_radix(x, 16).ok())
+                .flatten()
+        })
+        .collect::<Option<_>>()?;
+    (b.len() == 6).then_some(b)
 }
 
 impl Netlink {
@@ -702,7 +761,8 @@ impl Handler for Netlink {
                 &["kind", "type", "exclude", "kinds", "master", "and_master"]
             }
             (BindingKind::Table, "addresses") => &["kind", "family", "ifname"],
-            (BindingKind::Table, "routes" | "neighbours") => &["kind", "family"],
+            (BindingKind::Table, "routes") => &["kind", "family"],
+            (BindingKind::Table, "neighbours") => &["kind", "family", "mac"],
             (BindingKind::Table, "stack") => &["kind"],
             (BindingKind::Table, other) => {
                 return Err(format!(
@@ -767,6 +827,7 @@ impl Handler for Netlink {
         self.addrs = None;
         self.routes = None;
         self.neighs = None;
+        self.fdb = None;
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {

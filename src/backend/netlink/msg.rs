@@ -367,6 +367,38 @@ pub struct Neigh {
     pub state: u16,
 }
 
+/// A bridge forwarding database entry: a MAC address learned (or set) on a bridge port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fdb {
+    /// The port's interface index.
+    pub index: i32,
+    /// The MAC address.
+    pub lladdr: Vec<u8>,
+}
+
+/// AF_BRIDGE: the family of forwarding database dumps.
+pub const AF_BRIDGE: u8 = 7;
+
+/// Decodes an RTM_NEWNEIGH payload of the AF_BRIDGE family into a learned or static entry
+/// of a bridge port; `None` for the bridge's own addresses (NUD_PERMANENT: "local"), entries
+/// of the port device itself (NTF_SELF, its multicast filters) and other families.
+pub fn fdb(p: &[u8]) -> Option<Fdb> {
+    if *p.first()? != AF_BRIDGE {
+        return None;
+    }
+    let state = u16_at(p, 8)?;
+    let flags = *p.get(10)?;
+    if state & 0x80 != 0 || flags & 0x02 != 0 {
+        return None;
+    }
+    let a = attrs(p.get(12..)?);
+    let lladdr = attr(&a, 2)?.to_vec();
+    (lladdr.len() == 6).then_some(Fdb {
+        index: i32_at(p, 4)?,
+        lladdr,
+    })
+}
+
 /// Decodes an RTM_NEWNEIGH payload.
 pub fn neigh(p: &[u8]) -> Option<Neigh> {
     let family = *p.first()?;

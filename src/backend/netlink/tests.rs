@@ -205,6 +205,102 @@ fn dumps_links_addresses_routes_and_neighbours_in_a_namespace() {
 }
 
 #[test]
+fn mac_addresses_parse_in_either_case_and_nothing_else_does() {
+    assert_eq!(
+        parse_mac("3C:22:fb:10:20:30"),
+        Some(vec![0x3c, 0x22, 0xfb, 0x10, 0x20, 0x30])
+    );
+    for bad in [
+        "",
+        "3c:22:fb:10:20",
+        "3c:22:fb:10:20:30:40",
+        "3c:22:fb:10:20:3",
+        "3c:22:fb:10:20:zz",
+        "3c-22-fb-10-20-30",
+    ] {
+        assert_eq!(parse_mac(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn hosts_carry_their_bridge_port_and_their_addresses_by_mac() {
+    let Some(ns) = Netns::create("nlh") else {
+        return;
+    };
+    setup(&ns);
+    ns.ip("-6 addr add fd98::1/64 dev br0 nodad");
+    ns.ip("addr add 10.97.0.1/24 dev br0");
+    ns.ip("neigh add 10.97.0.9 lladdr 02:00:00:00:00:09 dev br0 nud permanent");
+    ns.ip("neigh add 10.97.0.19 lladdr 02:00:00:00:00:09 dev br0 nud permanent");
+    ns.ip("neigh add fd98::9 lladdr 02:00:00:00:00:09 dev br0 nud permanent");
+    let out = Command::new("bridge")
+        .args([
+            "-n",
+            &ns.0,
+            "fdb",
+            "replace",
+            "02:00:00:00:00:09",
+            "dev",
+            "vb",
+        ])
+        .args(["master", "static"])
+        .output()
+        .expect("run bridge");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vb = ns.show("-br link show vb");
+    let own = vb.split_whitespace().nth(2).unwrap_or_default().to_string();
+    ns.run(move || {
+        let mut nl = Netlink::default();
+        let hosts = nl.instances(&args("kind = \"neighbours\"")).unwrap();
+        let port = |key: &str| {
+            hosts
+                .iter()
+                .find(|i| i.key == key)
+                .map(|i| i.vars["port"].clone())
+        };
+        assert_eq!(
+            port("br0/10.97.0.9").as_deref(),
+            Some("vb"),
+            "learned on vb"
+        );
+        assert_eq!(port("br0/fd98::9").as_deref(), Some("vb"));
+        assert_eq!(port("va/10.99.0.5").as_deref(), Some(""), "no bridge port");
+        // The bridge's own address (a local entry) is no host's port.
+        assert_eq!(own.len(), 17, "vb's address");
+        assert!(nl
+            .fdb()
+            .unwrap()
+            .iter()
+            .all(|f| msg::mac_string(&f.lladdr) != own));
+
+        let v4 = nl
+            .instances(&args(
+                "kind = \"neighbours\"\nfamily = \"inet\"\nmac = \"02:00:00:00:00:09\"",
+            ))
+            .unwrap();
+        let mut got: Vec<&str> = v4.iter().map(|i| i.vars["address"].as_str()).collect();
+        got.sort_unstable();
+        assert_eq!(got, ["10.97.0.19", "10.97.0.9"]);
+        let v6 = nl
+            .instances(&args(
+                "kind = \"neighbours\"\nfamily = \"inet6\"\nmac = \"02:00:00:00:00:09\"",
+            ))
+            .unwrap();
+        assert_eq!(v6.len(), 1);
+        assert_eq!(v6[0].vars["address"], "fd98::9");
+        // A MAC address that is none matches no host.
+        let none = nl
+            .instances(&args("kind = \"neighbours\"\nmac = \"02:00:00:00:09\""))
+            .unwrap();
+        assert!(none.is_empty());
+    });
+}
+
+#[test]
 fn writes_link_state_mtu_and_addresses_in_a_namespace() {
     let Some(ns) = Netns::create("nlw") else {
         return;

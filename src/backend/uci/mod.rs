@@ -7,9 +7,14 @@
 //! files back (a change is all or nothing across packages and other handlers). The board's
 //! apply command for each changed package (`/etc/init.d/network reload` …) runs once after
 //! the CWMP session, from `apply`.
+//!
+//! Rows per word of an option (`each`), values of one word (`word`) and a package file's
+//! modification time (`mtime`): [`words`].
 
 pub mod doc;
+mod flags;
 mod mapping;
+mod words;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -45,12 +50,17 @@ pub struct Uci {
     pending_apply: BTreeSet<String>,
 }
 
-const VALUE_KEYS: [&str; 18] = [
+const VALUE_KEYS: [&str; 23] = [
     "map_with",
     "allowed",
     "when",
     "suffix",
     "unmapped",
+    "mtime",
+    "word",
+    "has",
+    "empty",
+    "words",
     "scale",
     "divide",
     "package",
@@ -65,7 +75,9 @@ const VALUE_KEYS: [&str; 18] = [
     "default",
     "duration",
 ];
-const TABLE_KEYS: [&str; 9] = [
+const TABLE_KEYS: [&str; 11] = [
+    "each",
+    "each_default",
     "package",
     "type",
     "exclude",
@@ -252,6 +264,11 @@ impl Handler for Uci {
                 return Err(format!("invalid package name {p:?}"));
             }
         }
+        for key in ["each", "each_default", "word"] {
+            if args.get(key).is_some_and(|v| !v.is_str()) {
+                return Err(format!("`{key}` must be a string"));
+            }
+        }
         if kind == BindingKind::Table {
             need("type")?;
             if args
@@ -284,6 +301,15 @@ impl Handler for Uci {
             }
             return Ok(());
         }
+        if args.contains_key("mtime") {
+            if args.get("mtime").and_then(|v| v.as_bool()) != Some(true) || args.len() != 2 {
+                return Err("`mtime = true` goes with a `package` and nothing else".into());
+            }
+            if kind == BindingKind::ReadWrite {
+                return Err("a file's modification time cannot be written".into());
+            }
+            return Ok(());
+        }
         need("section")?;
         need("option")?;
         if args.contains_key("map_with") && args.get("map").is_none_or(|m| m.as_table().is_none()) {
@@ -309,7 +335,15 @@ impl Handler for Uci {
         {
             return Err("`when` must be a table of strings".into());
         }
-        for flag in ["list", "bool", "invert", "duration"] {
+        for key in ["has", "empty"] {
+            if args.get(key).is_some_and(|v| !v.is_str()) {
+                return Err(format!("`{key}` must be a string"));
+            }
+        }
+        if args.contains_key("empty") && !args.contains_key("has") {
+            return Err("`empty` goes with `has`".into());
+        }
+        for flag in ["list", "bool", "invert", "duration", "words"] {
             if args.get(flag).is_some_and(|v| v.as_bool().is_none()) {
                 return Err(format!("`{flag}` must be true or false"));
             }
@@ -339,7 +373,22 @@ impl Handler for Uci {
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
+        if args.opt_bool("mtime")? == Some(true) {
+            let pkg = args.str("package")?;
+            if !valid_package(pkg) {
+                return Err(BackendError::BadArgs(format!("package {pkg:?}")));
+            }
+            return words::mtime(&self.dir.join(pkg));
+        }
         let option = args.str("option")?.to_string();
+        if args.opt_str("has")?.is_some() || args.opt_bool("words")?.unwrap_or(false) {
+            let configured = match self.section_id(args) {
+                Ok((pkg, id)) => flags::items(self.doc(&pkg)?, &id, &option),
+                Err(BackendError::NotFound(_)) if args.opt_str("default")?.is_some() => None,
+                Err(e) => return Err(e),
+            };
+            return flags::value(configured, args);
+        }
         let is_list = args.opt_bool("list")?.unwrap_or(false) || args.opt_int("item")?.is_some();
         let (pkg, id, raw) = match self.section_id(args) {
             Ok((pkg, id)) => {
@@ -381,6 +430,9 @@ impl Handler for Uci {
             (None, None) if is_list => String::new(),
             (None, None) => return Err(BackendError::NotFound(format!("{pkg}.{id}.{option}"))),
         };
+        let raw = words::pick(raw, args.opt_str("word")?, || {
+            format!("{pkg}.{id}.{option}")
+        })?;
         if args.opt_bool("duration")?.unwrap_or(false) {
             return duration_secs(&raw).map(|n| n.to_string()).ok_or_else(|| {
                 BackendError::InvalidValue(format!(
@@ -433,6 +485,14 @@ impl Handler for Uci {
                 return Err(BackendError::NotFound(format!("{pkg}.{id}.{option}")));
             }
         }
+        if args.opt_str("has")?.is_some() || args.opt_bool("words")?.unwrap_or(false) {
+            let d = self.doc_for_change(&pkg)?;
+            return if flags::set(d, &id, &option, args, value)? {
+                Ok(())
+            } else {
+                Err(BackendError::NotFound(format!("{pkg}.{id}")))
+            };
+        }
         let raw = if args.opt_bool("duration")?.unwrap_or(false) {
             if value.starts_with('-') {
                 "infinite".to_string()
@@ -467,9 +527,16 @@ impl Handler for Uci {
             mapping::check_allowed(args, value)?;
             text::reverse_map(value, args)?
         };
-        let item = args.opt_int("item")?;
+        let mut item = args.opt_int("item")?;
         let is_list = args.opt_bool("list")?.unwrap_or(false);
+        let word = args.opt_str("word")?.unwrap_or("").to_string();
         let d = self.doc_for_change(&pkg)?;
+        // `word` in a UCI list: that item is replaced (in a plain option, the whole option).
+        if !word.is_empty() {
+            if let Some(i) = d.list(&id, &option).iter().position(|x| *x == word) {
+                item = i64::try_from(i).ok();
+            }
+        }
         let ok = match (item, is_list) {
             (Some(n), _) => {
                 let mut items = d.list(&id, &option);
@@ -509,6 +576,8 @@ impl Handler for Uci {
         let ty = args.str("type")?.to_string();
         let exclude = args.opt_str_list("exclude")?.unwrap_or_default();
         let only = args.opt_str("name")?.map(String::from);
+        let each = args.opt_str("each")?.map(String::from);
+        let each_default = args.opt_str("each_default")?.unwrap_or("").to_string();
         let want: Vec<(String, String)> = match args.table.get("match") {
             Some(toml::Value::Table(t)) => t
                 .iter()
@@ -574,6 +643,7 @@ impl Handler for Uci {
                     }
                 }
             }
+            let words = each.as_deref().map(|e| words::of(&opts, e, &each_default));
             for (k, v) in opts {
                 // Lists are joined with spaces; `ucilist_` has them with commas, as TR-181
                 // lists and `ref` keys want them.
@@ -583,7 +653,10 @@ impl Handler for Uci {
                 );
                 inst = inst.var(&format!("uci_{k}"), v);
             }
-            out.push(inst);
+            match words {
+                Some(w) => words::rows(inst, &s.id, &w, &mut out),
+                None => out.push(inst),
+            }
         }
         Ok(out)
     }

@@ -501,3 +501,96 @@ fn when_suffix_and_unmapped_shape_values_by_their_section() {
     no_default.remove("map_default");
     assert!(u.check(BindingKind::ReadWrite, &no_default).is_err());
 }
+
+#[test]
+fn mtime_reads_when_the_package_file_changed() {
+    let t = tree("mtime");
+    let mut u = handler(&t);
+    let f = std::fs::File::options()
+        .write(true)
+        .open(t.0.join("firewall"))
+        .unwrap();
+    f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        .unwrap();
+    drop(f);
+    let args = a("package = \"firewall\"\nmtime = true");
+    assert_eq!(u.get(&args).unwrap(), "2023-11-14T22:13:20Z");
+    assert!(matches!(
+        u.get(&a("package = \"nope\"\nmtime = true")),
+        Err(BackendError::NotFound(_))
+    ));
+    assert!(u.check(BindingKind::Read, &args.table).is_ok());
+    assert!(u.check(BindingKind::ReadWrite, &args.table).is_err());
+    let extra = a("package = \"firewall\"\nmtime = true\noption = \"x\"");
+    assert!(u.check(BindingKind::Read, &extra.table).is_err());
+}
+
+#[test]
+fn each_word_of_an_option_is_a_row() {
+    let t = tree("each");
+    std::fs::write(
+        t.0.join("firewall"),
+        "config zone\n\toption name 'wan'\n\tlist network 'wan'\n\tlist network 'wan6'\n\toption masq '1'\n\n\
+         config redirect 'web'\n\toption proto 'tcp'\n\toption target 'DNAT'\n\n\
+         config redirect 'game'\n\toption proto 'tcp udp'\n\toption target 'DNAT'\n\n\
+         config redirect 'any'\n\toption target 'DNAT'\n",
+    )
+    .unwrap();
+    let mut u = handler(&t);
+    let rows = |u: &mut Uci, text: &str| -> Vec<(String, String)> {
+        u.instances(&a(text))
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.key, i.vars["each"].clone()))
+            .collect()
+    };
+    let zones = rows(
+        &mut u,
+        "package = \"firewall\"\ntype = \"zone\"\neach = \"network\"",
+    );
+    assert_eq!(zones.len(), 2);
+    assert_eq!(zones[0].1, "wan");
+    assert_eq!(zones[1].1, "wan6");
+    assert!(zones[0].0.ends_with(".1") && zones[1].0.ends_with(".2"));
+    let maps = rows(
+        &mut u,
+        "package = \"firewall\"\ntype = \"redirect\"\neach = \"proto\"",
+    );
+    let want = [
+        ("web", "tcp"),
+        ("game.1", "tcp"),
+        ("game.2", "udp"),
+        ("any", ""),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(k, w)| (k.to_string(), w.to_string()))
+        .collect();
+    assert_eq!(maps, want);
+    let maps = rows(
+        &mut u,
+        "package = \"firewall\"\ntype = \"redirect\"\neach = \"proto\"\neach_default = \"tcp udp\"",
+    );
+    assert_eq!(maps[3], ("any.1".to_string(), "tcp".to_string()));
+    assert_eq!(maps[4], ("any.2".to_string(), "udp".to_string()));
+    let proto = |w: &str| {
+        a(&format!(
+            "package = \"firewall\"\nsection = \"game\"\noption = \"proto\"\nword = \"{w}\"\nmap = {{ tcp = \"TCP\", udp = \"UDP\" }}"
+        ))
+    };
+    assert_eq!(u.get(&proto("udp")).unwrap(), "UDP");
+    assert_eq!(u.get(&proto("tcp")).unwrap(), "TCP");
+    assert!(matches!(
+        u.get(&proto("sctp")),
+        Err(BackendError::NotFound(_))
+    ));
+    // Written, the option holds the one protocol: the section is one mapping again.
+    u.set(&proto("udp"), "TCP").unwrap();
+    u.prepare().unwrap();
+    u.commit().unwrap();
+    let text = std::fs::read_to_string(t.0.join("firewall")).unwrap();
+    assert!(
+        text.contains("config redirect 'game'\n\toption proto 'tcp'\n"),
+        "{text}"
+    );
+}

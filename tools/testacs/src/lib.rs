@@ -62,6 +62,8 @@ pub struct Reply {
     pub raw: String,
     /// When it arrived.
     pub at: Instant,
+    /// How many requests had arrived with it (its own included).
+    pub request: usize,
 }
 
 impl Reply {
@@ -536,11 +538,13 @@ fn serve(
                             &st.session_ns,
                         ));
                     }
+                    let request = st.requests.len();
                     st.replies.push(Reply {
                         name: el.name.clone(),
                         body: el,
                         raw: String::from_utf8_lossy(&body).into_owned(),
                         at: Instant::now(),
+                        request,
                     });
                 }
                 // A scripted request waits while a transfer report is answered.
