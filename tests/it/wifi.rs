@@ -89,7 +89,7 @@ fn value<'a>(values: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{name} not in {values:?}"))
 }
 
-const READ: [&str; 19] = [
+const READ: [&str; 20] = [
     "Device.WiFi.Radio.1.Channel",
     "Device.WiFi.Radio.1.AutoChannelEnable",
     "Device.WiFi.Radio.2.Channel",
@@ -109,6 +109,7 @@ const READ: [&str; 19] = [
     "Device.WiFi.Radio.1.OperatingStandards",
     "Device.WiFi.Radio.2.OperatingStandards",
     "Device.WiFi.Radio.1.TransmitPowerSupported",
+    "Device.WiFi.Radio.1.MCS",
 ];
 
 #[test]
@@ -153,7 +154,7 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         ],
         "wifi-1",
     ));
-    // 3-8: bad values, each refused as a whole.
+    // 3-9: bad values, each refused as a whole.
     acs.push(&spv(
         &[(
             "Device.WiFi.AccessPoint.1.SSIDReference",
@@ -178,6 +179,7 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         "bad-4",
     ));
     acs.push(&spv(&[("Device.WiFi.SSID.1.MLDUnit", "int", "3")], "bad-5"));
+    acs.push(&spv(&[("Device.WiFi.Radio.2.MCS", "int", "7")], "bad-7"));
     acs.push(&spv(
         &[(
             "Device.WiFi.AccessPoint.1.WPS.ConfigMethodsEnabled",
@@ -186,10 +188,10 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         )],
         "bad-6",
     ));
-    // 9-10: a new access point, and the guest one deleted.
+    // 10-11: a new access point, and the guest one deleted.
     acs.push("<cwmp:AddObject><ObjectName>Device.WiFi.AccessPoint.</ObjectName><ParameterKey>add</ParameterKey></cwmp:AddObject>");
     acs.push("<cwmp:DeleteObject><ObjectName>Device.WiFi.AccessPoint.3.</ObjectName><ParameterKey>del</ParameterKey></cwmp:DeleteObject>");
-    // 11-12: read back.
+    // 12-13: read back.
     acs.push(&gpv(&READ[..4]));
     acs.push(&gpv(&[
         "Device.WiFi.Radio.1.RegulatoryDomain",
@@ -198,7 +200,7 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         "Device.WiFi.AccessPoint.1.WPS.ConfigMethodsEnabled",
     ]));
     let agent = start(&acs);
-    let r = replies(&acs, &agent, 12);
+    let r = replies(&acs, &agent, 13);
     let log = agent.log();
 
     let v = r[0].values();
@@ -267,6 +269,7 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         "1,2,3,4,5,6,8,10,13,16,20,25,32,40,50,63,79,100",
         "of 100 mW"
     );
+    assert_eq!(value(&v, "Device.WiFi.Radio.1.MCS"), "-1", "automatic");
 
     assert_eq!(
         r[1].name, "SetParameterValuesResponse",
@@ -279,7 +282,8 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         (4, "Radio.2.Channel"),
         (5, "Radio.1.OperatingStandards"),
         (6, "SSID.1.MLDUnit"),
-        (7, "AccessPoint.1.WPS.ConfigMethodsEnabled"),
+        (7, "Radio.2.MCS"),
+        (8, "AccessPoint.1.WPS.ConfigMethodsEnabled"),
     ] {
         assert_eq!(r[i].fault_code(), Some(9003), "{}", r[i].raw);
         let inner = format!(
@@ -287,23 +291,23 @@ fn radios_ssids_and_access_points_are_read_written_added_and_deleted_through_uci
         );
         assert!(r[i].raw.contains(&inner), "{}", r[i].raw);
     }
-    assert_eq!(r[8].name, "AddObjectResponse", "{}", r[8].raw);
+    assert_eq!(r[9].name, "AddObjectResponse", "{}", r[9].raw);
     assert!(
-        r[8].raw.contains("<InstanceNumber>4</InstanceNumber>"),
+        r[9].raw.contains("<InstanceNumber>4</InstanceNumber>"),
         "{}",
-        r[8].raw
+        r[9].raw
     );
-    assert_eq!(r[9].name, "DeleteObjectResponse", "{}", r[9].raw);
+    assert_eq!(r[10].name, "DeleteObjectResponse", "{}", r[10].raw);
 
-    let v = r[10].values();
+    let v = r[11].values();
     assert_eq!(value(&v, "Device.WiFi.Radio.1.AutoChannelEnable"), "false");
     assert_eq!(
         value(&v, "Device.WiFi.Radio.2.AutoChannelEnable"),
         "false",
         "pinned"
     );
-    assert_eq!(r[11].name, "GetParameterValuesResponse", "{}", r[11].raw);
-    let v = r[11].values();
+    assert_eq!(r[12].name, "GetParameterValuesResponse", "{}", r[12].raw);
+    let v = r[12].values();
     assert_eq!(value(&v, "Device.WiFi.Radio.1.RegulatoryDomain"), "US ");
     assert_eq!(value(&v, "Device.WiFi.AccessPoint.4.Enable"), "false");
     assert_eq!(
