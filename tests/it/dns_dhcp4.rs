@@ -182,6 +182,8 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
         add(SERVER),
         delete(&s(SERVER, "2.")),
         add(&s(CLIENT, "SentOption.")),
+        // The new row, before it has an option, reads (disabled) without failing the RPC.
+        gpv(&[&s(CLIENT, "SentOption.2.")]),
         spv(
             &[
                 (&s(CLIENT, "SentOption.2.Tag"), "60"),
@@ -247,18 +249,22 @@ fn openwrt_dns_and_dhcpv4_read_and_write_uci() {
     assert_eq!(instance(&replies[6]), "3");
     assert_eq!(replies[7].name, "DeleteObjectResponse", "{log}");
     assert_eq!(instance(&replies[8]), "2");
-    assert_eq!(replies[9].name, "SetParameterValuesResponse", "{log}");
+    let fresh = &replies[9];
+    assert_eq!(fresh.name, "GetParameterValuesResponse", "{}", fresh.raw);
+    assert_eq!(value(fresh, &s(CLIENT, "SentOption.2.Enable")), "false");
 
-    assert_eq!(instance(&replies[10]), "4");
-    assert_eq!(replies[11].name, "SetParameterValuesResponse", "{log}");
+    assert_eq!(replies[10].name, "SetParameterValuesResponse", "{log}");
 
-    assert_eq!(instance(&replies[12]), "2");
-    assert_eq!(replies[13].name, "DeleteObjectResponse", "{log}");
+    assert_eq!(instance(&replies[11]), "4");
+    assert_eq!(replies[12].name, "SetParameterValuesResponse", "{log}");
 
-    assert_eq!(set_fault(&replies[14]), Some(9007), "{}", replies[14].raw);
+    assert_eq!(instance(&replies[13]), "2");
+    assert_eq!(replies[14].name, "DeleteObjectResponse", "{log}");
+
+    assert_eq!(set_fault(&replies[15]), Some(9007), "{}", replies[15].raw);
 
     // Rows whose value changed keep their instance numbers.
-    let last = &replies[15];
+    let last = &replies[16];
     assert_eq!(value(last, &s(POOL, "Option.1.Value")), "c0a80101");
     assert_eq!(value(last, &s(POOL, "Option.2.Enable")), "false");
     assert_eq!(value(last, &s(POOL, "Option.3.Tag")), "15");

@@ -66,6 +66,12 @@ fn colon_hex(v: &str) -> Option<String> {
 
 /// An item as (code, value in hex).
 pub fn parts(item: &str, dnsmasq: bool) -> Result<(u8, String), BackendError> {
+    if item.is_empty() {
+        // A row just added: no option until the ACS writes its Tag.
+        return Err(BackendError::InvalidValue(
+            "an option without a code yet".into(),
+        ));
+    }
     if !dnsmasq {
         let (opt, val) = item.split_once(':').unwrap_or((item, ""));
         let c = code(opt, &UDHCPC_NAMES, item)?;
@@ -159,6 +165,10 @@ mod tests {
         assert_eq!(parts("hostname:stb", false).unwrap(), (12, "737462".into()));
         assert!(parts("0x4d:6", false).is_err());
         assert!(parts("nosuch:1", false).is_err());
+        assert!(matches!(
+            parts("", false),
+            Err(BackendError::InvalidValue(_))
+        ));
         assert_eq!(with_tag("0x4d:0102", 60, false), "0x3c:0102");
         assert_eq!(with_tag("121", 33, false), "33");
         assert_eq!(with_data("0x4d:0102", "ABCD", false).unwrap(), "0x4d:abcd");
