@@ -32,6 +32,10 @@ pub const MAX_LIST: usize = 16_384;
 pub const MAX_NAME: usize = 256;
 /// Longest CommandKey / ParameterKey (string(32)).
 pub const MAX_KEY: usize = 32;
+/// Most bytes of XML in the ParameterList of one GetParameterValuesResponse (issue 13 §3): a
+/// larger answer is 9004 Resources exceeded, and is not built. 16 MiB is about 100,000 values
+/// of typical length (`model::MAX_RESULTS`); the envelope around the list adds its header.
+pub const MAX_VALUES_BYTES: usize = 16 << 20;
 
 /// CWMP versions (namespace `urn:dslforum-org:cwmp-1-N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
