@@ -258,9 +258,11 @@ pub fn main_with(args: &[String], handlers: Handlers) -> ExitCode {
                 let mut out = std::io::BufWriter::new(stdout.lock());
                 let mut failed = None;
                 let result = dev.model.stream_values(&refs, &mut |v| {
-                    if failed.is_none() {
-                        if let Err(e) = writeln!(out, "{} = {}", v.name, v.value) {
+                    match writeln!(out, "{} = {}", v.name, v.value) {
+                        Ok(()) => std::ops::ControlFlow::Continue(()),
+                        Err(e) => {
                             failed = Some(e);
+                            std::ops::ControlFlow::Break(())
                         }
                     }
                 });

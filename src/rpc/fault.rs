@@ -6,7 +6,7 @@
 use crate::backend::BackendError;
 use crate::model::error::ModelError;
 use crate::soap::fault::{Fault, FaultCode, ParameterFault};
-use crate::soap::{CwmpVersion, DecodeError};
+use crate::soap::{CwmpVersion, DecodeError, TooLarge};
 use crate::transfer::error::{QueueError, TransferError};
 
 use super::error::RequestError;
@@ -64,6 +64,14 @@ impl From<&ModelError> for Fault {
             message,
             parameters,
         }
+    }
+}
+
+/// An answer too large to send (a GetParameterValuesResponse over `soap::MAX_VALUES_BYTES`):
+/// 9004 Resources exceeded (TR-069 A.5.1), saying the limit.
+impl From<&TooLarge> for Fault {
+    fn from(e: &TooLarge) -> Fault {
+        Fault::new(FaultCode::ResourcesExceeded, e.to_string())
     }
 }
 

@@ -4,7 +4,9 @@
 //! RPC, named as in the spec); [`encode`] turns a [`CpeMessage`] into an envelope in the ACS's
 //! CWMP namespace. Namespaces are matched by URI, never by prefix. Untrusted input is bounded
 //! (see `xml.rs` and the `MAX_*` constants) and never panics; [`fuzz_decode`] is the entry point
-//! of the fuzz target.
+//! of the fuzz target. What cwmpd sends is bounded too: a GetParameterValuesResponse carries a
+//! [`ValueList`], values encoded as the RPC reads them, at most [`MAX_VALUES_BYTES`], and
+//! [`encode_owned`] builds the envelope around it without a second copy.
 
 mod decode;
 mod encode;
@@ -12,12 +14,14 @@ pub mod fault;
 pub mod redact;
 #[doc(hidden)]
 pub mod samples;
+mod values;
 pub mod xml;
 
 use std::fmt;
 
 pub use decode::decode;
-pub use encode::encode;
+pub use encode::{encode, encode_owned};
+pub use values::{TooLarge, ValueList};
 
 use fault::Fault;
 
@@ -387,8 +391,8 @@ pub enum CpeMessage {
     },
     /// GetRPCMethodsResponse.
     GetRPCMethodsResponse { methods: Vec<String> },
-    /// GetParameterValuesResponse.
-    GetParameterValuesResponse { list: Vec<ParameterValue> },
+    /// GetParameterValuesResponse: its values already in XML form (bounded).
+    GetParameterValuesResponse { list: ValueList },
     /// SetParameterValuesResponse.
     SetParameterValuesResponse { status: u8 },
     /// GetParameterNamesResponse.
