@@ -240,6 +240,20 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_over_its_byte_cap_is_9004_naming_the_cap() {
+        let f = Fault::from(&TooLarge {
+            limit: crate::soap::MAX_VALUES_BYTES,
+        });
+        assert_eq!(f.code, FaultCode::ResourcesExceeded);
+        assert_eq!(f.code.code(), 9004);
+        assert!(
+            f.fault_string().contains("16777216 bytes"),
+            "{}",
+            f.fault_string()
+        );
+    }
+
+    #[test]
     fn undecodable_requests_are_invalid_arguments() {
         let e = DecodeError::Invalid {
             rpc: "GetParameterNames".into(),

@@ -7,8 +7,7 @@ use super::Context;
 use crate::model::{AttributeChange, SetItem};
 use crate::soap::fault::Fault;
 use crate::soap::{
-    CpeMessage, ParameterAttribute, ParameterInfo, ParameterValue, SetParameterAttribute,
-    ValueList,
+    CpeMessage, ParameterAttribute, ParameterInfo, ParameterValue, SetParameterAttribute, ValueList,
 };
 
 type Answer = Result<CpeMessage, Fault>;
@@ -21,13 +20,16 @@ pub fn get_values(ctx: &mut Context, names: &[String]) -> Answer {
     let mut list = ValueList::new();
     let mut full = None;
     ctx.model
-        .stream_values(&refs, &mut |v| match list.push(&v.name, &v.value, v.xsd_type) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                full = Some(e);
-                ControlFlow::Break(())
-            }
-        })
+        .stream_values(
+            &refs,
+            &mut |v| match list.push(&v.name, &v.value, v.xsd_type) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    full = Some(e);
+                    ControlFlow::Break(())
+                }
+            },
+        )
         .map_err(|e| Fault::from(&e))?;
     match full {
         Some(e) => Err(Fault::from(&e)),

@@ -23,7 +23,14 @@ pub(super) fn write_struct(out: &mut String, name: &str, value: &str, xsd_type: 
     escape_into(out, name);
     // The `xsd:` prefix is written here, the one place: the type is a local name.
     out.push_str(TYPE);
-    escape_into(out, if xsd_type.is_empty() { "string" } else { xsd_type });
+    escape_into(
+        out,
+        if xsd_type.is_empty() {
+            "string"
+        } else {
+            xsd_type
+        },
+    );
     out.push_str(VALUE);
     escape_into(out, value);
     out.push_str(CLOSE);

@@ -81,8 +81,11 @@ fn a_large_get_parameter_values_costs_no_more_than_its_xml() {
         "figure: {n} values, {xml_kib} KiB of XML, peak RSS +{grew} KiB ({} bytes a value)",
         grew * 1024 / n as u64
     );
+    // The answer's own bytes, and 1 MiB for what the walk holds meanwhile (the tables' rows
+    // for the operation) and the allocator's rounding: before issue 13 §3 the agent grew by
+    // 1.5 times the XML here (two lists of the values, then the envelope built beside them).
     assert!(
-        grew <= xml_kib,
+        grew <= xml_kib + 1024,
         "peak RSS grew by {grew} KiB for a {xml_kib} KiB answer of {n} values"
     );
 }
@@ -98,7 +101,12 @@ fn an_answer_over_the_cap_is_9004_and_is_not_built() {
     let less = gpv(&[&format!("{PROCESS}7.ProcessID")]);
     let reply = ask_tables(&a, &acs, &[&less]);
     let grew = proc::peak_kib(pid).saturating_sub(peak);
-    assert_eq!(reply.name, "Fault", "{}", &reply.raw[..reply.raw.len().min(500)]);
+    assert_eq!(
+        reply.name,
+        "Fault",
+        "{}",
+        &reply.raw[..reply.raw.len().min(500)]
+    );
     assert_eq!(reply.fault_code(), Some(9004), "{}", reply.raw);
     // The fault in the session's CWMP namespace, inside the SOAP fault's detail.
     let fault = reply.body.child("detail").and_then(|d| d.child("Fault"));
