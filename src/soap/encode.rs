@@ -338,8 +338,9 @@ pub fn encode_owned(msg: CpeMessage, header: &Header, version: CwmpVersion) -> V
     head(&mut front, header, version);
     values_head(&mut front, &list);
     let mut out = list.into_xml().into_bytes();
-    // One move of the values to make room in front of them (the buffer grows in place when
-    // it has no spare capacity left), then the tail.
+    // One move of the values within their buffer to make room in front of them, then the
+    // tail: the list grew by doubling, so the few hundred bytes of head and tail nearly always
+    // fit in the capacity it has already (untouched capacity costs no resident memory).
     out.reserve_exact(front.len() + VALUES_TAIL.len() + TAIL.len());
     out.splice(0..0, front.bytes());
     out.extend_from_slice(VALUES_TAIL.as_bytes());
