@@ -285,6 +285,9 @@ impl Agent {
         loop {
             log::trace!("soap: sent {}", Redacted(&body));
             let resp = http.post(&body).map_err(Broken::Http)?;
+            // Sent: gone before the next answer is built (two large GetParameterValues in a
+            // row must not hold two answers at once).
+            drop(std::mem::take(&mut body));
             log::trace!(
                 "soap: received HTTP {} {}",
                 resp.status,

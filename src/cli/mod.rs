@@ -257,11 +257,15 @@ pub fn main_with(args: &[String], handlers: Handlers) -> ExitCode {
                 let stdout = std::io::stdout();
                 let mut out = std::io::BufWriter::new(stdout.lock());
                 let mut failed = None;
-                let result = dev.model.stream_values(&refs, &mut |v| {
-                    if failed.is_none() {
-                        if let Err(e) = writeln!(out, "{} = {}", v.name, v.value) {
-                            failed = Some(e);
-                        }
+                let result = dev.model.stream_values(&refs, &mut |v| match writeln!(
+                    out,
+                    "{} = {}",
+                    v.name, v.value
+                ) {
+                    Ok(()) => std::ops::ControlFlow::Continue(()),
+                    Err(e) => {
+                        failed = Some(e);
+                        std::ops::ControlFlow::Break(())
                     }
                 });
                 let flushed = out.flush();

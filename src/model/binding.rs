@@ -5,12 +5,83 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use crate::backend::Args;
 use crate::codec::toml;
 
-/// Variables visible to bindings: the enclosing instances' vars plus `i` and `key`.
-pub type Vars = BTreeMap<String, String>;
+/// Variables visible to bindings: an instance's own (`i`, `key` and what its handler gave it)
+/// over those of its enclosing instances and the globals. The outer ones are shared, not
+/// copied: a row of a 4,096-row table costs its own few variables, not a copy of every global
+/// (a GetParameterValues lists its tables anew; issue 13 §3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vars {
+    /// This level's variables, each name once; they hide the outer ones of the same name. A
+    /// row has a handful: a list costs less than a map's node of eleven slots.
+    own: Vec<(String, String)>,
+    /// The enclosing level.
+    outer: Option<Rc<Vars>>,
+}
+
+impl Vars {
+    /// No variables.
+    pub fn new() -> Vars {
+        Vars::default()
+    }
+
+    /// A level of its own inside `outer` (which it sees through).
+    pub fn inside(outer: &Rc<Vars>) -> Vars {
+        Vars {
+            own: Vec::new(),
+            outer: Some(outer.clone()),
+        }
+    }
+
+    /// A variable: this level's, else the nearest enclosing one's.
+    pub fn get(&self, name: &str) -> Option<&String> {
+        let mut at = self;
+        loop {
+            if let Some((_, v)) = at.own.iter().find(|(n, _)| n == name) {
+                return Some(v);
+            }
+            at = at.outer.as_deref()?;
+        }
+    }
+
+    /// Every variable visible here, each name once (what a handler's `Instance` carries).
+    pub fn flatten(&self) -> BTreeMap<String, String> {
+        let mut all = self.outer.as_deref().map(Vars::flatten).unwrap_or_default();
+        all.extend(self.own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
+    }
+
+    /// Sets a variable at this level; returns the one it replaced there.
+    pub fn insert(&mut self, name: String, value: String) -> Option<String> {
+        match self.own.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => Some(std::mem::replace(v, value)),
+            None => {
+                self.own.push((name, value));
+                None
+            }
+        }
+    }
+}
+
+impl Extend<(String, String)> for Vars {
+    fn extend<I: IntoIterator<Item = (String, String)>>(&mut self, iter: I) {
+        for (name, value) in iter {
+            self.insert(name, value);
+        }
+    }
+}
+
+impl FromIterator<(String, String)> for Vars {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        let mut vars = Vars::new();
+        vars.extend(iter);
+        vars
+    }
+}
 
 /// The model-internal instance source that derives InterfaceStack rows from LowerLayers.
 pub const STACK_HANDLER: &str = "stack";
@@ -148,5 +219,48 @@ pub fn substitute(b: &Binding, vars: &Vars, path: &str, value: Option<&str>) -> 
             .map(|(k, v)| (k.clone(), sub_val(v, vars, value)))
             .collect(),
         path: path.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_level_hides_the_outer_variables_of_its_names_and_sees_the_rest() {
+        let globals: Rc<Vars> = Rc::new(
+            [("acs", "http://acs"), ("key", "outer")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        let mut row = Vars::inside(&globals);
+        row.insert("key".into(), "eth0".into());
+        row.extend([("i".to_string(), "1".to_string())]);
+        let row = Rc::new(row);
+        let mut inner = Vars::inside(&row);
+        inner.insert("i".into(), "7".into());
+        assert_eq!(inner.get("i").map(String::as_str), Some("7"));
+        assert_eq!(inner.get("key").map(String::as_str), Some("eth0"));
+        assert_eq!(inner.get("acs").map(String::as_str), Some("http://acs"));
+        assert_eq!(inner.get("nope"), None);
+        assert_eq!(globals.get("key").map(String::as_str), Some("outer"));
+        let flat = inner.flatten();
+        assert_eq!(flat.len(), 3);
+        assert_eq!(flat.get("i").map(String::as_str), Some("7"));
+        assert_eq!(flat.get("key").map(String::as_str), Some("eth0"));
+        let b = Binding::of(
+            "x",
+            [("path".to_string(), "{acs}/{key}/{i}".into())]
+                .into_iter()
+                .collect(),
+        );
+        assert_eq!(
+            substitute(&b, &inner, "", None)
+                .table
+                .get("path")
+                .and_then(|v| v.as_str()),
+            Some("http://acs/eth0/7")
+        );
     }
 }

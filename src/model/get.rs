@@ -1,6 +1,7 @@
 //! GetParameterValues and GetParameterNames (TR-069 A.3.2.2, A.3.2.3), and the values of
 //! notified parameters the agent compares (A.3.2.4).
 
+use std::ops::ControlFlow;
 use std::rc::Rc;
 
 use super::binding::Vars;
@@ -32,24 +33,29 @@ impl Model {
     /// GetParameterValues: each path full or partial; results in request order.
     pub fn get_values(&mut self, paths: &[&str]) -> Result<Vec<ParamValue>, ModelError> {
         let mut out = Vec::new();
-        self.stream_values(paths, &mut |v| out.push(v))?;
+        self.stream_values(paths, &mut |v| {
+            out.push(v);
+            ControlFlow::Continue(())
+        })?;
         Ok(out)
     }
 
     /// GetParameterValues one value at a time: each is handed to `emit` as soon as it is
     /// read, so nothing grows with the tree but what the caller keeps (`cwmpd get` prints
-    /// them as they come). Returns how many were emitted; an error ends the walk.
+    /// them as they come, a session's answer encodes them). Returns how many were emitted;
+    /// an error ends the walk, and so does `emit` breaking (its answer is full, its output
+    /// failed): then the walk returns at once with the count so far.
     pub fn stream_values(
         &mut self,
         paths: &[&str],
-        emit: &mut dyn FnMut(ParamValue),
+        emit: &mut dyn FnMut(ParamValue) -> ControlFlow<()>,
     ) -> Result<usize, ModelError> {
         self.begin();
         let mut count = 0;
         for text in paths {
             let path = parse_path(text, true)?;
             let at = self.resolve(&path)?;
-            match at {
+            let flow = match at {
                 Resolved::Table { .. } if !path.is_partial() => {
                     return Err(ModelError::InvalidName(text.to_string()))
                 }
@@ -65,7 +71,7 @@ impl Model {
                         value,
                         xsd_type: xsd_type(&node, index),
                         name: path,
-                    });
+                    })
                 }
                 Resolved::Object { node, path, vars } => {
                     self.stream_object(&node, &path, &vars, emit, &mut count)?
@@ -73,20 +79,24 @@ impl Model {
                 Resolved::Table { node, path, vars } => {
                     self.stream_table(&node, &path, &vars, emit, &mut count)?
                 }
+            };
+            if flow.is_break() {
+                break;
             }
         }
         Ok(count)
     }
 
-    /// The values of an object and everything below it, depth first in data-model order.
+    /// The values of an object and everything below it, depth first in data-model order;
+    /// `Break` once `emit` broke.
     fn stream_object(
         &mut self,
         node: &Rc<ObjectNode>,
         path: &str,
         vars: &Rc<Vars>,
-        emit: &mut dyn FnMut(ParamValue),
+        emit: &mut dyn FnMut(ParamValue) -> ControlFlow<()>,
         count: &mut usize,
-    ) -> Result<(), ModelError> {
+    ) -> Result<ControlFlow<()>, ModelError> {
         for (index, p) in node.params.iter().enumerate() {
             let ppath = format!("{path}{}", p.name);
             if !present(&mut self.registry, p, &ppath, vars) {
@@ -99,31 +109,40 @@ impl Model {
                     "more than {MAX_RESULTS} values"
                 )));
             }
-            emit(ParamValue {
+            let flow = emit(ParamValue {
                 value,
                 xsd_type: xsd_type(node, index),
                 name: ppath,
             });
+            if flow.is_break() {
+                return Ok(flow);
+            }
         }
         for child in &node.children {
             let Some(cnode) = self.tree.node(&child.schema) else {
                 continue;
             };
             let cpath = format!("{path}{}.", child.name);
-            if child.table {
+            let flow = if child.table {
                 // A table whose backend fails is reported empty rather than failing the walk.
                 match self.stream_table(&cnode, &cpath, vars, emit, count) {
                     Err(ModelError::ResourcesExceeded(m)) => {
                         return Err(ModelError::ResourcesExceeded(m))
                     }
-                    Err(e) => log::warn!("{e}"),
-                    Ok(()) => {}
+                    Err(e) => {
+                        log::warn!("{e}");
+                        ControlFlow::Continue(())
+                    }
+                    Ok(flow) => flow,
                 }
             } else {
-                self.stream_object(&cnode, &cpath, vars, emit, count)?;
+                self.stream_object(&cnode, &cpath, vars, emit, count)?
+            };
+            if flow.is_break() {
+                return Ok(flow);
             }
         }
-        Ok(())
+        Ok(ControlFlow::Continue(()))
     }
 
     /// The values of every instance of a table.
@@ -132,18 +151,23 @@ impl Model {
         node: &Rc<ObjectNode>,
         path: &str,
         vars: &Rc<Vars>,
-        emit: &mut dyn FnMut(ParamValue),
+        emit: &mut dyn FnMut(ParamValue) -> ControlFlow<()>,
         count: &mut usize,
-    ) -> Result<(), ModelError> {
+    ) -> Result<ControlFlow<()>, ModelError> {
         let (listed, changed) =
             self.tree
                 .list(&mut self.registry, &mut self.state, node, path, vars)?;
         self.numbered(changed);
         for l in listed.iter() {
             let ipath = format!("{path}{}.", l.number);
-            self.stream_object(node, &ipath, &l.vars, emit, count)?;
+            if self
+                .stream_object(node, &ipath, &l.vars, emit, count)?
+                .is_break()
+            {
+                return Ok(ControlFlow::Break(()));
+            }
         }
-        Ok(())
+        Ok(ControlFlow::Continue(()))
     }
 
     /// GetParameterNames (TR-069 A.3.2.3).

@@ -108,7 +108,7 @@ impl Model {
         let args = substitute(&b, &vars, &table_path, None);
         let instance = Instance {
             key: key.clone(),
-            vars: (*vars).clone(),
+            vars: vars.flatten(),
         };
         let before = self.undo_point();
         let h = self

@@ -392,11 +392,15 @@ impl Tree {
         } else {
             state.number(table_path, &keys)
         };
+        // Every row sees the enclosing variables through one shared level, and keeps the
+        // backend's instance itself (each index comes once), not a copy of it.
+        let outer = Rc::new(vars.clone());
+        let mut instances: Vec<Option<Instance>> = instances.into_iter().map(Some).collect();
         let listed: Vec<Listed> = numbered
             .into_iter()
             .filter_map(|(number, idx)| {
-                let inst = instances.get(idx)?.clone();
-                let mut v = vars.clone();
+                let inst = instances.get_mut(idx)?.take()?;
+                let mut v = Vars::inside(&outer);
                 v.extend(inst.vars.iter().map(|(k, x)| (k.clone(), x.clone())));
                 v.insert("i".into(), number.to_string());
                 v.insert("key".into(), inst.key.clone());

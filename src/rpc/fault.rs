@@ -6,7 +6,7 @@
 use crate::backend::BackendError;
 use crate::model::error::ModelError;
 use crate::soap::fault::{Fault, FaultCode, ParameterFault};
-use crate::soap::{CwmpVersion, DecodeError};
+use crate::soap::{CwmpVersion, DecodeError, TooLarge};
 use crate::transfer::error::{QueueError, TransferError};
 
 use super::error::RequestError;
@@ -64,6 +64,14 @@ impl From<&ModelError> for Fault {
             message,
             parameters,
         }
+    }
+}
+
+/// An answer too large to send (a GetParameterValuesResponse over `soap::MAX_VALUES_BYTES`):
+/// 9004 Resources exceeded (TR-069 A.5.1), saying the limit.
+impl From<&TooLarge> for Fault {
+    fn from(e: &TooLarge) -> Fault {
+        Fault::new(FaultCode::ResourcesExceeded, e.to_string())
     }
 }
 
@@ -229,6 +237,20 @@ mod tests {
         assert_eq!(f.code.code(), 9003);
         let codes: Vec<u32> = f.parameters.iter().map(|p| p.code.code()).collect();
         assert_eq!(codes, vec![9008, 9007, 9006, 9005]);
+    }
+
+    #[test]
+    fn an_answer_over_its_byte_cap_is_9004_naming_the_cap() {
+        let f = Fault::from(&TooLarge {
+            limit: crate::soap::MAX_VALUES_BYTES,
+        });
+        assert_eq!(f.code, FaultCode::ResourcesExceeded);
+        assert_eq!(f.code.code(), 9004);
+        assert!(
+            f.fault_string().contains("16777216 bytes"),
+            "{}",
+            f.fault_string()
+        );
     }
 
     #[test]

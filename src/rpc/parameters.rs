@@ -1,29 +1,40 @@
 //! The parameter RPCs: Get/SetParameterValues, GetParameterNames, Get/SetParameterAttributes,
 //! AddObject, DeleteObject — thin translations onto the `model`.
 
+use std::ops::ControlFlow;
+
 use super::Context;
 use crate::model::{AttributeChange, SetItem};
 use crate::soap::fault::Fault;
 use crate::soap::{
-    CpeMessage, ParameterAttribute, ParameterInfo, ParameterValue, SetParameterAttribute,
+    CpeMessage, ParameterAttribute, ParameterInfo, ParameterValue, SetParameterAttribute, ValueList,
 };
 
 type Answer = Result<CpeMessage, Fault>;
 
-/// GetParameterValues.
+/// GetParameterValues. Each value goes into the answer's [`ValueList`] as the model reads it
+/// (nothing of it is kept but its XML); when the list is full the walk stops and the answer
+/// is 9004 (issue 13 §3).
 pub fn get_values(ctx: &mut Context, names: &[String]) -> Answer {
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let values = ctx.model.get_values(&refs).map_err(|e| Fault::from(&e))?;
-    Ok(CpeMessage::GetParameterValuesResponse {
-        list: values
-            .into_iter()
-            .map(|v| ParameterValue {
-                name: v.name,
-                value: v.value,
-                xsd_type: v.xsd_type.to_string(),
-            })
-            .collect(),
-    })
+    let mut list = ValueList::new();
+    let mut full = None;
+    ctx.model
+        .stream_values(
+            &refs,
+            &mut |v| match list.push(&v.name, &v.value, v.xsd_type) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    full = Some(e);
+                    ControlFlow::Break(())
+                }
+            },
+        )
+        .map_err(|e| Fault::from(&e))?;
+    match full {
+        Some(e) => Err(Fault::from(&e)),
+        None => Ok(CpeMessage::GetParameterValuesResponse { list }),
+    }
 }
 
 /// SetParameterValues.

@@ -104,7 +104,7 @@ fn parameter_rpcs_succeed_and_fault() {
         },
     ) {
         CpeMessage::GetParameterValuesResponse { list } => {
-            assert_eq!(list[0].xsd_type, "unsignedInt")
+            assert_eq!(list.iter().next().unwrap().xsd_type, "unsignedInt")
         }
         m => panic!("{m:?}"),
     }

@@ -169,7 +169,7 @@ impl Engine {
             };
             self.enter(State::ExpectRequestResponse(i));
             let h = self.header(None);
-            return Step::Send(soap::encode(&msg, &h, self.version));
+            return Step::Send(soap::encode_owned(msg, &h, self.version));
         }
         self.enter(State::ExpectAcsRequest);
         Step::Send(Vec::new())
@@ -271,7 +271,8 @@ impl Engine {
                     (None, None) => return self.finish(),
                 };
                 let h = self.header(id);
-                Step::Send(soap::encode(&answer, &h, self.version))
+                // Consumed: a GetParameterValuesResponse's values become the envelope.
+                Step::Send(soap::encode_owned(answer, &h, self.version))
             }
             State::Done => self.fail("session already ended".into()),
         }

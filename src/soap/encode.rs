@@ -1,5 +1,10 @@
 //! Encoding CPE messages (TR-069 A.3). Element order follows the CWMP schemas, arrays carry
 //! `soap-enc:arrayType`, values carry `xsi:type`, and every string is escaped.
+//!
+//! [`encode`] writes a message into a new buffer; [`encode_owned`] consumes it, so that a
+//! GetParameterValuesResponse's [`ValueList`] becomes the envelope itself: the head is put
+//! in front of the values (one move of the bytes within their buffer) and the tail after
+//! them, and the answer costs its XML once (issue 13 §3).
 
 use std::fmt::Write as _;
 
@@ -25,17 +30,23 @@ fn values(out: &mut String, list: &[ParameterValue]) {
         list.len(),
         |o| {
             for p in list {
-                // The `xsd:` prefix is written here, the one place: the type is a local name.
-                let ty = if p.xsd_type.is_empty() {
-                    "string"
-                } else {
-                    p.xsd_type.as_str()
-                };
-                let _ = write!(o, "<ParameterValueStruct><Name>{}</Name><Value xsi:type=\"xsd:{}\">{}</Value></ParameterValueStruct>", escape(&p.name), escape(ty), escape(&p.value));
+                super::values::write_struct(o, &p.name, &p.value, &p.xsd_type);
             }
         },
     );
 }
+
+/// The opening of a GetParameterValuesResponse up to its first value.
+fn values_head(out: &mut String, list: &ValueList) {
+    let _ = write!(
+        out,
+        "<cwmp:GetParameterValuesResponse><ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[{}]\">",
+        list.len()
+    );
+}
+
+/// What closes a GetParameterValuesResponse after its last value.
+const VALUES_TAIL: &str = "</ParameterList></cwmp:GetParameterValuesResponse>";
 
 fn strings(out: &mut String, name: &str, list: &[String]) {
     array(out, name, "xsd:string", list.len(), |o| {
@@ -129,9 +140,9 @@ fn body(msg: &CpeMessage, out: &mut String) {
             out.push_str("</cwmp:GetRPCMethodsResponse>");
         }
         CpeMessage::GetParameterValuesResponse { list } => {
-            out.push_str("<cwmp:GetParameterValuesResponse>");
-            values(out, list);
-            out.push_str("</cwmp:GetParameterValuesResponse>");
+            values_head(out, list);
+            out.push_str(list.xml());
+            out.push_str(VALUES_TAIL);
         }
         CpeMessage::SetParameterValuesResponse { status } => {
             let _ = write!(out, "<cwmp:SetParameterValuesResponse><Status>{status}</Status></cwmp:SetParameterValuesResponse>");
@@ -275,9 +286,8 @@ fn body(msg: &CpeMessage, out: &mut String) {
     }
 }
 
-/// Encodes a CPE message in the given CWMP namespace.
-pub fn encode(msg: &CpeMessage, header: &Header, version: CwmpVersion) -> Vec<u8> {
-    let mut out = String::with_capacity(1024);
+/// The envelope up to the body's content: XML declaration, namespaces, header.
+fn head(out: &mut String, header: &Header, version: CwmpVersion) {
     let _ = write!(
         out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soap-env:Envelope xmlns:soap-env=\"{SOAP_ENV}\" xmlns:soap-enc=\"{SOAP_ENC}\" \
@@ -304,7 +314,36 @@ pub fn encode(msg: &CpeMessage, header: &Header, version: CwmpVersion) -> Vec<u8
         let _ = write!(out, "<cwmp:SupportedCWMPVersions soap-env:mustUnderstand=\"0\">{}</cwmp:SupportedCWMPVersions>", escape(v));
     }
     out.push_str("</soap-env:Header><soap-env:Body>");
+}
+
+/// What closes the envelope.
+const TAIL: &str = "</soap-env:Body></soap-env:Envelope>\n";
+
+/// Encodes a CPE message in the given CWMP namespace.
+pub fn encode(msg: &CpeMessage, header: &Header, version: CwmpVersion) -> Vec<u8> {
+    let mut out = String::with_capacity(1024);
+    head(&mut out, header, version);
     body(msg, &mut out);
-    out.push_str("</soap-env:Body></soap-env:Envelope>\n");
+    out.push_str(TAIL);
     out.into_bytes()
+}
+
+/// [`encode`], consuming the message: the values of a GetParameterValuesResponse are not
+/// copied, the envelope is built around their buffer. The bytes are the same.
+pub fn encode_owned(msg: CpeMessage, header: &Header, version: CwmpVersion) -> Vec<u8> {
+    let CpeMessage::GetParameterValuesResponse { list } = msg else {
+        return encode(&msg, header, version);
+    };
+    let mut front = String::with_capacity(1024);
+    head(&mut front, header, version);
+    values_head(&mut front, &list);
+    let mut out = list.into_xml().into_bytes();
+    // One move of the values within their buffer to make room in front of them, then the
+    // tail: the list grew by doubling, so the few hundred bytes of head and tail nearly always
+    // fit in the capacity it has already (untouched capacity costs no resident memory).
+    out.reserve_exact(front.len() + VALUES_TAIL.len() + TAIL.len());
+    out.splice(0..0, front.bytes());
+    out.extend_from_slice(VALUES_TAIL.as_bytes());
+    out.extend_from_slice(TAIL.as_bytes());
+    out
 }

@@ -4,7 +4,9 @@
 //! RPC, named as in the spec); [`encode`] turns a [`CpeMessage`] into an envelope in the ACS's
 //! CWMP namespace. Namespaces are matched by URI, never by prefix. Untrusted input is bounded
 //! (see `xml.rs` and the `MAX_*` constants) and never panics; [`fuzz_decode`] is the entry point
-//! of the fuzz target.
+//! of the fuzz target. What cwmpd sends is bounded too: a GetParameterValuesResponse carries a
+//! [`ValueList`], values encoded as the RPC reads them, at most [`MAX_VALUES_BYTES`], and
+//! [`encode_owned`] builds the envelope around it without a second copy.
 
 mod decode;
 mod encode;
@@ -12,12 +14,14 @@ pub mod fault;
 pub mod redact;
 #[doc(hidden)]
 pub mod samples;
+mod values;
 pub mod xml;
 
 use std::fmt;
 
 pub use decode::decode;
-pub use encode::encode;
+pub use encode::{encode, encode_owned};
+pub use values::{TooLarge, ValueList};
 
 use fault::Fault;
 
@@ -32,6 +36,10 @@ pub const MAX_LIST: usize = 16_384;
 pub const MAX_NAME: usize = 256;
 /// Longest CommandKey / ParameterKey (string(32)).
 pub const MAX_KEY: usize = 32;
+/// Most bytes of XML in the ParameterList of one GetParameterValuesResponse (issue 13 §3): a
+/// larger answer is 9004 Resources exceeded, and is not built. 16 MiB is about 100,000 values
+/// of typical length (`model::MAX_RESULTS`); the envelope around the list adds its header.
+pub const MAX_VALUES_BYTES: usize = 16 << 20;
 
 /// CWMP versions (namespace `urn:dslforum-org:cwmp-1-N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -383,8 +391,8 @@ pub enum CpeMessage {
     },
     /// GetRPCMethodsResponse.
     GetRPCMethodsResponse { methods: Vec<String> },
-    /// GetParameterValuesResponse.
-    GetParameterValuesResponse { list: Vec<ParameterValue> },
+    /// GetParameterValuesResponse: its values already in XML form (bounded).
+    GetParameterValuesResponse { list: ValueList },
     /// SetParameterValuesResponse.
     SetParameterValuesResponse { status: u8 },
     /// GetParameterNamesResponse.

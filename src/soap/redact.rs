@@ -2,7 +2,9 @@
 //! secret replaced by `***` — the text of `Password` elements (Download, Upload and
 //! ScheduleDownload credentials) and the `Value` of a ParameterValueStruct whose `Name` is a
 //! password, passphrase or key parameter (TR-181 marks them hidden; this module does not know
-//! the schema, so it goes by the names TR-181 gives them). It writes nothing else differently.
+//! the schema, so it goes by the names TR-181 gives them). It writes nothing else differently,
+//! and writes it straight to the log's formatter: a body of many megabytes is not copied to be
+//! logged (issue 13 §3).
 
 use std::fmt;
 
@@ -25,7 +27,8 @@ pub struct Redacted<'a>(pub &'a [u8]);
 
 impl fmt::Display for Redacted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&redact(&String::from_utf8_lossy(self.0)))
+        // Valid UTF-8 (what cwmpd encodes) is borrowed, not copied.
+        redact_to(&String::from_utf8_lossy(self.0), f)
     }
 }
 
@@ -61,10 +64,16 @@ fn secret_name(path: &str) -> bool {
 /// The text with secret element texts masked.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    let _ = redact_to(text, &mut out);
+    out
+}
+
+/// [`redact`], written to `out` piece by piece.
+fn redact_to(text: &str, out: &mut dyn fmt::Write) -> fmt::Result {
     let mut copied = 0;
     let mut pos = 0;
     // The last <Name> text seen: the following <Value> belongs to it.
-    let mut last_name: Option<String> = None;
+    let mut last_name: Option<&str> = None;
     while let Some(off) = text.get(pos..).and_then(|r| r.find('<')) {
         let tag = pos + off;
         let Some((local, body)) = start_tag(text, tag) else {
@@ -76,22 +85,21 @@ pub fn redact(text: &str) -> String {
         let inner = &text[body..close];
         let mask = match local {
             "Name" => {
-                last_name = Some(inner.to_string());
+                last_name = Some(inner);
                 false
             }
-            "Value" => last_name.take().is_some_and(|n| secret_name(&n)),
+            "Value" => last_name.take().is_some_and(secret_name),
             "Password" => true,
             _ => false,
         };
         if mask && !inner.is_empty() {
-            out.push_str(&text[copied..body]);
-            out.push_str(MASK);
+            out.write_str(&text[copied..body])?;
+            out.write_str(MASK)?;
             copied = close;
         }
         pos = body;
     }
-    out.push_str(&text[copied..]);
-    out
+    out.write_str(&text[copied..])
 }
 
 #[cfg(test)]

@@ -54,11 +54,13 @@ pub fn every_cpe_message() -> Vec<CpeMessage> {
             methods: vec!["GetRPCMethods".into(), "Inform".into()],
         },
         CpeMessage::GetParameterValuesResponse {
-            list: vec![ParameterValue {
+            list: [ParameterValue {
                 name: "Device.X".into(),
                 value: "1".into(),
                 xsd_type: "unsignedInt".into(),
-            }],
+            }]
+            .into_iter()
+            .collect(),
         },
         CpeMessage::SetParameterValuesResponse { status: 1 },
         CpeMessage::GetParameterNamesResponse {

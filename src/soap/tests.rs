@@ -376,6 +376,55 @@ fn every_cpe_message_encodes_to_well_formed_xml_in_the_acs_namespace() {
     );
 }
 
+#[test]
+fn encoding_a_message_it_owns_gives_the_same_bytes() {
+    let header = Header {
+        id: Some("id <1>".into()),
+        ..Default::default()
+    };
+    let mut many = ValueList::new();
+    for i in 0..1000 {
+        many.push(&format!("Device.X.{i}.Name"), "a & b", "string")
+            .unwrap();
+    }
+    let mut all = samples::every_cpe_message();
+    all.push(CpeMessage::GetParameterValuesResponse { list: many });
+    all.push(CpeMessage::GetParameterValuesResponse {
+        list: ValueList::new(),
+    });
+    for v in CwmpVersion::ALL {
+        for m in &all {
+            assert_eq!(
+                encode_owned(m.clone(), &header, v),
+                encode(m, &header, v),
+                "{m:?}"
+            );
+        }
+    }
+}
+
+/// A GetParameterValuesResponse over the RPC layer's cap is refused value by value, before it is
+/// written: the list never holds more than its limit.
+#[test]
+fn a_value_list_never_passes_its_limit() {
+    let mut l = ValueList::with_limit(10_000);
+    let mut refused = 0;
+    for i in 0..1000 {
+        if l.push(&format!("Device.X.{i}"), "value", "string").is_err() {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0 && l.bytes() <= 10_000, "{} bytes", l.bytes());
+    assert_eq!(l.len() + refused, 1000);
+    let text = String::from_utf8(encode_owned(
+        CpeMessage::GetParameterValuesResponse { list: l.clone() },
+        &Header::default(),
+        CwmpVersion::V1_2,
+    ))
+    .unwrap();
+    assert!(text.contains(&format!("cwmp:ParameterValueStruct[{}]", l.len())));
+}
+
 /// Golden encodings in `tests/fixtures/soap/`: a change in what cwmpd puts on the wire shows up
 /// as a fixture diff. Re-bless with `BLESS=1 cargo test --lib soap`.
 #[test]

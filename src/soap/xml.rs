@@ -226,18 +226,67 @@ impl<'a> Reader<'a> {
 /// Escapes text for element content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters other than tab/newline/CR are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
+    escape_into(&mut out, s);
+    out
+}
+
+/// What [`escape`] makes of one character: its entity, the character itself, or nothing.
+fn escaped(c: char) -> Option<&'static str> {
+    match c {
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '&' => Some("&amp;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&apos;"),
+        // Control characters other than tab/newline/CR are not allowed in XML 1.0.
+        c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => Some(""),
+        _ => None,
+    }
+}
+
+/// [`escape`], appended to `out` (no string of its own).
+pub fn escape_into(out: &mut String, s: &str) {
+    let mut copied = 0;
+    for (i, c) in s.char_indices() {
+        if let Some(entity) = escaped(c) {
+            out.push_str(s.get(copied..i).unwrap_or_default());
+            out.push_str(entity);
+            copied = i + c.len_utf8();
         }
     }
+    out.push_str(s.get(copied..).unwrap_or_default());
+}
+
+/// The length of [`escape`]`(s)`, without making it.
+pub fn escaped_len(s: &str) -> usize {
+    s.chars()
+        .map(|c| escaped(c).map_or(c.len_utf8(), str::len))
+        .sum()
+}
+
+/// The text [`escape`] made, back (the control characters it dropped stay dropped).
+pub fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(rest.get(..at).unwrap_or_default());
+        rest = rest.get(at..).unwrap_or_default();
+        let entity = ["&lt;", "&gt;", "&amp;", "&quot;", "&apos;"]
+            .into_iter()
+            .zip(['<', '>', '&', '"', '\''])
+            .find(|(e, _)| rest.starts_with(e));
+        match entity {
+            Some((e, c)) => {
+                out.push(c);
+                rest = rest.get(e.len()..).unwrap_or_default();
+            }
+            None => {
+                out.push('&');
+                rest = rest.get(1..).unwrap_or_default();
+            }
+        }
+    }
+    out.push_str(rest);
     out
 }
 

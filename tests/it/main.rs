@@ -88,6 +88,8 @@ mod profiles;
 mod services;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod soap_decode;
+#[cfg(all(feature = "netlink", feature = "diagnostics"))]
+mod soap_encode;
 mod soap_schema;
 #[cfg(all(feature = "netlink", feature = "diagnostics"))]
 mod transfer;

@@ -69,12 +69,23 @@ impl Agent {
         extra_board: &str,
         netns: Option<&str>,
     ) -> Agent {
-        Agent::start_limited(tag, acs, extra_cfg, extra_board, netns, None)
+        Agent::start_limited(tag, acs, extra_cfg, extra_board, netns, None, "trace")
+    }
+
+    /// [`Agent::start`] logging at `level` instead of trace.
+    pub fn start_logged(
+        tag: &str,
+        acs: &Acs,
+        extra_cfg: &str,
+        extra_board: &str,
+        level: &'static str,
+    ) -> Agent {
+        Agent::start_limited(tag, acs, extra_cfg, extra_board, None, None, level)
     }
 
     /// [`Agent::start`] with the child's RLIMIT_NOFILE (soft and hard) lowered to `nofile`.
     pub fn start_nofile(tag: &str, acs: &Acs, nofile: u64) -> Agent {
-        Agent::start_limited(tag, acs, "", "", None, Some(nofile))
+        Agent::start_limited(tag, acs, "", "", None, Some(nofile), "trace")
     }
 
     fn start_limited(
@@ -84,6 +95,7 @@ impl Agent {
         extra_board: &str,
         netns: Option<&str>,
         nofile: Option<u64>,
+        level: &'static str,
     ) -> Agent {
         let dir = TempDir::new(&format!("agent-{tag}"));
         let root = root().display();
@@ -105,7 +117,7 @@ impl Agent {
             acs.url()
         );
         new_boot(&dir);
-        Agent::launch(dir, &config, netns, Some("trace"), nofile)
+        Agent::launch(dir, &config, netns, Some(level), nofile)
     }
 
     /// Starts cwmpd with a config of the test's own: `config` gets the agent's directory and

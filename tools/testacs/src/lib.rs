@@ -417,7 +417,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
         .find(|(k, _)| k == "content-length")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
-    let mut body = vec![0; len.min(4 << 20)];
+    let mut body = vec![0; len.min(dom::MAX_BODY_BYTES)];
     r.read_exact(&mut body).ok()?;
     Some(Request {
         path,
