@@ -15,6 +15,8 @@
 //! The handler does not own the command's location: the board names it
 //! (`[handlers.ubus] command = ["ubus"]`), so tests can put a stand-in there.
 
+mod sum;
+
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::time::Duration;
@@ -40,7 +42,9 @@ pub const MAX_CALLS: usize = 256;
 /// interface that is down, a hostapd that is not running).
 const EXIT_NOT_FOUND: i32 = 4;
 
-const VALUE_KEYS: [&str; 15] = [
+const VALUE_KEYS: [&str; 17] = [
+    "percent_of",
+    "sum",
     "pluck",
     "also",
     "netmask",
@@ -107,10 +111,11 @@ pub fn follow<'v>(mut v: &'v Value, path: &[Step<'_>]) -> Option<&'v Value> {
             }
             Step::Member(m) => v.get(*m)?,
             Step::Index(i) => v.get(*i)?,
-            Step::Select(k, want) => v
-                .as_array()?
-                .iter()
-                .find(|e| e.get(*k).and_then(scalar).as_deref() == Some(*want))?,
+            Step::Select(k, want) => v.as_array()?.iter().find(|e| {
+                // `[config.mode=sta]`: a member of a member.
+                let member = k.split('.').try_fold(*e, |v, m| v.get(m));
+                member.and_then(scalar).as_deref() == Some(*want)
+            })?,
         };
     }
     Some(v)
@@ -321,7 +326,14 @@ impl Handler for Ubus {
                 return Err(format!("`{k}` (a string) is required"));
             }
         }
-        for k in ["message", "default", "key", "prefix", "action"] {
+        for k in [
+            "message",
+            "default",
+            "key",
+            "prefix",
+            "action",
+            "percent_of",
+        ] {
             if args.get(k).is_some_and(|v| !v.is_str()) {
                 return Err(format!("`{k}` must be a string"));
             }
@@ -352,6 +364,9 @@ impl Handler for Ubus {
         if args.get("netmask").is_some_and(|v| v.as_bool().is_none()) {
             return Err("`netmask` must be true or false".into());
         }
+        if args.get("sum").is_some_and(|v| v.as_bool().is_none()) {
+            return Err("`sum` must be true or false".into());
+        }
         if args.get("count").is_some_and(|v| v.as_bool().is_none()) {
             return Err("`count` must be true or false".into());
         }
@@ -373,6 +388,13 @@ impl Handler for Ubus {
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
         if args.opt_str("action")?.is_some() {
             return Ok("false".into());
+        }
+        if args.opt_bool("sum")?.unwrap_or(false) {
+            return match (self.sum(args)?, args.opt_str("default")?) {
+                (Some(n), _) => text::extract(&n, args),
+                (None, Some(d)) => Ok(d.to_string()),
+                (None, None) => Err(BackendError::NotFound("ubus: nothing to add up".into())),
+            };
         }
         let Some(args) = self.resolved(args)? else {
             return match args.opt_str("default")? {
@@ -434,6 +456,12 @@ impl Handler for Ubus {
                     })?,
             ),
             (r, _) => r,
+        };
+        // `percent_of`: the numbers as whole percentages of the largest number at that path
+        // (iwinfo's transmit powers in mW: TR-181 TransmitPower is a percentage of full power).
+        let raw = match (raw, args.opt_str("percent_of")?, answer.as_deref()) {
+            (Some(r), Some(of), Some(v)) => Some(sum::percent(&r, v, of)?),
+            (r, _, _) => r,
         };
         let raw = match (raw, args.opt_str("default")?) {
             (Some(r), _) => r,
@@ -550,14 +578,14 @@ impl Handler for Ubus {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn fixtures() -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openwrt")
     }
 
-    fn handler() -> Ubus {
+    pub(crate) fn handler() -> Ubus {
         let mut t = toml::Table::new();
         t.insert(
             "command".into(),
@@ -568,7 +596,7 @@ mod tests {
         Ubus::new(Some(&toml::Value::Table(t))).unwrap()
     }
 
-    fn args(text: &str) -> Args {
+    pub(crate) fn args(text: &str) -> Args {
         Args {
             table: toml::from_str(text).unwrap(),
             path: String::new(),
@@ -586,6 +614,12 @@ mod tests {
         assert_eq!(get("interface/0/mask").as_deref(), Some("24"));
         assert_eq!(get("interface/[interface=wan]/dns").as_deref(), Some("a,b"));
         assert_eq!(get("interface/[interface=wan6]/up"), None);
+        let w: Value = serde_json::from_str(
+            r#"{"i":[{"config":{"mode":"ap"}},{"config":{"mode":"sta"},"n":1}]}"#,
+        )
+        .unwrap();
+        let got = follow(&w, &steps("i/[config.mode=sta]/n").unwrap()).and_then(text_of);
+        assert_eq!(got.as_deref(), Some("1"));
         assert_eq!(get("interface/7"), None);
         assert!(steps("a/[b]/c").is_none());
         assert!(steps("a/[b=c/d").is_none());

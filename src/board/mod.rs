@@ -317,16 +317,18 @@ fn binding(value: toml::Value, at: Location) -> Result<Binding, BoardError> {
         at: at.clone(),
         message: m,
     })?;
-    // A writable reference names where the keys of the rows it is set to go.
+    // A writable reference names where the keys of the rows it is set to go; any other
+    // written binding may name where writes go when that is not where it is read (a radio's
+    // channel in use from iwinfo, written to UCI).
     let set = match (handler.as_str(), table.remove("set")) {
         (_, None) => None,
-        ("ref", Some(v)) => Some(Box::new(binding(v, at.clone())?)),
-        (_, Some(_)) => {
+        ("var" | "constant", Some(_)) => {
             return Err(BoardError {
                 at,
-                message: "`set` belongs on a `ref` binding".into(),
+                message: "`set` belongs on a `ref` or backend binding".into(),
             })
         }
+        (_, Some(v)) => Some(Box::new(binding(v, at.clone())?)),
     };
     Ok(Binding {
         handler,

@@ -181,14 +181,26 @@ pub fn validate(board: &Board, schema: &Schema, registry: &Registry) -> Vec<Boar
                     }
                     _ => fail(&b.at, "`ref` needs `table` and `key`, strings".into()),
                 },
-                _ => {
-                    let kind = if b.write {
-                        BindingKind::ReadWrite
-                    } else {
-                        BindingKind::Read
-                    };
-                    check_handler(b, kind, registry, &mut fail);
-                }
+                _ => match (&b.set, b.write) {
+                    // Read here, written through `set`.
+                    (Some(set), true) => {
+                        check_handler(b, BindingKind::Read, registry, &mut fail);
+                        if MODEL_HANDLERS.contains(&set.handler.as_str()) {
+                            fail(&set.at, "`set` must name a backend".into());
+                        } else {
+                            check_handler(set, BindingKind::ReadWrite, registry, &mut fail);
+                        }
+                    }
+                    (Some(_), false) => fail(&b.at, "`set` without `write = true`".into()),
+                    (None, write) => {
+                        let kind = if write {
+                            BindingKind::ReadWrite
+                        } else {
+                            BindingKind::Read
+                        };
+                        check_handler(b, kind, registry, &mut fail);
+                    }
+                },
             }
         }
     }

@@ -432,17 +432,18 @@ fn a_client_that_pipelines_and_never_reads_cannot_hold_a_poll() {
         l.poll(Duration::from_millis(20));
     }
     assert_eq!(l.connections(), 0);
-    // The attacker got at most MAX_REQUESTS answers before its connection was closed.
+    // The attacker got at most MAX_REQUESTS answers before its connection was closed. (Closed
+    // with requests unread, the connection may be reset before the attacker reads what was
+    // sent: then fewer answers, or none, reach it.)
     let text = read_all(&mut attacker);
     let answers = text.matches("HTTP/1.1 401").count();
-    assert!(
-        (1..=MAX_REQUESTS as usize).contains(&answers),
-        "{answers} answers"
-    );
-    assert!(
-        text.contains("Connection: close"),
-        "the last answer says it closes"
-    );
+    assert!(answers <= MAX_REQUESTS as usize, "{answers} answers");
+    if answers == MAX_REQUESTS as usize {
+        assert!(
+            text.contains("Connection: close"),
+            "the last answer says it closes"
+        );
+    }
 }
 
 #[test]

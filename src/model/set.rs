@@ -81,7 +81,11 @@ impl Model {
         for mut p in plan {
             // A written reference goes to its `set` binding as the keys of the rows named.
             let b = match p.node.params.get(p.index).map(|x| &x.source) {
-                Some(Source::Bound(b)) => b.clone(),
+                // A binding read in one place and written in another (`set`).
+                Some(Source::Bound(b)) => match &b.set {
+                    Some(s) => (**s).clone(),
+                    None => b.clone(),
+                },
                 Some(Source::Ref {
                     table,
                     by,
@@ -101,6 +105,10 @@ impl Model {
                 _ => return Err(ModelError::NotWritable(p.path.clone())),
             };
             let b = &b;
+            if let Err(e) = self.sibling_vars(b, &mut p) {
+                invalid.push((p.path.clone(), e));
+                continue;
+            }
             let Some(h) = self.registry.get_mut(&b.handler) else {
                 return Err(ModelError::Backend {
                     path: p.path.clone(),
@@ -180,6 +188,65 @@ impl Model {
             self.pending_apply = true;
         }
         self.tree.clear_cache();
+    }
+
+    /// `{param:Name}` in a `set` binding: the current value of the parameter `Name` of the
+    /// same object, read before anything is written (turning a radio's automatic channel
+    /// off keeps the channel iwinfo reports in use: TR-181 AutoChannelEnable).
+    fn sibling_vars(&mut self, b: &Binding, p: &mut Planned) -> Result<(), ModelError> {
+        fn names(v: &crate::codec::toml::Value, out: &mut Vec<String>) {
+            use crate::codec::toml::Value;
+            match v {
+                Value::String(s) => {
+                    let mut rest = s.as_str();
+                    while let Some(at) = rest.find("{param:") {
+                        rest = &rest[at + 7..];
+                        if let Some(end) = rest.find('}') {
+                            out.push(rest[..end].to_string());
+                        }
+                    }
+                }
+                Value::Table(t) => t.values().for_each(|x| names(x, out)),
+                Value::Array(a) => a.iter().for_each(|x| names(x, out)),
+                _ => {}
+            }
+        }
+        let mut wanted = Vec::new();
+        b.args.values().for_each(|v| names(v, &mut wanted));
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let own = p
+            .node
+            .params
+            .get(p.index)
+            .map(|x| x.name.len())
+            .unwrap_or(0);
+        let object = p.path[..p.path.len().saturating_sub(own)].to_string();
+        let mut vars = (*p.vars).clone();
+        for name in wanted {
+            let index = p
+                .node
+                .params
+                .iter()
+                .position(|x| x.name == name)
+                .ok_or_else(|| ModelError::InvalidValue {
+                    path: p.path.clone(),
+                    reason: format!("no parameter {name} beside it"),
+                })?;
+            // One that cannot be read now stays `{param:Name}`: a binding that needs it
+            // refuses the write then (turning auto channel off on a radio that is down),
+            // one that does not is unaffected (turning it on).
+            let node = p.node.clone();
+            match self.read_raw(&node, index, &format!("{object}{name}"), &p.vars) {
+                Ok(value) => {
+                    vars.insert(format!("param:{name}"), value);
+                }
+                Err(e) => log::debug!("set: {}: {name} unread: {e}", p.path),
+            }
+        }
+        p.vars = Rc::new(vars);
+        Ok(())
     }
 
     fn plan_set(

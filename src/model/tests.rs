@@ -1138,3 +1138,55 @@ fn a_reference_by_a_row_variable_matches_rows_by_it_and_writes_its_value() {
     assert_eq!(log.borrow().values["peer-a"], "x");
     assert_eq!(read(&mut model), "Device.Box.Row.1,Device.Box.Row.2");
 }
+
+#[test]
+fn a_binding_with_set_is_read_in_one_place_and_written_in_the_other() {
+    let text = BOARD.replace(
+        r#"Fixed = { handler = "mem", key = "fixed" }"#,
+        r#"Fixed = { handler = "mem", key = "fixed", write = true, set = { handler = "mem", key = "conf" } }"#,
+    );
+    let (_dir, path) = temp_board(&text);
+    let b = board::parse(&path).unwrap();
+    let log = Rc::new(RefCell::new(Log::default()));
+    log.borrow_mut()
+        .values
+        .insert("fixed".into(), "live".into());
+    log.borrow_mut().values.insert("conf".into(), "old".into());
+    let errors = board::validate(&b, &schema(), &registry(&log));
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut m = Model::new(&schema(), &b.objects, registry(&log), ModelState::default()).unwrap();
+    m.set_values(&[set("Device.Box.Fixed", "configured")], "k")
+        .unwrap();
+    assert_eq!(
+        log.borrow().values["conf"],
+        "configured",
+        "written to `set`"
+    );
+    assert_eq!(
+        log.borrow().values["fixed"],
+        "live",
+        "the read source untouched"
+    );
+    assert_eq!(
+        m.get_values(&["Device.Box.Fixed"]).unwrap()[0].value,
+        "live"
+    );
+    // `set` without `write = true`, and on a variable, are board errors.
+    let bad = BOARD.replace(
+        r#"Fixed = { handler = "mem", key = "fixed" }"#,
+        r#"Fixed = { handler = "mem", key = "fixed", set = { handler = "mem", key = "conf" } }"#,
+    );
+    let (_d2, path) = temp_board(&bad);
+    let b = board::parse(&path).unwrap();
+    let errors = board::validate(&b, &schema(), &registry(&log));
+    assert!(
+        errors.iter().any(|e| e.message.contains("without `write")),
+        "{errors:?}"
+    );
+    let var = BOARD.replace(
+        r#"Key = { handler = "var", name = "row" }"#,
+        r#"Key = { handler = "var", name = "row", set = { handler = "mem", key = "k" } }"#,
+    );
+    let (_d3, path) = temp_board(&var);
+    assert!(board::parse(&path).is_err());
+}

@@ -208,7 +208,7 @@ fn add_and_delete_an_ssid_through_uci() {
         .unwrap();
     assert!(std::fs::read_to_string(e.dir.join("config/wireless"))
         .unwrap()
-        .contains("config wifi-iface\n\toption ssid 'guest'"));
+        .contains("config wifi-iface 'wifinet1'\n\toption ssid 'guest'"));
     dev.model
         .delete_object("Device.WiFi.SSID.3.", "del")
         .unwrap();

@@ -13,6 +13,7 @@
 
 pub mod doc;
 mod flags;
+mod mapping;
 mod words;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -49,9 +50,14 @@ pub struct Uci {
     pending_apply: BTreeSet<String>,
 }
 
-const VALUE_KEYS: [&str; 20] = [
+const VALUE_KEYS: [&str; 25] = [
     "create",
     "unset",
+    "map_with",
+    "allowed",
+    "when",
+    "suffix",
+    "unmapped",
     "mtime",
     "word",
     "has",
@@ -346,6 +352,29 @@ impl Handler for Uci {
                 return Err("`create` needs a section `@type[option=value]`".into());
             }
         }
+        if args.contains_key("map_with") && args.get("map").is_none_or(|m| m.as_table().is_none()) {
+            return Err("`map_with` needs `map`".into());
+        }
+        if args
+            .get("map_with")
+            .is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(|x| x.is_str())))
+        {
+            return Err("`map_with` must be a list of option names".into());
+        }
+        for k in ["suffix", "unmapped", "allowed"] {
+            if args.get(k).is_some_and(|v| !v.is_str()) {
+                return Err(format!("`{k}` must be a string"));
+            }
+        }
+        if args.contains_key("unmapped") && !args.contains_key("map_default") {
+            return Err("`unmapped` needs `map_default`, the value it writes for".into());
+        }
+        if args
+            .get("when")
+            .is_some_and(|v| !v.as_table().is_some_and(|t| t.values().all(|x| x.is_str())))
+        {
+            return Err("`when` must be a table of strings".into());
+        }
         for key in ["has", "empty"] {
             if args.get(key).is_some_and(|v| !v.is_str()) {
                 return Err(format!("`{key}` must be a string"));
@@ -404,6 +433,18 @@ impl Handler for Uci {
         let (pkg, id, raw) = match self.section_id(args) {
             Ok((pkg, id)) => {
                 let d = self.doc(&pkg)?;
+                // `when`: the value exists only in sections whose options hold these values
+                // (802.11h only on a 5 GHz radio); `""` stands for an option left out.
+                if let Some(when) = sub_table(args, "when")? {
+                    let holds = when.iter().all(|(k, v)| {
+                        d.option(&id, k).unwrap_or_default().as_str() == v.as_str().unwrap_or("-")
+                    });
+                    if !holds {
+                        return Err(BackendError::NotFound(format!(
+                            "{pkg}.{id}.{option}: not in this kind of section"
+                        )));
+                    }
+                }
                 let raw = if is_list {
                     let items = d.list(&id, &option);
                     match args.opt_int("item")? {
@@ -447,16 +488,30 @@ impl Handler for Uci {
             })?;
             return Ok((b != args.opt_bool("invert")?.unwrap_or(false)).to_string());
         }
+        // `map_with`: the map is keyed by another option too (`"<band> <htmode>"`).
+        let with = self.map_with(args, &pkg, &id)?;
+        let (raw, rules): (String, &[&str]) = match (with, args.table.get("map")) {
+            (Some(with), Some(toml::Value::Table(map))) => {
+                match mapping::lookup(map, &with, &raw) {
+                    Some(v) => (v, &["scale", "divide"]),
+                    None => (raw, &["map", "map_default", "scale", "divide"]),
+                }
+            }
+            _ => (raw, &["map", "map_default", "scale", "divide"]),
+        };
         let mapped = Args {
             table: args
                 .table
                 .iter()
-                .filter(|(k, _)| ["map", "map_default", "scale", "divide"].contains(&k.as_str()))
+                .filter(|(k, _)| rules.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             path: String::new(),
         };
-        text::extract(&raw, &mapped)
+        // `suffix`: what TR-181 adds to the stored value (a regulatory domain's
+        // environment octet after UCI's country code).
+        let suffix = args.opt_str("suffix")?.unwrap_or("");
+        Ok(text::extract(&raw, &mapped)? + suffix)
     }
 
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
@@ -474,6 +529,14 @@ impl Handler for Uci {
             Err(e) => return Err(e),
         };
         let option = args.str("option")?.to_string();
+        if let Some(when) = sub_table(args, "when")? {
+            let d = self.doc(&pkg)?;
+            if !when.iter().all(|(k, v)| {
+                d.option(&id, k).unwrap_or_default().as_str() == v.as_str().unwrap_or("-")
+            }) {
+                return Err(BackendError::NotFound(format!("{pkg}.{id}.{option}")));
+            }
+        }
         if unset {
             self.doc_for_change(&pkg)?.delete_option(&id, &option);
             return Ok(());
@@ -500,7 +563,24 @@ impl Handler for Uci {
                 "0"
             }
             .to_string()
+        } else if let Some(suffix) = args.opt_str("suffix")? {
+            value
+                .strip_suffix(suffix)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    BackendError::InvalidValue(format!("{value:?} does not end with {suffix:?}"))
+                })?
+                .to_string()
+        } else if let Some(raw) = self.unmapped(&pkg, &id, &option, args, value)? {
+            raw
+        } else if let (Some(with), Some(toml::Value::Table(map))) =
+            (self.map_with(args, &pkg, &id)?, args.table.get("map"))
+        {
+            mapping::check_allowed(args, value)?;
+            let current = self.doc(&pkg)?.option(&id, &option);
+            mapping::reverse(map, &with, value, current.as_deref())?
         } else {
+            mapping::check_allowed(args, value)?;
             text::reverse_map(value, args)?
         };
         let mut item = args.opt_int("item")?;

@@ -488,6 +488,65 @@ fn a_section_found_by_option_is_created_on_write_and_an_unset_value_removes_the_
 }
 
 #[test]
+fn when_suffix_and_unmapped_shape_values_by_their_section() {
+    let t = tree("when");
+    let mut u = handler(&t);
+    u.begin();
+    // `when`: 802.11h exists on the 5 GHz radio only.
+    let h = "package = \"wireless\"\noption = \"doth\"\nbool = true\ndefault = \"1\"\nwhen = { band = \"5g\" }\nsection = ";
+    assert_eq!(u.get(&a(&format!("{h}\"radio1\""))).unwrap(), "true");
+    assert!(matches!(
+        u.get(&a(&format!("{h}\"radio0\""))),
+        Err(BackendError::NotFound(_))
+    ));
+    assert!(matches!(
+        u.set(&a(&format!("{h}\"radio0\"")), "false"),
+        Err(BackendError::NotFound(_))
+    ));
+    // `""` in `when` is an option left out.
+    let unset = a("package = \"wireless\"\nsection = \"radio0\"\noption = \"band\"\nwhen = { country3 = \"\" }");
+    assert_eq!(u.get(&unset).unwrap(), "2g");
+    let set3 = a(
+        "package = \"wireless\"\nsection = \"radio0\"\noption = \"band\"\nwhen = { band = \"\" }",
+    );
+    assert!(matches!(u.get(&set3), Err(BackendError::NotFound(_))));
+    // `suffix`: appended when read, required and stripped when written.
+    let c = a("package = \"wireless\"\nsection = \"radio0\"\noption = \"country\"\ndefault = \"00\"\nsuffix = \" \"");
+    assert_eq!(u.get(&c).unwrap(), "00 ");
+    u.set(&c, "DE ").unwrap();
+    assert_eq!(u.get(&c).unwrap(), "DE ");
+    assert!(matches!(
+        u.set(&c, "DEI"),
+        Err(BackendError::InvalidValue(_))
+    ));
+    // `unmapped`: map_default's value keeps a channel number and replaces `auto`.
+    let ch = |s: &str| {
+        a(&format!(
+            "package = \"wireless\"\nsection = \"{s}\"\noption = \"channel\"\nmap = {{ auto = \"true\" }}\nmap_default = \"false\"\nunmapped = \"44\""
+        ))
+    };
+    assert_eq!(u.get(&ch("radio1")).unwrap(), "true");
+    u.set(&ch("radio1"), "false").unwrap();
+    u.set(&ch("radio0"), "false").unwrap();
+    u.prepare().unwrap();
+    u.commit().unwrap();
+    let text = std::fs::read_to_string(t.0.join("wireless")).unwrap();
+    assert!(text.contains("option channel '44'"), "{text}");
+    assert!(text.contains("option channel '1'"), "radio0 kept: {text}");
+    assert!(text.contains("option country 'DE'"), "{text}");
+    // Nothing to pin to: refused.
+    let bad = a("package = \"wireless\"\nsection = \"radio1\"\noption = \"channel\"\nmap = { \"44\" = \"true\" }\nmap_default = \"false\"\nunmapped = \"{param:Channel}\"");
+    assert!(matches!(
+        u.set(&bad, "false"),
+        Err(BackendError::InvalidValue(_))
+    ));
+    assert!(u.check(BindingKind::ReadWrite, &bad.table).is_ok());
+    let mut no_default = bad.table.clone();
+    no_default.remove("map_default");
+    assert!(u.check(BindingKind::ReadWrite, &no_default).is_err());
+}
+
+#[test]
 fn mtime_reads_when_the_package_file_changed() {
     let t = tree("mtime");
     let mut u = handler(&t);
