@@ -27,7 +27,7 @@ impl Listener {
 
     /// Waits up to `timeout` for requests and handles what arrived (at most
     /// [`MAX_PER_POLL`]) at the listener's own clock. Returns when a request was handled,
-    /// when woken by a [`Waker`], or when `timeout` has passed.
+    /// when woken by a [`Waker`](super::Waker), or when `timeout` has passed.
     pub fn poll(&mut self, timeout: Duration) -> Polled {
         self.poll_inner(timeout, None)
     }

@@ -16,8 +16,8 @@
 //! by its own apply command when the board says that apply reboots (reported as success), and
 //! failed otherwise. The agent runs one job at a time, in a worker thread (`run.rs`).
 //!
-//! The job types are here; [`queue`] holds the queue's rules (capacity, what starts next,
-//! windows, results, a restart), [`state`] how it is saved and read back.
+//! The job types are here; `queue` holds the queue's rules (capacity, what starts next,
+//! windows, results, a restart), `state` how it is saved and read back.
 
 pub mod autonomous;
 pub mod error;

@@ -4,12 +4,13 @@
 //!
 //! TR-181 values are derived here: Status from operstate, address origins from flags and
 //! scope, route origins from the routing protocol.
-
-//! The handler is split by concern: [`dump`] reads the kernel's tables (one dump per kind
-//! per operation, with the indexes over them), [`values`] derives TR-181 values from their
-//! rows, [`links`] and [`tables`] turn them into fields and instances, [`change`] writes
+//!
+//! The handler is split by concern: `dump` reads the kernel's tables (one dump per kind
+//! per operation, with the indexes over them), `values` derives TR-181 values from their
+//! rows, `links` and `tables` turn them into fields and instances, `change` writes
 //! links and addresses and undoes what a commit did, [`addresses`] keeps the rows the ACS
-//! manages, and [`handler`] is the [`Handler`] implementation with its argument checks.
+//! manages, and `handler` is the [`Handler`](crate::backend::Handler) implementation with
+//! its argument checks.
 
 pub mod addresses;
 mod change;

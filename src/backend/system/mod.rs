@@ -4,9 +4,9 @@
 //! OUI), kernel and OS names, host name — and the process table. `/proc`,
 //! `/sys` and `/etc` are constructor arguments so tests can point them at a fake tree.
 //!
-//! Split by concern: [`cpu`] measures CPUUsage over a window, [`identity`] finds the MAC
-//! address the serial number and OUI come from, [`processes`] lists the process table,
-//! [`kernel`] asks the kernel through system calls, [`handler`] answers the
+//! Split by concern: `cpu` measures CPUUsage over a window, `identity` finds the MAC
+//! address the serial number and OUI come from, `processes` lists the process table,
+//! [`kernel`] asks the kernel through system calls, `handler` answers the
 //! [`Handler`](crate::backend::Handler) calls; the plain file reads stay here.
 
 mod cpu;

@@ -16,9 +16,9 @@
 //! A new account (AddObject) is created locked, named `user<UID>`, with the next free UID
 //! from 1000; the ACS then names it and gives it a password. Root (UID 0) cannot be deleted.
 //!
-//! The handler is split by concern: [`files`] reads and rewrites the account files,
-//! [`handler`] answers the [`Handler`](crate::backend::Handler) calls and stages writes,
-//! [`commit`] carries a staged change out.
+//! The handler is split by concern: `files` reads and rewrites the account files,
+//! `handler` answers the [`Handler`](crate::backend::Handler) calls and stages writes,
+//! `commit` carries a staged change out.
 
 mod commit;
 mod files;

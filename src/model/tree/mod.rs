@@ -1,9 +1,10 @@
 //! The supported tree: the part of the schema a board binds, and how to walk it.
 //!
 //! Built once from the schema and the board. Walking a path lists table instances through
-//! their backends, numbers them through [`ModelState`], and carries each instance's variables
-//! down to nested bindings. Parameter *semantics* (Get/Set/…) live in the model's
-//! `get`, `set`, `objects` and `attributes` modules.
+//! their backends, numbers them through
+//! [`ModelState`](crate::model::state::ModelState), and carries each instance's variables
+//! down to nested bindings. Parameter *semantics* (Get/Set/…) live in the model's `get`,
+//! `set`, `objects` and `attributes` modules.
 //!
 //! The node types and the tree's small queries are here; [`build`](Tree::build) is in
 //! `build`, listing a table's instances in `list`, resolving and walking paths in `walk`.
