@@ -15,7 +15,6 @@ pub mod ethtool;
 pub mod file;
 #[cfg(feature = "ubus")]
 pub mod json;
-pub mod kernel;
 pub mod leases;
 pub mod leds;
 pub mod lines;
@@ -31,6 +30,9 @@ pub mod ubus;
 #[cfg(feature = "uci")]
 pub mod uci;
 pub mod users;
+
+/// Kept at its old path: the kernel facts belong to the `system` handler.
+pub use system::kernel;
 
 use std::collections::BTreeMap;
 use std::fmt;

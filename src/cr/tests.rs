@@ -4,6 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::thread;
+use std::time::Duration;
 
 use super::*;
 use crate::http::digest::{authorization, parse_challenges, Algorithm, Scheme};

@@ -436,7 +436,6 @@ fn gpn_over_the_wire(
         .find(|r| r.name == "GetParameterNamesResponse")
         .unwrap_or_else(|| panic!("GetParameterNames failed; log:\n{log}"));
     let list = reply.body.child("ParameterList").expect("ParameterList");
-    }
     list.children
         .iter()
         .map(|p| {

@@ -4,7 +4,9 @@
 
 use std::process::Command;
 
+use super::tables::parse_mac;
 use super::*;
+use crate::backend::{Args, BackendError, BindingKind, Handler};
 use crate::codec::toml;
 
 struct Netns(String);
