@@ -148,7 +148,9 @@ impl ModelState {
             t.next = 1;
         }
         let before = t.keys.len();
-        t.keys.retain(|k, _| keys.contains(&k.as_str()));
+        // A set, not a search of `keys` per remembered key (quadratic: 1,000-row tables).
+        let current: std::collections::HashSet<&str> = keys.iter().copied().collect();
+        t.keys.retain(|k, _| current.contains(k.as_str()));
         if t.keys.len() != before {
             changed = Numbered::Keys;
         }
