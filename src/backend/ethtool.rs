@@ -203,7 +203,9 @@ mod sys {
         if r < 0 {
             let e = std::io::Error::last_os_error();
             return Err(match e.raw_os_error() {
-                Some(libc::ENODEV) | Some(libc::EOPNOTSUPP) => {
+                // No such interface, a driver without counters, or no SIOCETHTOOL at all
+                // (qemu-user answers ENOSYS): the counter is not there.
+                Some(libc::ENODEV | libc::EOPNOTSUPP | libc::ENOSYS | libc::ENOTTY) => {
                     BackendError::NotFound(format!("ethtool {ifname}: {e}"))
                 }
                 _ => BackendError::Io(format!("ethtool {ifname}: {e}")),
