@@ -9,6 +9,7 @@ use std::path::Path;
 use cwmpd_testacs::{Acs, Reply};
 
 use crate::support::agent::Agent;
+use crate::support::copy_tree;
 use crate::support::root;
 use crate::support::soap::gpv;
 use crate::support::wait::T;
@@ -35,19 +36,6 @@ fn add(object: &str) -> String {
 
 fn delete(object: &str) -> String {
     format!("<cwmp:DeleteObject><ObjectName>{object}</ObjectName><ParameterKey>del</ParameterKey></cwmp:DeleteObject>")
-}
-
-/// Copies a fixture tree (modes kept: the stand-in `ubus` stays executable).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 /// Pushes `requests`, starts the agent with `board` (written into its directory by

@@ -12,11 +12,10 @@
 //!
 //! (This kernel has no VLAN or PPP devices: those rows come from the UCI fixtures.)
 
-use std::path::Path;
-
 use cwmpd_testacs::{Acs, Reply};
 
 use crate::support::agent::Agent;
+use crate::support::copy_tree;
 use crate::support::netns::Netns;
 use crate::support::soap::{gpv, spv};
 use crate::support::wait::T;
@@ -181,19 +180,6 @@ fn linux_links_counters_and_enable_over_the_wire() {
     );
     assert_eq!(fault(&r), Some(9007), "{}", r.raw);
     acs.filler(None);
-}
-
-/// Copies the fixture tree (modes kept: the stand-in ubus stays executable).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 /// The UCI section `config <ty> '<name>'` … up to the next section, from `text`.

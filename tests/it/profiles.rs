@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use cwmpd_testacs::Acs;
 
+use crate::support::copy_tree;
 use crate::support::netns::Netns;
 
 /// The 42 profiles of issue 14's scope (a home gateway's; the other 12 come later).
@@ -501,20 +502,6 @@ fn openwrt_links(ns: &Netns) {
     ns.ip("neigh add 192.168.1.105 lladdr 3c:22:fb:10:20:30 dev br-lan nud permanent");
     ns.ip("neigh add 192.168.1.142 lladdr a4:83:e7:40:50:60 dev br-lan nud permanent");
     ns.ip("neigh add fd4c:9a2e:51b7:10::8a1 lladdr 3c:22:fb:10:20:30 dev br-lan nud permanent");
-}
-
-/// Copies a fixture tree (files and directories; modes kept, so stand-in scripts stay
-/// executable).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 /// The OpenWrt board on the fixtures of a home router (`tests/fixtures/openwrt`, copied to

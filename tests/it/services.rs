@@ -4,28 +4,15 @@
 //! Sets are read back from the UCI files; values the device cannot take are faults; a LED
 //! changed in the sysfs tree reads changed.
 
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use cwmpd_testacs::{Acs, Reply};
 
 use crate::support::agent::Agent;
+use crate::support::copy_tree;
 use crate::support::root;
 use crate::support::soap::{gpv, spv};
 use crate::support::wait::{until, T};
-
-/// Copies a fixture tree (modes kept: the stand-in `ubus` stays executable).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
 
 /// The OpenWrt board on a copy of the fixture router in `<agent dir>/fw`, its ACS URL
 /// pointed at `acs`, every service's apply a `touch` of `applied-<package>`.

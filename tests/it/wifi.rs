@@ -5,26 +5,13 @@
 //! settings, adds and deletes an access point, reads the UCI file back, and checks that bad
 //! values get their faults and change nothing.
 
-use std::path::Path;
-
 use cwmpd_testacs::{Acs, Reply};
 
 use crate::support::agent::Agent;
+use crate::support::copy_tree;
 use crate::support::soap::gpv;
 use crate::support::wait::{until, T};
 use crate::support::{root, TempDir};
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
 
 /// The agent on a copy of the OpenWrt fixtures in its own directory, its ACS the test's.
 fn start(acs: &Acs) -> Agent {

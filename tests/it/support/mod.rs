@@ -113,3 +113,17 @@ impl ClosedPort {
         ClosedPort { _socket: s, port }
     }
 }
+
+/// Copies a fixture tree (files and directories; modes kept, so stand-in scripts such as
+/// the fixtures' `ubus` stay executable).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
