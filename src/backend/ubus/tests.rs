@@ -1,3 +1,6 @@
+//! The `ubus` handler against the stand-in client in `tests/fixtures/openwrt/bin/ubus`:
+//! paths, netifd and iwinfo answers, `via`, tables, actions and writability.
+
 use super::*;
 
 fn fixtures() -> std::path::PathBuf {
