@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::backend::{text, Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{text, Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 use crate::store::Staged;
 
@@ -199,18 +199,18 @@ fn render(lines: &[String]) -> String {
 }
 
 impl Handler for Lines {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         let allowed: &[&str] = if kind == BindingKind::Table {
             &TABLE_KEYS
         } else {
             &VALUE_KEYS
         };
         if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(format!("unknown argument `{k}`"));
+            return Err(ArgsError::unknown(k));
         }
         for k in ["file", "word"] {
             if !args.get(k).is_some_and(|v| v.is_str()) {
-                return Err(format!("`{k}` (a string) is required"));
+                return Err(format!("`{k}` (a string) is required").into());
             }
         }
         if args

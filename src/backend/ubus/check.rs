@@ -1,7 +1,7 @@
 //! `ubus` binding arguments checked at board load.
 
 use super::steps;
-use crate::backend::{text, BindingKind};
+use crate::backend::{text, ArgsError, BindingKind};
 use crate::codec::toml;
 
 const VALUE_KEYS: [&str; 17] = [
@@ -27,29 +27,29 @@ const TABLE_KEYS: [&str; 7] = [
     "via", "object", "method", "message", "path", "key", "prefix",
 ];
 
-fn check_path(args: &toml::Table) -> Result<(), String> {
+fn check_path(args: &toml::Table) -> Result<(), ArgsError> {
     match args.get("path") {
         None => Ok(()),
         Some(toml::Value::String(p)) => steps(p)
             .map(|_| ())
-            .ok_or_else(|| format!("`path` {p:?}: a step `[k=v]` is malformed")),
+            .ok_or_else(|| format!("`path` {p:?}: a step `[k=v]` is malformed").into()),
         Some(_) => Err("`path` must be a string".into()),
     }
 }
 
 /// Checks a `ubus` binding's arguments (`Handler::check`).
-pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
     let allowed: &[&str] = if kind == BindingKind::Table {
         &TABLE_KEYS
     } else {
         &VALUE_KEYS
     };
     if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(format!("unknown argument `{k}`"));
+        return Err(ArgsError::unknown(k));
     }
     for k in ["object", "method"] {
         if !args.get(k).is_some_and(|v| v.is_str()) {
-            return Err(format!("`{k}` (a string) is required"));
+            return Err(format!("`{k}` (a string) is required").into());
         }
     }
     for k in [
@@ -61,7 +61,7 @@ pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), String>
         "percent_of",
     ] {
         if args.get(k).is_some_and(|v| !v.is_str()) {
-            return Err(format!("`{k}` must be a string"));
+            return Err(format!("`{k}` must be a string").into());
         }
     }
     if let Some(v) = args.get("via") {

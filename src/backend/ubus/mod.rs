@@ -28,7 +28,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::backend::{command, text, Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{
+    command, text, Args, ArgsError, BackendError, BindingKind, Handler, Instance,
+};
 use crate::codec::toml;
 
 /// Time one `ubus call` may take.
@@ -65,10 +67,12 @@ pub struct Ubus {
 
 impl Ubus {
     /// A handler for the board's `[handlers.ubus]` settings (`command`, default `["ubus"]`).
-    pub fn new(settings: Option<&toml::Value>) -> Result<Ubus, String> {
+    pub fn new(settings: Option<&toml::Value>) -> Result<Ubus, ArgsError> {
         let mut argv = vec!["ubus".to_string()];
         if let Some(t) = settings {
-            let t = t.as_table().ok_or("handlers.ubus must be a table")?;
+            let t = t
+                .as_table()
+                .ok_or(ArgsError::Settings("handlers.ubus must be a table".into()))?;
             for (k, v) in t {
                 match (k.as_str(), v.as_array()) {
                     ("command", Some(a)) if !a.is_empty() => {
@@ -76,9 +80,15 @@ impl Ubus {
                             .iter()
                             .map(|x| x.as_str().map(String::from))
                             .collect::<Option<_>>()
-                            .ok_or("handlers.ubus.command must list strings")?;
+                            .ok_or(ArgsError::Settings(
+                                "handlers.ubus.command must list strings".into(),
+                            ))?;
                     }
-                    _ => return Err(format!("handlers.ubus.{k}: unknown or of the wrong type")),
+                    _ => {
+                        return Err(ArgsError::Settings(format!(
+                            "handlers.ubus.{k}: unknown or of the wrong type"
+                        )))
+                    }
                 }
             }
         }
@@ -177,7 +187,7 @@ impl Ubus {
 }
 
 impl Handler for Ubus {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         check::check(kind, args)
     }
 

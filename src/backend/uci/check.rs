@@ -3,6 +3,7 @@
 
 use super::{dhcp, items, selector, valid_package};
 use crate::backend::text;
+use crate::backend::ArgsError;
 use crate::backend::BindingKind;
 use crate::codec::toml;
 
@@ -49,7 +50,7 @@ const TABLE_KEYS: [&str; 12] = [
 ];
 
 /// Checks a `uci` binding's arguments (`Handler::check`).
-pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
     let allowed: &[&[&str]] = if kind == BindingKind::Table {
         &[&TABLE_KEYS, &items::TABLE_KEYS]
     } else {
@@ -59,7 +60,7 @@ pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), String>
         .keys()
         .find(|k| !allowed.iter().any(|a| a.contains(&k.as_str())))
     {
-        return Err(format!("unknown argument `{k}`"));
+        return Err(ArgsError::unknown(k));
     }
     if let Some(e) = items::check(kind, args) {
         return e;
@@ -67,21 +68,21 @@ pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), String>
     if let Some(e) = dhcp::check(kind, args) {
         e?;
     }
-    let need = |k: &str| -> Result<(), String> {
+    let need = |k: &str| -> Result<(), ArgsError> {
         match args.get(k) {
             Some(toml::Value::String(_)) => Ok(()),
-            _ => Err(format!("`{k}` (a string) is required")),
+            _ => Err(format!("`{k}` (a string) is required").into()),
         }
     };
     need("package")?;
     if let Some(p) = args.get("package").and_then(|v| v.as_str()) {
         if !p.contains('{') && !valid_package(p) {
-            return Err(format!("invalid package name {p:?}"));
+            return Err(format!("invalid package name {p:?}").into());
         }
     }
     for key in ["each", "each_default", "word"] {
         if args.get(key).is_some_and(|v| !v.is_str()) {
-            return Err(format!("`{key}` must be a string"));
+            return Err(format!("`{key}` must be a string").into());
         }
     }
     if kind == BindingKind::Table {
@@ -105,13 +106,14 @@ pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), String>
                     if t.values().all(|x| x.is_str())
                         && need.iter().all(|k| t.contains_key(*k)) => {}
                 Some(_) if need.is_empty() => {
-                    return Err(format!("`{key}` must be a table of strings"))
+                    return Err(format!("`{key}` must be a table of strings").into())
                 }
                 Some(_) => {
                     return Err(format!(
                         "`{key}` must be a table of strings with {}",
                         need.join(", ")
-                    ))
+                    )
+                    .into())
                 }
             }
         }
@@ -151,7 +153,7 @@ pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), String>
     }
     for k in ["suffix", "unmapped", "allowed"] {
         if args.get(k).is_some_and(|v| !v.is_str()) {
-            return Err(format!("`{k}` must be a string"));
+            return Err(format!("`{k}` must be a string").into());
         }
     }
     if args.contains_key("unmapped") && !args.contains_key("map_default") {
@@ -165,7 +167,7 @@ pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), String>
     }
     for key in ["has", "empty"] {
         if args.get(key).is_some_and(|v| !v.is_str()) {
-            return Err(format!("`{key}` must be a string"));
+            return Err(format!("`{key}` must be a string").into());
         }
     }
     if args.contains_key("empty") && !args.contains_key("has") {
@@ -173,7 +175,7 @@ pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), String>
     }
     for flag in ["list", "bool", "invert", "duration", "words", "create"] {
         if args.get(flag).is_some_and(|v| v.as_bool().is_none()) {
-            return Err(format!("`{flag}` must be true or false"));
+            return Err(format!("`{flag}` must be true or false").into());
         }
     }
     if args

@@ -16,7 +16,7 @@
 use super::dhcpopt;
 use super::doc::Doc;
 use super::Uci;
-use crate::backend::{text, Args, BackendError, BindingKind, Instance};
+use crate::backend::{text, Args, ArgsError, BackendError, BindingKind, Instance};
 use crate::codec::toml;
 
 /// Arguments of a table of items.
@@ -356,14 +356,14 @@ pub fn instances(
 
 /// Checks the arguments of item tables and item values (`items.rs`); `None` when the
 /// binding is not about items.
-pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>> {
+pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), ArgsError>> {
     let is_str = |k: &str| args.get(k).is_some_and(|v| v.is_str());
     if kind == BindingKind::Table {
         if !args.contains_key("items") {
             return ["only_ip", "add_to", "off_list", "as_words", "syntax"]
                 .iter()
                 .find(|k| args.contains_key(**k))
-                .map(|k| Err(format!("`{k}` needs `items`")));
+                .map(|k| Err(format!("`{k}` needs `items`").into()));
         }
         if !is_str("items") || !is_str("type") || !is_str("package") {
             return Some(Err(
@@ -372,7 +372,7 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
         }
         for flag in ["only_ip", "as_words"] {
             if args.get(flag).is_some_and(|v| v.as_bool().is_none()) {
-                return Some(Err(format!("`{flag}` must be true or false")));
+                return Some(Err(format!("`{flag}` must be true or false").into()));
             }
         }
         if args.contains_key("add_to") && !is_str("add_to") {
@@ -405,7 +405,9 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
     }
     if let Some(f) = args.get("field") {
         if !f.as_str().is_some_and(|f| FIELDS.contains(&f)) {
-            return Some(Err(format!("`field` must be one of {}", FIELDS.join(", "))));
+            return Some(Err(
+                format!("`field` must be one of {}", FIELDS.join(", ")).into()
+            ));
         }
     }
     Some(text::check_rules(

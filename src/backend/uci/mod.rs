@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 use doc::Doc;
 
@@ -103,11 +103,13 @@ fn valid_package(p: &str) -> bool {
 
 impl Uci {
     /// A handler for `settings` = the board's `[handlers.uci]` table (`dir`, `apply.<pkg>`).
-    pub fn new(settings: Option<&toml::Value>) -> Result<Uci, String> {
+    pub fn new(settings: Option<&toml::Value>) -> Result<Uci, ArgsError> {
         let mut dir = PathBuf::from("/etc/config");
         let mut apply_cmds = BTreeMap::new();
         if let Some(t) = settings {
-            let t = t.as_table().ok_or("handlers.uci must be a table")?;
+            let t = t
+                .as_table()
+                .ok_or(ArgsError::Settings("handlers.uci must be a table".into()))?;
             for (k, v) in t {
                 match (k.as_str(), v) {
                     ("dir", toml::Value::String(s)) => dir = PathBuf::from(s),
@@ -121,14 +123,18 @@ impl Uci {
                                     apply_cmds.insert(pkg.clone(), l);
                                 }
                                 _ => {
-                                    return Err(format!(
+                                    return Err(ArgsError::Settings(format!(
                                     "handlers.uci.apply.{pkg} must be a non-empty list of strings"
-                                ))
+                                )))
                                 }
                             }
                         }
                     }
-                    _ => return Err(format!("handlers.uci.{k}: unknown or of the wrong type")),
+                    _ => {
+                        return Err(ArgsError::Settings(format!(
+                            "handlers.uci.{k}: unknown or of the wrong type"
+                        )))
+                    }
                 }
             }
         }
@@ -205,7 +211,7 @@ fn selector(reference: &str) -> Option<(&str, &str, &str)> {
     (!ty.is_empty() && !opt.is_empty()).then_some((ty, opt, value))
 }
 impl Handler for Uci {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         check::check(kind, args)
     }
 
