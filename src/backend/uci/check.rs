@@ -2,9 +2,7 @@
 //! may have and what each must hold.
 
 use super::{dhcp, items, selector, valid_package};
-use crate::backend::text;
-use crate::backend::ArgsError;
-use crate::backend::BindingKind;
+use crate::backend::{text, ArgsError, BindingKind};
 use crate::codec::toml;
 
 const VALUE_KEYS: [&str; 25] = [
