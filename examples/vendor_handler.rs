@@ -15,7 +15,7 @@
 //! `check`, `run`, as `cwmpd`). `CWMPD_THERMAL_DIR` replaces `/sys/class/thermal`, to try it
 //! on a machine without thermal zones (`tests/it/vendor.rs` does).
 
-use cwmpd::backend::{Args, BackendError, BindingKind, Handler};
+use cwmpd::backend::{Args, ArgsError, BackendError, BindingKind, Handler};
 use cwmpd::codec::toml;
 
 /// Reads `<root>/thermal_zone<zone>/temp`.
@@ -25,12 +25,12 @@ struct Thermal {
 
 impl Handler for Thermal {
     /// Called once per binding when the board loads: refuse what cannot work, with a reason.
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         if kind != BindingKind::Read {
             return Err("thermal values are read-only".into());
         }
         if let Some(k) = args.keys().find(|k| k.as_str() != "zone") {
-            return Err(format!("unknown argument `{k}`"));
+            return Err(ArgsError::unknown(k));
         }
         match args.get("zone").and_then(toml::Value::as_integer) {
             Some(z) if (0..1000).contains(&z) => Ok(()),

@@ -125,7 +125,7 @@ pub enum SetupError {
     /// The data model could not be loaded.
     Schema(String),
     /// A handler could not be set up from the board's `[handlers]` settings.
-    Handlers(String),
+    Handlers(crate::backend::ArgsError),
     /// The model could not be built.
     Model(String),
 }

@@ -17,6 +17,7 @@ use crate::backend::ubus;
 use crate::backend::uci;
 use crate::backend::{
     command, constant, ethtool, file, leases, leds, lines, rmon, sensors, stored, system, users,
+    ArgsError,
 };
 use crate::backend::{Args, BackendError, BindingKind};
 use crate::backend::{Handler, Registry};
@@ -30,11 +31,12 @@ pub struct NotBuilt {
 }
 
 impl Handler for NotBuilt {
-    fn check(&self, _: BindingKind, _: &toml::Table) -> Result<(), String> {
+    fn check(&self, _: BindingKind, _: &toml::Table) -> Result<(), ArgsError> {
         Err(format!(
             "this cwmpd was built without the `{}` feature",
             self.feature
-        ))
+        )
+        .into())
     }
 
     fn get(&mut self, _: &Args) -> Result<String, BackendError> {
@@ -47,7 +49,7 @@ fn setting(
     handler: &str,
     key: &str,
     default: &str,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, ArgsError> {
     match settings
         .get(handler)
         .and_then(|t| t.as_table())
@@ -55,7 +57,9 @@ fn setting(
     {
         None => Ok(PathBuf::from(default)),
         Some(toml::Value::String(s)) => Ok(PathBuf::from(s)),
-        Some(_) => Err(format!("handlers.{handler}.{key} must be a string")),
+        Some(_) => Err(ArgsError::Settings(format!(
+            "handlers.{handler}.{key} must be a string"
+        ))),
     }
 }
 
@@ -76,10 +80,12 @@ pub fn registry(
     settings: &toml::Table,
     state_dir: &Path,
     shared: &Shared,
-) -> Result<Registry, String> {
+) -> Result<Registry, ArgsError> {
     for (name, v) in settings {
         if v.as_table().is_none() {
-            return Err(format!("handlers.{name} must be a table"));
+            return Err(ArgsError::Settings(format!(
+                "handlers.{name} must be a table"
+            )));
         }
     }
     let mut reg = Registry::new();
@@ -202,7 +208,10 @@ mod tests {
     fn a_handler_left_out_of_the_build_refuses_bindings_naming_its_feature() {
         let h = NotBuilt { feature: "netlink" };
         let err = h.check(BindingKind::Read, &toml::Table::new()).unwrap_err();
-        assert_eq!(err, "this cwmpd was built without the `netlink` feature");
+        assert_eq!(
+            err.to_string(),
+            "this cwmpd was built without the `netlink` feature"
+        );
         let reg = registry(
             &toml::Table::new(),
             Path::new("/nonexistent"),
@@ -221,12 +230,12 @@ mod tests {
                 .check(BindingKind::Read, &toml::Table::new());
             if feature {
                 assert!(
-                    !matches!(&built, Err(m) if m.contains("built without")),
+                    !matches!(&built, Err(m) if m.to_string().contains("built without")),
                     "{name}: {built:?}"
                 );
             } else {
                 assert_eq!(
-                    built.unwrap_err(),
+                    built.unwrap_err().to_string(),
                     format!("this cwmpd was built without the `{name}` feature")
                 );
             }

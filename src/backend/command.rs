@@ -19,7 +19,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
 use crate::backend::text;
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 
 /// Default time a command may run.
@@ -287,27 +287,27 @@ fn timeout(args: &Args) -> Result<Duration, BackendError> {
     Ok(Duration::from_millis(ms.min(MAX_TIMEOUT_MS)))
 }
 
-fn check_argv(args: &toml::Table, key: &str) -> Result<(), String> {
+fn check_argv(args: &toml::Table, key: &str) -> Result<(), ArgsError> {
     match args.get(key) {
         Some(toml::Value::Array(a)) if !a.is_empty() && a.iter().all(|v| v.is_str()) => Ok(()),
-        _ => Err(format!("`{key}` (a non-empty list of strings) is required")),
+        _ => Err(format!("`{key}` (a non-empty list of strings) is required").into()),
     }
 }
 
 impl Handler for Command {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         for k in args.keys() {
             if !["get", "set", "instances", "timeout_ms"].contains(&k.as_str())
                 && !text::RULE_KEYS.contains(&k.as_str())
             {
-                return Err(format!("unknown argument `{k}`"));
+                return Err(ArgsError::unknown(k));
             }
         }
         if args.get("timeout_ms").is_some_and(|v| {
             !v.as_integer()
                 .is_some_and(|i| i > 0 && i as u64 <= MAX_TIMEOUT_MS)
         }) {
-            return Err(format!("`timeout_ms` must be 1..={MAX_TIMEOUT_MS}"));
+            return Err(format!("`timeout_ms` must be 1..={MAX_TIMEOUT_MS}").into());
         }
         match kind {
             BindingKind::Table => check_argv(args, "instances")?,

@@ -5,21 +5,21 @@
 //! configured only by its rules): a Set of that value is accepted and changes nothing, since
 //! it is what the device does already; any other value is refused (9007) with the reason.
 
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 
 /// The constant handler.
 pub struct Constant;
 
 impl Handler for Constant {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         let allowed: &[&str] = if kind == BindingKind::Table {
             &["instances"]
         } else {
             &["value", "reason"]
         };
         if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(format!("unknown argument `{k}`"));
+            return Err(ArgsError::unknown(k));
         }
         match kind {
             BindingKind::ReadWrite if !args.get("reason").is_some_and(|v| v.is_str()) => {

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::backend::{Args, BackendError, BindingKind, Handler};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler};
 use crate::codec::toml;
 
 /// Most counters read from one interface: no driver has near this many (mt7530 has 40).
@@ -36,14 +36,20 @@ pub struct Ethtool {
 
 impl Ethtool {
     /// Reads `[handlers.ethtool]`: `dir` (optional).
-    pub fn new(settings: Option<&toml::Value>) -> Result<Ethtool, String> {
+    pub fn new(settings: Option<&toml::Value>) -> Result<Ethtool, ArgsError> {
         let mut h = Ethtool::default();
         if let Some(t) = settings {
-            let t = t.as_table().ok_or("handlers.ethtool must be a table")?;
+            let t = t.as_table().ok_or(ArgsError::Settings(
+                "handlers.ethtool must be a table".into(),
+            ))?;
             for (k, v) in t {
                 match (k.as_str(), v.as_str()) {
                     ("dir", Some(s)) => h.dir = Some(PathBuf::from(s)),
-                    _ => return Err(format!("handlers.ethtool.{k}: unknown or not a string")),
+                    _ => {
+                        return Err(ArgsError::Settings(format!(
+                            "handlers.ethtool.{k}: unknown or not a string"
+                        )))
+                    }
                 }
             }
         }
@@ -119,7 +125,7 @@ fn names(args: &Args) -> Result<Vec<&str>, BackendError> {
 }
 
 impl Handler for Ethtool {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         if kind != BindingKind::Read {
             return Err("driver counters are read-only (a value binding without write)".into());
         }
@@ -127,7 +133,7 @@ impl Handler for Ethtool {
             .keys()
             .find(|k| !["ifname", "stat"].contains(&k.as_str()))
         {
-            return Err(format!("unknown argument `{x}`"));
+            return Err(ArgsError::unknown(x));
         }
         if !args.get("ifname").is_some_and(|v| v.is_str()) {
             return Err("`ifname` (a string) is required".into());

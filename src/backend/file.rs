@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 
 use crate::backend::text;
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 
 /// Most bytes read from one file.
@@ -94,12 +94,12 @@ fn write_regular(path: &str, bytes: &[u8]) -> Result<(), BackendError> {
 }
 
 impl Handler for File {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         if kind == BindingKind::Table {
             if args.contains_key("file") {
                 for k in args.keys() {
                     if !["file", "word", "heading"].contains(&k.as_str()) {
-                        return Err(format!("unknown argument `{k}`"));
+                        return Err(ArgsError::unknown(k));
                     }
                 }
                 if !args.get("word").is_some_and(|v| v.is_str()) {
@@ -109,7 +109,7 @@ impl Handler for File {
             }
             for k in args.keys() {
                 if !["dir", "prefix", "digits"].contains(&k.as_str()) {
-                    return Err(format!("unknown argument `{k}`"));
+                    return Err(ArgsError::unknown(k));
                 }
             }
             if !args.get("dir").is_some_and(|v| v.is_str()) {
@@ -119,7 +119,7 @@ impl Handler for File {
         }
         for k in args.keys() {
             if k != "file" && k != "default" && !text::RULE_KEYS.contains(&k.as_str()) {
-                return Err(format!("unknown argument `{k}`"));
+                return Err(ArgsError::unknown(k));
             }
         }
         if !args.get("file").is_some_and(|v| v.is_str()) {

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use crate::backend::ubus::{follow, scalar, steps};
-use crate::backend::{text, Args, BackendError, BindingKind, Handler};
+use crate::backend::{text, Args, ArgsError, BackendError, BindingKind, Handler};
 use crate::codec::toml;
 
 /// Largest file read (a board.json is a few KB).
@@ -59,14 +59,20 @@ fn read(path: &std::path::Path) -> Option<Value> {
 
 impl Json {
     /// Reads `[handlers.json]`: `root` (optional).
-    pub fn new(settings: Option<&toml::Value>) -> Result<Json, String> {
+    pub fn new(settings: Option<&toml::Value>) -> Result<Json, ArgsError> {
         let mut h = Json::default();
         if let Some(t) = settings {
-            let t = t.as_table().ok_or("handlers.json must be a table")?;
+            let t = t
+                .as_table()
+                .ok_or(ArgsError::Settings("handlers.json must be a table".into()))?;
             for (k, v) in t {
                 match (k.as_str(), v.as_str()) {
                     ("root", Some(s)) => h.root = Some(PathBuf::from(s)),
-                    _ => return Err(format!("handlers.json.{k}: unknown or not a string")),
+                    _ => {
+                        return Err(ArgsError::Settings(format!(
+                            "handlers.json.{k}: unknown or not a string"
+                        )))
+                    }
                 }
             }
         }
@@ -86,21 +92,21 @@ impl Json {
 }
 
 impl Handler for Json {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         if kind != BindingKind::Read {
             return Err("json values are read-only (a value binding without write)".into());
         }
         if let Some(k) = args.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(format!("unknown argument `{k}`"));
+            return Err(ArgsError::unknown(k));
         }
         for k in ["file", "path"] {
             if !args.get(k).is_some_and(|v| v.is_str()) {
-                return Err(format!("`{k}` (a string) is required"));
+                return Err(format!("`{k}` (a string) is required").into());
             }
         }
         for k in ["equals", "default"] {
             if args.get(k).is_some_and(|v| !v.is_str()) {
-                return Err(format!("`{k}` must be a string"));
+                return Err(format!("`{k}` must be a string").into());
             }
         }
         if let Some(p) = args.get("path").and_then(|v| v.as_str()) {

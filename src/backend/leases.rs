@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 
 /// Most bytes read from one lease file.
@@ -192,7 +192,7 @@ const WHATS: [&str; 5] = ["hostname", "source", "remaining", "expires", "client_
 
 impl Leases {
     /// A handler for the board's `[handlers.leases]` (`dnsmasq`, `odhcpd` file paths).
-    pub fn new(settings: Option<&toml::Value>) -> Result<Leases, String> {
+    pub fn new(settings: Option<&toml::Value>) -> Result<Leases, ArgsError> {
         let mut h = Leases {
             dnsmasq: PathBuf::from("/tmp/dhcp.leases"),
             odhcpd: PathBuf::from("/tmp/hosts/odhcpd"),
@@ -200,12 +200,18 @@ impl Leases {
             v6: None,
         };
         if let Some(t) = settings {
-            let t = t.as_table().ok_or("handlers.leases must be a table")?;
+            let t = t.as_table().ok_or(ArgsError::Settings(
+                "handlers.leases must be a table".into(),
+            ))?;
             for (k, v) in t {
                 match (k.as_str(), v.as_str()) {
                     ("dnsmasq", Some(p)) => h.dnsmasq = PathBuf::from(p),
                     ("odhcpd", Some(p)) => h.odhcpd = PathBuf::from(p),
-                    _ => return Err(format!("handlers.leases.{k}: unknown or not a string")),
+                    _ => {
+                        return Err(ArgsError::Settings(format!(
+                            "handlers.leases.{k}: unknown or not a string"
+                        )))
+                    }
                 }
             }
         }
@@ -259,34 +265,34 @@ fn subnet(args: &Args) -> Result<Option<(u32, u32)>, BackendError> {
 }
 
 impl Handler for Leases {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         for (k, v) in args {
             if !v.is_str() {
-                return Err(format!("`{k}` must be a string"));
+                return Err(format!("`{k}` must be a string").into());
             }
         }
         match kind {
             BindingKind::Table => {
                 for k in args.keys() {
                     if !["kind", "network", "netmask", "mac", "ifname"].contains(&k.as_str()) {
-                        return Err(format!("unknown argument `{k}`"));
+                        return Err(ArgsError::unknown(k));
                     }
                 }
                 match args.get("kind").and_then(|v| v.as_str()) {
                     Some(k) if TABLE_KINDS.contains(&k) => Ok(()),
-                    _ => Err(format!("`kind` must be one of {}", TABLE_KINDS.join(", "))),
+                    _ => Err(format!("`kind` must be one of {}", TABLE_KINDS.join(", ")).into()),
                 }
             }
             BindingKind::ReadWrite => Err("lease facts are read-only".into()),
             BindingKind::Read => {
                 for k in args.keys() {
                     if !["what", "mac", "ip", "default"].contains(&k.as_str()) {
-                        return Err(format!("unknown argument `{k}`"));
+                        return Err(ArgsError::unknown(k));
                     }
                 }
                 match args.get("what").and_then(|v| v.as_str()) {
                     Some(w) if WHATS.contains(&w) => Ok(()),
-                    _ => Err(format!("`what` must be one of {}", WHATS.join(", "))),
+                    _ => Err(format!("`what` must be one of {}", WHATS.join(", ")).into()),
                 }
             }
         }

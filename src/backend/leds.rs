@@ -20,7 +20,7 @@
 
 use std::path::PathBuf;
 
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 
 /// Most LEDs listed.
@@ -69,14 +69,20 @@ struct State {
 
 impl Leds {
     /// A handler over `<sys>/class/leds` (`[handlers.leds] sys`, default `/sys`).
-    pub fn new(settings: Option<&toml::Value>) -> Result<Leds, String> {
+    pub fn new(settings: Option<&toml::Value>) -> Result<Leds, ArgsError> {
         let mut sys = PathBuf::from("/sys");
         if let Some(t) = settings {
-            let t = t.as_table().ok_or("handlers.leds must be a table")?;
+            let t = t
+                .as_table()
+                .ok_or(ArgsError::Settings("handlers.leds must be a table".into()))?;
             for (k, v) in t {
                 match (k.as_str(), v.as_str()) {
                     ("sys", Some(s)) => sys = PathBuf::from(s),
-                    _ => return Err(format!("handlers.leds.{k}: unknown or not a string")),
+                    _ => {
+                        return Err(ArgsError::Settings(format!(
+                            "handlers.leds.{k}: unknown or not a string"
+                        )))
+                    }
                 }
             }
         }
@@ -187,18 +193,18 @@ fn dimmed(rgb: &str, brightness: u64, max: u64) -> String {
 }
 
 impl Handler for Leds {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         let allowed: &[&str] = match kind {
             BindingKind::Table => &["led"],
             BindingKind::Read => &["led", "field", "element"],
             BindingKind::ReadWrite => return Err("LEDs are read only here".into()),
         };
         if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(format!("unknown argument `{k}`"));
+            return Err(ArgsError::unknown(k));
         }
         for (k, v) in args {
             if !v.is_str() {
-                return Err(format!("`{k}` must be a string"));
+                return Err(format!("`{k}` must be a string").into());
             }
         }
         if kind == BindingKind::Read {
@@ -207,10 +213,9 @@ impl Handler for Leds {
                 .and_then(|v| v.as_str())
                 .ok_or("`field` (a string) is required")?;
             if !FIELDS.contains(&field) {
-                return Err(format!(
-                    "unknown `field` {field:?}; one of {}",
-                    FIELDS.join(", ")
-                ));
+                return Err(
+                    format!("unknown `field` {field:?}; one of {}", FIELDS.join(", ")).into(),
+                );
             }
             if !args.contains_key("led") {
                 return Err("`led` is required".into());

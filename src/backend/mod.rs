@@ -74,6 +74,55 @@ impl fmt::Display for BackendError {
 
 impl std::error::Error for BackendError {}
 
+/// What a handler refuses in a binding's arguments or in its own settings (the board's
+/// `[handlers.<name>]` table), found when the board loads; the board loader adds the file
+/// and line, the device setup the `handlers:` prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgsError {
+    /// An argument this handler does not take (a misspelt key, a key of another handler).
+    Unknown {
+        /// The argument's key.
+        arg: String,
+    },
+    /// An argument missing, of the wrong type or with a value the handler refuses, in the
+    /// handler's words ("`path` must be a string").
+    Invalid(String),
+    /// The handler's settings are wrong ("handlers.uci must be a table").
+    Settings(String),
+}
+
+impl ArgsError {
+    /// An unknown argument `arg`.
+    pub fn unknown(arg: impl Into<String>) -> ArgsError {
+        ArgsError::Unknown { arg: arg.into() }
+    }
+}
+
+impl fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgsError::Unknown { arg } => write!(f, "unknown argument `{arg}`"),
+            ArgsError::Invalid(m) | ArgsError::Settings(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for ArgsError {}
+
+/// A handler's message about a binding's arguments.
+impl From<String> for ArgsError {
+    fn from(m: String) -> ArgsError {
+        ArgsError::Invalid(m)
+    }
+}
+
+/// A handler's message about a binding's arguments.
+impl From<&str> for ArgsError {
+    fn from(m: &str) -> ArgsError {
+        ArgsError::Invalid(m.to_string())
+    }
+}
+
 /// The arguments of one binding, as written in the board file, after `{var}` substitution
 /// from the enclosing instances' variables. `path` is the full instance path of the
 /// parameter or object the call is about (the `stored` handler keys on it).
@@ -213,9 +262,9 @@ pub enum BindingKind {
 /// whose old value it cannot read, and a board may not let the ACS add or delete instances
 /// of its tables.
 pub trait Handler {
-    /// Validates a binding's (unsubstituted) arguments when the board loads. Return a message
+    /// Validates a binding's (unsubstituted) arguments when the board loads. Return an error
     /// naming the problem; the board loader adds file and line.
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String>;
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError>;
 
     /// Starts an operation: drop any cached reads.
     fn begin(&mut self) {}

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::backend::stored::Values;
-use crate::backend::{Args, BackendError, BindingKind, Handler};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler};
 use crate::codec::toml;
 
 /// The record's name among the stored values' notes (and the file of earlier versions).
@@ -54,14 +54,20 @@ impl Rmon {
         settings: Option<&toml::Value>,
         state_dir: &Path,
         notes: Values,
-    ) -> Result<Rmon, String> {
+    ) -> Result<Rmon, ArgsError> {
         let mut sys = PathBuf::from("/sys");
         if let Some(t) = settings {
-            let t = t.as_table().ok_or("handlers.rmon must be a table")?;
+            let t = t
+                .as_table()
+                .ok_or(ArgsError::Settings("handlers.rmon must be a table".into()))?;
             for (k, v) in t {
                 match (k.as_str(), v.as_str()) {
                     ("sys", Some(s)) => sys = PathBuf::from(s),
-                    _ => return Err(format!("handlers.rmon.{k}: unknown or not a string")),
+                    _ => {
+                        return Err(ArgsError::Settings(format!(
+                            "handlers.rmon.{k}: unknown or not a string"
+                        )))
+                    }
                 }
             }
         }
@@ -128,13 +134,13 @@ impl Rmon {
 }
 
 impl Handler for Rmon {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         if kind == BindingKind::Table {
             return Err("rmon has no tables: list the interfaces with netlink".into());
         }
         for k in args.keys() {
             if !["ifname", "field"].contains(&k.as_str()) {
-                return Err(format!("unknown argument `{k}`"));
+                return Err(ArgsError::unknown(k));
             }
         }
         if !args.get("ifname").is_some_and(|v| v.is_str()) {
@@ -142,7 +148,7 @@ impl Handler for Rmon {
         }
         let field = args.get("field").and_then(|v| v.as_str());
         if !field.is_some_and(|f| FIELDS.contains(&f)) {
-            return Err(format!("`field` must be one of {}", FIELDS.join(", ")));
+            return Err(format!("`field` must be one of {}", FIELDS.join(", ")).into());
         }
         if kind == BindingKind::ReadWrite && field != Some("enable") {
             return Err("only `enable` can be written".into());

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backend::stored::Values;
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 
 /// Most sensors listed.
@@ -111,14 +111,20 @@ impl Sensors {
         settings: Option<&toml::Value>,
         state_dir: &Path,
         notes: Values,
-    ) -> Result<Sensors, String> {
+    ) -> Result<Sensors, ArgsError> {
         let mut sys = PathBuf::from("/sys");
         if let Some(t) = settings {
-            let t = t.as_table().ok_or("handlers.sensors must be a table")?;
+            let t = t.as_table().ok_or(ArgsError::Settings(
+                "handlers.sensors must be a table".into(),
+            ))?;
             for (k, v) in t {
                 match (k.as_str(), v.as_str()) {
                     ("sys", Some(s)) => sys = PathBuf::from(s),
-                    _ => return Err(format!("handlers.sensors.{k}: unknown or not a string")),
+                    _ => {
+                        return Err(ArgsError::Settings(format!(
+                            "handlers.sensors.{k}: unknown or not a string"
+                        )))
+                    }
                 }
             }
         }
@@ -240,16 +246,16 @@ impl Sensors {
 }
 
 impl Handler for Sensors {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         if kind == BindingKind::Table {
             return match args.keys().next() {
                 None => Ok(()),
-                Some(k) => Err(format!("unknown argument `{k}`")),
+                Some(k) => Err(ArgsError::unknown(k)),
             };
         }
         for k in args.keys() {
             if !["sensor", "field"].contains(&k.as_str()) {
-                return Err(format!("unknown argument `{k}`"));
+                return Err(ArgsError::unknown(k));
             }
         }
         if !args.get("sensor").is_some_and(|v| v.is_str()) {
@@ -257,7 +263,7 @@ impl Handler for Sensors {
         }
         let field = args.get("field").and_then(|v| v.as_str());
         if !field.is_some_and(|f| FIELDS.contains(&f)) {
-            return Err(format!("`field` must be one of {}", FIELDS.join(", ")));
+            return Err(format!("`field` must be one of {}", FIELDS.join(", ")).into());
         }
         if kind == BindingKind::ReadWrite && !matches!(field, Some("enable" | "reset")) {
             return Err("only `enable` and `reset` can be written".into());

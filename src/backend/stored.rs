@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml::{FieldResult, Fields, Table, Value};
 use crate::store::{self, StoreError};
 
@@ -248,14 +248,14 @@ impl Stored {
 }
 
 impl Handler for Stored {
-    fn check(&self, kind: BindingKind, args: &Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &Table) -> Result<(), ArgsError> {
         let allowed: &[&str] = if kind == BindingKind::Table {
             &[]
         } else {
             &["default", "check"]
         };
         if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(format!("unknown argument `{k}`"));
+            return Err(ArgsError::unknown(k));
         }
         if args.get("default").is_some_and(|v| !v.is_str()) {
             return Err("`default` must be a string".into());

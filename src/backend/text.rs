@@ -4,7 +4,7 @@
 //! Rules apply in this order: `line`, `key` (with `sep`), `field`, trim, `scale`/`divide`,
 //! `map` (with `map_default`), `parse`.
 
-use crate::backend::{Args, BackendError};
+use crate::backend::{Args, ArgsError, BackendError};
 use crate::codec::toml;
 
 /// Argument names understood here (handlers accept them in `check`).
@@ -22,7 +22,7 @@ pub const RULE_KEYS: [&str; 10] = [
 ];
 
 /// Checks the types of the parse-rule arguments present in a binding.
-pub fn check_rules(args: &toml::Table) -> Result<(), String> {
+pub fn check_rules(args: &toml::Table) -> Result<(), ArgsError> {
     for (k, v) in args {
         let ok = match k.as_str() {
             "line" | "field" | "scale" | "divide" => v.as_integer().is_some_and(|i| i >= 0),
@@ -33,7 +33,7 @@ pub fn check_rules(args: &toml::Table) -> Result<(), String> {
             _ => true,
         };
         if !ok {
-            return Err(format!("`{k}` has the wrong type or value"));
+            return Err(format!("`{k}` has the wrong type or value").into());
         }
     }
     if matches!(args.get("divide"), Some(toml::Value::Integer(0))) {

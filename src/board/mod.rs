@@ -294,29 +294,20 @@ fn binding(value: toml::Value, at: Location) -> Result<Binding, BoardError> {
             return Err(BoardError { at, message });
         }
     };
-    let flag = |t: &mut toml::Table, key: &str| -> Result<bool, String> {
+    let flag = |t: &mut toml::Table, key: &str| -> Result<bool, BoardError> {
         match t.remove(key) {
             None => Ok(false),
             Some(toml::Value::Boolean(b)) => Ok(b),
-            Some(_) => Err(format!("`{key}` must be true or false")),
+            Some(_) => Err(BoardError {
+                at: at.clone(),
+                message: format!("`{key}` must be true or false"),
+            }),
         }
     };
-    let write = flag(&mut table, "write").map_err(|m| BoardError {
-        at: at.clone(),
-        message: m,
-    })?;
-    let add = flag(&mut table, "add").map_err(|m| BoardError {
-        at: at.clone(),
-        message: m,
-    })?;
-    let numbered = flag(&mut table, "numbered").map_err(|m| BoardError {
-        at: at.clone(),
-        message: m,
-    })?;
-    let optional = flag(&mut table, "optional").map_err(|m| BoardError {
-        at: at.clone(),
-        message: m,
-    })?;
+    let write = flag(&mut table, "write")?;
+    let add = flag(&mut table, "add")?;
+    let numbered = flag(&mut table, "numbered")?;
+    let optional = flag(&mut table, "optional")?;
     // A writable reference names where the keys of the rows it is set to go; any other
     // written binding may name where writes go when that is not where it is read (a radio's
     // channel in use from iwinfo, written to UCI).

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance, Registry};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance, Registry};
 use crate::board;
 use crate::model::error::ModelError;
 use crate::model::schema::{
@@ -40,7 +40,7 @@ struct Log {
 struct Mem(Rc<RefCell<Log>>);
 
 impl Handler for Mem {
-    fn check(&self, _kind: BindingKind, args: &crate::codec::toml::Table) -> Result<(), String> {
+    fn check(&self, _kind: BindingKind, args: &crate::codec::toml::Table) -> Result<(), ArgsError> {
         if args.contains_key("bogus") {
             return Err("unknown argument bogus".into());
         }
@@ -148,7 +148,11 @@ impl Handler for Mem {
 
 struct Constant;
 impl Handler for Constant {
-    fn check(&self, _kind: BindingKind, _args: &crate::codec::toml::Table) -> Result<(), String> {
+    fn check(
+        &self,
+        _kind: BindingKind,
+        _args: &crate::codec::toml::Table,
+    ) -> Result<(), ArgsError> {
         Ok(())
     }
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use cwmpd::backend::{Args, BackendError, BindingKind, Handler};
+use cwmpd::backend::{Args, ArgsError, BackendError, BindingKind, Handler};
 use cwmpd::config::Config;
 use cwmpd::device::Device;
 use cwmpd::model::SetItem;
@@ -157,7 +157,11 @@ fn set_writes_uci_and_reports_pending_apply() {
 struct Broken;
 
 impl Handler for Broken {
-    fn check(&self, _kind: BindingKind, _args: &cwmpd::codec::toml::Table) -> Result<(), String> {
+    fn check(
+        &self,
+        _kind: BindingKind,
+        _args: &cwmpd::codec::toml::Table,
+    ) -> Result<(), ArgsError> {
         Ok(())
     }
     fn get(&mut self, _args: &Args) -> Result<String, BackendError> {

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cwmpd::backend::{Args, BackendError, BindingKind, Handler};
+use cwmpd::backend::{Args, ArgsError, BackendError, BindingKind, Handler};
 use cwmpd::codec::toml;
 
 use crate::support::soap::gpv;
@@ -116,7 +116,7 @@ struct Fixed {
 }
 
 impl Handler for Fixed {
-    fn check(&self, _: BindingKind, _: &toml::Table) -> Result<(), String> {
+    fn check(&self, _: BindingKind, _: &toml::Table) -> Result<(), ArgsError> {
         Ok(())
     }
     fn get(&mut self, _: &Args) -> Result<String, BackendError> {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::backend::{Args, BackendError, BindingKind, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Instance};
 use crate::codec::toml;
 use crate::diag::{self, DiagError, Outcome, Protocol, Request, Target};
 
@@ -383,17 +383,17 @@ fn request(
 }
 
 impl super::Handler for Handler {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         let allowed: &[&str] = match kind {
             BindingKind::Table => &["test", "table"],
             _ => &["test", "field", "default", "hop"],
         };
         if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(format!("unknown argument `{k}`"));
+            return Err(ArgsError::unknown(k));
         }
         let test = args.get("test").and_then(|v| v.as_str()).unwrap_or("");
         if !TESTS.contains(&test) {
-            return Err(format!("`test` must be one of {}", TESTS.join(", ")));
+            return Err(format!("`test` must be one of {}", TESTS.join(", ")).into());
         }
         match kind {
             BindingKind::Table => match args.get("table").and_then(|v| v.as_str()) {

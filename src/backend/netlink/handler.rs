@@ -5,13 +5,13 @@
 use super::change::{Change, LinkEdit};
 use super::links::LINK_FIELDS;
 use super::{addresses, msg, Netlink};
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 
 const TABLE_KINDS: [&str; 5] = ["links", "addresses", "routes", "neighbours", "stack"];
 
 impl Handler for Netlink {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         let k = args
             .get("kind")
             .and_then(|v| v.as_str())
@@ -25,16 +25,15 @@ impl Handler for Netlink {
             (BindingKind::Table, "neighbours") => &["kind", "family", "mac"],
             (BindingKind::Table, "stack") => &["kind"],
             (BindingKind::Table, other) => {
-                return Err(format!(
-                    "table kind {other:?}; one of {}",
-                    TABLE_KINDS.join(", ")
-                ))
+                return Err(
+                    format!("table kind {other:?}; one of {}", TABLE_KINDS.join(", ")).into(),
+                )
             }
             (_, "link") => &["kind", "ifname", "field", "map", "map_default"],
             (_, "address") => {
                 for k in ["ifname", "key", "field"] {
                     if !args.get(k).is_some_and(|v| v.is_str()) {
-                        return Err(format!("`{k}` (a string) is required"));
+                        return Err(format!("`{k}` (a string) is required").into());
                     }
                 }
                 if !matches!(
@@ -45,10 +44,12 @@ impl Handler for Netlink {
                 }
                 &["kind", "ifname", "key", "field", "family"]
             }
-            (_, other) => return Err(format!("value kind {other:?}; \"link\" or \"address\"")),
+            (_, other) => {
+                return Err(format!("value kind {other:?}; \"link\" or \"address\"").into())
+            }
         };
         if let Some(x) = args.keys().find(|x| !allowed.contains(&x.as_str())) {
-            return Err(format!("unknown argument `{x}`"));
+            return Err(ArgsError::unknown(x));
         }
         if let Some(f) = args.get("family") {
             if !matches!(f.as_str(), Some("inet" | "inet6")) {
@@ -61,15 +62,13 @@ impl Handler for Netlink {
                 .and_then(|v| v.as_str())
                 .ok_or("`field` (a string) is required")?;
             if !LINK_FIELDS.contains(&field) {
-                return Err(format!("unknown link field {field:?}"));
+                return Err(format!("unknown link field {field:?}").into());
             }
             if !args.get("ifname").is_some_and(|v| v.is_str()) {
                 return Err("`ifname` (a string) is required".into());
             }
             if kind == BindingKind::ReadWrite && !["up", "mtu"].contains(&field) {
-                return Err(format!(
-                    "link field {field} cannot be written (only up, mtu)"
-                ));
+                return Err(format!("link field {field} cannot be written (only up, mtu)").into());
             }
         }
         Ok(())

@@ -2,7 +2,7 @@
 //! and dispatched to the reads, the host name written, the process table listed.
 
 use super::{kernel, now, os_release, System};
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::datetime;
 use crate::codec::toml;
 
@@ -26,22 +26,19 @@ const WHATS: [&str; 16] = [
 ];
 
 impl Handler for System {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         if let Some(k) = args
             .keys()
             .find(|k| !matches!(k.as_str(), "what" | "interface" | "default"))
         {
-            return Err(format!("unknown argument `{k}`"));
+            return Err(ArgsError::unknown(k));
         }
         let what = args
             .get("what")
             .and_then(|v| v.as_str())
             .ok_or("`what` (a string) is required")?;
         if !WHATS.contains(&what) {
-            return Err(format!(
-                "unknown `what` {what:?}; one of {}",
-                WHATS.join(", ")
-            ));
+            return Err(format!("unknown `what` {what:?}; one of {}", WHATS.join(", ")).into());
         }
         if let Some(d) = args.get("default") {
             let d = d.as_str().ok_or("`default` must be a string")?;
@@ -52,18 +49,19 @@ impl Handler for System {
                 {
                     return Err(format!(
                         "`default` {d:?} is not an OUI (six upper-case hexadecimal digits)"
-                    ))
+                    )
+                    .into())
                 }
                 "oui" | "serial" => {}
-                _ => return Err(format!("`default` is for oui and serial, not {what}")),
+                _ => return Err(format!("`default` is for oui and serial, not {what}").into()),
             }
         }
         match (kind, what) {
             (BindingKind::Table, "processes") => Ok(()),
-            (BindingKind::Table, _) => Err(format!("{what} is not a table")),
+            (BindingKind::Table, _) => Err(format!("{what} is not a table").into()),
             (_, "processes") => Err("processes is a table".into()),
             (BindingKind::ReadWrite, "hostname") | (BindingKind::Read, _) => Ok(()),
-            (BindingKind::ReadWrite, _) => Err(format!("{what} cannot be written")),
+            (BindingKind::ReadWrite, _) => Err(format!("{what} cannot be written").into()),
         }
     }
 

@@ -6,7 +6,7 @@
 //! the domain dnsmasq sends is its own `domain`).
 
 use super::Uci;
-use crate::backend::{Args, BackendError, BindingKind};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind};
 use crate::codec::toml;
 
 /// Arguments of the bindings of this module.
@@ -17,7 +17,7 @@ const START: u32 = 100;
 const LIMIT: u32 = 150;
 
 /// Checks a binding of this module; `None` when it is not one.
-pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>> {
+pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), ArgsError>> {
     let is_str = |k: &str| args.get(k).is_some_and(|v| v.is_str());
     if kind == BindingKind::Table {
         return None;
@@ -52,7 +52,7 @@ pub fn check(kind: BindingKind, args: &toml::Table) -> Option<Result<(), String>
     ["network", "netmask", "default_from"]
         .iter()
         .find(|k| args.contains_key(**k))
-        .map(|k| Err(format!("`{k}` needs `pool` or `tagged`")))
+        .map(|k| Err(format!("`{k}` needs `pool` or `tagged`").into()))
 }
 
 fn ipv4(s: &str) -> Result<u32, BackendError> {

@@ -1,6 +1,7 @@
 //! UCI handler tests on copies of realistic OpenWrt configuration files
 //! (`tests/fixtures/uci`) in a temporary directory.
 
+use super::get::duration_secs;
 use super::*;
 use crate::codec::toml;
 

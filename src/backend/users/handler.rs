@@ -4,7 +4,7 @@
 
 use super::files::{locked, login_shell, parse_passwd, read, valid_name, Account};
 use super::{Staged, Users, FIRST_UID, MAX_NAME};
-use crate::backend::{Args, BackendError, BindingKind, Handler, Instance};
+use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
 use crate::codec::toml;
 
 impl Users {
@@ -27,16 +27,16 @@ impl Users {
 }
 
 impl Handler for Users {
-    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), String> {
+    fn check(&self, kind: BindingKind, args: &toml::Table) -> Result<(), ArgsError> {
         match kind {
             BindingKind::Table => match args.keys().next() {
                 None => Ok(()),
-                Some(k) => Err(format!("unknown argument `{k}`")),
+                Some(k) => Err(ArgsError::unknown(k)),
             },
             _ => {
                 for k in args.keys() {
                     if !["uid", "field"].contains(&k.as_str()) {
-                        return Err(format!("unknown argument `{k}`"));
+                        return Err(ArgsError::unknown(k));
                     }
                 }
                 if !args.get("uid").is_some_and(|v| v.is_str()) {

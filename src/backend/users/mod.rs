@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::backend::ArgsError;
 use crate::codec::toml;
 
 /// Most bytes read from an account file.
@@ -87,7 +88,7 @@ impl std::fmt::Debug for Staged {
 impl Users {
     /// A handler for the board's `[handlers.users]`: `passwd`, `shadow` (paths), `chpasswd`
     /// (argv), `shell` and `gid` for new accounts.
-    pub fn new(settings: Option<&toml::Value>) -> Result<Users, String> {
+    pub fn new(settings: Option<&toml::Value>) -> Result<Users, ArgsError> {
         let mut h = Users {
             passwd: PathBuf::from("/etc/passwd"),
             shadow: PathBuf::from("/etc/shadow"),
@@ -99,31 +100,38 @@ impl Users {
             before: None,
         };
         if let Some(t) = settings {
-            let t = t.as_table().ok_or("handlers.users must be a table")?;
+            let t = t
+                .as_table()
+                .ok_or(ArgsError::Settings("handlers.users must be a table".into()))?;
             for (k, v) in t {
                 match (k.as_str(), v) {
                     ("passwd", toml::Value::String(s)) => h.passwd = PathBuf::from(s),
                     ("shadow", toml::Value::String(s)) => h.shadow = PathBuf::from(s),
                     ("shell", toml::Value::String(s)) => h.shell = s.clone(),
                     ("gid", v @ toml::Value::Integer(_)) => {
-                        h.gid = v
-                            .as_integer()
-                            .and_then(|g| u32::try_from(g).ok())
-                            .ok_or("handlers.users.gid must be a group id")?
+                        h.gid = v.as_integer().and_then(|g| u32::try_from(g).ok()).ok_or(
+                            ArgsError::Settings("handlers.users.gid must be a group id".into()),
+                        )?
                     }
                     ("chpasswd" | "passwd_tool", toml::Value::Array(a)) if !a.is_empty() => {
                         let argv: Vec<String> = a
                             .iter()
                             .map(|x| x.as_str().map(String::from))
                             .collect::<Option<_>>()
-                            .ok_or(format!("handlers.users.{k} must list strings"))?;
+                            .ok_or(ArgsError::Settings(format!(
+                                "handlers.users.{k} must list strings"
+                            )))?;
                         if k == "chpasswd" {
                             h.chpasswd = argv;
                         } else {
                             h.passwd_tool = Some(argv);
                         }
                     }
-                    _ => return Err(format!("handlers.users.{k}: unknown or of the wrong type")),
+                    _ => {
+                        return Err(ArgsError::Settings(format!(
+                            "handlers.users.{k}: unknown or of the wrong type"
+                        )))
+                    }
                 }
             }
         }
