@@ -94,20 +94,7 @@ pub fn parse(text: &str) -> Result<Stats, BackendError> {
 }
 
 fn read_file(path: &std::path::Path) -> Result<Stats, BackendError> {
-    use std::io::Read;
-    let f = std::fs::File::open(path)
-        .map_err(|e| BackendError::NotFound(format!("{}: {e}", path.display())))?;
-    let mut text = String::new();
-    f.take(MAX_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| BackendError::Io(format!("{}: {e}", path.display())))?;
-    if text.len() as u64 > MAX_FILE_BYTES {
-        return Err(BackendError::Limit(format!(
-            "{}: over {MAX_FILE_BYTES} bytes",
-            path.display()
-        )));
-    }
-    parse(&text)
+    parse(&crate::backend::file::read_text(path, MAX_FILE_BYTES)?)
 }
 
 /// The counter of `names` the driver has first, or not found.

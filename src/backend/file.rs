@@ -16,6 +16,7 @@
 
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
 use crate::backend::text;
 use crate::backend::{Args, ArgsError, BackendError, BindingKind, Handler, Instance};
@@ -37,10 +38,11 @@ pub struct File {
 
 /// Opens `path` for reading or writing without blocking, if it is a regular file
 /// (sysfs and procfs attributes are).
-fn open_regular(path: &str, write: bool) -> Result<std::fs::File, BackendError> {
-    let not_regular = || BackendError::Io(format!("{path}: not a regular file"));
+fn open_regular(path: &Path, write: bool) -> Result<std::fs::File, BackendError> {
+    let shown = path.display();
+    let not_regular = || BackendError::Io(format!("{shown}: not a regular file"));
     let meta =
-        std::fs::metadata(path).map_err(|e| BackendError::NotFound(format!("{path}: {e}")))?;
+        std::fs::metadata(path).map_err(|e| BackendError::NotFound(format!("{shown}: {e}")))?;
     if !meta.is_file() {
         return Err(not_regular());
     }
@@ -50,12 +52,12 @@ fn open_regular(path: &str, write: bool) -> Result<std::fs::File, BackendError> 
         .truncate(write)
         .custom_flags(nonblocking_flags())
         .open(path)
-        .map_err(|e| BackendError::NotFound(format!("{path}: {e}")))?;
+        .map_err(|e| BackendError::NotFound(format!("{shown}: {e}")))?;
     // The path may have been replaced between the look and the open.
     match f.metadata() {
         Ok(m) if m.is_file() => Ok(f),
         Ok(_) => Err(not_regular()),
-        Err(e) => Err(BackendError::Io(format!("{path}: {e}"))),
+        Err(e) => Err(BackendError::Io(format!("{shown}: {e}"))),
     }
 }
 
@@ -64,29 +66,41 @@ fn nonblocking_flags() -> i32 {
     (nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOCTTY).bits()
 }
 
-/// At most [`MAX_READ`] bytes of `path` (more is an error).
-fn read_bytes(path: &str) -> Result<Vec<u8>, BackendError> {
+/// At most `max` bytes of the regular file `path` (more is an error), opened and read
+/// without blocking (a FIFO or a device is refused, not waited on): what every handler that
+/// reads a system file uses. A missing file is [`BackendError::NotFound`].
+pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, BackendError> {
     let f = open_regular(path, false)?;
     let mut buf = Vec::new();
-    f.take(MAX_READ + 1)
+    f.take(max + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| BackendError::Io(format!("{path}: {e}")))?;
-    if buf.len() as u64 > MAX_READ {
+        .map_err(|e| BackendError::Io(format!("{}: {e}", path.display())))?;
+    if buf.len() as u64 > max {
         return Err(BackendError::Limit(format!(
-            "{path}: larger than {MAX_READ} bytes"
+            "{}: larger than {max} bytes",
+            path.display()
         )));
     }
     Ok(buf)
 }
 
+/// [`read_limited`] as UTF-8 text.
+pub fn read_text(path: &Path, max: u64) -> Result<String, BackendError> {
+    String::from_utf8(read_limited(path, max)?)
+        .map_err(|_| BackendError::InvalidValue(format!("{}: not UTF-8", path.display())))
+}
+
+fn read_bytes(path: &str) -> Result<Vec<u8>, BackendError> {
+    read_limited(Path::new(path), MAX_READ)
+}
+
 fn read_capped(path: &str) -> Result<String, BackendError> {
-    String::from_utf8(read_bytes(path)?)
-        .map_err(|_| BackendError::InvalidValue(format!("{path}: not UTF-8")))
+    read_text(Path::new(path), MAX_READ)
 }
 
 /// Writes `bytes` to the regular file `path` (in one write: sysfs takes a value per write).
 fn write_regular(path: &str, bytes: &[u8]) -> Result<(), BackendError> {
-    let mut f = open_regular(path, true)?;
+    let mut f = open_regular(Path::new(path), true)?;
     f.write_all(bytes).map_err(|e| match e.raw_os_error() {
         Some(22) => BackendError::InvalidValue(format!("{path}: {e}")),
         _ => BackendError::Io(format!("{path}: {e}")),
@@ -392,6 +406,16 @@ mod tests {
         assert!(h.set(&a(&format!("file = \"{fs}\"")), "1").is_err());
         // A character device that never ends is refused as well (not read to its cap).
         assert!(h.get(&a("file = \"/dev/zero\"")).is_err());
+        // The same for every handler reading a system file through read_text (leases,
+        // passwd, resolv.conf, board.json, ethtool dumps); a missing one is not found.
+        assert!(matches!(
+            read_text(&fifo, MAX_READ),
+            Err(BackendError::Io(_))
+        ));
+        assert!(matches!(
+            read_text(&d.join("none"), MAX_READ),
+            Err(BackendError::NotFound(_))
+        ));
         assert!(t.elapsed() < std::time::Duration::from_secs(1));
         // The default still stands in for a source that cannot be read.
         assert_eq!(

@@ -10,7 +10,6 @@
 //! fixtures).
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -41,13 +40,14 @@ pub struct Json {
 }
 
 fn read(path: &std::path::Path) -> Option<Value> {
-    let f = std::fs::File::open(path).ok()?;
-    let mut text = String::new();
-    f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text).ok()?;
-    if text.len() as u64 > MAX_FILE_BYTES {
-        log::warn!("json: {}: over {MAX_FILE_BYTES} bytes", path.display());
-        return None;
-    }
+    let text = match crate::backend::file::read_text(path, MAX_FILE_BYTES) {
+        Ok(t) => t,
+        Err(BackendError::NotFound(_)) => return None,
+        Err(e) => {
+            log::warn!("json: {e}");
+            return None;
+        }
+    };
     match serde_json::from_str(&text) {
         Ok(v) => Some(v),
         Err(e) => {

@@ -159,24 +159,11 @@ fn now() -> i64 {
 }
 
 fn read(path: &std::path::Path) -> Result<String, BackendError> {
-    use std::io::Read;
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
+    match crate::backend::file::read_text(path, MAX_FILE) {
         // No file yet: the server has handed out nothing.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
-        Err(e) => return Err(BackendError::Io(format!("{}: {e}", path.display()))),
-    };
-    let mut buf = String::new();
-    f.take(MAX_FILE + 1)
-        .read_to_string(&mut buf)
-        .map_err(|e| BackendError::Io(format!("{}: {e}", path.display())))?;
-    if buf.len() as u64 > MAX_FILE {
-        return Err(BackendError::Limit(format!(
-            "{}: larger than {MAX_FILE} bytes",
-            path.display()
-        )));
+        Err(BackendError::NotFound(_)) => Ok(String::new()),
+        other => other,
     }
-    Ok(buf)
 }
 
 /// The leases handler.

@@ -170,21 +170,10 @@ impl Lines {
 
 /// A file's text; a missing file reads as empty (no lines yet: a resolv.conf may be absent).
 fn read(file: &Path) -> Result<String, BackendError> {
-    let io = |e: std::io::Error| BackendError::Io(format!("{}: {e}", file.display()));
-    match std::fs::metadata(file) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
-        Err(e) => return Err(io(e)),
-        Ok(m) if m.len() > MAX_FILE_BYTES => {
-            return Err(BackendError::Limit(format!(
-                "{}: larger than {MAX_FILE_BYTES} bytes",
-                file.display()
-            )))
-        }
-        Ok(_) => {}
+    match crate::backend::file::read_text(file, MAX_FILE_BYTES) {
+        Err(BackendError::NotFound(_)) => Ok(String::new()),
+        other => other,
     }
-    let bytes = std::fs::read(file).map_err(io)?;
-    String::from_utf8(bytes)
-        .map_err(|_| BackendError::InvalidValue(format!("{}: not UTF-8", file.display())))
 }
 
 /// Where a write of `file` goes: the file a symbolic link names.

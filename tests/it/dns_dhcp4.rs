@@ -17,17 +17,8 @@ use crate::support::wait::T;
 /// SetParameterValues of strings (every value here is a string or a type the agent parses
 /// from a string's lexical form).
 fn spv(list: &[(&str, &str)], key: &str) -> String {
-    let items: String = list
-        .iter()
-        .map(|(n, v)| {
-            format!("<ParameterValueStruct><Name>{n}</Name><Value xsi:type=\"xsd:string\">{v}</Value></ParameterValueStruct>")
-        })
-        .collect();
-    format!(
-        "<cwmp:SetParameterValues><ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[{}]\">{items}</ParameterList>\
-         <ParameterKey>{key}</ParameterKey></cwmp:SetParameterValues>",
-        list.len()
-    )
+    let typed: Vec<(&str, &str, &str)> = list.iter().map(|(n, v)| (*n, "string", *v)).collect();
+    crate::support::soap::spv(&typed, key)
 }
 
 fn add(object: &str) -> String {

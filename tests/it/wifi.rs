@@ -9,7 +9,7 @@ use cwmpd_testacs::{Acs, Reply};
 
 use crate::support::agent::Agent;
 use crate::support::copy_tree;
-use crate::support::soap::gpv;
+use crate::support::soap::{gpv, spv};
 use crate::support::wait::{until, T};
 use crate::support::{root, TempDir};
 
@@ -41,20 +41,6 @@ fn start(acs: &Acs) -> Agent {
         acs.url()
     );
     Agent::launch(dir, &config, None, Some("debug"), None)
-}
-
-fn spv(list: &[(&str, &str, &str)], key: &str) -> String {
-    let items: String = list
-        .iter()
-        .map(|(n, t, v)| {
-            format!("<ParameterValueStruct><Name>{n}</Name><Value xsi:type=\"xsd:{t}\">{v}</Value></ParameterValueStruct>")
-        })
-        .collect();
-    format!(
-        "<cwmp:SetParameterValues><ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[{}]\">{items}</ParameterList>\
-         <ParameterKey>{key}</ParameterKey></cwmp:SetParameterValues>",
-        list.len()
-    )
 }
 
 /// The replies to `n` requests the ACS had queued.

@@ -14,20 +14,7 @@ pub(super) struct Account {
 }
 
 pub(super) fn read(path: &std::path::Path) -> Result<String, BackendError> {
-    use std::io::Read;
-    let f = std::fs::File::open(path)
-        .map_err(|e| BackendError::NotFound(format!("{}: {e}", path.display())))?;
-    let mut buf = String::new();
-    f.take(MAX_FILE + 1)
-        .read_to_string(&mut buf)
-        .map_err(|e| BackendError::Io(format!("{}: {e}", path.display())))?;
-    if buf.len() as u64 > MAX_FILE {
-        return Err(BackendError::Limit(format!(
-            "{}: larger than {MAX_FILE} bytes",
-            path.display()
-        )));
-    }
-    Ok(buf)
+    crate::backend::file::read_text(path, MAX_FILE)
 }
 
 pub(super) fn parse_passwd(text: &str) -> Result<Vec<Account>, BackendError> {
