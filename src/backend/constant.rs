@@ -18,9 +18,7 @@ impl Handler for Constant {
         } else {
             &["value", "reason"]
         };
-        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(ArgsError::unknown(k));
-        }
+        ArgsError::only(args, allowed)?;
         match kind {
             BindingKind::ReadWrite if !args.get("reason").is_some_and(|v| v.is_str()) => {
                 Err("a constant is written only with a `reason` (a string) why other values are refused".into())

@@ -96,14 +96,8 @@ impl Handler for Json {
         if kind != BindingKind::Read {
             return Err("json values are read-only (a value binding without write)".into());
         }
-        if let Some(k) = args.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(ArgsError::unknown(k));
-        }
-        for k in ["file", "path"] {
-            if !args.get(k).is_some_and(|v| v.is_str()) {
-                return Err(format!("`{k}` (a string) is required").into());
-            }
-        }
+        ArgsError::only(args, &KEYS)?;
+        ArgsError::strings_required(args, &["file", "path"])?;
         for k in ["equals", "default"] {
             if args.get(k).is_some_and(|v| !v.is_str()) {
                 return Err(format!("`{k}` must be a string").into());

@@ -199,9 +199,7 @@ impl Handler for Leds {
             BindingKind::Read => &["led", "field", "element"],
             BindingKind::ReadWrite => return Err("LEDs are read only here".into()),
         };
-        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(ArgsError::unknown(k));
-        }
+        ArgsError::only(args, allowed)?;
         for (k, v) in args {
             if !v.is_str() {
                 return Err(format!("`{k}` must be a string").into());

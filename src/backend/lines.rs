@@ -194,14 +194,8 @@ impl Handler for Lines {
         } else {
             &VALUE_KEYS
         };
-        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(ArgsError::unknown(k));
-        }
-        for k in ["file", "word"] {
-            if !args.get(k).is_some_and(|v| v.is_str()) {
-                return Err(format!("`{k}` (a string) is required").into());
-            }
-        }
+        ArgsError::only(args, allowed)?;
+        ArgsError::strings_required(args, &["file", "word"])?;
         if args
             .get("value_type")
             .is_some_and(|v| v.as_str() != Some("ip"))

@@ -96,6 +96,25 @@ impl ArgsError {
     pub fn unknown(arg: impl Into<String>) -> ArgsError {
         ArgsError::Unknown { arg: arg.into() }
     }
+
+    /// Refuses the first argument of `args` not in `allowed`.
+    pub fn only(args: &toml::Table, allowed: &[&str]) -> Result<(), ArgsError> {
+        match args.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(k) => Err(ArgsError::unknown(k)),
+            None => Ok(()),
+        }
+    }
+
+    /// Requires each of `keys` in `args`, as a string.
+    pub fn strings_required(args: &toml::Table, keys: &[&str]) -> Result<(), ArgsError> {
+        match keys
+            .iter()
+            .find(|k| !args.get(**k).is_some_and(|v| v.is_str()))
+        {
+            Some(k) => Err(format!("`{k}` (a string) is required").into()),
+            None => Ok(()),
+        }
+    }
 }
 
 impl fmt::Display for ArgsError {

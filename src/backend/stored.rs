@@ -254,9 +254,7 @@ impl Handler for Stored {
         } else {
             &["default", "check"]
         };
-        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(ArgsError::unknown(k));
-        }
+        ArgsError::only(args, allowed)?;
         if args.get("default").is_some_and(|v| !v.is_str()) {
             return Err("`default` must be a string".into());
         }

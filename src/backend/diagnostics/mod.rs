@@ -388,9 +388,7 @@ impl super::Handler for Handler {
             BindingKind::Table => &["test", "table"],
             _ => &["test", "field", "default", "hop"],
         };
-        if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(ArgsError::unknown(k));
-        }
+        ArgsError::only(args, allowed)?;
         let test = args.get("test").and_then(|v| v.as_str()).unwrap_or("");
         if !TESTS.contains(&test) {
             return Err(format!("`test` must be one of {}", TESTS.join(", ")).into());

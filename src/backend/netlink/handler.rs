@@ -31,11 +31,7 @@ impl Handler for Netlink {
             }
             (_, "link") => &["kind", "ifname", "field", "map", "map_default"],
             (_, "address") => {
-                for k in ["ifname", "key", "field"] {
-                    if !args.get(k).is_some_and(|v| v.is_str()) {
-                        return Err(format!("`{k}` (a string) is required").into());
-                    }
-                }
+                ArgsError::strings_required(args, &["ifname", "key", "field"])?;
                 if !matches!(
                     args.get("field").and_then(|v| v.as_str()),
                     Some("ip" | "netmask" | "prefixlen" | "enable")

@@ -44,14 +44,8 @@ pub(super) fn check(kind: BindingKind, args: &toml::Table) -> Result<(), ArgsErr
     } else {
         &VALUE_KEYS
     };
-    if let Some(k) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ArgsError::unknown(k));
-    }
-    for k in ["object", "method"] {
-        if !args.get(k).is_some_and(|v| v.is_str()) {
-            return Err(format!("`{k}` (a string) is required").into());
-        }
-    }
+    ArgsError::only(args, allowed)?;
+    ArgsError::strings_required(args, &["object", "method"])?;
     for k in [
         "message",
         "default",
