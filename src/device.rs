@@ -243,7 +243,7 @@ fn agent_objects(board: &mut Board) {
     .collect();
     board.objects.insert(
         TABLE.to_string(),
-        ObjectBinding {
+        Box::new(ObjectBinding {
             path: TABLE.to_string(),
             instances: Some(Binding {
                 add: true,
@@ -251,7 +251,7 @@ fn agent_objects(board: &mut Board) {
             }),
             params,
             at: Default::default(),
-        },
+        }),
     );
 }
 

@@ -224,7 +224,7 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
         let entry = board
             .objects
             .entry(obj_path.clone())
-            .or_insert_with(|| ObjectBinding {
+            .or_insert_with(|| Box::new(ObjectBinding {
                 path: obj_path.clone(),
                 instances: None,
                 params: BTreeMap::new(),
@@ -232,7 +232,7 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
                     file: path.to_path_buf(),
                     line: obj_line,
                 },
-            });
+            }));
         if let Some((inst, line)) = obj.instances {
             entry.instances = Some(binding(
                 inst,

@@ -64,7 +64,7 @@ impl Model {
                         .state
                         .attributes
                         .get(&path)
-                        .cloned()
+                        .map(|a| (**a).clone())
                         .unwrap_or(Attributes {
                             notification: default_notification(policy),
                             access_list: Vec::new(),
@@ -182,7 +182,7 @@ impl Model {
                 .state
                 .attributes
                 .get(&path)
-                .cloned()
+                .map(|a| (**a).clone())
                 .unwrap_or(Attributes {
                     notification: default_notification(policy),
                     access_list: Vec::new(),
@@ -203,7 +203,7 @@ impl Model {
             let changed = if is_default {
                 self.state.attributes.remove(&path).is_some()
             } else {
-                self.state.attributes.insert(path, a.clone()).as_ref() != Some(&a)
+                self.state.attributes.insert(path, Box::new(a.clone())).as_deref() != Some(&a)
             };
             self.dirty |= changed;
         }

@@ -90,7 +90,7 @@ pub const STACK_HANDLER: &str = "stack";
 pub const MODEL_HANDLERS: [&str; 3] = ["var", "ref", STACK_HANDLER];
 
 /// Objects by schema path (`Device.IP.Interface.{i}.`).
-pub type Bindings = BTreeMap<String, ObjectBinding>;
+pub type Bindings = BTreeMap<String, Box<ObjectBinding>>;
 
 /// Where a binding was written.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -57,9 +57,9 @@ pub struct Attributes {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelState {
     /// Table instance path → numbering.
-    pub instances: BTreeMap<String, TableNumbers>,
+    pub instances: BTreeMap<String, Box<TableNumbers>>,
     /// Parameter instance path → attributes set by the ACS.
-    pub attributes: BTreeMap<String, Attributes>,
+    pub attributes: BTreeMap<String, Box<Attributes>>,
     /// ParameterKey of the last successful Set/Add/Delete (TR-069 A.3.2.1).
     pub parameter_key: String,
     /// Values fixed for the life of the device, whatever their binding reads later: the
@@ -114,19 +114,19 @@ impl ModelState {
         s.instances = f.map("instances", |f, path| {
             let mut n = f.sub(path)?;
             let next = n.opt_int("next")?.unwrap_or(1);
-            Ok(TableNumbers {
+            Ok(Box::new(TableNumbers {
                 keys: n.map("keys", |f, k| f.int(k))?,
                 next,
                 reserved: next,
-            })
+            }))
         })?;
         s.fixed = f.map("fixed", |f, k| f.str(k))?;
         s.attributes = f.map("attributes", |f, path| {
             let mut a = f.sub(path)?;
-            Ok(Attributes {
+            Ok(Box::new(Attributes {
                 notification: a.opt_int("notification")?.unwrap_or(0),
                 access_list: a.strings("access_list")?,
-            })
+            }))
         })?;
         Ok(s)
     }
@@ -138,10 +138,12 @@ impl ModelState {
         let t = self
             .instances
             .entry(table.to_string())
-            .or_insert_with(|| TableNumbers {
-                next: 1,
-                keys: BTreeMap::new(),
-                reserved: 0,
+            .or_insert_with(|| {
+                Box::new(TableNumbers {
+                    next: 1,
+                    keys: BTreeMap::new(),
+                    reserved: 0,
+                })
             });
         let mut changed = Numbered::Same;
         if t.next == 0 {
@@ -255,10 +257,10 @@ mod tests {
         s.number("Device.Hosts.Host.", &["br-lan/192.168.1.2"]);
         s.attributes.insert(
             "Device.DeviceInfo.UpTime".into(),
-            Attributes {
+            Box::new(Attributes {
                 notification: 1,
                 access_list: vec![],
-            },
+            }),
         );
         s.parameter_key = "k1".into();
         let text = crate::codec::toml::to_string(&s.to_table());

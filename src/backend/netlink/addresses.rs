@@ -52,7 +52,7 @@ pub struct Edit {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Managed {
     /// Rows by key.
-    pub rows: BTreeMap<String, Row>,
+    pub rows: BTreeMap<String, Box<Row>>,
     next: u32,
 }
 
@@ -82,12 +82,12 @@ impl Managed {
             }
             m.rows.insert(
                 key.to_string(),
-                Row {
+                Box::new(Row {
                     ifname: ifname.to_string(),
                     key: key.to_string(),
                     address,
                     enabled: *en == "1",
-                },
+                }),
             );
         }
         m
@@ -121,7 +121,7 @@ impl Managed {
             address: None,
             enabled: false,
         };
-        self.rows.insert(row.key.clone(), row.clone());
+        self.rows.insert(row.key.clone(), Box::new(row.clone()));
         Ok(row)
     }
 
@@ -130,6 +130,7 @@ impl Managed {
         self.rows
             .values()
             .find(|r| r.ifname == ifname && r.address == Some(address))
+            .map(|r| &**r)
     }
 }
 
@@ -425,7 +426,7 @@ impl super::Netlink {
             self.managed().rows.remove(&key);
         }
         for (key, (ifname, in_kernel, edit)) in staged.edits {
-            let row = self.managed().rows.get(&key).cloned().unwrap_or(Row {
+            let row = self.managed().rows.get(&key).map(|r| (**r).clone()).unwrap_or(Row {
                 // A kernel address the ACS changes becomes managed under its old key.
                 ifname: ifname.clone(),
                 key: key.clone(),
@@ -446,12 +447,12 @@ impl super::Netlink {
             }
             self.managed().rows.insert(
                 key.clone(),
-                Row {
+                Box::new(Row {
                     ifname,
                     key,
                     address: new,
                     enabled,
-                },
+                }),
             );
         }
         self.save_managed();
