@@ -239,7 +239,7 @@ fn agent_objects(board: &mut Board) {
         ),
     ]
     .into_iter()
-    .map(|(k, b)| (k.to_string(), b))
+    .map(|(k, b)| (k.to_string(), Box::new(b)))
     .collect();
     board.objects.insert(
         TABLE.to_string(),

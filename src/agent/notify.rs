@@ -20,7 +20,7 @@ pub const NETLINK_SETTLE: Duration = Duration::from_millis(100);
 #[derive(Default)]
 pub(super) struct Notify {
     /// Changed notified parameters not yet reported in an Inform.
-    pub changed: BTreeMap<String, ParameterValue>,
+    pub changed: BTreeMap<String, Box<ParameterValue>>,
     /// When a throttled active notification may go.
     pub active_due: Option<Instant>,
     /// When the last active notification went.
@@ -84,11 +84,11 @@ impl Agent {
                     active |= level == 2;
                     self.notify.changed.insert(
                         pv.name.clone(),
-                        ParameterValue {
+                        Box::new(ParameterValue {
                             name: pv.name,
                             value: pv.value,
                             xsd_type: pv.xsd_type.to_string(),
-                        },
+                        }),
                     );
                     self.dirty = true;
                 }

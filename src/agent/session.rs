@@ -209,7 +209,8 @@ impl Agent {
         self.announce_results();
         let (reported, requests) = self.transfer_requests();
         let events = self.state.events.events.clone();
-        let changed: Vec<ParameterValue> = self.notify.changed.values().cloned().collect();
+        let changed: Vec<ParameterValue> =
+            self.notify.changed.values().map(|v| (**v).clone()).collect();
         let settings = self.client_settings();
         let url = settings.url.clone();
         log::info!(
@@ -252,7 +253,7 @@ impl Agent {
         if informed {
             self.retire(&events, &url);
             for c in &changed {
-                if self.notify.changed.get(&c.name) == Some(c) {
+                if self.notify.changed.get(&c.name).map(|v| &**v) == Some(c) {
                     self.notify.changed.remove(&c.name);
                 }
             }

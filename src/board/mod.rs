@@ -250,7 +250,7 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
                     line,
                 },
             )?;
-            entry.params.insert(name, b);
+            entry.params.insert(name, Box::new(b));
         }
     }
     board.files.push(path.to_path_buf());

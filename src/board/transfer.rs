@@ -33,9 +33,9 @@ pub struct TransferBoard {
     /// Largest download accepted, in bytes.
     pub max_size: Option<u64>,
     /// Download FileTypes the device accepts.
-    pub download: BTreeMap<String, DownloadType>,
+    pub download: BTreeMap<String, Box<DownloadType>>,
     /// Upload FileTypes the device can send.
-    pub upload: BTreeMap<String, UploadSource>,
+    pub upload: BTreeMap<String, Box<UploadSource>>,
 }
 
 /// What to do with a downloaded file of one FileType.
@@ -81,7 +81,7 @@ impl TransferBoard {
                 auth_failure_status: d.opt_int("auth_failure_status")?,
             };
             d.finish()?;
-            t.download.insert(ty, download);
+            t.download.insert(ty, Box::new(download));
         }
         for (ty, mut u) in named_tables(&mut f, "upload")? {
             let upload = UploadSource {
@@ -89,7 +89,7 @@ impl TransferBoard {
                 command: u.opt_strings("command")?,
             };
             u.finish()?;
-            t.upload.insert(ty, upload);
+            t.upload.insert(ty, Box::new(upload));
         }
         f.finish()?;
         Ok(t)

@@ -155,7 +155,7 @@ pub struct ObjectBinding {
     /// The instance source of a table.
     pub instances: Option<Binding>,
     /// Parameter name → binding.
-    pub params: BTreeMap<String, Binding>,
+    pub params: BTreeMap<String, Box<Binding>>,
     /// Where the object was declared.
     pub at: Location,
 }

@@ -196,7 +196,7 @@ fn load_file(
         if !keep(&obj.path) {
             continue;
         }
-        schema.objects.insert(obj.path.clone(), obj);
+        schema.objects.insert(obj.path.clone(), Box::new(obj));
     }
     Ok(())
 }

@@ -287,13 +287,13 @@ impl Object {
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
     /// Objects keyed by schema path (`Device.IP.Interface.{i}.`).
-    pub objects: BTreeMap<String, Object>,
+    pub objects: BTreeMap<String, Box<Object>>,
 }
 
 impl Schema {
     /// The object at a schema path.
     pub fn object(&self, schema_path: &str) -> Option<&Object> {
-        self.objects.get(schema_path)
+        self.objects.get(schema_path).map(|o| &**o)
     }
 
     /// The parameter at a full schema path (`Device.IP.Interface.{i}.Enable`).

@@ -245,7 +245,7 @@ fn schema() -> Schema {
             vec![param("Key", BaseType::String, Access::ReadOnly)],
         ),
     ] {
-        s.objects.insert(o.path.clone(), o);
+        s.objects.insert(o.path.clone(), Box::new(o));
     }
     s
 }

@@ -59,7 +59,7 @@ impl Test {
 /// requested and hands back outcomes), on the loop's one thread.
 #[derive(Debug, Default, Clone)]
 pub struct Diagnostics {
-    tests: Rc<RefCell<BTreeMap<String, Test>>>,
+    tests: Rc<RefCell<BTreeMap<String, Box<Test>>>>,
 }
 
 /// The `diagnostics` handler: serves the parameters from the shared tests, staging writes
@@ -97,9 +97,11 @@ impl Diagnostics {
     /// Runs `f` on a test (created in state None on first use).
     fn with<R>(&self, name: &str, f: impl FnOnce(&mut Test) -> R) -> R {
         let mut tests = self.tests.borrow_mut();
-        let t = tests.entry(name.to_string()).or_insert_with(|| Test {
-            state: "None".into(),
-            ..Default::default()
+        let t = tests.entry(name.to_string()).or_insert_with(|| {
+            Box::new(Test {
+                state: "None".into(),
+                ..Default::default()
+            })
         });
         f(t)
     }

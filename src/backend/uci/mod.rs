@@ -49,7 +49,7 @@ pub struct Uci {
     apply_cmds: BTreeMap<String, Vec<String>>,
     docs: HashMap<String, Cached>,
     /// Packages changed in the current operation, with their content before the change.
-    originals: BTreeMap<String, Doc>,
+    originals: BTreeMap<String, Box<Doc>>,
     /// The new files written beside the packages by `prepare`, waiting for `commit`.
     prepared: Vec<(String, crate::store::Staged)>,
     /// Packages the last commit replaced, with their content before it (for `rollback`).
@@ -185,7 +185,9 @@ impl Uci {
     /// The document, remembering its state before the first change of this operation.
     fn doc_for_change(&mut self, pkg: &str) -> Result<&mut Doc, BackendError> {
         let snapshot = self.doc(pkg)?.clone();
-        self.originals.entry(pkg.to_string()).or_insert(snapshot);
+        self.originals
+            .entry(pkg.to_string())
+            .or_insert(Box::new(snapshot));
         self.doc(pkg)
     }
 

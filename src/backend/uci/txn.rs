@@ -59,7 +59,7 @@ impl Uci {
                 pending = true;
             }
             if let Some(before) = originals.get(&pkg) {
-                self.replaced.push((pkg, before.clone(), was_pending));
+                self.replaced.push((pkg, (**before).clone(), was_pending));
             }
         }
         Ok(pending)
@@ -93,7 +93,7 @@ impl Uci {
         self.prepared.clear();
         for (pkg, before) in std::mem::take(&mut self.originals) {
             if let Some(c) = self.docs.get_mut(&pkg) {
-                c.doc = before;
+                c.doc = *before;
             }
         }
     }

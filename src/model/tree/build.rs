@@ -63,7 +63,7 @@ impl Tree {
                                 set: binding.set.as_deref().cloned(),
                             }
                         }
-                        _ => Source::Bound(binding.clone()),
+                        _ => Source::Bound((**binding).clone()),
                     };
                     let writable = binding.write && sp.access != Access::ReadOnly;
                     params.push(ParamNode {
