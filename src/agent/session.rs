@@ -209,8 +209,12 @@ impl Agent {
         self.announce_results();
         let (reported, requests) = self.transfer_requests();
         let events = self.state.events.events.clone();
-        let changed: Vec<ParameterValue> =
-            self.notify.changed.values().map(|v| (**v).clone()).collect();
+        let changed: Vec<ParameterValue> = self
+            .notify
+            .changed
+            .values()
+            .map(|v| (**v).clone())
+            .collect();
         let settings = self.client_settings();
         let url = settings.url.clone();
         log::info!(

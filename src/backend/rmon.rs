@@ -37,10 +37,10 @@ enum Row {
 pub struct Rmon {
     sys: PathBuf,
     notes: Values,
-    rows: BTreeMap<String, Row>,
+    rows: BTreeMap<String, Box<Row>>,
     staged: BTreeMap<String, bool>,
     /// The rows before the last commit, for `rollback`.
-    before: Option<BTreeMap<String, Row>>,
+    before: Option<BTreeMap<String, Box<Row>>>,
 }
 
 fn valid_ifname(n: &str) -> bool {
@@ -87,7 +87,7 @@ impl Rmon {
                 _ => continue,
             };
             if let Some(n) = f.first().filter(|n| valid_ifname(n)) {
-                rows.insert(n.to_string(), row);
+                rows.insert(n.to_string(), Box::new(row));
             }
         }
         Ok(Rmon {
@@ -124,7 +124,7 @@ impl Rmon {
         let lines = self
             .rows
             .iter()
-            .map(|(n, r)| match r {
+            .map(|(n, r)| match **r {
                 Row::Off => format!("{n} off"),
                 Row::From([b, p, c]) => format!("{n} {b} {p} {c}"),
             })
@@ -162,7 +162,11 @@ impl Handler for Rmon {
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
         let ifname = args.str("ifname")?;
-        let row = self.rows.get(ifname).copied().unwrap_or(Row::From([0; 3]));
+        let row = self
+            .rows
+            .get(ifname)
+            .map(|r| **r)
+            .unwrap_or(Row::From([0; 3]));
         let field = args.str("field")?;
         match (field, row) {
             ("enable", Row::Off) => return Ok("false".into()),
@@ -202,16 +206,20 @@ impl Handler for Rmon {
     fn commit(&mut self) -> Result<bool, BackendError> {
         let before = self.rows.clone();
         for (ifname, enable) in std::mem::take(&mut self.staged) {
-            let was = self.rows.get(&ifname).copied().unwrap_or(Row::From([0; 3]));
+            let was = self
+                .rows
+                .get(&ifname)
+                .map(|r| **r)
+                .unwrap_or(Row::From([0; 3]));
             match (enable, was) {
                 (false, _) => {
-                    self.rows.insert(ifname, Row::Off);
+                    self.rows.insert(ifname, Box::new(Row::Off));
                 }
                 // Enabling an enabled row changes nothing; a disabled one starts now.
                 (true, Row::From(_)) => {}
                 (true, Row::Off) => {
                     let now = self.counters(&ifname)?;
-                    self.rows.insert(ifname, Row::From(now));
+                    self.rows.insert(ifname, Box::new(Row::From(now)));
                 }
             }
         }

@@ -70,7 +70,7 @@ pub struct Sensors {
     started: i64,
     disabled: BTreeSet<String>,
     staged: BTreeMap<String, Option<bool>>,
-    tracks: BTreeMap<String, Track>,
+    tracks: BTreeMap<String, Box<Track>>,
     sources: Option<BTreeMap<String, Source>>,
 }
 
@@ -226,10 +226,13 @@ impl Sensors {
     fn sample(&mut self, key: &str) -> Result<Option<i64>, BackendError> {
         let src = self.source(key)?;
         let started = self.started;
-        let t = self.tracks.entry(key.to_string()).or_insert(Track {
-            reset: started,
-            ..Track::default()
-        });
+        let t = self
+            .tracks
+            .entry(key.to_string())
+            .or_insert(Box::new(Track {
+                reset: started,
+                ..Track::default()
+            }));
         let Some(v) = millis(&src.input).map(degrees) else {
             return Ok(None);
         };
@@ -288,7 +291,7 @@ impl Handler for Sensors {
         }
         let src = self.source(&key)?;
         let value = if enabled { self.sample(&key)? } else { None };
-        let t = self.tracks.get(&key).copied().unwrap_or(Track {
+        let t = self.tracks.get(&key).map(|t| **t).unwrap_or(Track {
             reset: self.started,
             ..Track::default()
         });
@@ -359,10 +362,10 @@ impl Handler for Sensors {
             if enable.is_none() || (enable == Some(true) && !was_enabled) {
                 self.tracks.insert(
                     key,
-                    Track {
+                    Box::new(Track {
                         reset: now(),
                         ..Track::default()
-                    },
+                    }),
                 );
             }
         }

@@ -221,10 +221,8 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
         if obj.replace {
             board.objects.remove(&obj_path);
         }
-        let entry = board
-            .objects
-            .entry(obj_path.clone())
-            .or_insert_with(|| Box::new(ObjectBinding {
+        let entry = board.objects.entry(obj_path.clone()).or_insert_with(|| {
+            Box::new(ObjectBinding {
                 path: obj_path.clone(),
                 instances: None,
                 params: BTreeMap::new(),
@@ -232,7 +230,8 @@ fn parse_into(path: &FsPath, board: &mut Board, depth: usize) -> Result<(), Boar
                     file: path.to_path_buf(),
                     line: obj_line,
                 },
-            }));
+            })
+        });
         if let Some((inst, line)) = obj.instances {
             entry.instances = Some(binding(
                 inst,

@@ -203,7 +203,11 @@ impl Model {
             let changed = if is_default {
                 self.state.attributes.remove(&path).is_some()
             } else {
-                self.state.attributes.insert(path, Box::new(a.clone())).as_deref() != Some(&a)
+                self.state
+                    .attributes
+                    .insert(path, Box::new(a.clone()))
+                    .as_deref()
+                    != Some(&a)
             };
             self.dirty |= changed;
         }

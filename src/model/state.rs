@@ -135,16 +135,13 @@ impl ModelState {
     /// ones, vanished keys are forgotten (their numbers stay used). Returns (number, index
     /// into `keys`) sorted by number, and what changed in the state.
     pub fn number(&mut self, table: &str, keys: &[&str]) -> (Vec<(u32, usize)>, Numbered) {
-        let t = self
-            .instances
-            .entry(table.to_string())
-            .or_insert_with(|| {
-                Box::new(TableNumbers {
-                    next: 1,
-                    keys: BTreeMap::new(),
-                    reserved: 0,
-                })
-            });
+        let t = self.instances.entry(table.to_string()).or_insert_with(|| {
+            Box::new(TableNumbers {
+                next: 1,
+                keys: BTreeMap::new(),
+                reserved: 0,
+            })
+        });
         let mut changed = Numbered::Same;
         if t.next == 0 {
             t.next = 1;

@@ -426,13 +426,18 @@ impl super::Netlink {
             self.managed().rows.remove(&key);
         }
         for (key, (ifname, in_kernel, edit)) in staged.edits {
-            let row = self.managed().rows.get(&key).map(|r| (**r).clone()).unwrap_or(Row {
-                // A kernel address the ACS changes becomes managed under its old key.
-                ifname: ifname.clone(),
-                key: key.clone(),
-                address: in_kernel,
-                enabled: in_kernel.is_some(),
-            });
+            let row = self
+                .managed()
+                .rows
+                .get(&key)
+                .map(|r| (**r).clone())
+                .unwrap_or(Row {
+                    // A kernel address the ACS changes becomes managed under its old key.
+                    ifname: ifname.clone(),
+                    key: key.clone(),
+                    address: in_kernel,
+                    enabled: in_kernel.is_some(),
+                });
             let old = row.address;
             let ip = edit.ip.or(old.map(|o| o.0));
             let len = edit.prefixlen.or(old.map(|o| o.1));

@@ -74,6 +74,18 @@ pub fn scalar(v: &Value) -> Option<String> {
     }
 }
 
+/// What kind of value `v` is, for messages (a value itself may be large).
+pub(super) fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// A value as text: a scalar, or an array of scalars joined with commas (TR-106 lists).
 pub(super) fn text_of(v: &Value) -> Option<String> {
     match v {

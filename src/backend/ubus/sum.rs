@@ -109,7 +109,8 @@ impl Ubus {
                     .map(i128::from)
                     .or_else(|| v.as_u64().map(i128::from));
                 let n = n.ok_or_else(|| {
-                    BackendError::InvalidValue(format!("ubus {path}: {v} is not an integer"))
+                    let what = super::path::kind(v);
+                    BackendError::InvalidValue(format!("ubus {path}: {what}, not an integer"))
                 })?;
                 total = Some(total.unwrap_or(0).saturating_add(n));
             }
