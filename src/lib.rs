@@ -25,9 +25,10 @@
 //! | [`cli`] | the `cwmpd` command line |
 //! | [`logger`] | where log records go: stderr or syslog (RFC 3164 to `/dev/log`) |
 //! | [`privilege`] | becoming a user of its own with a few capabilities instead of root |
+//! | `musl` | static musl builds only: the libc function cwmpd defines itself (`pthread_setname_np`, so that musl's printf stays out) |
 //!
 //! The modules stand in layers; each imports only from layers below it (test code aside).
-//! Bottom up: `codec`, `clock`, `soap`, `privilege` · `store`, `config`, `event`, `http` · `logger`, `diag`,
+//! Bottom up: `codec`, `clock`, `soap`, `privilege`, `musl` · `store`, `config`, `event`, `http` · `logger`, `diag`,
 //! `cr` · `backend` · `model` · `board` · `transfer` · `rpc` · `session` · `device` ·
 //! `agent` · `cli`. `tests/it/layers.rs` holds the code to it (and finds no import cycle).
 
@@ -46,6 +47,8 @@ pub mod event;
 pub mod http;
 pub mod logger;
 pub mod model;
+#[cfg(all(target_env = "musl", target_feature = "crt-static"))]
+mod musl;
 pub mod privilege;
 pub mod rpc;
 pub mod session;

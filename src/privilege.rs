@@ -8,8 +8,8 @@
 //! is in [`CAPABILITIES`]; README.md ("Privileges") says what needs which.
 //!
 //! Capability sets are per thread on Linux, so the switch must happen while the process has
-//! one thread; [`switch`] checks. This module holds the only unsafe code of the crate: the
-//! capset(2) and prctl(2) calls nix does not wrap.
+//! one thread; [`switch`] checks. The capset(2) and prctl(2) calls nix does not wrap are
+//! unsafe code here.
 
 use std::fmt;
 use std::path::Path;

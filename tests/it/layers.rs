@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// Bottom up. Data flows bytes → typed message → RPC → model → backend → system: the ones
 /// nearer the system stand lower, SOAP is a leaf any layer may use.
 const LAYERS: &[&[&str]] = &[
-    &["codec", "clock", "soap", "privilege"],
+    &["codec", "clock", "soap", "privilege", "musl"],
     &["store", "config", "event", "http"],
     &["logger", "diag", "cr"],
     &["backend"],
