@@ -10,10 +10,10 @@
 //! The tokenizer replaced xml-rs (issue 11: its code cost ~53 KB on big-endian MIPS for the
 //! narrow event stream read here); `differential.rs` holds the two to the same events.
 
-mod lexer;
-mod names;
 #[cfg(test)]
 mod differential;
+mod lexer;
+mod names;
 
 use lexer::{Lexer, Token};
 use names::{NameError, Scopes};

@@ -143,14 +143,26 @@ fn known_difference(doc: &[u8], ours: &Outcome, theirs: &Outcome) -> Option<&'st
     }
     let message = our_message(doc)?;
     const RULES: &[(&str, &str)] = &[
-        ("`<` in an attribute value", "§3.1 WFC No < in Attribute Values; xml-rs allows it"),
-        ("`]]>` in text", "§2.4: `]]>` may not appear in character data; xml-rs allows it"),
+        (
+            "`<` in an attribute value",
+            "§3.1 WFC No < in Attribute Values; xml-rs allows it",
+        ),
+        (
+            "`]]>` in text",
+            "§2.4: `]]>` may not appear in character data; xml-rs allows it",
+        ),
         (
             "attribute `xmlns",
             "§3.1 WFC Unique Att Spec: xml-rs takes a namespace declared twice in one tag",
         ),
-        ("`--` inside a comment", "§2.5: `--` may not appear in a comment"),
-        ("XML declaration not at the start", "§2.8: the XML declaration comes first only"),
+        (
+            "`--` inside a comment",
+            "§2.5: `--` may not appear in a comment",
+        ),
+        (
+            "XML declaration not at the start",
+            "§2.8: the XML declaration comes first only",
+        ),
         (
             "(UTF-8 only)",
             "only UTF-8 (and US-ASCII) are read; xml-rs also decodes ISO-8859-1 and UTF-16",
@@ -261,17 +273,51 @@ fn every_seed_gives_the_events_xml_rs_gives() {
     let seeds = seeds();
     assert!(seeds.len() > 80, "seeds missing");
     let same = seeds.iter().filter(|d| compare(d)).count();
-    assert!(same + 12 > seeds.len(), "{same} of {} the same", seeds.len());
+    assert!(
+        same + 12 > seeds.len(),
+        "{same} of {} the same",
+        seeds.len()
+    );
 }
 
 #[test]
 fn mutated_documents_give_the_events_xml_rs_gives() {
     let seeds = seeds();
     let pieces: &[&[u8]] = &[
-        b"<", b">", b"/>", b"</", b"&", b";", b"&amp;", b"&#", b"&#x", b"'", b"\"", b"=",
-        b" ", b"\r\n", b"\r", b"\t", b":", b"xmlns", b"xmlns:p='urn:p'", b"p:", b"<!--",
-        b"-->", b"--", b"<![CDATA[", b"]]>", b"<?", b"?>", b"<!DOCTYPE", b"\xc3\xa9", b"\xff",
-        b"\x00", b"<a>", b"</a>", b"<a/>",
+        b"<",
+        b">",
+        b"/>",
+        b"</",
+        b"&",
+        b";",
+        b"&amp;",
+        b"&#",
+        b"&#x",
+        b"'",
+        b"\"",
+        b"=",
+        b" ",
+        b"\r\n",
+        b"\r",
+        b"\t",
+        b":",
+        b"xmlns",
+        b"xmlns:p='urn:p'",
+        b"p:",
+        b"<!--",
+        b"-->",
+        b"--",
+        b"<![CDATA[",
+        b"]]>",
+        b"<?",
+        b"?>",
+        b"<!DOCTYPE",
+        b"\xc3\xa9",
+        b"\xff",
+        b"\x00",
+        b"<a>",
+        b"</a>",
+        b"<a/>",
     ];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = |n: usize| {
@@ -309,5 +355,8 @@ fn mutated_documents_give_the_events_xml_rs_gives() {
         accepted += usize::from(ours(&doc).is_ok());
     }
     assert!(same > rounds * 9 / 10, "{same} of {rounds} the same");
-    assert!(accepted > 100 && accepted < rounds - 100, "{accepted} accepted");
+    assert!(
+        accepted > 100 && accepted < rounds - 100,
+        "{accepted} accepted"
+    );
 }

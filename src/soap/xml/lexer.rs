@@ -61,9 +61,8 @@ const BOM: &str = "\u{feff}";
 impl<'a> Lexer<'a> {
     /// A lexer over `bytes`, which must be UTF-8 holding only XML characters (§2.2).
     pub fn new(bytes: &'a [u8]) -> Result<Lexer<'a>, DecodeError> {
-        let src = std::str::from_utf8(bytes).map_err(|e| {
-            DecodeError::Xml(format!("not UTF-8 at byte {}", e.valid_up_to()))
-        })?;
+        let src = std::str::from_utf8(bytes)
+            .map_err(|e| DecodeError::Xml(format!("not UTF-8 at byte {}", e.valid_up_to())))?;
         if let Some((at, c)) = src.char_indices().find(|&(_, c)| !is_xml_char(c)) {
             let lexer = Lexer::over(src);
             return Err(lexer.error_at(at, &format!("character U+{:04X} not allowed", c as u32)));
@@ -346,7 +345,9 @@ impl<'a> Lexer<'a> {
         } else if self.eat("#") {
             self.char_reference(at, 10)?
         } else {
-            let name = self.name().map_err(|_| self.error_at(at, "`&` not starting a reference"))?;
+            let name = self
+                .name()
+                .map_err(|_| self.error_at(at, "`&` not starting a reference"))?;
             match name {
                 "lt" => '<',
                 "gt" => '>',
@@ -495,10 +496,9 @@ impl<'a> Lexer<'a> {
         self.expect(">", "expected `>` in an end tag")?;
         match self.open.last() {
             Some(&open) if open == name => Ok(self.close_element()),
-            Some(&open) => Err(self.error_at(
-                at,
-                &format!("end tag `{name}` does not match `{open}`"),
-            )),
+            Some(&open) => {
+                Err(self.error_at(at, &format!("end tag `{name}` does not match `{open}`")))
+            }
             None => Err(self.error_at(at, "end tag outside the root element")),
         }
     }

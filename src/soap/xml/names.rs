@@ -48,7 +48,9 @@ impl Scopes {
         }
         let (prefix, local) = split(name)?;
         if matches!(prefix, Some("xml" | "xmlns")) {
-            return Err(NameError::Xml(format!("element `{name}` has a reserved prefix")));
+            return Err(NameError::Xml(format!(
+                "element `{name}` has a reserved prefix"
+            )));
         }
         let ns = self.resolve(prefix.unwrap_or(""), name)?.to_string();
         let mut out: Vec<(String, String, String)> = Vec::with_capacity(plain.len());

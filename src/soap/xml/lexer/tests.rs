@@ -88,7 +88,10 @@ fn doctype_is_refused() {
 
 #[test]
 fn cdata_is_text_as_written() {
-    assert_eq!(text("<a>x<![CDATA[<b>&amp;]]]]><![CDATA[>]]>y</a>"), "x<b>&amp;]]>y");
+    assert_eq!(
+        text("<a>x<![CDATA[<b>&amp;]]]]><![CDATA[>]]>y</a>"),
+        "x<b>&amp;]]>y"
+    );
     assert_eq!(text("<a><![CDATA[l1\r\nl2\rl3]]></a>"), "l1\nl2\nl3");
     assert!(error("<![CDATA[x]]><a/>").contains("outside the root"));
     assert!(error("<a><![CDATA[x</a>").contains("unterminated CDATA"));
@@ -108,7 +111,10 @@ fn references_are_decoded_and_bad_ones_refused() {
         ("<a>&#xD800;</a>", "invalid character reference"),
         ("<a>&#xFFFE;</a>", "invalid character reference"),
         ("<a>&#x110000;</a>", "invalid character reference"),
-        ("<a>&#99999999999999999999;</a>", "invalid character reference"),
+        (
+            "<a>&#99999999999999999999;</a>",
+            "invalid character reference",
+        ),
         ("<a>&#;</a>", "invalid character reference"),
         ("<a>&#x;</a>", "invalid character reference"),
         ("<a>&amp</a>", "reference without `;`"),
@@ -122,7 +128,10 @@ fn references_are_decoded_and_bad_ones_refused() {
 #[test]
 fn line_ends_are_normalised() {
     // §2.11: CR LF and lone CR are LF in text; a reference to CR stays CR.
-    assert_eq!(text("<a>1\r\n2\r3\n4&#13;5\r\r\n6</a>"), "1\n2\n3\n4\r5\n\n6");
+    assert_eq!(
+        text("<a>1\r\n2\r3\n4&#13;5\r\r\n6</a>"),
+        "1\n2\n3\n4\r5\n\n6"
+    );
     // §3.3.3: in attribute values tab, LF, CR LF are one space each; references stay.
     let a = root("<a k='1\t2\n3\r\n4\r5&#9;6&#10;7&#13;8'/>");
     assert_eq!(a.attr("k"), Some("1 2 3 4 5\t6\n7\r8"));
@@ -217,25 +226,33 @@ fn namespaces_are_scoped_per_element() {
                <c xmlns=''><d/></c>\
                <p:e xmlns:p='urn:q'><p:f/></p:e>\
                <p:g/><h/></a>";
-    let names: Vec<(String, String, Vec<(String, String, String)>)> = events(doc)
+    let starts: Vec<Start> = events(doc)
         .unwrap()
         .into_iter()
         .filter_map(|e| match e {
-            Event::Start(s) => Some((s.ns, s.name, s.attrs)),
+            Event::Start(s) => Some(s),
             _ => None,
         })
         .collect();
-    let s = |ns: &str, n: &str| (ns.to_string(), n.to_string(), vec![]);
-    let b_attrs = vec![
-        ("urn:p".into(), "k".into(), "1".into()),
-        (String::new(), "k".into(), "2".into()),
-        (super::super::names::XML_URI.into(), "lang".into(), "en".into()),
-    ];
+    let s = |ns: &str, n: &str| Start {
+        ns: ns.into(),
+        name: n.into(),
+        attrs: vec![],
+    };
+    let xml = super::super::names::XML_URI;
+    let b = Start {
+        attrs: vec![
+            ("urn:p".into(), "k".into(), "1".into()),
+            (String::new(), "k".into(), "2".into()),
+            (xml.into(), "lang".into(), "en".into()),
+        ],
+        ..s("urn:p", "b")
+    };
     assert_eq!(
-        names,
+        starts,
         vec![
             s("urn:d", "a"),
-            ("urn:p".into(), "b".into(), b_attrs),
+            b,
             s("", "c"),
             s("", "d"),
             s("urn:q", "e"),
@@ -252,17 +269,29 @@ fn namespace_errors() {
     for (doc, what) in [
         ("<p:a/>", "prefix of `p:a` not bound"),
         ("<a p:k='1'/>", "prefix of `p:k` not bound"),
-        ("<a><p:b xmlns:p='u'/><p:c/></a>", "prefix of `p:c` not bound"),
+        (
+            "<a><p:b xmlns:p='u'/><p:c/></a>",
+            "prefix of `p:c` not bound",
+        ),
         ("<a xmlns:p=''/>", "namespace declaration"),
         ("<a xmlns:xmlns='u'/>", "namespace declaration"),
         ("<a xmlns:xml='u'/>", "namespace declaration"),
-        ("<a xmlns:x='http://www.w3.org/XML/1998/namespace'/>", "namespace declaration"),
-        ("<a xmlns='http://www.w3.org/2000/xmlns/'/>", "namespace declaration"),
+        (
+            "<a xmlns:x='http://www.w3.org/XML/1998/namespace'/>",
+            "namespace declaration",
+        ),
+        (
+            "<a xmlns='http://www.w3.org/2000/xmlns/'/>",
+            "namespace declaration",
+        ),
         ("<a xmlns:='u'/>", "not a qualified name"),
         ("<a:b:c xmlns:a='u'/>", "not a qualified name"),
         ("<:a/>", "not a qualified name"),
         ("<xml:a/>", "reserved prefix"),
-        ("<a xmlns:p='u' xmlns:q='u' p:k='1' q:k='2'/>", "attribute `q:k` twice"),
+        (
+            "<a xmlns:p='u' xmlns:q='u' p:k='1' q:k='2'/>",
+            "attribute `q:k` twice",
+        ),
         ("<a xmlns:p='u' xmlns:p='v'/>", "attribute `xmlns:p` twice"),
     ] {
         assert!(error(doc).contains(what), "{doc}: {}", error(doc));
@@ -278,12 +307,15 @@ fn namespace_errors() {
 fn limits_bound_depth_attributes_and_namespaces() {
     let deep = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
     assert!(events(&deep).is_ok());
-    let deeper = format!("{}{}", "<a>".repeat(MAX_DEPTH + 1), "</a>".repeat(MAX_DEPTH + 1));
+    let deeper = format!(
+        "{}{}",
+        "<a>".repeat(MAX_DEPTH + 1),
+        "</a>".repeat(MAX_DEPTH + 1)
+    );
     assert_eq!(events(&deeper), Err(DecodeError::Limit("element depth")));
 
-    let attrs = |n: usize, name: &str| -> String {
-        (0..n).map(|i| format!(" {name}{i}='u{i}'")).collect()
-    };
+    let attrs =
+        |n: usize, name: &str| -> String { (0..n).map(|i| format!(" {name}{i}='u{i}'")).collect() };
     assert!(events(&format!("<a{}/>", attrs(MAX_ATTRIBUTES, "k"))).is_ok());
     assert_eq!(
         events(&format!("<a{}/>", attrs(MAX_ATTRIBUTES + 1, "k"))),
@@ -322,7 +354,10 @@ fn every_prefix_of_a_document_fails_cleanly() {
     assert!(events(doc).is_ok());
     for end in 0..doc.len() {
         if let Some(prefix) = doc.get(..end) {
-            assert!(matches!(events(prefix), Err(DecodeError::Xml(_))), "{prefix:?}");
+            assert!(
+                matches!(events(prefix), Err(DecodeError::Xml(_))),
+                "{prefix:?}"
+            );
         }
     }
 }
