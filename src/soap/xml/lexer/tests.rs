@@ -378,4 +378,3 @@ fn the_lexer_alone_gives_names_with_prefixes() {
     assert_eq!(l.next_token().unwrap(), Token::Eof);
     assert_eq!(l.next_token().unwrap(), Token::Eof);
 }
-
