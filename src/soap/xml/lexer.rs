@@ -357,8 +357,9 @@ impl<'a> Lexer<'a> {
                 _ => return Err(self.error_at(at, &format!("unknown entity `&{name};`"))),
             }
         };
-        self.expect(";", "reference without `;`")
-            .map_err(|_| self.error_at(at, "reference without `;`"))?;
+        if !self.eat(";") {
+            return Err(self.error_at(at, "reference without `;`"));
+        }
         out.push(c);
         Ok(())
     }

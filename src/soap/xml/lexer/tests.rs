@@ -119,6 +119,7 @@ fn references_are_decoded_and_bad_ones_refused() {
         ("<a>&#x;</a>", "invalid character reference"),
         ("<a>&amp</a>", "reference without `;`"),
         ("<a>a & b</a>", "`&` not starting a reference"),
+        ("<a>1 < 2</a>", "expected a name at 1:7"),
         ("<a k='&bogus;'/>", "unknown entity"),
     ] {
         assert!(error(doc).contains(what), "{doc}: {}", error(doc));
