@@ -11,8 +11,9 @@
 //! - `<` inside an attribute value (§3.1 WFC: No < in Attribute Values): xml-rs takes it.
 //! - one namespace declared twice in a tag (§3.1 WFC: Unique Att Spec): xml-rs keeps the last.
 //! - a prefix other than `xml` bound to the xml namespace (Namespaces §3): xml-rs allows it.
-//! - an encoding other than UTF-8 or US-ASCII declared: xml-rs decodes ISO-8859-1 (and
-//!   UTF-16 by its BOM); the reader refuses it rather than misread it (CWMP ACSs send UTF-8).
+//! - an encoding other than UTF-8 or US-ASCII declared (or ISO-8859-1 with non-ASCII bytes):
+//!   xml-rs decodes ISO-8859-1 (and UTF-16 by its BOM); the reader refuses it rather than
+//!   misread it (CWMP ACSs send UTF-8).
 
 use xml::reader::{EventReader, ParserConfig, XmlEvent};
 
@@ -165,7 +166,7 @@ fn known_difference(doc: &[u8], ours: &Outcome, theirs: &Outcome) -> Option<&'st
         ),
         (
             "(UTF-8 only)",
-            "only UTF-8 (and US-ASCII) are read; xml-rs also decodes ISO-8859-1 and UTF-16",
+            "only UTF-8 (and US-ASCII, or ASCII declared ISO-8859-1) is read; xml-rs decodes more",
         ),
         (
             "namespace declaration",
@@ -244,6 +245,7 @@ const EDGE_CASES: &[&str] = &[
     "<a>]]></a>",
     "<a/><?xml version='1.0'?>",
     "<?xml version='1.0' encoding='ISO-8859-1'?><a/>",
+    "<?xml version='1.0' encoding='ISO-8859-1'?><a>\u{e9}</a>",
     "<a>\u{1}</a>",
     "<a xmlns:xml='http://www.w3.org/XML/1998/namespace'/>",
     "<a xmlns:x='http://www.w3.org/XML/1998/namespace'/>",

@@ -199,10 +199,7 @@ impl<'a> Lexer<'a> {
             return Err(self.error("XML declaration without version 1.x"));
         }
         if let Some(enc) = self.pseudo_attribute("encoding")? {
-            // The bytes are read as UTF-8; US-ASCII is a subset of it. Others are refused
-            // rather than misread (CWMP ACSs send UTF-8).
-            let known = ["utf-8", "utf8", "us-ascii", "ascii"];
-            if !known.iter().any(|k| enc.eq_ignore_ascii_case(k)) {
+            if !reads_as_utf8(enc, self.src) {
                 return Err(self.error(&format!("encoding {enc} not supported (UTF-8 only)")));
             }
         }
@@ -503,6 +500,15 @@ impl<'a> Lexer<'a> {
             None => Err(self.error_at(at, "end tag outside the root element")),
         }
     }
+}
+
+/// Whether a document declared in `encoding` reads the same as UTF-8: it is UTF-8 or US-ASCII,
+/// or ISO-8859-1 with nothing but ASCII in it (as some ACSs declare). Others are refused rather
+/// than misread; CWMP ACSs send UTF-8.
+fn reads_as_utf8(encoding: &str, src: &str) -> bool {
+    let is = |names: &[&str]| names.iter().any(|n| encoding.eq_ignore_ascii_case(n));
+    is(&["utf-8", "utf8", "us-ascii", "ascii"])
+        || (is(&["iso-8859-1", "latin1", "iso_8859-1", "latin-1"]) && src.is_ascii())
 }
 
 /// Appends `s` to `out` with CR LF and lone CRs as `eol` (§2.11).

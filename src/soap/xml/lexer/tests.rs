@@ -57,6 +57,14 @@ fn declaration_bom_pis_and_comments_are_passed_over() {
     assert!(error("<?xml version='2.0'?><a/>").contains("version"));
     assert!(error("<?xml encoding='UTF-8'?><a/>").contains("version"));
     assert!(error("<?xml version='1.0' encoding='UTF-16'?><a/>").contains("UTF-8 only"));
+    assert_eq!(
+        events("<?xml version='1.0' encoding='ISO-8859-1'?><a/>")
+            .unwrap()
+            .len(),
+        2
+    );
+    let latin = "<?xml version='1.0' encoding='ISO-8859-1'?><a>\u{e9}</a>";
+    assert!(error(latin).contains("UTF-8 only"));
     assert!(error(" <?xml version='1.0'?><a/>").contains("not at the start"));
     assert!(error("<a><?XML x?></a>").contains("not at the start"));
     assert!(error("<a><?pi x").contains("unterminated"));
