@@ -63,20 +63,15 @@ impl<'a> Lexer<'a> {
     pub fn new(bytes: &'a [u8]) -> Result<Lexer<'a>, DecodeError> {
         let src = std::str::from_utf8(bytes)
             .map_err(|e| DecodeError::Xml(format!("not UTF-8 at byte {}", e.valid_up_to())))?;
-        if let Some((at, c)) = src.char_indices().find(|&(_, c)| !is_xml_char(c)) {
-            let lexer = Lexer::over(src);
-            return Err(lexer.error_at(at, &format!("character U+{:04X} not allowed", c as u32)));
-        }
         let mut lexer = Lexer::over(src);
-        if src.starts_with(BOM) {
-            lexer.pos = BOM.len();
+        if let Some((at, c)) = src.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+            let what = format!("character U+{:04X} not allowed", c as u32);
+            return Err(lexer.error_at(at, &what));
         }
+        lexer.eat(BOM);
+        let target_ends = |b: &u8| is_space(*b) || *b == b'?';
         if lexer.rest().starts_with("<?xml")
-            && lexer
-                .rest()
-                .as_bytes()
-                .get(5)
-                .is_some_and(|&b| is_space(b) || b == b'?')
+            && lexer.rest().as_bytes().get(5).is_some_and(target_ends)
         {
             lexer.declaration()?;
         }
