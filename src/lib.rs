@@ -5,7 +5,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`soap`] | CWMP SOAP bytes ↔ typed messages (an enum per direction), the wire fault vocabulary ([`soap::fault`]), secrets masked for the log ([`soap::redact`]), GetParameterValues answers encoded value by value and bounded ([`soap::ValueList`]); imports nothing of cwmpd |
+//! | [`soap`] | CWMP SOAP bytes ↔ typed messages (an enum per direction), read with its own XML 1.0 tokenizer ([`soap::xml`]), the wire fault vocabulary ([`soap::fault`]), secrets masked for the log ([`soap::redact`]), GetParameterValues answers encoded value by value and bounded ([`soap::ValueList`]); imports nothing of cwmpd |
 //! | [`session`] | one CWMP session as a state machine fed with HTTP answers; Inform building; retry back-off |
 //! | [`rpc`] | one ACS request + the model → one CPE response; [`rpc::fault`]: every error → fault, the one place |
 //! | [`model`] | TR-181 schema, paths, typed values, bindings, instances, attributes, the all-or-nothing Set |

@@ -312,6 +312,18 @@ fn every_limit_is_enforced() {
         decode(many_attrs.as_bytes()),
         Err(DecodeError::Limit("attribute count"))
     );
+    // The envelope declares two namespaces; these fill what is left and one more.
+    let decls: String = (0..xml::MAX_NAMESPACES - 1)
+        .map(|i| format!(" xmlns:n{i}=\"urn:{i}\""))
+        .collect();
+    let fitting = decls.rsplit_once(" xmlns:").map_or("", |(a, _)| a);
+    let full = wrap(&format!("<c:GetRPCMethods{fitting}/>"));
+    assert!(decode(full.as_bytes()).is_ok());
+    let many_decls = wrap(&format!("<c:GetRPCMethods{decls}/>"));
+    assert_eq!(
+        decode(many_decls.as_bytes()),
+        Err(DecodeError::Limit("namespace count"))
+    );
     let names = "<string>Device.</string>".repeat(MAX_LIST + 1);
     let long_list = wrap(&format!(
         "<c:GetParameterValues><ParameterNames>{names}</ParameterNames></c:GetParameterValues>"

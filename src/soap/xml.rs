@@ -1,13 +1,22 @@
-//! A pull reader over xml-rs events, with namespace URIs resolved and every size bounded;
-//! and escaping for the encoder.
+//! A pull reader over cwmpd's own XML tokenizer ([`lexer`], namespaces in [`names`]), with
+//! namespace URIs resolved and every size bounded; and escaping for the encoder.
 //!
 //! The decoder walks the document with it element by element ([`Reader::child`],
 //! [`Reader::text`], [`Reader::skip`]) and keeps only what the typed message needs: no element
 //! tree is built, so what a message costs in memory follows its typed result, not its bytes
 //! (issue 13 §3: 200,000 empty elements cost no more than one). DOCTYPE declarations are
 //! refused (no entity tricks), so decoding untrusted bytes costs at most the limits below.
+//!
+//! The tokenizer replaced xml-rs (issue 11: its code cost ~53 KB on big-endian MIPS for the
+//! narrow event stream read here); `differential.rs` holds the two to the same events.
 
-use xml::reader::{EventReader, ParserConfig, XmlEvent};
+#[cfg(test)]
+mod differential;
+mod lexer;
+mod names;
+
+use lexer::{Lexer, Token};
+use names::{NameError, Scopes};
 
 use super::DecodeError;
 
@@ -19,8 +28,11 @@ pub const MAX_DEPTH: usize = 32;
 pub const MAX_ELEMENTS: usize = 200_000;
 /// Longest text content of one element.
 pub const MAX_TEXT: usize = 65_536;
-/// Most attributes on one element.
+/// Most attributes on one element (namespace declarations not counted).
 pub const MAX_ATTRIBUTES: usize = 32;
+/// Most namespace declarations in scope at once (so that resolving a prefix costs a bounded
+/// scan; xml-rs had no such limit).
+pub const MAX_NAMESPACES: usize = 64;
 
 /// An element's start tag: namespace URI (empty when none), local name, attributes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +56,7 @@ impl Start {
 }
 
 /// One event, as the reader passes it on.
+#[derive(Debug, PartialEq, Eq)]
 enum Event {
     Start(Start),
     Text(String),
@@ -53,13 +66,15 @@ enum Event {
 
 /// The reader: where it is (depth) and what it has counted.
 pub struct Reader<'a> {
-    events: EventReader<&'a [u8]>,
+    lexer: Lexer<'a>,
+    scopes: Scopes,
     /// Elements open now.
     depth: usize,
     /// Elements seen so far.
     elements: usize,
-    /// The root element has ended.
-    root_done: bool,
+    /// The first error met: every later read gives it again (the reader does not go on
+    /// past a fault in the document).
+    failed: Option<DecodeError>,
 }
 
 impl<'a> Reader<'a> {
@@ -68,16 +83,12 @@ impl<'a> Reader<'a> {
         if bytes.len() > MAX_BODY_BYTES {
             return Err(DecodeError::Limit("body size"));
         }
-        let cfg = ParserConfig::new()
-            .trim_whitespace(false)
-            .whitespace_to_characters(true)
-            .cdata_to_characters(true)
-            .ignore_comments(true);
         Ok(Reader {
-            events: EventReader::new_with_config(bytes, cfg),
+            lexer: Lexer::new(bytes)?,
+            scopes: Scopes::default(),
             depth: 0,
             elements: 0,
-            root_done: false,
+            failed: None,
         })
     }
 
@@ -87,61 +98,37 @@ impl<'a> Reader<'a> {
     }
 
     fn next(&mut self) -> Result<Event, DecodeError> {
-        loop {
-            let ev = self
-                .events
-                .next()
-                .map_err(|e| DecodeError::Xml(e.to_string()))?;
-            match ev {
-                XmlEvent::Doctype { .. } => {
-                    return Err(DecodeError::Xml("DOCTYPE not allowed".into()))
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let event = self.read();
+        if let Err(e) = &event {
+            self.failed = Some(e.clone());
+        }
+        event
+    }
+
+    fn read(&mut self) -> Result<Event, DecodeError> {
+        match self.lexer.next_token()? {
+            Token::Start { at, name, attrs } => {
+                self.elements += 1;
+                if self.elements > MAX_ELEMENTS {
+                    return Err(DecodeError::Limit("element count"));
                 }
-                XmlEvent::StartElement {
-                    name, attributes, ..
-                } => {
-                    self.elements += 1;
-                    if self.elements > MAX_ELEMENTS {
-                        return Err(DecodeError::Limit("element count"));
-                    }
-                    if self.depth >= MAX_DEPTH {
-                        return Err(DecodeError::Limit("element depth"));
-                    }
-                    if attributes.len() > MAX_ATTRIBUTES {
-                        return Err(DecodeError::Limit("attribute count"));
-                    }
-                    if self.root_done {
-                        return Err(DecodeError::Xml("content after the root element".into()));
-                    }
-                    self.depth += 1;
-                    return Ok(Event::Start(Start {
-                        ns: name.namespace.unwrap_or_default(),
-                        name: name.local_name,
-                        attrs: attributes
-                            .into_iter()
-                            .map(|a| {
-                                (
-                                    a.name.namespace.unwrap_or_default(),
-                                    a.name.local_name,
-                                    a.value,
-                                )
-                            })
-                            .collect(),
-                    }));
-                }
-                XmlEvent::Characters(t) => return Ok(Event::Text(t)),
-                XmlEvent::EndElement { .. } => {
-                    self.depth = self
-                        .depth
-                        .checked_sub(1)
-                        .ok_or_else(|| DecodeError::Xml("unbalanced end tag".into()))?;
-                    if self.depth == 0 {
-                        self.root_done = true;
-                    }
-                    return Ok(Event::End);
-                }
-                XmlEvent::EndDocument => return Ok(Event::Eof),
-                _ => {}
+                let start = self.scopes.open(name, attrs).map_err(|e| match e {
+                    NameError::Xml(m) => self.lexer.error_at(at, &m),
+                    NameError::Limit(what) => DecodeError::Limit(what),
+                })?;
+                self.depth += 1;
+                Ok(Event::Start(start))
             }
+            Token::Text(t) => Ok(Event::Text(t)),
+            Token::End => {
+                self.scopes.close();
+                self.depth = self.depth.saturating_sub(1);
+                Ok(Event::End)
+            }
+            Token::Eof => Ok(Event::Eof),
         }
     }
 
