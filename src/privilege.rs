@@ -86,7 +86,10 @@ impl fmt::Display for PrivilegeError {
                 f,
                 "privileges: {n} threads run already (capabilities are per thread)"
             ),
-            PrivilegeError::Call { call, errno } => write!(f, "privileges: {call}: {errno}"),
+            PrivilegeError::Call { call, errno } => {
+                let e = std::io::Error::from(*errno);
+                write!(f, "privileges: {call}: {e}")
+            }
         }
     }
 }

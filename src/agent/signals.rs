@@ -11,7 +11,7 @@ use crate::cr;
 
 /// Blocks SIGTERM and SIGINT in this thread and in every thread started after it, so only the
 /// waiting thread of [`watch_signals`] sees them. Call before anything spawns threads.
-pub fn block_signals() -> Result<SigSet, nix::Error> {
+pub fn block_signals() -> Result<SigSet, std::io::Error> {
     let mut set = SigSet::empty();
     set.add(Signal::SIGTERM);
     set.add(Signal::SIGINT);

@@ -78,7 +78,7 @@ impl Listener {
             let ready = match self.wait_ready(wait, accepting) {
                 Ok(r) => r,
                 Err(e) => {
-                    log::warn!("connection request: poll: {e}");
+                    log::warn!("connection request: poll: {}", std::io::Error::from(e));
                     return out;
                 }
             };

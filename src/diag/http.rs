@@ -213,7 +213,8 @@ fn open(d: &HttpTest) -> Result<(Open, Counted), DiagError> {
 /// Opens the test connection: on the interface and with the DSCP asked for, within
 /// [`CONNECT_TIMEOUT`].
 fn connect(to: SocketAddr, d: &HttpTest) -> Result<TcpStream, DiagError> {
-    let internal = |what: &str, e: Errno| DiagError::Internal(format!("{what}: {e}"));
+    let internal =
+        |what: &str, e: Errno| DiagError::Internal(format!("{what}: {}", std::io::Error::from(e)));
     let family = if to.is_ipv4() {
         AddressFamily::Inet
     } else {
@@ -223,7 +224,7 @@ fn connect(to: SocketAddr, d: &HttpTest) -> Result<TcpStream, DiagError> {
         .map_err(|e| internal("socket", e))?;
     if let Some(name) = &d.interface {
         socket::setsockopt(&fd, sockopt::BindToDevice, &OsString::from(name))
-            .map_err(|e| DiagError::Internal(format!("interface {name}: {e}")))?;
+            .map_err(|e| internal(&format!("interface {name}"), e))?;
     }
     let tos = i32::from(d.dscp) << 2;
     if to.is_ipv4() {
@@ -242,10 +243,16 @@ fn connect(to: SocketAddr, d: &HttpTest) -> Result<TcpStream, DiagError> {
     ) {
         Ok(()) => Ok(TcpStream::from(fd)),
         Err(Errno::ENETUNREACH) => Err(DiagError::NoRoute(format!("{to}: no route"))),
-        Err(Errno::EINPROGRESS | Errno::EAGAIN | Errno::ETIMEDOUT) => Err(
-            DiagError::InitConnectionFailed(format!("{to}: no answer within {CONNECT_TIMEOUT:?}")),
-        ),
-        Err(e) => Err(DiagError::InitConnectionFailed(format!("{to}: {e}"))),
+        Err(Errno::EINPROGRESS | Errno::EAGAIN | Errno::ETIMEDOUT) => {
+            Err(DiagError::InitConnectionFailed(format!(
+                "{to}: no answer within {} ms",
+                CONNECT_TIMEOUT.as_millis()
+            )))
+        }
+        Err(e) => Err(DiagError::InitConnectionFailed(format!(
+            "{to}: {}",
+            std::io::Error::from(e)
+        ))),
     }
 }
 
@@ -289,7 +296,8 @@ impl Counted {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, DiagError> {
         if Instant::now() > self.deadline {
             return Err(DiagError::Timeout(format!(
-                "transfer longer than {TOTAL_TIMEOUT:?}"
+                "transfer longer than {} ms",
+                TOTAL_TIMEOUT.as_millis()
             )));
         }
         match self.stream.read(buf) {
@@ -306,7 +314,10 @@ impl Counted {
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                Err(DiagError::Timeout(format!("no data for {READ_TIMEOUT:?}")))
+                Err(DiagError::Timeout(format!(
+                    "no data for {} ms",
+                    READ_TIMEOUT.as_millis()
+                )))
             }
             Err(e) => Err(DiagError::TransferFailed(format!("reading: {e}"))),
         }
@@ -316,7 +327,8 @@ impl Counted {
     fn send(&mut self, bytes: &[u8]) -> Result<(), DiagError> {
         if Instant::now() > self.deadline {
             return Err(DiagError::Timeout(format!(
-                "transfer longer than {TOTAL_TIMEOUT:?}"
+                "transfer longer than {} ms",
+                TOTAL_TIMEOUT.as_millis()
             )));
         }
         match self.stream.write_all(bytes) {
@@ -331,7 +343,8 @@ impl Counted {
                 ) =>
             {
                 Err(DiagError::Timeout(format!(
-                    "could not send for {READ_TIMEOUT:?}"
+                    "could not send for {} ms",
+                    READ_TIMEOUT.as_millis()
                 )))
             }
             Err(e) => Err(DiagError::TransferFailed(format!("sending: {e}"))),

@@ -30,7 +30,8 @@ pub struct Prober {
 }
 
 fn internal(what: &str, e: Errno) -> DiagError {
-    DiagError::Internal(format!("{what}: {e}"))
+    // As std::io::Error: musl's message, not a second table of them in nix.
+    DiagError::Internal(format!("{what}: {}", std::io::Error::from(e)))
 }
 
 fn family(ipv6: bool) -> (AddressFamily, SockProtocol) {
@@ -44,7 +45,7 @@ fn family(ipv6: bool) -> (AddressFamily, SockProtocol) {
 fn bind_device(fd: &OwnedFd, ifname: Option<&str>) -> Result<(), DiagError> {
     if let Some(name) = ifname {
         socket::setsockopt(fd, sockopt::BindToDevice, &OsString::from(name))
-            .map_err(|e| DiagError::Internal(format!("interface {name}: {e}")))?;
+            .map_err(|e| internal(&format!("interface {name}"), e))?;
     }
     Ok(())
 }

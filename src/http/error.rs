@@ -26,9 +26,11 @@ pub enum Timeout {
 impl fmt::Display for Timeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Timeout::RoundTrip(d) => write!(f, "no complete answer within {d:?}"),
-            Timeout::Idle(d) => write!(f, "no progress for {d:?}"),
-            Timeout::Session(d) => write!(f, "the session took longer than {d:?}"),
+            Timeout::RoundTrip(d) => write!(f, "no complete answer within {} ms", d.as_millis()),
+            Timeout::Idle(d) => write!(f, "no progress for {} ms", d.as_millis()),
+            Timeout::Session(d) => {
+                write!(f, "the session took longer than {} ms", d.as_millis())
+            }
         }
     }
 }

@@ -80,8 +80,10 @@ pub fn clean(dir: &Path, keep: &[PathBuf]) -> usize {
 
 /// Bytes free for an unprivileged writer in `dir`.
 pub fn free_space(dir: &Path) -> Result<u64, TransferError> {
-    let s = nix::sys::statvfs::statvfs(dir)
-        .map_err(|e| TransferError::Local(format!("statvfs {}: {e}", dir.display())))?;
+    let s = nix::sys::statvfs::statvfs(dir).map_err(|e| {
+        let e = std::io::Error::from(e);
+        TransferError::Local(format!("statvfs {}: {e}", dir.display()))
+    })?;
     #[allow(clippy::useless_conversion)] // the field types differ between targets
     Ok(u64::from(s.blocks_available()).saturating_mul(u64::from(s.fragment_size())))
 }

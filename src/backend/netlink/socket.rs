@@ -32,7 +32,8 @@ pub struct Socket {
 }
 
 fn io(what: &str, e: nix::Error) -> BackendError {
-    BackendError::Io(format!("netlink {what}: {e}"))
+    // As std::io::Error: musl's message, not a second table of them in nix.
+    BackendError::Io(format!("netlink {what}: {}", std::io::Error::from(e)))
 }
 
 /// A NETLINK_ROUTE socket bound to these multicast groups (0: none).
@@ -100,7 +101,7 @@ impl Socket {
                             Some(0) => Ok(out),
                             Some(code) => Err(BackendError::Io(format!(
                                 "netlink: {}",
-                                nix::Error::from_raw(-code)
+                                std::io::Error::from_raw_os_error(-code)
                             ))),
                             None => {
                                 Err(BackendError::Io("netlink: malformed error message".into()))

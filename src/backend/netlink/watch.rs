@@ -34,7 +34,10 @@ impl Watch {
             Ok(n) => Ok(n),
             Err(nix::errno::Errno::ENOBUFS) => Ok(0),
             Err(nix::errno::Errno::EINTR) => Ok(0),
-            Err(e) => Err(BackendError::Io(format!("netlink recv: {e}"))),
+            Err(e) => Err(BackendError::Io(format!(
+                "netlink recv: {}",
+                std::io::Error::from(e)
+            ))),
         }
     }
 }

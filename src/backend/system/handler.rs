@@ -108,7 +108,7 @@ impl Handler for System {
                 .to_string()),
             "machine" => Ok(nix::sys::utsname::uname()
                 .map(|u| u.machine().to_string_lossy().into_owned())
-                .map_err(|e| BackendError::Io(e.to_string()))?),
+                .map_err(|e| BackendError::Io(std::io::Error::from(e).to_string()))?),
             other => Err(BackendError::BadArgs(format!("unknown what {other:?}"))),
         }
     }
@@ -116,7 +116,7 @@ impl Handler for System {
     fn set(&mut self, args: &Args, value: &str) -> Result<(), BackendError> {
         match args.str("what")? {
             "hostname" => nix::unistd::sethostname(value)
-                .map_err(|e| BackendError::Io(format!("sethostname: {e}"))),
+                .map_err(|e| BackendError::Io(format!("sethostname: {}", std::io::Error::from(e)))),
             other => Err(BackendError::BadArgs(format!("{other} cannot be written"))),
         }
     }
