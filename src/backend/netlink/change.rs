@@ -85,7 +85,8 @@ impl Netlink {
         self.sock()?
             .change(msg::RTM_NEWLINK, 0, &body)
             .map_err(|e| match e {
-                BackendError::Io(m) if m.contains("EINVAL") => {
+                // The kernel's EINVAL, as std::io::Error words it.
+                BackendError::Io(m) if m.ends_with(&format!("(os error {})", libc::EINVAL)) => {
                     BackendError::InvalidValue(format!("mtu {mtu}: {m}"))
                 }
                 other => other,
