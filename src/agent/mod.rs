@@ -30,7 +30,7 @@ mod timers;
 mod transfers;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
@@ -79,14 +79,22 @@ pub enum Turn {
 
 /// Worker threads (transfers, diagnostics) and their reports.
 struct Workers {
-    /// The sending half is cloned into each worker.
-    tx: mpsc::Sender<transfers::Report>,
-    rx: mpsc::Receiver<transfers::Report>,
+    /// Where each worker leaves its report (a shared list rather than a channel, whose three
+    /// flavours std compiles for every message type: ~5 KB on MIPS).
+    reports: Arc<Mutex<Vec<transfers::Report>>>,
     /// A transfer worker is running.
     busy: bool,
     /// Reports taken off the channel before a wait (a session's listener polls may have
     /// consumed their wake-up).
     inbox: Vec<transfers::Report>,
+}
+
+impl Workers {
+    /// Moves the reports the workers left into the inbox.
+    fn take_reports(&mut self) {
+        let mut left = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        self.inbox.append(&mut left);
+    }
 }
 
 /// The running agent.
@@ -179,7 +187,6 @@ impl Agent {
             total_timeout: run::TRANSFER_TIMEOUT,
             allow_basic_over_http: cfg.acs.allow_basic_over_http,
         };
-        let (tx, rx) = mpsc::channel();
         let mut a = Agent {
             cfg,
             dev,
@@ -191,8 +198,7 @@ impl Agent {
             timers: Timers::default(),
             notify: Notify::default(),
             workers: Workers {
-                tx,
-                rx,
+                reports: Arc::default(),
                 busy: false,
                 inbox: Vec::new(),
             },
@@ -281,8 +287,7 @@ impl Agent {
         if self.cr_pending {
             return Turn::Again;
         }
-        let reports: Vec<_> = self.workers.rx.try_iter().collect();
-        self.workers.inbox.extend(reports);
+        self.workers.take_reports();
         if !self.workers.inbox.is_empty()
             || self.notify.netlink_changed.load(Ordering::SeqCst)
             || self.shutdown.load(Ordering::SeqCst)

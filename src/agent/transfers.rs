@@ -3,8 +3,6 @@
 //! restart rules. The queue itself is plain data in `transfer/`; this is the only code that
 //! moves a job from one phase to the next, always on the loop's thread.
 
-use std::sync::mpsc;
-
 use super::Agent;
 use crate::event::{code, Event};
 use crate::session::engine::Request;
@@ -191,8 +189,8 @@ impl Agent {
         if self.state.pending.transfers.expire(now) > 0 {
             self.dirty = true;
         }
-        let mut inbox = std::mem::take(&mut self.workers.inbox);
-        inbox.extend(self.workers.rx.try_iter());
+        self.workers.take_reports();
+        let inbox = std::mem::take(&mut self.workers.inbox);
         for r in inbox {
             self.on_report(r);
         }
@@ -344,21 +342,25 @@ impl Agent {
         work: impl FnOnce() -> Report + Send + 'static,
         failed: impl Fn(String) -> Report + Send + Clone + 'static,
     ) {
-        let tx: mpsc::Sender<Report> = self.workers.tx.clone();
+        let reports = self.workers.reports.clone();
         let waker = self.listener.waker();
-        let (tx2, failed2, what) = (tx.clone(), failed.clone(), name.to_string());
+        let (failed2, what) = (failed.clone(), name.to_string());
         let spawned = std::thread::Builder::new()
             .name(name.into())
             .stack_size(WORKER_STACK)
             .spawn(move || {
                 let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
                     .unwrap_or_else(|_| failed2(format!("the {what} worker failed")));
-                let _ = tx2.send(report);
+                reports
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(report);
                 waker.wake();
             });
         if let Err(e) = spawned {
             log::error!("agent: cannot start a {name} worker: {e}");
-            let _ = tx.send(failed(format!("cannot start a worker: {e}")));
+            let report = failed(format!("cannot start a worker: {e}"));
+            self.workers.inbox.push(report);
         }
     }
 
