@@ -69,7 +69,10 @@ pub struct Sensors {
     before: Option<BTreeSet<String>>,
     started: i64,
     disabled: BTreeSet<String>,
-    staged: BTreeMap<String, Option<bool>>,
+    /// Enables set in this session, by sensor.
+    staged: BTreeMap<String, bool>,
+    /// Sensors whose Reset was set in this session.
+    resets: BTreeSet<String>,
     tracks: BTreeMap<String, Box<Track>>,
     sources: Option<BTreeMap<String, Source>>,
 }
@@ -139,6 +142,7 @@ impl Sensors {
             started: now(),
             disabled,
             staged: BTreeMap::new(),
+            resets: BTreeSet::new(),
             tracks: BTreeMap::new(),
             sources: None,
         })
@@ -277,6 +281,7 @@ impl Handler for Sensors {
     fn begin(&mut self) {
         self.sources = None;
         self.staged.clear();
+        self.resets.clear();
     }
 
     fn get(&mut self, args: &Args) -> Result<String, BackendError> {
@@ -326,10 +331,10 @@ impl Handler for Sensors {
         self.source(&key)?;
         match args.str("field")? {
             "enable" => {
-                self.staged.insert(key, Some(value == "true"));
+                self.staged.insert(key, value == "true");
             }
             "reset" if value == "true" => {
-                self.staged.entry(key).or_insert(None);
+                self.resets.insert(key);
             }
             "reset" => {}
             _ => return Err(BackendError::Unsupported("set")),
@@ -347,27 +352,28 @@ impl Handler for Sensors {
 
     fn commit(&mut self) -> Result<bool, BackendError> {
         let before = self.disabled.clone();
+        let mut reset = std::mem::take(&mut self.resets);
         for (key, enable) in std::mem::take(&mut self.staged) {
             let was_enabled = !self.disabled.contains(&key);
-            match enable {
-                Some(true) => {
-                    self.disabled.remove(&key);
+            if enable {
+                self.disabled.remove(&key);
+                // TR-181 ResetTime: a transition from Disabled to Enabled resets too.
+                if !was_enabled {
+                    reset.insert(key);
                 }
-                Some(false) => {
-                    self.disabled.insert(key.clone());
-                }
-                None => {}
+            } else {
+                self.disabled.insert(key);
             }
-            // TR-181 ResetTime: a Reset, or a transition from Disabled to Enabled.
-            if enable.is_none() || (enable == Some(true) && !was_enabled) {
-                self.tracks.insert(
-                    key,
-                    Box::new(Track {
-                        reset: now(),
-                        ..Track::default()
-                    }),
-                );
-            }
+        }
+        // TR-181 ResetTime: a Reset (whatever Enable did in the same session).
+        for key in reset {
+            self.tracks.insert(
+                key,
+                Box::new(Track {
+                    reset: now(),
+                    ..Track::default()
+                }),
+            );
         }
         if self.disabled != before {
             self.notes
@@ -392,6 +398,7 @@ impl Handler for Sensors {
 
     fn abort(&mut self) {
         self.staged.clear();
+        self.resets.clear();
     }
 }
 

@@ -29,8 +29,9 @@ struct Data {
     values: BTreeMap<String, String>,
     /// Table path → instance keys.
     tables: BTreeMap<String, Vec<String>>,
-    /// Table path → last key number handed out.
-    counters: BTreeMap<String, u64>,
+    /// Table path → last key number handed out (u32: four billion adds to one table; the
+    /// same map type as the model's instance numbers, so no code of its own).
+    counters: BTreeMap<String, u32>,
     /// Other handlers' small durable records, by handler (see [`Values::note`]).
     notes: BTreeMap<String, Vec<String>>,
 }
@@ -305,7 +306,9 @@ impl Handler for Stored {
             )));
         }
         let n = staged.counters.entry(args.path.clone()).or_insert(0);
-        *n += 1;
+        *n = n
+            .checked_add(1)
+            .ok_or_else(|| BackendError::Limit(format!("{}: key numbers used up", args.path)))?;
         let key = format!("s{n}");
         staged
             .tables
