@@ -22,7 +22,8 @@ const INFORM_PARAMETERS: &str = "Device.ManagementServer.InformParameter.";
 /// events (an empty EventList: every event but 4 VALUE CHANGE).
 fn requested(model: &mut Model, events: &[Event]) -> Vec<String> {
     let rows = model.get_values(&[INFORM_PARAMETERS]).unwrap_or_default();
-    let mut by_row: std::collections::BTreeMap<String, [String; 3]> = Default::default();
+    // Boxed: a map of pointers shares its code with the others.
+    let mut by_row: std::collections::BTreeMap<String, Box<[String; 3]>> = Default::default();
     for v in rows {
         let Some((row, field)) = v.name.rsplit_once('.') else {
             continue;
@@ -39,6 +40,7 @@ fn requested(model: &mut Model, events: &[Event]) -> Vec<String> {
     }
     by_row
         .into_values()
+        .map(|row| *row)
         .filter(|[enable, name, _]| enable == "true" && !name.is_empty())
         .filter(|[_, _, list]| {
             let wanted: Vec<&str> = list

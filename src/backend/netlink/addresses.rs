@@ -202,7 +202,7 @@ pub type Prefixed = (IpAddr, u8);
 #[derive(Debug, Default)]
 pub struct Staged {
     /// Row key → (link, the address it has in the kernel now if any, edit).
-    pub edits: BTreeMap<String, (String, Option<Prefixed>, Edit)>,
+    pub edits: BTreeMap<String, Box<(String, Option<Prefixed>, Edit)>>,
     /// Rows to delete: (key, link, address in the kernel if any).
     pub deletes: Vec<(String, String, Option<Prefixed>)>,
 }
@@ -349,7 +349,7 @@ impl super::Netlink {
             .staged
             .edits
             .entry(row.key.clone())
-            .or_insert_with(|| (ifname, in_kernel, Edit::default()));
+            .or_insert_with(|| Box::new((ifname, in_kernel, Edit::default())));
         match args.str("field")? {
             "ip" => {
                 let ip: IpAddr = value.parse().map_err(|_| {
@@ -425,7 +425,8 @@ impl super::Netlink {
             }
             self.managed().rows.remove(&key);
         }
-        for (key, (ifname, in_kernel, edit)) in staged.edits {
+        for (key, edit) in staged.edits {
+            let (ifname, in_kernel, edit) = *edit;
             let row = self
                 .managed()
                 .rows
