@@ -74,7 +74,7 @@ pub struct Sensors {
     /// Sensors whose Reset was set in this session.
     resets: BTreeSet<String>,
     tracks: BTreeMap<String, Box<Track>>,
-    sources: Option<BTreeMap<String, Source>>,
+    sources: Option<BTreeMap<String, Box<Source>>>,
 }
 
 /// The record's name among the stored values' notes (and the file of earlier versions).
@@ -148,7 +148,7 @@ impl Sensors {
         })
     }
 
-    fn scan(&self) -> BTreeMap<String, Source> {
+    fn scan(&self) -> BTreeMap<String, Box<Source>> {
         let mut out = BTreeMap::new();
         let mut add = |key: String, s: Source| {
             if out.len() < MAX_SENSORS {
@@ -158,7 +158,7 @@ impl Sensors {
                     k = format!("{key}#{n}");
                     n += 1;
                 }
-                out.insert(k, s);
+                out.insert(k, Box::new(s));
             }
         };
         let list = |dir: PathBuf, prefix: &str| -> Vec<PathBuf> {
@@ -212,7 +212,7 @@ impl Sensors {
         out
     }
 
-    fn sources(&mut self) -> &BTreeMap<String, Source> {
+    fn sources(&mut self) -> &BTreeMap<String, Box<Source>> {
         if self.sources.is_none() {
             self.sources = Some(self.scan());
         }
@@ -222,7 +222,7 @@ impl Sensors {
     fn source(&mut self, key: &str) -> Result<Source, BackendError> {
         self.sources()
             .get(key)
-            .cloned()
+            .map(|s| (**s).clone())
             .ok_or_else(|| BackendError::NotFound(format!("sensor {key}")))
     }
 

@@ -14,7 +14,7 @@ impl Tree {
     /// Builds the supported tree. The bindings must already be validated against the schema
     /// (`board::validate`).
     pub fn build(schema: &Schema, objects: &Bindings) -> Result<Tree, ModelError> {
-        let mut nodes: BTreeMap<String, ObjectNode> = BTreeMap::new();
+        let mut nodes: BTreeMap<String, Box<ObjectNode>> = BTreeMap::new();
         let mut wanted: Vec<String> = objects.keys().cloned().collect();
         // Ancestors of bound objects are supported too (with no parameters of their own).
         for path in objects.keys() {
@@ -76,7 +76,7 @@ impl Tree {
             }
             nodes.insert(
                 path.clone(),
-                ObjectNode {
+                Box::new(ObjectNode {
                     path: path.clone(),
                     instances: bound.and_then(|b| b.instances.clone()),
                     addable: bound
@@ -86,7 +86,7 @@ impl Tree {
                     max_entries: sobj.max_entries,
                     params,
                     children: Vec::new(),
-                },
+                }),
             );
         }
         // Link children and add NumberOfEntries counts for supported tables.
@@ -130,7 +130,7 @@ impl Tree {
             }
         }
         Ok(Tree {
-            nodes: nodes.into_iter().map(|(k, v)| (k, Rc::new(v))).collect(),
+            nodes: nodes.into_iter().map(|(k, v)| (k, Rc::new(*v))).collect(),
             listings: HashMap::new(),
             stack_rows: None,
             refs: HashMap::new(),
