@@ -31,7 +31,7 @@ pub type Stats = Vec<(String, u64)>;
 #[derive(Default)]
 pub struct Ethtool {
     dir: Option<PathBuf>,
-    cache: HashMap<String, Result<Stats, BackendError>>,
+    cache: HashMap<String, Box<Result<Stats, BackendError>>>,
 }
 
 impl Ethtool {
@@ -62,9 +62,9 @@ impl Ethtool {
                 Some(d) => read_file(&d.join(ifname)),
                 None => sys::read(ifname),
             };
-            self.cache.insert(ifname.to_string(), r);
+            self.cache.insert(ifname.to_string(), Box::new(r));
         }
-        match self.cache.get(ifname) {
+        match self.cache.get(ifname).map(|r| &**r) {
             Some(Ok(s)) => Ok(s),
             Some(Err(e)) => Err(e.clone()),
             None => Err(BackendError::NotFound(format!("ethtool {ifname}"))),

@@ -36,7 +36,8 @@ const KEYS: [&str; 7] = [
 #[derive(Default)]
 pub struct Json {
     root: Option<PathBuf>,
-    files: HashMap<PathBuf, Option<Rc<Value>>>,
+    /// By path (as text: the map type the model's listings use, so no code of its own).
+    files: HashMap<String, Option<Rc<Value>>>,
 }
 
 fn read(path: &std::path::Path) -> Option<Value> {
@@ -85,7 +86,7 @@ impl Json {
             None => PathBuf::from(path),
         };
         self.files
-            .entry(p.clone())
+            .entry(p.to_string_lossy().into_owned())
             .or_insert_with(|| read(&p).map(Rc::new))
             .clone()
     }

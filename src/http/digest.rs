@@ -346,7 +346,7 @@ pub struct Verifier {
     key: ring::hmac::Key,
     lifetime_ms: u64,
     /// nonce → (issued at, highest nc seen), for nonces that authenticated a request.
-    used: HashMap<String, (u64, u32)>,
+    used: HashMap<String, Box<(u64, u32)>>,
     /// Nonces issued at or before this time were forgotten early: refused as stale.
     floor_ms: Option<u64>,
 }
@@ -529,7 +529,7 @@ impl Verifier {
         let issued = self.nonce_issued(nonce, now_ms).ok_or(AuthError::Stale)?;
         let lifetime = self.lifetime_ms;
         self.used
-            .retain(|_, (at, _)| now_ms.saturating_sub(*at) < lifetime);
+            .retain(|_, e| now_ms.saturating_sub(e.0) < lifetime);
         if let Some(entry) = self.used.get_mut(nonce) {
             if nc_n <= entry.1 {
                 return Err(AuthError::Replay);
@@ -541,8 +541,8 @@ impl Verifier {
             let oldest = self
                 .used
                 .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, (at, _))| (k.clone(), *at));
+                .min_by_key(|(_, e)| e.0)
+                .map(|(k, e)| (k.clone(), e.0));
             if let Some((k, at)) = oldest {
                 self.used.remove(&k);
                 self.floor_ms = Some(self.floor_ms.map_or(at, |f| f.max(at)));
@@ -552,7 +552,8 @@ impl Verifier {
                 return Err(AuthError::Stale);
             }
         }
-        self.used.insert(nonce.to_string(), (issued, nc_n));
+        self.used
+            .insert(nonce.to_string(), Box::new((issued, nc_n)));
         Ok(())
     }
 }

@@ -58,7 +58,9 @@ type Answer = Result<Option<Rc<Value>>, BackendError>;
 pub struct Ubus {
     argv: Vec<String>,
     /// Answers of this operation; `None` for an object that is not registered.
-    answers: HashMap<(String, String, String), Answer>,
+    /// Keyed by object, method and message joined with U+001F (one string: the map type
+    /// other handlers use, so no code of its own).
+    answers: HashMap<String, Box<Answer>>,
     /// Actions written in the current operation (object, method, message).
     staged: Vec<(String, String, String)>,
     /// Actions committed, run by `apply`.
@@ -128,8 +130,9 @@ impl Ubus {
 
     /// The (cached) answer of one call.
     fn call(&mut self, key: (String, String, String)) -> Answer {
-        if let Some(a) = self.answers.get(&key) {
-            return a.clone();
+        let joined = format!("{}\u{1f}{}\u{1f}{}", key.0, key.1, key.2);
+        if let Some(a) = self.answers.get(&joined) {
+            return (**a).clone();
         }
         if self.answers.len() >= MAX_CALLS {
             return Err(BackendError::Limit(format!(
@@ -137,7 +140,7 @@ impl Ubus {
             )));
         }
         let a = self.run(&key.0, &key.1, &key.2);
-        self.answers.insert(key, a.clone());
+        self.answers.insert(joined, Box::new(a.clone()));
         a
     }
 

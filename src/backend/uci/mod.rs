@@ -47,7 +47,7 @@ struct Cached {
 pub struct Uci {
     dir: PathBuf,
     apply_cmds: BTreeMap<String, Vec<String>>,
-    docs: HashMap<String, Cached>,
+    docs: HashMap<String, Box<Cached>>,
     /// Packages changed in the current operation, with their content before the change.
     originals: BTreeMap<String, Box<Doc>>,
     /// The new files written beside the packages by `prepare`, waiting for `commit`.
@@ -173,7 +173,8 @@ impl Uci {
                 .map_err(|e| BackendError::NotFound(format!("{}: {e}", path.display())))?;
             let doc = Doc::parse(&text)
                 .map_err(|e| BackendError::InvalidValue(format!("{}: {e}", path.display())))?;
-            self.docs.insert(pkg.to_string(), Cached { doc, stamp });
+            self.docs
+                .insert(pkg.to_string(), Box::new(Cached { doc, stamp }));
         }
         self.checked.insert(pkg.to_string());
         self.docs

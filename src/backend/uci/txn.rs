@@ -73,7 +73,8 @@ impl Uci {
             match crate::store::write_atomic(&path, before.render().as_bytes()) {
                 Ok(()) => {
                     let stamp = self.stamp(&pkg);
-                    self.docs.insert(pkg.clone(), Cached { doc: before, stamp });
+                    let cached = Box::new(Cached { doc: before, stamp });
+                    self.docs.insert(pkg.clone(), cached);
                     if !was_pending {
                         self.pending_apply.remove(&pkg);
                     }
