@@ -28,12 +28,12 @@ struct Data {
     /// Full instance path → value.
     values: BTreeMap<String, String>,
     /// Table path → instance keys.
-    tables: BTreeMap<String, Vec<String>>,
+    tables: BTreeMap<String, Box<Vec<String>>>,
     /// Table path → last key number handed out (u32: four billion adds to one table; the
     /// same map type as the model's instance numbers, so no code of its own).
     counters: BTreeMap<String, u32>,
     /// Other handlers' small durable records, by handler (see [`Values::note`]).
-    notes: BTreeMap<String, Vec<String>>,
+    notes: BTreeMap<String, Box<Vec<String>>>,
 }
 
 impl Data {
@@ -45,12 +45,12 @@ impl Data {
         let tables = self
             .tables
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone().into()));
+            .map(|(k, v)| (k.clone(), (**v).clone().into()));
         let counters = self.counters.iter().map(|(k, v)| (k.clone(), (*v).into()));
         let notes = self
             .notes
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone().into()));
+            .map(|(k, v)| (k.clone(), (**v).clone().into()));
         let mut t = Table::new();
         t.insert("values".into(), Value::Table(values.collect()));
         t.insert("tables".into(), Value::Table(tables.collect()));
@@ -65,9 +65,9 @@ impl Data {
         let mut f = Fields::new(table);
         Ok(Data {
             values: f.map("values", |f, k| f.str(k))?,
-            tables: f.map("tables", |f, k| f.strings(k))?,
+            tables: f.map("tables", |f, k| f.strings(k).map(Box::new))?,
             counters: f.map("counters", |f, k| f.int(k))?,
-            notes: f.map("notes", |f, k| f.strings(k))?,
+            notes: f.map("notes", |f, k| f.strings(k).map(Box::new))?,
         })
     }
 }
@@ -133,15 +133,20 @@ impl Values {
     /// handler's managed addresses, RMON and sensor states), saved with the rest of the
     /// device's state in the same atomic write. `None` before the first [`Values::set_note`].
     pub fn note(&self, handler: &str) -> Option<Vec<String>> {
-        self.0.borrow().data.notes.get(handler).cloned()
+        self.0
+            .borrow()
+            .data
+            .notes
+            .get(handler)
+            .map(|n| (**n).clone())
     }
 
     /// Replaces a handler's record (called from its `commit` or `rollback`; the journal saves
     /// it before the change is acknowledged).
     pub fn set_note(&self, handler: &str, lines: Vec<String>) {
         let mut book = self.0.borrow_mut();
-        if book.data.notes.get(handler) != Some(&lines) {
-            book.data.notes.insert(handler.to_string(), lines);
+        if book.data.notes.get(handler).map(|n| &**n) != Some(&lines) {
+            book.data.notes.insert(handler.to_string(), Box::new(lines));
             book.dirty = true;
         }
     }
@@ -299,7 +304,7 @@ impl Handler for Stored {
 
     fn add(&mut self, args: &Args) -> Result<Instance, BackendError> {
         let staged = self.staged();
-        if staged.tables.get(&args.path).map_or(0, Vec::len) >= MAX_STORED_INSTANCES {
+        if staged.tables.get(&args.path).map_or(0, |t| t.len()) >= MAX_STORED_INSTANCES {
             return Err(BackendError::Limit(format!(
                 "{}: more than {MAX_STORED_INSTANCES} instances",
                 args.path

@@ -46,7 +46,7 @@ struct Cached {
 /// The UCI handler.
 pub struct Uci {
     dir: PathBuf,
-    apply_cmds: BTreeMap<String, Vec<String>>,
+    apply_cmds: BTreeMap<String, Box<Vec<String>>>,
     docs: HashMap<String, Box<Cached>>,
     /// Packages changed in the current operation, with their content before the change.
     originals: BTreeMap<String, Box<Doc>>,
@@ -120,7 +120,7 @@ impl Uci {
                             });
                             match list {
                                 Some(l) if !l.is_empty() => {
-                                    apply_cmds.insert(pkg.clone(), l);
+                                    apply_cmds.insert(pkg.clone(), Box::new(l));
                                 }
                                 _ => {
                                     return Err(ArgsError::Settings(format!(
