@@ -482,7 +482,7 @@ mod tests {
         .unwrap();
         let data = read_file(&f).unwrap().unwrap();
         assert_eq!(data.values["Device.X.Alias"], "a");
-        assert_eq!(data.tables["Device.T."], ["s1", "s3"]);
+        assert_eq!(*data.tables["Device.T."], ["s1", "s3"]);
         assert_eq!(data.counters["Device.T."], 3);
         let legacy = Values::from_legacy_file(&d).unwrap();
         assert!(legacy.take_dirty(), "to be moved into the state file");
