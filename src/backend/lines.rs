@@ -38,7 +38,9 @@ const VALUE_KEYS: [&str; 9] = [
 #[derive(Default)]
 pub struct Lines {
     /// Files changed in this operation: their lines now, and their text before.
-    staged: BTreeMap<PathBuf, (Vec<String>, String)>,
+    /// By path as text (with the lines boxed: the map type other handlers use, so no code
+    /// of its own).
+    staged: BTreeMap<String, Box<(Vec<String>, String)>>,
     /// New files written beside the old ones by `prepare`.
     prepared: Vec<Staged>,
     /// Files the last commit replaced, with their text before it.
@@ -126,8 +128,8 @@ fn check_value(args: &Args, value: &str) -> Result<(), BackendError> {
 impl Lines {
     /// The file's lines as staged in this operation, or as on disk.
     fn lines(&self, file: &Path) -> Result<Vec<String>, BackendError> {
-        if let Some((l, _)) = self.staged.get(file) {
-            return Ok(l.clone());
+        if let Some(e) = self.staged.get(&*file.to_string_lossy()) {
+            return Ok(e.0.clone());
         }
         Ok(read(file)?.lines().map(String::from).collect())
     }
@@ -135,7 +137,7 @@ impl Lines {
     /// The lines of a file whose words are a switch: it must exist (a system without it,
     /// musl's, has no such switch).
     fn switch_lines(&self, file: &Path) -> Result<Vec<String>, BackendError> {
-        if !self.staged.contains_key(file) && !file.exists() {
+        if !self.staged.contains_key(&*file.to_string_lossy()) && !file.exists() {
             return Err(BackendError::NotFound(format!("{}", file.display())));
         }
         self.lines(file)
@@ -143,12 +145,13 @@ impl Lines {
 
     /// Stages new lines for a file (remembering its text before the first change).
     fn stage(&mut self, file: &Path, lines: Vec<String>) -> Result<(), BackendError> {
-        if let Some(e) = self.staged.get_mut(file) {
+        let key = file.to_string_lossy().into_owned();
+        if let Some(e) = self.staged.get_mut(&key) {
             e.0 = lines;
             return Ok(());
         }
         let before = read(file)?;
-        self.staged.insert(file.to_path_buf(), (lines, before));
+        self.staged.insert(key, Box::new((lines, before)));
         Ok(())
     }
 
@@ -288,12 +291,13 @@ impl Handler for Lines {
 
     fn prepare(&mut self) -> Result<(), BackendError> {
         self.prepared.clear();
-        for (file, (lines, before)) in &self.staged {
+        for (file, staged) in &self.staged {
+            let (lines, before) = &**staged;
             let text = render(lines);
             if &text == before {
                 continue;
             }
-            let path = target(file);
+            let path = target(Path::new(file));
             match crate::store::stage(&path, text.as_bytes()) {
                 Ok(s) => self.prepared.push(s),
                 Err(e) => {
@@ -315,8 +319,8 @@ impl Handler for Lines {
             let path = s.path().to_path_buf();
             let before = staged
                 .iter()
-                .find(|(f, _)| target(f) == path)
-                .map(|(f, (_, b))| (f.clone(), b.clone()));
+                .find(|(f, _)| target(Path::new(f)) == path)
+                .map(|(f, e)| (PathBuf::from(f), e.1.clone()));
             if let Err(e) = s.install() {
                 let _ = self.rollback();
                 return Err(BackendError::Io(format!("{}: {e}", path.display())));
