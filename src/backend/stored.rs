@@ -28,11 +28,15 @@ struct Data {
     /// Full instance path → value.
     values: BTreeMap<String, String>,
     /// Table path → instance keys.
+    // Boxed: maps of pointer-sized values share one copy of the map code (BENCHMARKS.md,
+    // "Size, fourth pass").
+    #[allow(clippy::box_collection)]
     tables: BTreeMap<String, Box<Vec<String>>>,
     /// Table path → last key number handed out (u32: four billion adds to one table; the
     /// same map type as the model's instance numbers, so no code of its own).
     counters: BTreeMap<String, u32>,
     /// Other handlers' small durable records, by handler (see [`Values::note`]).
+    #[allow(clippy::box_collection)]
     notes: BTreeMap<String, Box<Vec<String>>>,
 }
 

@@ -46,6 +46,9 @@ struct Cached {
 /// The UCI handler.
 pub struct Uci {
     dir: PathBuf,
+    // Boxed: maps of pointer-sized values share one copy of the map code (BENCHMARKS.md,
+    // "Size, fourth pass").
+    #[allow(clippy::box_collection)]
     apply_cmds: BTreeMap<String, Box<Vec<String>>>,
     docs: HashMap<String, Box<Cached>>,
     /// Packages changed in the current operation, with their content before the change.

@@ -19,7 +19,7 @@ impl Users {
 
     /// Writes new accounts, renames and removals to both files.
     pub(super) fn write_accounts(&self, s: &Staged) -> Result<(), BackendError> {
-        if s.added.is_empty() && s.renames.is_empty() && s.deleted.is_empty() {
+        if s.added.is_empty() && s.renames().next().is_none() && s.deleted.is_empty() {
             return Ok(());
         }
         let accounts = self.accounts()?;
@@ -30,9 +30,8 @@ impl Users {
                 .map(|a| a.name.clone())
         };
         let renamed: BTreeMap<String, String> = s
-            .renames
-            .iter()
-            .filter_map(|(uid, new)| Some((name_of(*uid)?, new.clone())))
+            .renames()
+            .filter_map(|(uid, new)| Some((name_of(uid)?, new.to_string())))
             .collect();
         let gone: Vec<String> = s.deleted.iter().filter_map(|u| name_of(*u)).collect();
         let edit = |name: &str, mut f: Vec<String>| {
@@ -45,9 +44,9 @@ impl Users {
             Some(f)
         };
         let name_for = |uid: u32| {
-            s.renames
+            s.changes
                 .get(&uid)
-                .cloned()
+                .and_then(|c| c.rename.clone())
                 .unwrap_or_else(|| format!("user{uid}"))
         };
         let new_pw: Vec<String> = s
@@ -72,16 +71,16 @@ impl Users {
     }
 
     pub(super) fn set_passwords(&self, s: &Staged) -> Result<(), BackendError> {
-        if s.passwords.is_empty() {
+        if s.passwords().next().is_none() {
             return Ok(());
         }
         let accounts = self.accounts()?;
         let mut runs: Vec<(Vec<String>, String)> = Vec::new();
         let mut batch = String::new();
-        for (uid, pw) in &s.passwords {
+        for (uid, pw) in s.passwords() {
             let name = accounts
                 .iter()
-                .find(|a| a.uid == *uid)
+                .find(|a| a.uid == uid)
                 .map(|a| a.name.as_str())
                 .ok_or_else(|| BackendError::NotFound(format!("no account with uid {uid}")))?;
             match &self.passwd_tool {
@@ -112,16 +111,15 @@ impl Users {
     }
 
     pub(super) fn write_locks(&self, s: &Staged) -> Result<(), BackendError> {
-        if s.enable.is_empty() {
+        if s.enables().next().is_none() {
             return Ok(());
         }
         let accounts = self.accounts()?;
         let want: BTreeMap<String, bool> = s
-            .enable
-            .iter()
+            .enables()
             .filter_map(|(uid, e)| {
-                let a = accounts.iter().find(|a| a.uid == *uid)?;
-                Some((a.name.clone(), *e))
+                let a = accounts.iter().find(|a| a.uid == uid)?;
+                Some((a.name.clone(), e))
             })
             .collect();
         let shadow = rewrite(

@@ -83,20 +83,16 @@ impl Handler for Users {
                     .accounts()?
                     .iter()
                     .any(|a| a.name == value && a.uid != uid)
-                    || self
-                        .staged
-                        .renames
-                        .iter()
-                        .any(|(u, n)| n == value && *u != uid);
+                    || self.staged.renames().any(|(u, n)| n == value && u != uid);
                 if taken {
                     return Err(BackendError::InvalidValue(format!(
                         "user name {value:?} is taken"
                     )));
                 }
-                self.staged.renames.insert(uid, value.to_string());
+                self.staged.change(uid).rename = Some(value.to_string());
             }
             "enable" => {
-                self.staged.enable.insert(uid, value == "true");
+                self.staged.change(uid).enable = Some(value == "true");
             }
             "password" => {
                 if value.contains(['\n', '\r', ':']) || value.is_empty() {
@@ -104,7 +100,7 @@ impl Handler for Users {
                         "a password cannot be empty or contain ':' or line breaks".into(),
                     ));
                 }
-                self.staged.passwords.insert(uid, value.to_string());
+                self.staged.change(uid).password = Some(value.to_string());
             }
             other => return Err(BackendError::BadArgs(format!("field {other:?}"))),
         }

@@ -42,15 +42,23 @@ pub const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
 /// First UID given to accounts the ACS creates.
 pub const FIRST_UID: u32 = 1000;
 
+/// What the ACS changed of one existing account in the current operation.
+#[derive(Default)]
+struct Change {
+    /// A new name.
+    rename: Option<String>,
+    /// Enable.
+    enable: Option<bool>,
+    /// A new password (dropped with the staged change after use).
+    password: Option<String>,
+}
+
 /// Changes staged in the current operation.
 #[derive(Default)]
 struct Staged {
-    /// uid → new name.
-    renames: BTreeMap<u32, String>,
-    /// uid → enable.
-    enable: BTreeMap<u32, bool>,
-    /// uid → new password (cleared after use).
-    passwords: BTreeMap<u32, String>,
+    /// uid → what changed (one map of boxed records: one map type for three kinds of
+    /// change).
+    changes: BTreeMap<u32, Box<Change>>,
     /// New accounts (uid).
     added: Vec<u32>,
     /// Removed accounts (uid).
@@ -76,12 +84,39 @@ impl std::fmt::Debug for Staged {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Passwords never reach a log line.
         f.debug_struct("Staged")
-            .field("renames", &self.renames)
-            .field("enable", &self.enable)
-            .field("passwords", &self.passwords.len())
+            .field("changes", &self.changes.len())
+            .field("passwords", &self.passwords().count())
             .field("added", &self.added)
             .field("deleted", &self.deleted)
             .finish()
+    }
+}
+
+impl Staged {
+    /// The change of account `uid`, made on first use.
+    fn change(&mut self, uid: u32) -> &mut Change {
+        self.changes.entry(uid).or_default()
+    }
+
+    /// uid → new name.
+    fn renames(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.changes
+            .iter()
+            .filter_map(|(u, c)| Some((*u, c.rename.as_deref()?)))
+    }
+
+    /// uid → enable.
+    fn enables(&self) -> impl Iterator<Item = (u32, bool)> + '_ {
+        self.changes
+            .iter()
+            .filter_map(|(u, c)| Some((*u, c.enable?)))
+    }
+
+    /// uid → new password.
+    fn passwords(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.changes
+            .iter()
+            .filter_map(|(u, c)| Some((*u, c.password.as_deref()?)))
     }
 }
 
