@@ -59,7 +59,8 @@ fn colon_hex(v: &str) -> Option<String> {
     }
     v.split(':')
         .map(|b| {
-            (b.len() == 2 && b.bytes().all(|c| c.is_ascii_hexdigit())).then(|| b.to_lowercase())
+            (b.len() == 2 && b.bytes().all(|c| c.is_ascii_hexdigit()))
+                .then(|| b.to_ascii_lowercase())
         })
         .collect()
 }
