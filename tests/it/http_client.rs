@@ -772,7 +772,7 @@ fn the_agent_abandons_a_dripping_acs_answers_connection_requests_and_backs_off()
         "figure: a dripping ACS (timeout = 1) abandoned after {stayed:?}; CR answered in {took:?}"
     );
     assert!(
-        wait_log(&a, "no complete answer within 1s", T),
+        wait_log(&a, "no complete answer within 1000 ms", T),
         "{}",
         a.log()
     );
@@ -810,7 +810,7 @@ fn the_agent_ends_a_session_that_outlives_session_timeout() {
         None,
     );
     assert!(
-        wait_log(&a, "session took longer than 2s", T),
+        wait_log(&a, "session took longer than 2000 ms", T),
         "{}",
         a.log()
     );
