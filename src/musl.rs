@@ -82,7 +82,8 @@ mod tests {
             assert_eq!(own_name(), "short");
             let (tx, rx) = std::sync::mpsc::channel::<()>();
             let other = std::thread::spawn(move || rx.recv());
-            let id = other.as_pthread_t();
+            // std's raw id is an integer here, libc's pthread_t a pointer.
+            let id = other.as_pthread_t() as usize as libc::pthread_t;
             assert_eq!(super::pthread_setname_np(id, c"x".as_ptr()), libc::ENOSYS);
             drop(tx);
             let _ = other.join();
