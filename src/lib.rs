@@ -25,7 +25,7 @@
 //! | [`cli`] | the `cwmpd` command line |
 //! | [`logger`] | where log records go: stderr or syslog (RFC 3164 to `/dev/log`) |
 //! | [`privilege`] | becoming a user of its own with a few capabilities instead of root |
-//! | `musl` | static musl builds only: the libc function cwmpd defines itself (`pthread_setname_np`, so that musl's printf stays out) |
+//! | `musl` (of the `cwmpd` binary, `src/main.rs`) | static musl builds only: the libc function cwmpd defines itself (`pthread_setname_np`, so that musl's printf stays out) |
 //!
 //! The modules stand in layers; each imports only from layers below it (test code aside).
 //! Bottom up: `codec`, `clock`, `soap`, `privilege`, `musl` · `store`, `config`, `event`, `http` · `logger`, `diag`,
@@ -47,8 +47,6 @@ pub mod event;
 pub mod http;
 pub mod logger;
 pub mod model;
-#[cfg(all(target_env = "musl", target_feature = "crt-static"))]
-mod musl;
 pub mod privilege;
 pub mod rpc;
 pub mod session;

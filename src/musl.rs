@@ -10,7 +10,8 @@
 //! cwmpd asks for that.
 //!
 //! A static link takes a libc function from the archive only when nothing defined it
-//! before, so this definition replaces musl's. Built only for static musl targets.
+//! before, so this definition replaces musl's. Built only into the `cwmpd` binary for static
+//! musl targets; its tests run with the binary's (`scripts/cross-build --test`).
 
 /// Names the calling thread `name` (at most 15 bytes, as the kernel keeps); `ERANGE` for a
 /// longer name, `ENOSYS` for any other thread.

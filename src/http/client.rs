@@ -33,6 +33,9 @@ use super::tls;
 use super::url::Url;
 use super::wire::{Framing, Head, Parser};
 
+mod settings;
+pub use settings::{Settings, DEFAULT_SESSION_TIMEOUT, DEFAULT_TIMEOUT};
+
 /// Largest response body kept in memory (SOAP, error pages).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// Most redirects followed in one session.
@@ -42,46 +45,6 @@ pub const MAX_COOKIES: usize = 32;
 /// Most 401 answers in one session: the first challenge and a few nonce renewals. An ACS
 /// that answers everything with `401 stale=true` got 349,937 requests in 10 s before.
 pub const MAX_UNAUTHORIZED: usize = 8;
-/// Default [`Settings::timeout`].
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default [`Settings::session_timeout`].
-pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// Client settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// The URL (the ACS's, or a file's).
-    pub url: String,
-    /// HTTP username.
-    pub username: String,
-    /// HTTP password.
-    pub password: String,
-    /// TLS settings.
-    pub tls: tls::TlsSettings,
-    /// Longest round trip: resolving, connecting, the request and the whole response. In a
-    /// streamed transfer, the longest wait for any progress.
-    pub timeout: Duration,
-    /// Longest session, all its round trips together.
-    pub session_timeout: Duration,
-    /// Answer a Basic challenge over plain http (the password would travel in clear).
-    pub allow_basic_over_http: bool,
-}
-
-impl Settings {
-    /// Settings for this URL with no credentials and the default bounds.
-    pub fn new(url: &str) -> Settings {
-        Settings {
-            url: url.to_string(),
-            username: String::new(),
-            password: String::new(),
-            tls: tls::TlsSettings::default(),
-            timeout: DEFAULT_TIMEOUT,
-            session_timeout: DEFAULT_SESSION_TIMEOUT,
-            allow_basic_over_http: false,
-        }
-    }
-}
-
 /// An HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
