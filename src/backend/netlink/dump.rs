@@ -12,7 +12,30 @@ use crate::backend::BackendError;
 #[derive(Default)]
 pub(super) struct LinkIndex {
     by_name: HashMap<String, usize>,
-    by_ifindex: HashMap<i32, usize>,
+    /// (ifindex, position) sorted: a sorted list rather than a hash map of its own (its
+    /// code is shared with the address index's).
+    by_ifindex: Vec<(u32, usize)>,
+}
+
+/// ifindex → name of every link, sorted by ifindex, for naming the interfaces of addresses,
+/// routes and neighbours while other dumps are read.
+#[derive(Default)]
+pub(super) struct LinkNames(Vec<(u32, String)>);
+
+impl LinkNames {
+    /// The name of the link with this ifindex.
+    pub(super) fn get(&self, index: &i32) -> Option<&String> {
+        let index = u32::try_from(*index).ok()?;
+        let at = self.0.binary_search_by_key(&index, |e| e.0).ok()?;
+        self.0.get(at).map(|e| &e.1)
+    }
+}
+
+/// The positions listed under `key` in a sorted (key, position) list, in order.
+fn positions_of(list: &[(u32, usize)], key: u32) -> impl Iterator<Item = usize> + '_ {
+    let lo = list.partition_point(|e| e.0 < key);
+    let hi = list.partition_point(|e| e.0 <= key);
+    list.get(lo..hi).unwrap_or(&[]).iter().map(|e| e.1)
 }
 
 fn open_socket(sock: &mut Option<Socket>) -> Result<&mut Socket, BackendError> {
@@ -112,28 +135,33 @@ impl Netlink {
             let mut ix = LinkIndex::default();
             for (n, l) in self.links()?.iter().enumerate() {
                 ix.by_name.entry(l.name.clone()).or_insert(n);
-                ix.by_ifindex.entry(l.index).or_insert(n);
+                if let Ok(i) = u32::try_from(l.index) {
+                    ix.by_ifindex.push((i, n));
+                }
             }
+            ix.by_ifindex.sort_unstable();
             self.index = Some(ix);
         }
         Ok(self.index.get_or_insert_with(LinkIndex::default))
     }
 
-    /// ifindex → name of every link, for naming the interfaces of addresses, routes and
-    /// neighbours.
-    pub(super) fn link_names(&mut self) -> Result<HashMap<i32, String>, BackendError> {
-        Ok(self
+    /// ifindex → name of every link.
+    pub(super) fn link_names(&mut self) -> Result<LinkNames, BackendError> {
+        let mut names: Vec<(u32, String)> = self
             .links()?
             .iter()
-            .map(|l| (l.index, l.name.clone()))
-            .collect())
+            .filter_map(|l| Some((u32::try_from(l.index).ok()?, l.name.clone())))
+            .collect();
+        names.sort_unstable_by_key(|e| e.0);
+        Ok(LinkNames(names))
     }
 
     pub(super) fn name_of(&mut self, index: i64) -> Result<String, BackendError> {
-        let Ok(index) = i32::try_from(index) else {
+        let Ok(index) = u32::try_from(index) else {
             return Ok(String::new());
         };
-        let at = self.index()?.by_ifindex.get(&index).copied();
+        // The first link with this ifindex, as the hash map's first entry was.
+        let at = positions_of(&self.index()?.by_ifindex, index).next();
         Ok(at
             .and_then(|n| self.links.as_ref()?.get(n))
             .map(|l| l.name.clone())
@@ -152,20 +180,19 @@ impl Netlink {
         ifindex: Option<u32>,
     ) -> Result<Vec<usize>, BackendError> {
         if self.addr_index.is_none() {
-            let mut m: HashMap<u32, Vec<usize>> = HashMap::new();
-            for (n, a) in self.addresses()?.iter().enumerate() {
-                m.entry(a.index).or_default().push(n);
-            }
+            let mut m: Vec<(u32, usize)> = self
+                .addresses()?
+                .iter()
+                .enumerate()
+                .map(|(n, a)| (a.index, n))
+                .collect();
+            m.sort_unstable();
             self.addr_index = Some(m);
         }
-        let m = self.addr_index.get_or_insert_with(HashMap::new);
+        let m = self.addr_index.get_or_insert_with(Vec::new);
         Ok(match ifindex {
-            Some(i) => m.get(&i).cloned().unwrap_or_default(),
-            None => {
-                let mut all: Vec<usize> = m.values().flatten().copied().collect();
-                all.sort_unstable();
-                all
-            }
+            Some(i) => positions_of(m, i).collect(),
+            None => (0..m.len()).collect(),
         })
     }
 }

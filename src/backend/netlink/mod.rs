@@ -23,8 +23,6 @@ mod tables;
 mod values;
 pub mod watch;
 
-use std::collections::HashMap;
-
 use crate::backend::stored::Values;
 use change::{Change, LinkEdit};
 use dump::LinkIndex;
@@ -50,7 +48,8 @@ pub struct Netlink {
     /// each of N links, is not a search of all N links each time (cubic in the link count for
     /// the IP.Interface.{i}.IPv4Address.{i} tables before).
     index: Option<LinkIndex>,
-    addr_index: Option<HashMap<u32, Vec<usize>>>,
+    /// (ifindex, position in the address dump), sorted.
+    addr_index: Option<Vec<(u32, usize)>>,
     /// Address rows the ACS created or changed, read on first use.
     managed: Option<addresses::Managed>,
     /// Where they are kept (none: in memory only).

@@ -33,7 +33,7 @@ impl Netlink {
         // One link's addresses are named by it; all addresses need the name map (built
         // once here, not once per interface: that was quadratic in the link count).
         let links = match &ifname {
-            Some(_) => HashMap::new(),
+            Some(_) => Default::default(),
             None => self.link_names()?,
         };
         let positions = self.addresses_of(only)?;
@@ -158,10 +158,14 @@ impl Netlink {
             .cloned()
             .collect();
         // One pass over the forwarding database: MAC → the port it was learned on.
-        let mut ports: HashMap<Vec<u8>, i32> = HashMap::new();
+        // Keyed by the MAC's text, the ifindex as a position: the map type of the link index,
+        // so no code of its own.
+        let mut ports: HashMap<String, usize> = HashMap::new();
         if mac.is_none() {
             for f in self.fdb()? {
-                ports.entry(f.lladdr.clone()).or_insert(f.index);
+                if let Ok(i) = usize::try_from(f.index) {
+                    ports.entry(msg::mac_string(&f.lladdr)).or_insert(i);
+                }
             }
         }
         let mut seen = HashSet::new();
@@ -172,8 +176,8 @@ impl Netlink {
             if !seen.insert(key.clone()) {
                 continue;
             }
-            let port = match ports.get(&n.lladdr) {
-                Some(&i) => self.name_of(i64::from(i))?,
+            let port = match ports.get(&msg::mac_string(&n.lladdr)) {
+                Some(&i) => self.name_of(i64::try_from(i).unwrap_or(-1))?,
                 None => String::new(),
             };
             out.push(
