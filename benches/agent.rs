@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use cwmpd_testacs::Acs;
 
 mod common;
-use common::proc_status;
+use common::{proc_status, write_config};
 
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -39,17 +39,8 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let acs = Acs::start(0, None).unwrap();
-    let cfg = dir.join("cwmpd.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[acs]\nurl = \"{}\"\nperiodic_inform_interval = 86400\n[connection_request]\nlisten = \"127.0.0.1:0\"\npath = \"/cr\"\nusername = \"acs\"\npassword = \"pw\"\n\
-             [paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{root}/board/linux.toml\"\nstate_dir = \"{}/state\"\n[log]\nlevel = \"warn\"\n",
-            acs.url(),
-            dir.display()
-        ),
-    )
-    .unwrap();
+    let board = std::path::Path::new(root).join("board/linux.toml");
+    let cfg = write_config(&dir, &acs.url(), &board, "warn");
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cwmpd"))
         .args(["run", "--config"])

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use cwmpd_testacs::Acs;
 
 mod common;
-use common::proc_status;
+use common::{proc_status, write_config};
 
 struct Running {
     child: Child,
@@ -82,17 +82,8 @@ fn start(tag: &str, nofile: Option<u32>) -> Running {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let acs = Acs::start(0, None).unwrap();
-    let cfg = dir.join("cwmpd.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[acs]\nurl = \"{}\"\nperiodic_inform_interval = 86400\n[connection_request]\nlisten = \"127.0.0.1:0\"\npath = \"/cr\"\nusername = \"acs\"\npassword = \"pw\"\n\
-             [paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{root}/board/linux.toml\"\nstate_dir = \"{}/state\"\n[log]\nlevel = \"warn\"\n",
-            acs.url(),
-            dir.display()
-        ),
-    )
-    .unwrap();
+    let board = std::path::Path::new(root).join("board/linux.toml");
+    let cfg = write_config(&dir, &acs.url(), &board, "warn");
     let bin = std::env::var("CWMPD_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cwmpd").into());
     let mut cmd = match nofile {
         Some(n) => {

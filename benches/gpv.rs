@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use cwmpd_testacs::Acs;
 
 mod common;
-use common::proc_status;
+use common::{proc_status, write_config};
 
 const KERNEL: &str = "Device.DeviceInfo.KernelFaults.KernelFault.";
 const PROCESS: &str = "Device.DeviceInfo.ProcessFaults.ProcessFault.";
@@ -67,18 +67,7 @@ fn case(tag: &str, level: &str, filler: &str) {
         &format!("{KERNEL}1.ProcessName"),
         &format!("{PROCESS}1.ProcessName"),
     ]));
-    let cfg = dir.join("cwmpd.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[acs]\nurl = \"{}\"\nperiodic_inform_interval = 86400\n[connection_request]\nlisten = \"127.0.0.1:0\"\npath = \"/cr\"\nusername = \"acs\"\npassword = \"pw\"\n\
-             [paths]\ndatamodel = \"{root}/datamodel\"\nboard = \"{}/board.toml\"\nstate_dir = \"{}/state\"\n[log]\nlevel = \"{level}\"\n",
-            acs.url(),
-            dir.display(),
-            dir.display()
-        ),
-    )
-    .unwrap();
+    let cfg = write_config(&dir, &acs.url(), &dir.join("board.toml"), level);
     let bin = std::env::var("CWMPD_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cwmpd").into());
     let child = Command::new(&bin)
         .args(["run", "--config"])
