@@ -127,17 +127,23 @@ fn linux_links_counters_and_enable_over_the_wire() {
     let _agent = Agent::start_in("ifaces", &acs, "", extra, Some(&ns.0));
     open_session(&acs);
 
-    let links = values(&acs, "Device.Ethernet.Link.");
-    let v0 = row(&links, "Device.Ethernet.Link.", "v0");
     let sys = |f: &str| in_ns(&ns, &["cat", &format!("/sys/class/net/v0/{f}")]);
-    assert_eq!(
-        value(&links, &format!("{v0}Stats.BytesSent")),
-        Some(sys("statistics/tx_bytes").as_str())
-    );
-    assert_eq!(
-        value(&links, &format!("{v0}Stats.PacketsReceived")),
-        Some(sys("statistics/rx_packets").as_str())
-    );
+    // The kernel's counters read before and after the answer: the agent's reading lies between
+    // them (a packet the kernel itself sends meanwhile must not fail the test).
+    let counters = ["statistics/tx_bytes", "statistics/rx_packets"];
+    let before = counters.map(|c| counter(&sys(c)));
+    let links = values(&acs, "Device.Ethernet.Link.");
+    let after = counters.map(|c| counter(&sys(c)));
+    let v0 = row(&links, "Device.Ethernet.Link.", "v0");
+    for (i, param) in ["BytesSent", "PacketsReceived"].into_iter().enumerate() {
+        let read = value(&links, &format!("{v0}Stats.{param}")).map(counter);
+        assert!(
+            read.is_some_and(|n| (before[i]..=after[i]).contains(&n)),
+            "{param} {read:?} not within the kernel's {}..={}",
+            before[i],
+            after[i]
+        );
+    }
     // veth's peer_ifindex is v1's index.
     let v1_index = in_ns(&ns, &["cat", "/sys/class/net/v1/ifindex"]);
     assert_eq!(
@@ -180,6 +186,13 @@ fn linux_links_counters_and_enable_over_the_wire() {
     );
     assert_eq!(fault(&r), Some(9007), "{}", r.raw);
     acs.filler(None);
+}
+
+/// A kernel or agent counter as a number.
+fn counter(text: &str) -> u64 {
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a counter: {text:?}"))
 }
 
 /// The UCI section `config <ty> '<name>'` … up to the next section, from `text`.
