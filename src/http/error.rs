@@ -4,36 +4,12 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use super::resolve::ResolveError;
+pub use super::sock::Timeout;
 use super::tls::TlsError;
 use super::url::{Url, UrlError};
 use super::wire;
-
-/// Which bound a request ran into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timeout {
-    /// One round trip (connect, request, whole response) took longer than this
-    /// (`[acs] timeout`).
-    RoundTrip(Duration),
-    /// Nothing arrived (or could be sent) for this long during a streamed transfer.
-    Idle(Duration),
-    /// The whole session took longer than this (`[acs] session_timeout`).
-    Session(Duration),
-}
-
-impl fmt::Display for Timeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Timeout::RoundTrip(d) => write!(f, "no complete answer within {} ms", d.as_millis()),
-            Timeout::Idle(d) => write!(f, "no progress for {} ms", d.as_millis()),
-            Timeout::Session(d) => {
-                write!(f, "the session took longer than {} ms", d.as_millis())
-            }
-        }
-    }
-}
 
 /// Why a server's authentication could not be satisfied.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,11 +4,34 @@
 //! per-read timeout alone let a dripping ACS hold a session for as long as it liked). TLS
 //! reads and writes, the handshake's included, go through it too.
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use super::error::Timeout;
+/// Which bound a request ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// One round trip (connect, request, whole response) took longer than this
+    /// (`[acs] timeout`).
+    RoundTrip(Duration),
+    /// Nothing arrived (or could be sent) for this long during a streamed transfer.
+    Idle(Duration),
+    /// The whole session took longer than this (`[acs] session_timeout`).
+    Session(Duration),
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Timeout::RoundTrip(d) => write!(f, "no complete answer within {} ms", d.as_millis()),
+            Timeout::Idle(d) => write!(f, "no progress for {} ms", d.as_millis()),
+            Timeout::Session(d) => {
+                write!(f, "the session took longer than {} ms", d.as_millis())
+            }
+        }
+    }
+}
 
 /// The shortest timeout a socket is given (zero would mean none).
 pub const MIN_WAIT: Duration = Duration::from_millis(1);

@@ -1,6 +1,7 @@
 //! The house rules, held against the code: cwmpd's top-level modules stand in layers, and a
 //! module may import (`crate::…`) only from a layer below its own. That makes import cycles
-//! impossible between modules; between the files of the crate they are checked too. Test
+//! impossible between modules; between the files of the crate they are checked too, with
+//! `super::…` paths read as well as `crate::…` ones. Test
 //! code (`tests.rs` files and `#[cfg(test)] mod tests` blocks) is left out: tests may reach
 //! anywhere. `cargo test --test it layers:: -- --nocapture` prints the graph's figures.
 
@@ -59,21 +60,50 @@ fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
     }
 }
 
-/// The `crate::a::b…` paths a text names (imports and inline paths), `use` groups expanded
-/// one level (`crate::a::{b, c}`).
-fn named(text: &str) -> Vec<String> {
+/// The module paths a text names (imports and inline paths), as paths from the crate root:
+/// `crate::a::b…` as it stands, `super::…` (any number of them) resolved against `module`,
+/// the file's own module; `use` groups expanded one level (`crate::a::{b, c}`).
+fn named(module: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
     let mut at = 0;
-    while let Some(i) = text[at..].find("crate::") {
-        let start = at + i + "crate::".len();
+    loop {
+        let next = ["crate::", "super::"]
+            .iter()
+            .filter_map(|t| text[at..].find(t).map(|i| (at + i, *t)))
+            .min();
+        let Some((i, token)) = next else { break };
+        // A token inside a longer name (`my_crate::`) or after a path (`a::super::`) is not one.
+        if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || b"_:".contains(&bytes[i - 1])) {
+            at = i + token.len();
+            continue;
+        }
+        let mut base: Vec<&str> = if token == "crate::" {
+            Vec::new()
+        } else {
+            module.split("::").collect()
+        };
+        let mut start = i + token.len();
+        if token == "super::" {
+            base.pop();
+            while text[start..].starts_with("super::") {
+                base.pop();
+                start += "super::".len();
+            }
+        }
         let mut end = start;
         while end < bytes.len()
             && (bytes[end].is_ascii_alphanumeric() || b"_:".contains(&bytes[end]))
         {
             end += 1;
         }
-        let path = text[start..end].trim_end_matches(':').to_string();
+        let tail = text[start..end].trim_end_matches(':');
+        let path = base
+            .iter()
+            .copied()
+            .chain(tail.split("::").filter(|p| !p.is_empty()))
+            .collect::<Vec<_>>()
+            .join("::");
         if text[end..].starts_with('{') {
             let close = text[end..].find('}').map_or(end, |c| end + c);
             for item in text[end + 1..close].split(',') {
@@ -82,11 +112,9 @@ fn named(text: &str) -> Vec<String> {
                     out.push(format!("{path}::{item}"));
                 }
             }
-            out.push(path);
-        } else {
-            out.push(path);
         }
-        at = end;
+        out.push(path);
+        at = end.max(i + token.len());
     }
     out
 }
@@ -174,7 +202,7 @@ fn modules_import_only_from_layers_below_and_files_form_no_cycle() {
             continue;
         }
         let deps = graph.entry(module.clone()).or_default();
-        for path in named(text) {
+        for path in named(module, text) {
             let Some(target) = resolve(&path, &modules) else {
                 continue;
             };
@@ -221,8 +249,20 @@ fn modules_import_only_from_layers_below_and_files_form_no_cycle() {
 fn the_checker_sees_groups_and_inline_paths() {
     let text = "use crate::a::{b, c::D};\nfn f() { crate::x::y::z(); }\n";
     assert_eq!(
-        named(text),
+        named("m", text),
         ["a::b", "a::c", "a", "x::y::z"].map(String::from).to_vec()
+    );
+    // `super::` is read from the file's own module; a name that only ends in it is not one.
+    let text = "use super::sock::Timeout;\nuse super::super::codec::{hex};\nmy_crate::q();\n";
+    assert_eq!(
+        named("http::tls::provider", text),
+        [
+            "http::tls::sock::Timeout",
+            "http::codec::hex",
+            "http::codec"
+        ]
+        .map(String::from)
+        .to_vec()
     );
     let mut g = BTreeMap::new();
     g.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
