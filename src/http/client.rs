@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 
 use super::conn::{Conn, Payload};
 use super::digest::{self, Challenge, Scheme};
-use super::error::{AuthFailure, Error, FetchError, Timeout};
+use super::error::{AuthFailure, Error, FetchError};
 use super::resolve::Resolver;
-use super::sock::Budget;
+use super::sock::{Budget, Timeout};
 use super::tls;
 use super::url::Url;
 use super::wire::{Framing, Head, Parser};

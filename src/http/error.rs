@@ -6,7 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use super::resolve::ResolveError;
-pub use super::sock::Timeout;
+use super::sock::Timeout;
 use super::tls::TlsError;
 use super::url::{Url, UrlError};
 use super::wire;

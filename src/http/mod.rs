@@ -11,7 +11,7 @@
 //! | [`url`] | scheme, host, port, path, origin |
 //! | [`digest`] | Basic and Digest (MD5, SHA-256) for both sides |
 //! | [`tls`] | the rustls client configuration and its small crypto provider |
-//! | `error` | [`Error`] and the typed pieces it carries |
+//! | `error` | [`Error`] and the typed pieces it carries ([`Timeout`] is `sock`'s) |
 //!
 //! It knows nothing of SOAP, of the model or of the agent.
 
@@ -26,5 +26,6 @@ pub mod url;
 pub mod wire;
 
 pub use client::{Client, Response, Session, Settings, Sink};
-pub use error::{AuthFailure, Error, FetchError, Timeout};
+pub use error::{AuthFailure, Error, FetchError};
+pub use sock::Timeout;
 pub use url::{Url, UrlError};

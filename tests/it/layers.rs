@@ -1,9 +1,9 @@
 //! The house rules, held against the code: cwmpd's top-level modules stand in layers, and a
 //! module may import (`crate::…`) only from a layer below its own. That makes import cycles
 //! impossible between modules; between the files of the crate they are checked too, with
-//! `super::…` paths read as well as `crate::…` ones. Test
-//! code (`tests.rs` files and `#[cfg(test)] mod tests` blocks) is left out: tests may reach
-//! anywhere. `cargo test --test it layers:: -- --nocapture` prints the graph's figures.
+//! `super::…` paths read as well as `crate::…` ones. Test code (`tests.rs` files and
+//! `#[cfg(test)] mod tests` blocks) is left out: tests may reach anywhere.
+//! `cargo test --test it layers:: -- --nocapture` prints the graph's figures.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -114,7 +114,7 @@ fn named(module: &str, text: &str) -> Vec<String> {
             }
         }
         out.push(path);
-        at = end.max(i + token.len());
+        at = end;
     }
     out
 }
